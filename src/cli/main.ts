@@ -1,0 +1,107 @@
+/**
+ * Dispatches `cortex <command>` and maps typed errors to exit codes.
+ *
+ * @module
+ */
+
+import { ConfigError } from "../config/config_error.ts";
+import { loadProject } from "../config/load_project.ts";
+import { runServer } from "../server/run.ts";
+import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
+
+const HELP = `cortex: serve realtime APIs written as TypeScript Handler classes
+
+Usage: cortex <command> [options]
+
+Commands:
+  serve <project>      Serve a project (HTTP on --port, gRPC on --grpc-port)
+  validate <project>   Check cortex.yaml and print every error
+  help                 Show this help
+
+Run "cortex <command> --help" for a command's options.`;
+
+const SERVE_HELP = `Usage: cortex serve <project> [options]
+
+Options:
+  --port N                  HTTP port (default 8888)
+  --grpc-port N             gRPC port (default 9000)
+  --host H                  Address to listen on (default 0.0.0.0)
+  --log-level L             Runtime log level: debug|info|warning|error (default info)
+  --log-format F            json (default) or pretty
+  --no-access-log           Do not log one line per request
+  --max-replicas-per-api N  Local cap on replicas of each API (default 2 x cores)
+  --api NAME                Serve only this API (default: all; env CORTEX_API)
+  --watch                   Reload handlers when project files change`;
+
+function write(text: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+function writeErr(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values, positionals } = parseServeArgs(args);
+  if (values.help) {
+    write(SERVE_HELP);
+    return 0;
+  }
+  const dir = positionals[0];
+  if (!dir) throw new UsageError("Missing project directory: usage: cortex serve <project>");
+  const opts = serveOptions(values);
+  const project = await loadProject(dir);
+  return await runServer(project, { ...opts, control: null });
+}
+
+async function validate(args: string[]): Promise<number> {
+  const dir = args.find((a) => !a.startsWith("-"));
+  if (args.includes("--help") || args.includes("-h")) {
+    write("Usage: cortex validate <project>\n\nChecks cortex.yaml and the project files; prints every error.");
+    return 0;
+  }
+  if (!dir) throw new UsageError("Missing project directory: usage: cortex validate <project>");
+  const project = await loadProject(dir);
+  for (const api of project.apis) {
+    const kind = api.handler.protobufPath ? "grpc" : "http";
+    write(`${api.name}: ${kind} ${api.networking.endpoint} (handler ${api.handler.path})`);
+  }
+  write(`${project.configPath}: ${project.apis.length} API(s) valid`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  serve,
+  validate,
+};
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    write(HELP);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    writeErr(`Unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      writeErr(error.message);
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      writeErr(`Error: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof Deno.errors.NotFound) {
+      writeErr(`Error: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The options shared by `cortex serve` and compiled binaries.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { LogLevel } from "../config/types.ts";
+import type { ServerOptions } from "../server/server.ts";
+
+/** Thrown for bad command-line usage (exit code 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** `parseArgs` option table of the serve flags. */
+export const SERVE_FLAGS = {
+  port: { type: "string" },
+  "grpc-port": { type: "string" },
+  host: { type: "string" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  "no-access-log": { type: "boolean" },
+  "max-replicas-per-api": { type: "string" },
+  api: { type: "string" },
+  watch: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function port(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new UsageError(`Option --${flag} is "${value}": expected a port number 0-65535`);
+  }
+  return n;
+}
+
+const LEVELS = ["debug", "info", "warning", "error"];
+
+/** Default local replica cap: two per core, at least 2. */
+export function defaultReplicaCap(): number {
+  return Math.max(2, 2 * (navigator.hardwareConcurrency || 1));
+}
+
+/** Turns parsed serve flags into server options. */
+export function serveOptions(
+  values: ReturnType<typeof parseServeArgs>["values"],
+): Omit<ServerOptions, "scratchRoot" | "control"> {
+  const level = values["log-level"] ?? "info";
+  if (!LEVELS.includes(level)) {
+    throw new UsageError(`Option --log-level is "${level}": expected one of ${LEVELS.join(", ")}`);
+  }
+  const format = values["log-format"] ?? "json";
+  if (format !== "json" && format !== "pretty") {
+    throw new UsageError(`Option --log-format is "${format}": expected "json" or "pretty"`);
+  }
+  const cap = values["max-replicas-per-api"];
+  const maxReplicas = cap === undefined ? defaultReplicaCap() : Number(cap);
+  if (!Number.isInteger(maxReplicas) || maxReplicas < 1) {
+    throw new UsageError(`Option --max-replicas-per-api is "${cap}": expected an integer of at least 1`);
+  }
+  return {
+    hostname: values.host ?? "0.0.0.0",
+    port: port(values.port, "port", 8888),
+    grpcPort: port(values["grpc-port"], "grpc-port", 9000),
+    logLevel: level as LogLevel,
+    logFormat: format,
+    accessLog: !values["no-access-log"],
+    maxReplicasPerApi: maxReplicas,
+    onlyApi: values.api ?? Deno.env.get("CORTEX_API") ?? null,
+  };
+}
+
+/** Parses `[dir] [serve flags]`. */
+export function parseServeArgs(args: string[]) {
+  try {
+    return parseArgs({ args, options: SERVE_FLAGS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}

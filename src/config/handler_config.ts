@@ -1,0 +1,197 @@
+/**
+ * Validation of the `handler` section of one API.
+ *
+ * @module
+ */
+
+import type { FieldReader } from "./field_reader.ts";
+import type { BatchingConfig, HandlerConfig, LogLevel } from "./types.ts";
+import { toPlain } from "./yaml_tree.ts";
+import { parseByteSize } from "./quantity.ts";
+import { checkHost, checkProjectPath } from "./value_checks.ts";
+
+const HANDLER_KEYS = [
+  "type",
+  "path",
+  "protobuf_path",
+  "config",
+  "env",
+  "log_level",
+  "processes_per_replica",
+  "threads_per_process",
+  "server_side_batching",
+  "request_timeout",
+  "max_body_size",
+  "allow_net",
+  "shutdown_grace_period",
+] as const;
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
+const HANDLER_EXTENSIONS = [".ts", ".js", ".mts", ".mjs"];
+const PATH_HINT = "expected a .ts, .js, .mts or .mjs file";
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Defaults of our own handler fields. */
+export const HANDLER_DEFAULTS = {
+  requestTimeoutMs: 60_000,
+  maxBodyBytes: 32 * 1024 * 1024,
+  shutdownGracePeriodMs: 30_000,
+} as const;
+
+/** Reads `handler.*`; issues go to the reader's list. */
+export function readHandler(
+  r: FieldReader,
+  projectFiles: ReadonlySet<string>,
+): HandlerConfig {
+  r.checkKeys(HANDLER_KEYS);
+  readType(r);
+  return {
+    type: "typescript",
+    path: readPath(r, projectFiles),
+    protobufPath: readProtobufPath(r, projectFiles),
+    config: readConfig(r),
+    env: readEnv(r),
+    logLevel: r.oneOf("log_level", LOG_LEVELS) ?? "info",
+    processesPerReplica:
+      r.integer("processes_per_replica", { min: 1, max: 100 }) ?? 1,
+    threadsPerProcess: r.integer("threads_per_process", { min: 1 }) ?? 1,
+    serverSideBatching: readBatching(r),
+    requestTimeoutMs: r.duration("request_timeout", { above: 0 }) ??
+      HANDLER_DEFAULTS.requestTimeoutMs,
+    maxBodyBytes: readBodySize(r),
+    allowNet: readAllowNet(r),
+    shutdownGracePeriodMs: r.duration("shutdown_grace_period", { min: 0 }) ??
+      HANDLER_DEFAULTS.shutdownGracePeriodMs,
+  };
+}
+
+function readType(r: FieldReader): void {
+  const node = r.node("type");
+  const type = r.string("type");
+  if (type === undefined || type === "typescript" || node === undefined) return;
+  r.reject(
+    "type",
+    node,
+    'this runtime serves TypeScript handlers; set handler.type to "typescript" or remove it',
+  );
+}
+
+function readPath(r: FieldReader, files: ReadonlySet<string>): string {
+  if (!r.require("path", PATH_HINT)) return "";
+  const path = r.string("path");
+  if (path === undefined) return "";
+  return checkProjectPath(r, "path", {
+    path,
+    files,
+    extensions: HANDLER_EXTENSIONS,
+    hint: PATH_HINT,
+  }) ?? "";
+}
+
+function readProtobufPath(
+  r: FieldReader,
+  files: ReadonlySet<string>,
+): string | null {
+  const path = r.string("protobuf_path");
+  if (path === undefined) return null;
+  return checkProjectPath(r, "protobuf_path", {
+    path,
+    files,
+    extensions: [".proto"],
+    hint: "expected a .proto file",
+  }) ?? null;
+}
+
+function readConfig(r: FieldReader): Record<string, unknown> {
+  const node = r.node("config");
+  if (node === undefined) return {};
+  if (node.kind === "map") return toPlain(node) as Record<string, unknown>;
+  r.reject("config", node, "expected a mapping");
+  return {};
+}
+
+function readEnv(r: FieldReader): Record<string, string> {
+  const env = r.section("env");
+  const out: Record<string, string> = {};
+  for (const entry of env.map?.entries ?? []) {
+    const key = entry.key;
+    if (!ENV_NAME.test(key)) {
+      env.fail(
+        key,
+        'is not a valid variable name: expected letters, digits and "_", not starting with a digit',
+        entry.line,
+      );
+    } else if (key.startsWith("CORTEX_")) {
+      env.fail(
+        key,
+        'is reserved: variables starting with "CORTEX_" are set by the runtime',
+        entry.line,
+      );
+    }
+    const value = entry.value;
+    if (value.kind !== "scalar" || typeof value.value !== "string") {
+      const hint = value.kind === "scalar" && value.value !== null
+        ? "expected a string (quote it in YAML)"
+        : "expected a string";
+      env.reject(key, value, hint);
+      continue;
+    }
+    out[key] = value.value;
+  }
+  return out;
+}
+
+function readBatching(r: FieldReader): BatchingConfig | null {
+  if (!r.has("server_side_batching")) return null;
+  const b = r.section("server_side_batching");
+  if (b.map === null) return null;
+  b.checkKeys(["max_batch_size", "batch_interval"]);
+  b.require("max_batch_size", "expected an integer from 2 to 1024");
+  b.require("batch_interval", 'expected a duration such as "100ms"');
+  const maxBatchSize = b.integer("max_batch_size", { min: 2, max: 1024 });
+  const batchIntervalMs = b.duration("batch_interval", { above: 0 });
+  if (maxBatchSize === undefined || batchIntervalMs === undefined) return null;
+  return { maxBatchSize, batchIntervalMs };
+}
+
+function readBodySize(r: FieldReader): number {
+  const node = r.node("max_body_size");
+  if (node === undefined) return HANDLER_DEFAULTS.maxBodyBytes;
+  const raw = node.kind === "scalar" ? node.value : null;
+  const bytes = typeof raw === "string" || typeof raw === "number"
+    ? parseByteSize(raw)
+    : null;
+  if (bytes === null) {
+    r.reject(
+      "max_body_size",
+      node,
+      'expected a byte size such as "32Mi", "10MB" or an integer number of bytes',
+    );
+    return HANDLER_DEFAULTS.maxBodyBytes;
+  }
+  if (bytes < 1) {
+    r.reject("max_body_size", node, "must be at least 1 byte");
+    return HANDLER_DEFAULTS.maxBodyBytes;
+  }
+  return bytes;
+}
+
+function readAllowNet(r: FieldReader): string[] {
+  const list = r.list("allow_net");
+  const out: string[] = [];
+  list?.items.forEach((item, i) => {
+    const key = `allow_net[${i}]`;
+    if (item.kind !== "scalar" || typeof item.value !== "string") {
+      r.reject(
+        key,
+        item,
+        'expected a string such as "example.com" or "example.com:443"',
+      );
+      return;
+    }
+    const problem = checkHost(item.value);
+    if (problem !== null) r.reject(key, item, problem);
+    else out.push(item.value);
+  });
+  return out;
+}

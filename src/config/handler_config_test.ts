@@ -1,0 +1,251 @@
+import { type Case, runCases } from "./_testing.ts";
+
+const E = "cortex.yaml";
+
+const cases: Case[] = [
+  {
+    name: "defaults",
+    yaml: "name: iris\nhandler: {path: handler.ts}\n",
+    get: (a) => a.handler,
+    want: {
+      type: "typescript",
+      path: "handler.ts",
+      protobufPath: null,
+      config: {},
+      env: {},
+      logLevel: "info",
+      processesPerReplica: 1,
+      threadsPerProcess: 1,
+      serverSideBatching: null,
+      requestTimeoutMs: 60_000,
+      maxBodyBytes: 32 * 1024 * 1024,
+      allowNet: [],
+      shutdownGracePeriodMs: 30_000,
+    },
+  },
+  {
+    name: "type typescript is accepted",
+    yaml: "name: iris\nhandler: {type: typescript, path: handler.ts}\n",
+    get: (a) => a.handler.type,
+    want: "typescript",
+  },
+  {
+    name: "type python is rejected",
+    yaml: "name: iris\nhandler:\n  type: python\n  path: handler.ts\n",
+    wantErr: [
+      `${E}:3: handler.type is "python": this runtime serves TypeScript handlers; set handler.type to "typescript" or remove it`,
+    ],
+  },
+  {
+    name: "type of another kind is rejected",
+    yaml: "name: iris\nhandler: {type: tensorflow, path: handler.ts}\n",
+    wantErr: [
+      `${E}:2: handler.type is "tensorflow": this runtime serves TypeScript handlers; set handler.type to "typescript" or remove it`,
+    ],
+  },
+  {
+    name: "path is required",
+    yaml: "name: iris\nhandler:\n  log_level: info\n",
+    wantErr: [
+      `${E}:2: handler.path is missing: expected a .ts, .js, .mts or .mjs file`,
+    ],
+  },
+  {
+    name: "handler section is required for path",
+    yaml: "name: iris\n",
+    wantErr: [
+      `${E}:1: handler.path is missing: expected a .ts, .js, .mts or .mjs file`,
+    ],
+  },
+  {
+    name: "path is normalised",
+    yaml: "name: iris\nhandler: {path: ./src//handler.mjs}\n",
+    get: (a) => a.handler.path,
+    want: "src/handler.mjs",
+  },
+  {
+    name: "path with a wrong extension",
+    yaml: "name: iris\nhandler: {path: values.json}\n",
+    wantErr: [
+      `${E}:2: handler.path is "values.json": expected a .ts, .js, .mts or .mjs file`,
+    ],
+  },
+  {
+    name: "path that does not exist",
+    yaml: "name: iris\nhandler: {path: nope.ts}\n",
+    wantErr: [
+      `${E}:2: handler.path is "nope.ts": no such file in the project (files excluded by .cortexignore are not part of it)`,
+    ],
+  },
+  {
+    name: "path in a dot-folder",
+    yaml: "name: iris\nhandler: {path: .hidden/handler.ts}\n",
+    wantErr: [
+      `${E}:2: handler.path is ".hidden/handler.ts": dotfiles and files in dot-folders are not part of the project`,
+    ],
+  },
+  {
+    name: "path outside the project",
+    yaml: "name: iris\nhandler: {path: ../handler.ts}\n",
+    wantErr: [
+      `${E}:2: handler.path is "../handler.ts": must be a path inside the project directory, relative to it`,
+    ],
+  },
+  {
+    name: "absolute path",
+    yaml: "name: iris\nhandler: {path: /etc/handler.ts}\n",
+    wantErr: [
+      `${E}:2: handler.path is "/etc/handler.ts": must be a path inside the project directory, relative to it`,
+    ],
+  },
+  {
+    name: "path of the wrong type",
+    yaml: "name: iris\nhandler: {path: [handler.ts]}\n",
+    wantErr: [`${E}:2: handler.path is a list: expected a string`],
+  },
+  {
+    name: "protobuf_path is kept",
+    yaml: "name: iris\nhandler: {path: handler.ts, protobuf_path: api.proto}\n",
+    get: (a) => a.handler.protobufPath,
+    want: "api.proto",
+  },
+  {
+    name: "protobuf_path must be a .proto in the project",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  protobuf_path: handler.ts\n",
+    wantErr: [
+      `${E}:4: handler.protobuf_path is "handler.ts": expected a .proto file`,
+    ],
+  },
+  {
+    name: "config is converted to plain values",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  config:\n    model: s3://m\n    sizes: [1, 2]\n    nested: {a: true, b: null}\n",
+    get: (a) => a.handler.config,
+    want: { model: "s3://m", sizes: [1, 2], nested: { a: true, b: null } },
+  },
+  {
+    name: "config must be a mapping",
+    yaml: "name: iris\nhandler: {path: handler.ts, config: [1]}\n",
+    wantErr: [`${E}:2: handler.config is a list: expected a mapping`],
+  },
+  {
+    name: "env strings are kept",
+    yaml:
+      'name: iris\nhandler:\n  path: handler.ts\n  env: {MODEL: small, PORT: "8080"}\n',
+    get: (a) => a.handler.env,
+    want: { MODEL: "small", PORT: "8080" },
+  },
+  {
+    name: "env values must be strings, names valid, CORTEX_ reserved",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  env:\n    PORT: 8080\n    DEBUG: true\n    CORTEX_PORT: x\n    1BAD: y\n    LIST: [a]\n",
+    wantErr: [
+      `${E}:5: handler.env.PORT is 8080: expected a string (quote it in YAML)`,
+      `${E}:6: handler.env.DEBUG is true: expected a string (quote it in YAML)`,
+      `${E}:7: handler.env.CORTEX_PORT is reserved: variables starting with "CORTEX_" are set by the runtime`,
+      `${E}:8: handler.env.1BAD is not a valid variable name: expected letters, digits and "_", not starting with a digit`,
+      `${E}:9: handler.env.LIST is a list: expected a string`,
+    ],
+  },
+  {
+    name: "log_level is one of four",
+    yaml: "name: iris\nhandler: {path: handler.ts, log_level: warning}\n",
+    get: (a) => a.handler.logLevel,
+    want: "warning",
+  },
+  {
+    name: "log_level outside the set",
+    yaml: "name: iris\nhandler: {path: handler.ts, log_level: warn}\n",
+    wantErr: [
+      `${E}:2: handler.log_level is "warn": expected one of "debug", "info", "warning", "error"`,
+    ],
+  },
+  {
+    name: "processes and threads",
+    yaml:
+      "name: iris\nhandler: {path: handler.ts, processes_per_replica: 4, threads_per_process: 8}\n",
+    get: (a) => [a.handler.processesPerReplica, a.handler.threadsPerProcess],
+    want: [4, 8],
+  },
+  {
+    name: "processes and threads out of range",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  processes_per_replica: 101\n  threads_per_process: 0\n",
+    wantErr: [
+      `${E}:4: handler.processes_per_replica is 101: must be at most 100`,
+      `${E}:5: handler.threads_per_process is 0: must be at least 1`,
+    ],
+  },
+  {
+    name: "processes must be an integer",
+    yaml:
+      "name: iris\nhandler: {path: handler.ts, processes_per_replica: 1.5}\n",
+    wantErr: [
+      `${E}:2: handler.processes_per_replica is 1.5: expected an integer`,
+    ],
+  },
+  {
+    name: "server_side_batching",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching: {max_batch_size: 8, batch_interval: 100ms}\n",
+    get: (a) => a.handler.serverSideBatching,
+    want: { maxBatchSize: 8, batchIntervalMs: 100 },
+  },
+  {
+    name: "server_side_batching needs both fields in range",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching:\n    max_batch_size: 1\n",
+    wantErr: [
+      `${E}:4: handler.server_side_batching.batch_interval is missing: expected a duration such as "100ms"`,
+      `${E}:5: handler.server_side_batching.max_batch_size is 1: must be at least 2`,
+    ],
+  },
+  {
+    name: "our durations, body size and allow_net",
+    yaml:
+      'name: iris\nhandler:\n  path: handler.ts\n  request_timeout: 1m30s\n  shutdown_grace_period: 5\n  max_body_size: 10MB\n  allow_net: [example.com, "api.example.com:443", "[::1]:8080", 10.0.0.1]\n',
+    get: (a) => [
+      a.handler.requestTimeoutMs,
+      a.handler.shutdownGracePeriodMs,
+      a.handler.maxBodyBytes,
+      a.handler.allowNet,
+    ],
+    want: [90_000, 5_000, 10_000_000, [
+      "example.com",
+      "api.example.com:443",
+      "[::1]:8080",
+      "10.0.0.1",
+    ]],
+  },
+  {
+    name: "integer max_body_size is bytes",
+    yaml: "name: iris\nhandler: {path: handler.ts, max_body_size: 1024}\n",
+    get: (a) => a.handler.maxBodyBytes,
+    want: 1024,
+  },
+  {
+    name: "bad durations, body size and hosts",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  request_timeout: 0s\n  shutdown_grace_period: soon\n  max_body_size: 10 parsecs\n  allow_net:\n    - example.com:http\n    - 8080\n    - bad host\n",
+    wantErr: [
+      `${E}:4: handler.request_timeout is "0s": must be greater than 0s`,
+      `${E}:5: handler.shutdown_grace_period is "soon": expected a duration such as "30s", "1m30s" or "500ms", or an integer number of seconds`,
+      `${E}:6: handler.max_body_size is "10 parsecs": expected a byte size such as "32Mi", "10MB" or an integer number of bytes`,
+      `${E}:8: handler.allow_net[0] is "example.com:http": the port must be an integer from 1 to 65535`,
+      `${E}:9: handler.allow_net[1] is 8080: expected a string such as "example.com" or "example.com:443"`,
+      `${E}:10: handler.allow_net[2] is "bad host": expected "host" or "host:port", e.g. "example.com:443"`,
+    ],
+  },
+  {
+    name: "unknown handler field with a suggestion",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  log_levle: debug\n",
+    wantErr: [
+      `${E}:4: handler.log_levle is not a known field: did you mean "log_level"?`,
+    ],
+  },
+];
+
+Deno.test("parseApiConfigs() validates handler fields", async (t) => {
+  await runCases(t, cases);
+});

@@ -1,0 +1,113 @@
+/**
+ * The resolved configuration of a project: what the rest of the runtime
+ * receives after cortex.yaml has been parsed, validated and defaulted.
+ * Every field is required here; optional fields exist only in the parsed form.
+ *
+ * @module
+ */
+
+/** Log levels, lowest first. */
+export type LogLevel = "debug" | "info" | "warning" | "error";
+
+/** `handler.server_side_batching`. */
+export interface BatchingConfig {
+  maxBatchSize: number;
+  /** Milliseconds. */
+  batchIntervalMs: number;
+}
+
+/** `handler.*` after defaults. */
+export interface HandlerConfig {
+  /** Always "typescript" once validated. */
+  type: "typescript";
+  /** Path relative to the project directory, POSIX separators. */
+  path: string;
+  /** Path relative to the project directory, or null when the API is HTTP only. */
+  protobufPath: string | null;
+  config: Record<string, unknown>;
+  env: Record<string, string>;
+  logLevel: LogLevel;
+  processesPerReplica: number;
+  threadsPerProcess: number;
+  serverSideBatching: BatchingConfig | null;
+  /** Ours: per-request timeout in milliseconds (default 60000). */
+  requestTimeoutMs: number;
+  /** Ours: maximum request body in bytes (default 32 MiB). */
+  maxBodyBytes: number;
+  /** Ours: network hosts the handler may reach ("host" or "host:port"). */
+  allowNet: string[];
+  /** Ours: grace period for a draining replica in milliseconds (default 30000). */
+  shutdownGracePeriodMs: number;
+}
+
+/** `compute.*` after defaults, kept as written for cluster manifests. */
+export interface ComputeConfig {
+  /** Kubernetes quantity, e.g. "200m" or "1". */
+  cpu: string;
+  /** Kubernetes quantity, e.g. "512Mi", or null when unset. */
+  mem: string | null;
+  gpu: number;
+}
+
+/** `autoscaling.*` after defaults; durations in milliseconds. */
+export interface AutoscalingConfig {
+  minReplicas: number;
+  maxReplicas: number;
+  initReplicas: number;
+  maxReplicaConcurrency: number;
+  targetReplicaConcurrency: number;
+  windowMs: number;
+  downscaleStabilizationPeriodMs: number;
+  upscaleStabilizationPeriodMs: number;
+  maxDownscaleFactor: number;
+  maxUpscaleFactor: number;
+  downscaleTolerance: number;
+  upscaleTolerance: number;
+  /** Ours: autoscaler tick in milliseconds (default 10000). */
+  tickMs: number;
+  /** Ours: Knative-style panic mode (default false). */
+  panicMode: boolean;
+  /** Ours: panic window in milliseconds (default 6000). */
+  panicWindowMs: number;
+}
+
+/** `update_strategy.*`, kept as written ("25%" or an integer). */
+export interface UpdateStrategyConfig {
+  maxSurge: string;
+  maxUnavailable: string;
+}
+
+/** `networking.*` after defaults. */
+export interface NetworkingConfig {
+  /** Always starts with "/" and has no trailing slash (except "/" itself). */
+  endpoint: string;
+}
+
+/** One realtime API from cortex.yaml, fully resolved. */
+export interface ApiConfig {
+  name: string;
+  kind: "RealtimeAPI";
+  handler: HandlerConfig;
+  compute: ComputeConfig;
+  autoscaling: AutoscalingConfig;
+  updateStrategy: UpdateStrategyConfig;
+  networking: NetworkingConfig;
+  /** 1-based line of this API's entry in cortex.yaml, for messages. */
+  line: number;
+}
+
+/** A loaded project: its directory, files, environment and APIs. */
+export interface Project {
+  /** Absolute path of the directory that holds cortex.yaml. */
+  dir: string;
+  /** Absolute path of cortex.yaml. */
+  configPath: string;
+  apis: ApiConfig[];
+  /**
+   * Files available to handlers, relative to `dir`, POSIX separators, sorted:
+   * everything except dotfiles, dot-folders, cortex.yaml and .cortexignore matches.
+   */
+  files: string[];
+  /** Variables from `.env` (empty when there is none). */
+  dotenv: Record<string, string>;
+}

@@ -1,0 +1,85 @@
+/**
+ * The boundary between the gRPC server (main thread) and the handler replicas
+ * (Workers). Messages cross by postMessage, so they hold only structured
+ * clonable values: plain objects, arrays, strings, numbers, bigints and
+ * Uint8Arrays. Protobuf messages travel as plain `@bufbuild/protobuf` message
+ * objects (`$typeName` plus fields by local name).
+ *
+ * @module
+ */
+
+/** The four gRPC method kinds. */
+export type MethodKind = "unary" | "client_stream" | "server_stream" | "bidi";
+
+/**
+ * Request or response metadata. Keys are lower case. Values of keys ending in
+ * `-bin` are base64 strings.
+ */
+export type GrpcMetadata = Record<string, string | string[]>;
+
+/** Messages from the gRPC server to the replica that holds a call. */
+export type GrpcToReplica =
+  | {
+    type: "grpc.start";
+    callId: number;
+    api: string;
+    /** Full service name, e.g. `echo.v1.Echo`. */
+    service: string;
+    /** RPC name as in the `.proto`, e.g. `Predict`. */
+    method: string;
+    kind: MethodKind;
+    metadata: GrpcMetadata;
+    /** Epoch milliseconds, or null when the client set no deadline. */
+    deadline: number | null;
+    /** The client's `x-request-id`, or a new id. */
+    requestId: string;
+  }
+  | { type: "grpc.message"; callId: number; message: unknown }
+  | { type: "grpc.end"; callId: number }
+  | { type: "grpc.cancel"; callId: number };
+
+/** Messages from a replica back to the gRPC server, for one call. */
+export type GrpcFromReplica =
+  | { type: "grpc.header"; callId: number; metadata: GrpcMetadata }
+  | { type: "grpc.message"; callId: number; message: unknown }
+  | {
+    type: "grpc.done";
+    callId: number;
+    /** A gRPC status code; 0 is OK. */
+    code: number;
+    details: string;
+    trailers?: GrpcMetadata;
+  };
+
+/** What the core gives the gRPC server to reach the replicas of an API. */
+export interface GrpcBackend {
+  /**
+   * Admits one call for an API.
+   *
+   * @returns a lease on a replica slot, or null when the API is over its
+   * concurrency and queue limit (the call gets `UNAVAILABLE`)
+   */
+  admit(apiName: string): GrpcLease | null;
+}
+
+/** One admitted call, routed to one replica. */
+export interface GrpcLease {
+  /** Unique per process; every message of the call carries it. */
+  readonly callId: number;
+  /** Delivers a message to the replica that holds the call. */
+  post(msg: GrpcToReplica): void;
+  /** Registers the listener for that replica's messages about this call. */
+  onMessage(listener: (msg: GrpcFromReplica) => void): void;
+  /** Registers the listener called when the replica dies holding the call. */
+  onLost(listener: (reason: string) => void): void;
+  /** Ends the lease; called exactly once when the call is over. */
+  release(): void;
+}
+
+/** The runtime's structured logger, as the gRPC layer uses it. */
+export interface GrpcLogger {
+  debug(msg: string, extra?: Record<string, unknown>): void;
+  info(msg: string, extra?: Record<string, unknown>): void;
+  warning(msg: string, extra?: Record<string, unknown>): void;
+  error(msg: string, extra?: Record<string, unknown>): void;
+}

@@ -1,0 +1,206 @@
+/**
+ * One gRPC call inside a replica: runs the handler method, feeds it the
+ * inbound messages, posts what it returns or yields, and ends the call with
+ * a status.
+ *
+ * @module
+ */
+
+import { AsyncQueue } from "./async_queue.ts";
+import { Code, errorCode, GrpcError, isGrpcError } from "./grpc_error.ts";
+import { appendMetadata, checkMetadataEntry } from "./metadata_record.ts";
+import type {
+  GrpcFromReplica,
+  GrpcMetadata,
+  GrpcToReplica,
+} from "./protocol.ts";
+import type { GrpcCallInfo } from "./types.ts";
+
+/** The start message of a call. */
+export type StartMessage = Extract<GrpcToReplica, { type: "grpc.start" }>;
+
+/** What a call needs from the replica side. */
+export interface ReplicaCallOptions {
+  start: StartMessage;
+  handler: object;
+  post(msg: GrpcFromReplica): void;
+  logError(message: string, err: unknown, callId: number): void;
+  runWithSlot<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+type Method = (payload: unknown, info: GrpcCallInfo) => unknown;
+
+/**
+ * Finds the handler method for an RPC: `Predict`, else `predict`.
+ *
+ * @param handler the user's Handler instance
+ * @param rpc the RPC name as in the `.proto`
+ * @returns the method, or undefined when the handler has none
+ */
+export function findMethod(handler: object, rpc: string): Method | undefined {
+  const h = handler as Record<string, unknown>;
+  const lower = rpc.charAt(0).toLowerCase() + rpc.slice(1);
+  const fn = typeof h[rpc] === "function" ? h[rpc] : h[lower];
+  return typeof fn === "function" ? fn as Method : undefined;
+}
+
+/** A call in progress in a replica. */
+export class ReplicaCall {
+  readonly input: AsyncQueue<unknown> = new AsyncQueue();
+  #opts: ReplicaCallOptions;
+  #controller = new AbortController();
+  #headers: GrpcMetadata = {};
+  #trailers: GrpcMetadata = {};
+  #headerSent = false;
+  #finished = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(opts: ReplicaCallOptions) {
+    this.#opts = opts;
+    const { deadline } = opts.start;
+    if (deadline !== null) {
+      this.#timer = setTimeout(
+        () => this.abort(Code.DEADLINE_EXCEEDED, "Deadline exceeded"),
+        Math.max(0, deadline - Date.now()),
+      );
+    }
+  }
+
+  /** Runs the handler method to the end of the call; never throws. */
+  async run(): Promise<void> {
+    const { start, handler } = this.#opts;
+    const name = `${start.service}/${start.method}`;
+    const fn = findMethod(handler, start.method);
+    if (fn === undefined) {
+      return this.#finish(
+        Code.UNIMPLEMENTED,
+        `Method "${name}" is not implemented by the handler of API "${start.api}"`,
+      );
+    }
+    try {
+      await this.#opts.runWithSlot(async () => {
+        if (this.#finished) return;
+        const streamIn = start.kind === "client_stream" ||
+          start.kind === "bidi";
+        const payload = streamIn ? this.input : await this.#single();
+        const result = fn.call(handler, payload, this.#info());
+        if (start.kind === "server_stream" || start.kind === "bidi") {
+          await this.#sendStream(await result, name);
+        } else {
+          this.#send(await result, name);
+        }
+        this.#finish(Code.OK, "");
+      });
+    } catch (err) {
+      this.#fail(err, name);
+    }
+  }
+
+  /** Aborts the handler's signal and ends the call with `code`. */
+  abort(code: Code, message: string): void {
+    if (this.#finished) return;
+    const reason = new GrpcError(code, message);
+    this.#controller.abort(reason);
+    this.input.fail(reason);
+    this.#finish(code, message);
+  }
+
+  async #single(): Promise<unknown> {
+    const first = await this.input.next();
+    if (first.done) {
+      throw new GrpcError(Code.INVALID_ARGUMENT, "Request message missing");
+    }
+    return first.value;
+  }
+
+  async #sendStream(result: unknown, name: string): Promise<void> {
+    const r = result as Record<symbol, unknown> | null;
+    const iterable = typeof r?.[Symbol.asyncIterator] === "function" ||
+      (typeof r?.[Symbol.iterator] === "function" && typeof r !== "string");
+    if (!iterable) {
+      throw new TypeError(
+        `Handler method "${name}" returned ${typeof result}: a streaming RPC needs an async iterable or an async generator method`,
+      );
+    }
+    for await (const message of result as AsyncIterable<unknown>) {
+      if (this.#finished) break;
+      this.#send(message, name);
+    }
+  }
+
+  #send(message: unknown, name: string): void {
+    if (this.#finished) return;
+    this.#flushHeader();
+    const callId = this.#opts.start.callId;
+    try {
+      this.#opts.post({ type: "grpc.message", callId, message });
+    } catch (err) {
+      throw new TypeError(
+        `Handler method "${name}" returned a value that cannot be sent: ${
+          (err as Error).message
+        }`,
+      );
+    }
+  }
+
+  #fail(err: unknown, name: string): void {
+    if (this.#finished) return;
+    if (isGrpcError(err)) {
+      for (const [k, v] of Object.entries(err.metadata ?? {})) {
+        appendMetadata(this.#trailers, k, String(v));
+      }
+      return this.#finish(errorCode(err.code), String(err.message));
+    }
+    const { callId, requestId } = this.#opts.start;
+    this.#opts.logError(`gRPC handler method "${name}" failed`, err, callId);
+    this.#finish(
+      Code.INTERNAL,
+      `Internal error: see the server log for request id "${requestId}"`,
+    );
+  }
+
+  #finish(code: Code, details: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    clearTimeout(this.#timer);
+    this.#flushHeader();
+    const callId = this.#opts.start.callId;
+    const trailers = Object.keys(this.#trailers).length > 0
+      ? this.#trailers
+      : undefined;
+    this.#opts.post({ type: "grpc.done", callId, code, details, trailers });
+  }
+
+  #flushHeader(): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    if (Object.keys(this.#headers).length === 0) return;
+    const callId = this.#opts.start.callId;
+    this.#opts.post({ type: "grpc.header", callId, metadata: this.#headers });
+  }
+
+  #info(): GrpcCallInfo {
+    const { start } = this.#opts;
+    return {
+      service: start.service,
+      method: start.method,
+      metadata: start.metadata,
+      signal: this.#controller.signal,
+      deadline: start.deadline === null ? null : new Date(start.deadline),
+      requestId: start.requestId,
+      setHeader: (key, value) => {
+        if (this.#headerSent) {
+          throw new Error(
+            `Cannot set header "${key}": the response headers were already sent`,
+          );
+        }
+        checkMetadataEntry(key, value);
+        appendMetadata(this.#headers, key, value);
+      },
+      setTrailer: (key, value) => {
+        checkMetadataEntry(key, value);
+        appendMetadata(this.#trailers, key, value);
+      },
+    };
+  }
+}

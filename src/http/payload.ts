@@ -1,0 +1,115 @@
+/**
+ * Request body → handler payload, by Content-Type (DESIGN.md "Payload").
+ * The dispatch is a table so each rule is tested on its own.
+ *
+ * @module
+ */
+
+import { HttpError } from "../errors/http_error.ts";
+
+/** Parses a request body into a payload; throws HttpError(400) on bad input. */
+type BodyParser = (req: Request, contentType: string) => Promise<unknown>;
+
+async function parseJson(req: Request): Promise<unknown> {
+  const text = await decodeText(req, "utf-8");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(
+      400,
+      `Cannot parse JSON body: ${(error as Error).message}`,
+    );
+  }
+}
+
+async function parseForm(req: Request, contentType: string): Promise<unknown> {
+  try {
+    return await req.formData();
+  } catch (error) {
+    const kind = contentType.startsWith("multipart/")
+      ? "multipart/form-data"
+      : "application/x-www-form-urlencoded";
+    throw new HttpError(
+      400,
+      `Cannot parse ${kind} body: ${(error as Error).message}`,
+    );
+  }
+}
+
+async function parseText(req: Request, contentType: string): Promise<string> {
+  return await decodeText(req, charsetOf(contentType) ?? "utf-8");
+}
+
+async function parseBytes(req: Request): Promise<Uint8Array> {
+  return new Uint8Array(await req.arrayBuffer());
+}
+
+async function decodeText(req: Request, charset: string): Promise<string> {
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(charset, { fatal: true });
+  } catch {
+    throw new HttpError(
+      400,
+      `Cannot decode body: unknown charset "${charset}" in Content-Type`,
+    );
+  }
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new HttpError(
+      400,
+      `Cannot decode body: bytes are not valid "${charset}"`,
+    );
+  }
+}
+
+/** Returns the `charset` parameter of a Content-Type, lower-cased, unquoted. */
+export function charsetOf(contentType: string): string | null {
+  for (const part of contentType.split(";").slice(1)) {
+    const [key, ...rest] = part.split("=");
+    if (key?.trim().toLowerCase() === "charset") {
+      return rest.join("=").trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+    }
+  }
+  return null;
+}
+
+/** Media type (no parameters), lower-cased. */
+export function mediaTypeOf(contentType: string | null): string {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** Content-Type rules in order; the first whose test matches wins. */
+export const BODY_PARSERS: ReadonlyArray<
+  { name: string; test: (mediaType: string) => boolean; parse: BodyParser }
+> = [
+  {
+    name: "json",
+    test: (t) => t === "application/json" || /^[\w.+-]+\/[\w.+-]+\+json$/.test(t),
+    parse: parseJson,
+  },
+  {
+    name: "form",
+    test: (t) =>
+      t === "multipart/form-data" || t === "application/x-www-form-urlencoded",
+    parse: parseForm,
+  },
+  { name: "text", test: (t) => t === "text/plain", parse: parseText },
+];
+
+/**
+ * Parses `req`'s body into the handler's payload: `undefined` when there is
+ * no body, else per BODY_PARSERS, else the raw bytes.
+ */
+export async function parsePayload(req: Request): Promise<unknown> {
+  if (req.body === null) return undefined;
+  const contentType = req.headers.get("content-type") ?? "";
+  const mediaType = mediaTypeOf(contentType);
+  const parser = BODY_PARSERS.find((p) => p.test(mediaType));
+  if (parser) return await parser.parse(req, contentType);
+  const bytes = await parseBytes(req);
+  // A GET with an empty body is "no body" as far as handlers are concerned.
+  return bytes.byteLength === 0 && !contentType ? undefined : bytes;
+}

@@ -1,0 +1,134 @@
+/**
+ * Handler return value → Response (DESIGN.md "Return value"). The dispatch is
+ * a table of encoders tried in order.
+ *
+ * @module
+ */
+
+/** A function of no arguments that runs after the response has been sent. */
+export type Callback = () => unknown;
+
+/** The response and the callback of a `[result, callback]` return. */
+export interface EncodedResult {
+  response: Response;
+  callback: Callback | null;
+}
+
+const JSON_TYPE = "application/json";
+const TEXT_TYPE = "text/plain; charset=utf-8";
+const BYTES_TYPE = "application/octet-stream";
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null &&
+    typeof (value as Record<symbol, unknown>)[Symbol.asyncIterator] ===
+      "function";
+}
+
+const encoder = new TextEncoder();
+
+/** Turns one streamed chunk into bytes: strings as UTF-8, bytes as is, else JSON lines. */
+function chunkBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (typeof chunk === "string") return encoder.encode(chunk);
+  return encoder.encode(JSON.stringify(chunk) + "\n");
+}
+
+function streamFromIterable(iterable: AsyncIterable<unknown>): ReadableStream {
+  const iterator = iterable[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await iterator.next();
+      if (done) controller.close();
+      else controller.enqueue(chunkBytes(value));
+    },
+    async cancel(reason) {
+      await iterator.return?.(reason);
+    },
+  });
+}
+
+/** Value encoders in order; the first whose test matches builds the response. */
+export const RESULT_ENCODERS: ReadonlyArray<
+  { name: string; test: (v: unknown) => boolean; encode: (v: unknown) => Response }
+> = [
+  {
+    name: "response",
+    test: (v) => v instanceof Response,
+    encode: (v) => v as Response,
+  },
+  {
+    name: "string",
+    test: (v) => typeof v === "string",
+    encode: (v) =>
+      new Response(v as string, { headers: { "content-type": TEXT_TYPE } }),
+  },
+  {
+    name: "bytes",
+    test: (v) => v instanceof Uint8Array || v instanceof ArrayBuffer,
+    encode: (v) =>
+      new Response(v as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": BYTES_TYPE },
+      }),
+  },
+  {
+    name: "stream",
+    test: (v) => v instanceof ReadableStream,
+    encode: (v) =>
+      new Response(v as ReadableStream, {
+        headers: { "content-type": BYTES_TYPE },
+      }),
+  },
+  {
+    name: "async-iterable",
+    test: isAsyncIterable,
+    encode: (v) =>
+      new Response(streamFromIterable(v as AsyncIterable<unknown>), {
+        headers: { "content-type": BYTES_TYPE },
+      }),
+  },
+  {
+    name: "json",
+    test: () => true,
+    encode: (v) => {
+      // undefined (a handler with no return) is sent as JSON null.
+      const body = JSON.stringify(v === undefined ? null : v);
+      if (body === undefined) {
+        throw new TypeError(
+          `Cannot encode handler result of type "${typeof v}" as JSON`,
+        );
+      }
+      return new Response(body, { headers: { "content-type": JSON_TYPE } });
+    },
+  },
+];
+
+/**
+ * Encodes a handler's return value. A two-element array whose second element
+ * is a function is `[result, callback]`.
+ */
+export function encodeResult(value: unknown): EncodedResult {
+  let callback: Callback | null = null;
+  if (
+    Array.isArray(value) && value.length === 2 &&
+    typeof value[1] === "function"
+  ) {
+    callback = value[1] as Callback;
+    value = value[0];
+  }
+  const encoder = RESULT_ENCODERS.find((e) => e.test(value))!;
+  return { response: encoder.encode(value), callback };
+}
+
+/** A JSON error response `{"error": message, ...extra}`. */
+export function errorResponse(
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify({ error: message, ...extra }), {
+    status,
+    headers: { "content-type": JSON_TYPE, ...headers },
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * Prometheus text exposition (format 0.0.4) of the runtime's and the
+ * handlers' metrics, merged across replicas.
+ *
+ * @module
+ */
+
+import type { CustomSeries } from "./custom_metrics.ts";
+import { LATENCY_BUCKETS, type StatsSnapshot } from "./request_stats.ts";
+
+/** One API's numbers at scrape time. */
+export interface ApiMetrics {
+  api: string;
+  inFlight: number;
+  queued: number;
+  replicas: number;
+  desiredReplicas: number;
+  limit: number;
+  restarts: number;
+  rejected: number;
+  decisions: Record<string, number>;
+  stats: StatsSnapshot;
+  custom: CustomSeries[];
+}
+
+function escape(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function labels(pairs: Record<string, string>): string {
+  const parts = Object.entries(pairs).map(([k, v]) => `${k}="${escape(v)}"`);
+  return parts.length ? `{${parts.join(",")}}` : "";
+}
+
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : n > 0 ? "+Inf" : "-Inf";
+}
+
+class Writer {
+  readonly lines: string[] = [];
+  readonly #declared = new Set<string>();
+
+  declare(name: string, type: string, help: string): void {
+    if (this.#declared.has(name)) return;
+    this.#declared.add(name);
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  }
+
+  sample(name: string, l: Record<string, string>, value: number): void {
+    this.lines.push(`${name}${labels(l)} ${num(value)}`);
+  }
+
+  histogram(
+    name: string,
+    l: Record<string, string>,
+    h: { count: number; sum: number; buckets: number[] },
+  ): void {
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((le, i) => {
+      cumulative += h.buckets[i] ?? 0;
+      this.sample(`${name}_bucket`, { ...l, le: String(le) }, cumulative);
+    });
+    this.sample(`${name}_bucket`, { ...l, le: "+Inf" }, h.count);
+    this.sample(`${name}_sum`, l, h.sum);
+    this.sample(`${name}_count`, l, h.count);
+  }
+}
+
+const GAUGES: Array<[keyof ApiMetrics, string, string]> = [
+  ["inFlight", "cortex_in_flight_requests", "Admitted requests: running, queued and pending callbacks"],
+  ["queued", "cortex_queued_requests", "Admitted requests waiting for a replica slot"],
+  ["replicas", "cortex_replicas", "Ready replicas"],
+  ["desiredReplicas", "cortex_desired_replicas", "Replicas the autoscaler asks for"],
+  ["limit", "cortex_admission_limit", "Requests admitted at most (replicas x max_replica_concurrency)"],
+];
+
+/** Renders every API's metrics. */
+export function renderMetrics(apis: ApiMetrics[]): string {
+  const w = new Writer();
+  for (const [key, name, help] of GAUGES) {
+    w.declare(name, "gauge", help);
+    for (const a of apis) w.sample(name, { api: a.api }, a[key] as number);
+  }
+  w.declare("cortex_replica_restarts_total", "counter", "Replicas replaced after a crash or hang");
+  for (const a of apis) w.sample("cortex_replica_restarts_total", { api: a.api }, a.restarts);
+  w.declare("cortex_rejected_requests_total", "counter", "Requests refused with 503 at the admission limit");
+  for (const a of apis) w.sample("cortex_rejected_requests_total", { api: a.api }, a.rejected);
+  w.declare("cortex_autoscaler_decisions_total", "counter", "Autoscaler decisions by direction");
+  for (const a of apis) {
+    for (const [direction, n] of Object.entries(a.decisions)) {
+      w.sample("cortex_autoscaler_decisions_total", { api: a.api, direction }, n);
+    }
+  }
+  w.declare("cortex_requests_total", "counter", "Finished requests by status code and class");
+  for (const a of apis) {
+    for (const [status, s] of Object.entries(a.stats)) {
+      w.sample("cortex_requests_total", { api: a.api, status, status_class: `${status[0]}xx` }, s.count);
+    }
+  }
+  w.declare("cortex_request_duration_seconds", "histogram", "Request latency by status code");
+  for (const a of apis) {
+    for (const [status, s] of Object.entries(a.stats)) {
+      w.histogram("cortex_request_duration_seconds", { api: a.api, status }, s);
+    }
+  }
+  for (const a of apis) {
+    for (const s of a.custom) {
+      const l = { ...s.tags, api: a.api };
+      if (s.type === "histogram") {
+        w.declare(s.name, "histogram", `Handler metric ${s.name}`);
+        w.histogram(s.name, l, { count: s.count ?? 0, sum: s.value, buckets: s.buckets ?? [] });
+      } else {
+        w.declare(s.name, s.type, `Handler metric ${s.name}`);
+        w.sample(s.name, l, s.value);
+      }
+    }
+  }
+  return w.lines.join("\n") + "\n";
+}
+
+/** Merges handler series from several replicas (gauges: last value wins). */
+export function mergeCustom(all: CustomSeries[][]): CustomSeries[] {
+  const out = new Map<string, CustomSeries>();
+  for (const series of all) {
+    for (const s of series) {
+      const key = `${s.name}\0${JSON.stringify(Object.entries(s.tags).sort())}`;
+      const t = out.get(key);
+      if (!t) {
+        out.set(key, structuredClone(s));
+      } else if (s.type === "gauge") {
+        t.value = s.value;
+      } else {
+        t.value += s.value;
+        if (s.type === "histogram") {
+          t.count = (t.count ?? 0) + (s.count ?? 0);
+          t.buckets = (t.buckets ?? []).map((n, i) => n + (s.buckets?.[i] ?? 0));
+        }
+      }
+    }
+  }
+  return [...out.values()];
+}

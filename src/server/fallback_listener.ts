@@ -1,0 +1,46 @@
+/**
+ * The main thread's own listener on the HTTP port. It holds the port while no
+ * replica listens (start-up, gRPC-only projects, every replica down), so
+ * /healthz and /metrics always answer; replicas take over with `reusePort`.
+ *
+ * @module
+ */
+
+import type { Logger } from "../log/logger.ts";
+import { errorResponse } from "../http/response.ts";
+
+/** Opens and closes the main-thread listener on demand. */
+export class FallbackListener {
+  #server: Deno.HttpServer | null = null;
+  readonly #handler: (req: Request) => Promise<Response>;
+  readonly #logger: Logger;
+
+  constructor(handler: (req: Request) => Promise<Response>, logger: Logger) {
+    this.#handler = handler;
+    this.#logger = logger;
+  }
+
+  /** Listens unless already listening; resolves with the bound port. */
+  listen(hostname: string, port: number): Promise<number> {
+    if (this.#server) return Promise.resolve((this.#server.addr as Deno.NetAddr).port);
+    const { promise, resolve } = Promise.withResolvers<number>();
+    this.#server = Deno.serve({
+      hostname,
+      port,
+      reusePort: true,
+      onListen: (addr) => resolve(addr.port),
+      onError: (error) => {
+        this.#logger.exception("Cannot serve request", error);
+        return errorResponse(500, "Internal server error");
+      },
+    }, this.#handler);
+    return promise;
+  }
+
+  /** Stops listening; in-flight requests finish. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = null;
+    await server?.shutdown();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Requests the main thread hands to a replica (chained calls, requests that
+ * arrived on another API's replica, the fallback listener) and the answers
+ * it waits for. A replica that dies fails only the requests it held.
+ *
+ * @module
+ */
+
+import { errorResponse } from "../http/response.ts";
+import {
+  fromWireResponse,
+  toWireRequest,
+  type WireResponse,
+} from "../replica/messages.ts";
+import type { Replica, ReplicaExit } from "./replica.ts";
+import type { ReplicaPool } from "./replica_pool.ts";
+
+interface Pending {
+  replica: Replica;
+  resolve(res: Response): void;
+}
+
+/** Sends requests into pools and matches the responses. */
+export class Forwarding {
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+
+  /** Admits `req` into `pool` and resolves with the replica's response. */
+  async send(
+    pool: ReplicaPool,
+    req: Request,
+    admitted = false,
+  ): Promise<Response> {
+    const api = pool.api.name;
+    if (!admitted && !pool.admission.tryAdmit()) {
+      return errorResponse(
+        503,
+        `API "${api}" is at its concurrency and queue limit`,
+        {},
+        { "retry-after": "1" },
+      );
+    }
+    const replica = pool.leastLoaded();
+    if (replica === null) {
+      pool.admission.finish();
+      return errorResponse(503, `API "${api}" has no ready replica`, {}, {
+        "retry-after": "1",
+      });
+    }
+    let wire;
+    try {
+      wire = await toWireRequest(req);
+    } catch (error) {
+      pool.admission.finish();
+      return errorResponse(400, `Cannot read request body: ${(error as Error).message}`);
+    }
+    if (replica.state !== "ready") return await this.send(pool, req, true);
+    pool.admission.addLoad(replica.slot, 1);
+    const id = this.#nextId++;
+    const { promise, resolve } = Promise.withResolvers<Response>();
+    this.#pending.set(id, { replica, resolve });
+    const onAbort = () => replica.send({ type: "http.cancel", id });
+    req.signal.addEventListener("abort", onAbort, { once: true });
+    replica.send({ type: "http.request", id, req: wire, admitted: true });
+    try {
+      return await promise;
+    } finally {
+      req.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** A replica answered request `id`. */
+  resolve(id: number, res: WireResponse): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    p.resolve(fromWireResponse(res));
+  }
+
+  /** Fails what a dead replica held: 504 when it hung, 500 otherwise. */
+  replicaExited(replica: Replica, exit: ReplicaExit): void {
+    for (const [id, p] of this.#pending) {
+      if (p.replica !== replica) continue;
+      this.#pending.delete(id);
+      p.resolve(
+        exit.reason === "hung"
+          ? errorResponse(504, `Replica "${replica.id}" stopped answering`)
+          : errorResponse(500, `Replica "${replica.id}" ended: ${exit.message}`),
+      );
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Gathers what `GET /metrics` shows: live counters from the shared admission
+ * memory, and request stats pulled from each replica (kept for replicas that
+ * have ended so counters never go backwards).
+ *
+ * @module
+ */
+
+import {
+  type ApiMetrics,
+  mergeCustom,
+  renderMetrics,
+} from "../metrics/exposition.ts";
+import type { CustomSeries } from "../metrics/custom_metrics.ts";
+import { mergeStats, type StatsSnapshot } from "../metrics/request_stats.ts";
+import type { FromReplica } from "../replica/messages.ts";
+import type { Replica } from "./replica.ts";
+import type { ApiRuntime } from "./server.ts";
+
+type StatsMsg = Extract<FromReplica, { type: "stats" }>;
+
+/** Last snapshot of each replica, by API then replica id. */
+const lastSeen = new Map<string, Map<string, StatsMsg>>();
+
+/** Renders /metrics for every API of the server. */
+export async function collectMetrics(
+  server: { apis: Map<string, ApiRuntime> },
+  pull: (replica: Replica) => Promise<StatsMsg | null>,
+): Promise<string> {
+  const out: ApiMetrics[] = [];
+  for (const [name, { pool, autoscaler }] of server.apis) {
+    const seen = lastSeen.get(name) ?? new Map<string, StatsMsg>();
+    lastSeen.set(name, seen);
+    const live = [...pool.replicas].filter((r) => r.state !== "stopped");
+    const pulled = await Promise.all(live.map(pull));
+    pulled.forEach((msg, i) => msg && seen.set(live[i]!.id, msg));
+    const stats: StatsSnapshot = {};
+    const custom: CustomSeries[][] = [];
+    for (const msg of seen.values()) {
+      mergeStats(stats, msg.stats);
+      custom.push(msg.custom);
+    }
+    out.push({
+      api: name,
+      inFlight: pool.admission.inFlight,
+      queued: pool.admission.queued,
+      replicas: pool.ready.length,
+      desiredReplicas: pool.desired,
+      limit: pool.admission.limit,
+      restarts: pool.restarts,
+      rejected: stats["503"]?.count ?? 0,
+      decisions: { ...autoscaler.decisions },
+      stats,
+      custom: mergeCustom(custom),
+    });
+  }
+  return renderMetrics(out);
+}

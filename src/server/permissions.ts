@@ -1,0 +1,55 @@
+/**
+ * The Deno permissions of a replica worker: the narrowest set that lets the
+ * handler do its job (DESIGN.md "Project directory", issue "The sandbox").
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { ApiConfig, Project } from "../config/types.ts";
+
+/** A Worker's `deno.permissions` option. */
+export interface WorkerPermissions {
+  read: string[];
+  write: string[];
+  net: string[] | false;
+  env: false;
+  run: false;
+  ffi: false;
+  sys: false;
+}
+
+/**
+ * Read: each available project file (so dotfiles, cortex.yaml and ignored
+ * files stay unreadable even inside the project) and the scratch directory.
+ * Write: the scratch directory. Net: `handler.allow_net`, plus the serving
+ * port so the replica can run its own listener. Env: none (the handler's
+ * variables are provided in-process). No run, ffi or sys.
+ */
+export function workerPermissions(
+  project: Project,
+  api: ApiConfig,
+  scratchDir: string,
+  listen: { hostname: string; port: number } | null,
+): WorkerPermissions {
+  const net = [...api.handler.allowNet];
+  if (listen) net.push(`${listen.hostname}:${listen.port}`);
+  return {
+    read: [...project.files.map((f) => join(project.dir, f)), scratchDir],
+    write: [scratchDir],
+    net: net.length > 0 ? net : false,
+    env: false,
+    run: false,
+    ffi: false,
+    sys: false,
+  };
+}
+
+/** The environment a handler sees: .env, then handler.env, then CORTEX_*. */
+export function handlerEnv(
+  project: Project,
+  api: ApiConfig,
+  runtime: Record<string, string>,
+): Record<string, string> {
+  return { ...project.dotenv, ...api.handler.env, ...runtime };
+}

@@ -1,0 +1,300 @@
+/**
+ * A running server for one project: the replica pools of its APIs, the
+ * main-thread router (health, metrics, forwarded and chained requests), the
+ * gRPC server, the autoscalers and graceful shutdown.
+ *
+ * @module
+ */
+
+import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
+import { Autoscaler } from "../autoscaler/loop.ts";
+import { errorResponse } from "../http/response.ts";
+import { Logger } from "../log/logger.ts";
+import { StdoutSink } from "../log/stdout_sink.ts";
+import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
+import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
+import { healthResponse } from "./health.ts";
+import { Forwarding } from "./forwarding.ts";
+import { PoolGrpcBackend } from "./grpc_backend.ts";
+import { collectMetrics } from "./metrics_endpoint.ts";
+import type { Replica } from "./replica.ts";
+import { ReplicaPool } from "./replica_pool.ts";
+import { FallbackListener } from "./fallback_listener.ts";
+import type { GrpcFrontend } from "./grpc_frontend.ts";
+
+/** Options of {@linkcode startServer}. */
+export interface ServerOptions {
+  hostname: string;
+  port: number;
+  grpcPort: number;
+  logLevel: LogLevel;
+  logFormat: "json" | "pretty";
+  accessLog: boolean;
+  maxReplicasPerApi: number;
+  /** Serve only this API (one per pod in a cluster), or all when null. */
+  onlyApi: string | null;
+  /** Where replicas get their scratch directories. */
+  scratchRoot: string;
+  /** The control API for ctx.client, when one runs. */
+  control: ReplicaInit["control"];
+  /** Precompiled FileDescriptorSets by proto path (compiled binaries). */
+  descriptors?: Record<string, Uint8Array>;
+}
+
+/** One API as the server runs it. */
+export interface ApiRuntime {
+  pool: ReplicaPool;
+  autoscaler: Autoscaler;
+}
+
+/** The main-thread side of a running project. */
+export class Server {
+  readonly project: Project;
+  readonly opts: ServerOptions;
+  readonly sink: StdoutSink;
+  readonly logger: Logger;
+  readonly apis = new Map<string, ApiRuntime>();
+  readonly forwarding = new Forwarding();
+  readonly grpcBackend: PoolGrpcBackend;
+  draining = false;
+  #fallback: FallbackListener;
+  #grpc: GrpcFrontend | null = null;
+  #metricsId = 1;
+  #metricsWaiters = new Map<number, (msg: Extract<FromReplica, { type: "stats" }>) => void>();
+  /** The port HTTP is actually served on (resolved when 0 was asked). */
+  port: number;
+
+  constructor(project: Project, opts: ServerOptions) {
+    this.project = project;
+    this.opts = opts;
+    this.port = opts.port;
+    this.sink = new StdoutSink({ pretty: opts.logFormat === "pretty" });
+    this.logger = new Logger({
+      level: opts.logLevel,
+      labels: { component: "server" },
+      write: (lines) => this.sink.write(lines.join("\n") + "\n"),
+    });
+    this.grpcBackend = new PoolGrpcBackend((name) => this.apis.get(name)?.pool);
+    this.#fallback = new FallbackListener((req) => this.route(req), this.logger);
+  }
+
+  /** HTTP routes: endpoint → API, longest first. */
+  routes(): Route[] {
+    return [...this.apis.values()]
+      .map(({ pool }) => pool.api)
+      .filter((api) => api.handler.protobufPath === null)
+      .map((api) => ({ endpoint: api.networking.endpoint, api: api.name }))
+      .sort((a, b) => b.endpoint.length - a.endpoint.length);
+  }
+
+  /** Starts every API; resolves when each is ready or failed. */
+  async start(): Promise<void> {
+    // Reserve the port first so replicas join an address that is ours (and
+    // port 0 resolves to a real port before replicas start).
+    this.port = await this.#fallback.listen(this.opts.hostname, this.opts.port);
+    const selected = this.project.apis.filter((a) =>
+      this.opts.onlyApi === null || a.name === this.opts.onlyApi
+    );
+    for (const api of selected) this.#addApi(api);
+    const results = await Promise.allSettled(
+      [...this.apis.values()].map(async ({ pool, autoscaler }) => {
+        await pool.start();
+        autoscaler.start();
+      }),
+    );
+    results.forEach((r, i) => {
+      if (r.status === "rejected") {
+        const api = selected[i]!;
+        this.logger.exception(`API "${api.name}" failed to start`, r.reason, {
+          extra: { api: api.name },
+        });
+      }
+    });
+    if (selected.some((a) => a.handler.protobufPath !== null)) {
+      // Loaded on demand: HTTP-only projects never pay for grpc-js.
+      const { GrpcFrontend } = await import("./grpc_frontend.ts");
+      this.#grpc = new GrpcFrontend(this);
+      await this.#grpc.start();
+    }
+    this.updateListening();
+  }
+
+  /** True when no API could start. */
+  get failed(): boolean {
+    return [...this.apis.values()].every(({ pool }) => pool.ready.length === 0);
+  }
+
+  #addApi(api: ApiConfig): ApiRuntime {
+    const pool = new ReplicaPool(api, {
+      project: this.project,
+      scratchRoot: this.opts.scratchRoot,
+      listen: { hostname: this.opts.hostname, port: this.port },
+      routes: () => this.routes(),
+      apiNames: () => [...this.apis.keys()],
+      accessLog: this.opts.accessLog,
+      runtimeLogLevel: this.opts.logLevel,
+      control: this.opts.control,
+      logger: this.logger,
+      maxLocalReplicas: this.opts.maxReplicasPerApi,
+      onMessage: (msg, replica) => this.#onReplicaMessage(msg, replica),
+      onExit: (replica, exit) => {
+        this.forwarding.replicaExited(replica, exit);
+        this.grpcBackend.replicaExited(replica, exit);
+      },
+      onListeningChange: () => this.updateListening(),
+    });
+    const autoscaler = new Autoscaler({
+      cfg: api.autoscaling,
+      getInFlight: () => pool.admission.inFlight,
+      getReplicas: () => pool.desired,
+      setReplicas: (n, reason) => {
+        this.logger.info(`Scaling API "${pool.api.name}" from ${pool.desired} to ${n} replicas`, {
+          extra: { api: pool.api.name, from: pool.desired, to: n, reason },
+        });
+        pool.scaleTo(n);
+      },
+      onError: (error) => this.logger.exception("Autoscaler failed", error),
+    });
+    const runtime = { pool, autoscaler };
+    this.apis.set(api.name, runtime);
+    return runtime;
+  }
+
+  /** Keeps the main-thread listener only while no replica listens. */
+  updateListening(): void {
+    const listening = [...this.apis.values()].some(({ pool }) =>
+      pool.ready.some((r) => r.listening)
+    );
+    if (listening) void this.#fallback.close();
+    else if (!this.draining) {
+      void this.#fallback.listen(this.opts.hostname, this.port).catch((error) =>
+        this.logger.exception("Cannot listen", error)
+      );
+    }
+  }
+
+  #onReplicaMessage(msg: FromReplica, replica: Replica): void {
+    switch (msg.type) {
+      case "log":
+        this.sink.write(msg.chunk);
+        break;
+      case "http.response":
+        this.forwarding.resolve(msg.id, msg.res);
+        break;
+      case "forward.request":
+        void this.#answerForward(msg, replica);
+        break;
+      case "forward.cancel":
+        this.#forwardAborts.get(`${replica.id}/${msg.id}`)?.abort();
+        break;
+      case "stats":
+        this.#metricsWaiters.get(msg.id)?.(msg);
+        break;
+      case "grpc":
+        this.grpcBackend.deliver(msg.msg as never);
+        break;
+    }
+  }
+
+  #forwardAborts = new Map<string, AbortController>();
+
+  async #answerForward(
+    msg: Extract<FromReplica, { type: "forward.request" }>,
+    replica: Replica,
+  ): Promise<void> {
+    const key = `${replica.id}/${msg.id}`;
+    const abort = new AbortController();
+    this.#forwardAborts.set(key, abort);
+    try {
+      const req = fromWireRequest(msg.req, abort.signal);
+      const res = msg.api === null
+        ? await this.route(req)
+        : await this.callApi(msg.api, req);
+      replica.send({ type: "forward.response", id: msg.id, res: await toWireResponse(res) });
+    } catch (error) {
+      replica.send({ type: "forward.response", id: msg.id, error: String((error as Error)?.message ?? error) });
+    } finally {
+      this.#forwardAborts.delete(key);
+    }
+  }
+
+  /** Sends a request to API `name` (chaining), admitted like any other. */
+  callApi(name: string, req: Request): Promise<Response> {
+    const runtime = this.apis.get(name);
+    if (!runtime) {
+      return Promise.reject(new TypeError(`No API named "${name}" is served here`));
+    }
+    return this.forwarding.send(runtime.pool, req);
+  }
+
+  /** The main-thread router: health, metrics, then APIs by path. */
+  async route(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    let res: Response;
+    if (path === "/healthz") {
+      res = healthResponse(this.health(), this.draining);
+    } else if (path === "/metrics") {
+      res = new Response(await this.metricsText(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    } else if (this.draining) {
+      res = errorResponse(503, "Server is shutting down", {}, { "retry-after": "1" });
+    } else {
+      const route = this.routes().find(({ endpoint }) =>
+        path === endpoint || endpoint === "/" || path.startsWith(endpoint + "/")
+      );
+      res = route
+        ? await this.callApi(route.api, req)
+        : errorResponse(404, `No API is served at "${path}"`);
+    }
+    if (!res.headers.has("x-request-id")) {
+      res.headers.set("x-request-id", req.headers.get("x-request-id") ?? crypto.randomUUID());
+    }
+    return res;
+  }
+
+  /** Per-API readiness for /healthz and `cortex get`. */
+  health() {
+    return [...this.apis.values()].map(({ pool }) => ({
+      name: pool.api.name,
+      ready: pool.ready.length,
+      status: pool.status,
+      error: pool.error,
+    }));
+  }
+
+  /** Pulls stats from every replica and renders /metrics. */
+  metricsText(): Promise<string> {
+    return collectMetrics(this, (replica) => {
+      const id = this.#metricsId++;
+      const { promise, resolve } = Promise.withResolvers<
+        Extract<FromReplica, { type: "stats" }> | null
+      >();
+      const timer = setTimeout(() => resolve(null), 500);
+      this.#metricsWaiters.set(id, (msg) => {
+        clearTimeout(timer);
+        resolve(msg);
+      });
+      replica.send({ type: "stats.pull", id });
+      return promise.finally(() => this.#metricsWaiters.delete(id));
+    });
+  }
+
+  /**
+   * Graceful shutdown: health turns 503, listeners close, in-flight requests
+   * and callbacks finish (up to `graceMs`), then everything stops.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.logger.info("Shutting down: draining in-flight requests", { extra: { graceMs } });
+    for (const { autoscaler } of this.apis.values()) autoscaler.stop();
+    await Promise.all([
+      this.#grpc?.shutdown(graceMs),
+      ...[...this.apis.values()].map(({ pool }) => pool.stop(graceMs)),
+    ]);
+    await this.#fallback.close();
+    this.logger.info("Stopped");
+    await this.sink.flush();
+  }
+}
