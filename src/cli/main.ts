@@ -6,7 +6,7 @@
 
 import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
-import { runServer } from "../server/run.ts";
+import { supervise } from "../supervisor/supervise.ts";
 import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
 
 const HELP = `cortex: serve realtime APIs written as TypeScript Handler classes
@@ -51,7 +51,7 @@ async function serve(args: string[]): Promise<number> {
   if (!dir) throw new UsageError("Missing project directory: usage: cortex serve <project>");
   const opts = serveOptions(values);
   const project = await loadProject(dir);
-  return await runServer(project, { ...opts, control: null });
+  return await supervise(project, opts, args.filter((a) => a !== dir));
 }
 
 async function validate(args: string[]): Promise<number> {

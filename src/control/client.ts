@@ -1,83 +1,228 @@
 /**
  * The Cortex client: talks to a running server's control API (loopback only,
- * token required). Handlers get one as `ctx.client`.
+ * token required). Handlers get one as `ctx.client`; the `cortex` control
+ * commands use it too.
  *
  * @module
  */
 
+import type { ApiStatus } from "./control_target.ts";
+import { readSse } from "./sse.ts";
+
+export type { ApiStatus };
+
 /** Where the control API is and the token it requires. */
 export interface ControlEndpoint {
+  /** E.g. `http://127.0.0.1:41234`. */
   url: string;
   token: string;
 }
 
+/** One API as `get` and `list` describe it. */
+export interface ApiDescription {
+  name: string;
+  kind: string;
+  status: ApiStatus;
+  /** Why the API is in error, or why its last roll-out failed; else null. */
+  error: string | null;
+  replicas: {
+    ready: number;
+    desired: number;
+    /** Local cap: min(autoscaling.max_replicas, --max-replicas-per-api). */
+    cap: number;
+  };
+  inFlight: number;
+  queued: number;
+  restarts: number;
+  /** `http://host:port/path` or `grpc://host:port`. */
+  endpoint: string;
+  /** The configuration in cortex.yaml form. */
+  spec: Record<string, unknown>;
+}
+
+/** What `deploy` did with one API. */
+export interface DeployResult {
+  name: string;
+  action: "created" | "updated" | "unchanged";
+}
+
+/** What to deploy: a project directory, or API specs as YAML text. */
+export type DeploySpec =
+  | { projectDir: string }
+  | { yaml: string; file?: string };
+
 /** Raised when the control API refuses or fails a call. */
 export class ControlError extends Error {
+  /** The HTTP status, or 0 when the server could not be reached. */
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** Configuration problems, one `file:line: message` each (status 400). */
+  readonly issues: string[];
+
+  /**
+   * @param status The HTTP status (0: not reachable).
+   * @param message What went wrong.
+   * @param issues Configuration problems, when any.
+   */
+  constructor(status: number, message: string, issues: string[] = []) {
     super(message);
     this.name = "ControlError";
     this.status = status;
+    this.issues = issues;
   }
 }
 
-/** A client for the control API. */
+/** Options of {@linkcode CortexClient}. */
+export interface ClientOptions {
+  /** The fetch to use (default `globalThis.fetch`). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * A client for the control API.
+ *
+ * @example Scale an API from a handler
+ * ```ts ignore
+ * await ctx.client.patch("iris", { autoscaling: { min_replicas: 2 } });
+ * const iris = await ctx.client.get("iris");
+ * ```
+ */
 export class CortexClient {
   readonly #endpoint: ControlEndpoint;
+  readonly #fetch: typeof fetch;
 
-  constructor(endpoint: ControlEndpoint) {
+  /**
+   * @param endpoint The control API's URL and token.
+   * @param opts Options.
+   */
+  constructor(endpoint: ControlEndpoint, opts: ClientOptions = {}) {
     this.#endpoint = endpoint;
+    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
   }
 
-  async #call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(new URL(path, this.#endpoint.url), {
-      method,
-      headers: {
-        authorization: `Bearer ${this.#endpoint.token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const data = text ? JSON.parse(text) : null;
-    if (!res.ok) {
-      throw new ControlError(res.status, data?.error ?? `Control API answered ${res.status}`);
+  /** The control API's URL. */
+  get url(): string {
+    return this.#endpoint.url;
+  }
+
+  async #send(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+    let res: Response;
+    try {
+      res = await this.#fetch(new URL(path, this.#endpoint.url), {
+        ...init,
+        method,
+        headers: {
+          authorization: `Bearer ${this.#endpoint.token}`,
+          ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+        },
+      });
+    } catch (error) {
+      throw new ControlError(
+        0,
+        `Cannot reach the control API at ${this.#endpoint.url}: ${(error as Error).message}`,
+      );
     }
-    return data;
+    if (res.ok) return res;
+    const text = await res.text();
+    let data: { error?: unknown; issues?: unknown } = {};
+    try {
+      data = JSON.parse(text);
+    } catch {
+      // Not ours: the status says enough.
+    }
+    const issues = Array.isArray(data.issues) ? data.issues.map(String) : [];
+    throw new ControlError(
+      res.status,
+      typeof data.error === "string" ? data.error : `Control API answered ${res.status}`,
+      issues,
+    );
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.#send(
+      method,
+      path,
+      body === undefined ? {} : { body: JSON.stringify(body) },
+    );
+    return await res.json() as T;
   }
 
   /** Lists the APIs of the server. */
-  list(): Promise<unknown> {
-    return this.#call("GET", "/apis");
+  async list(): Promise<ApiDescription[]> {
+    return (await this.#json<{ apis: ApiDescription[] }>("GET", "/apis")).apis;
   }
 
-  /** Gets one API: spec, status, replicas, in-flight, endpoint. */
-  get(name: string): Promise<unknown> {
-    return this.#call("GET", `/apis/${encodeURIComponent(name)}`);
+  /**
+   * Gets one API: spec, status, replicas, in-flight, endpoint.
+   *
+   * @throws {ControlError} Status 404 when there is no such API.
+   */
+  get(name: string): Promise<ApiDescription> {
+    return this.#json("GET", apiPath(name));
   }
 
-  /** Deploys a project directory or API specs (YAML text). */
-  deploy(spec: { projectDir?: string; yaml?: string }): Promise<unknown> {
-    return this.#call("POST", "/apis", spec);
+  /**
+   * Deploys a project directory (absolute path, on the server's machine) or
+   * API specs as YAML text. New APIs start; updated ones roll out without
+   * dropping in-flight requests.
+   *
+   * @throws {ControlError} Status 400 with `issues` for a bad spec.
+   */
+  async deploy(spec: DeploySpec): Promise<DeployResult[]> {
+    return (await this.#json<{ apis: DeployResult[] }>("POST", "/apis", spec)).apis;
   }
 
-  /** Changes an API's settings in place (e.g. autoscaling). */
-  patch(name: string, changes: Record<string, unknown>): Promise<unknown> {
-    return this.#call("PATCH", `/apis/${encodeURIComponent(name)}`, changes);
+  /**
+   * Changes an API in place with a partial cortex.yaml-style object, e.g.
+   * `{ autoscaling: { max_replicas: 4 } }` (`null` removes a field).
+   *
+   * @returns The API after the change was accepted.
+   */
+  patch(name: string, changes: Record<string, unknown>): Promise<ApiDescription> {
+    return this.#json("PATCH", apiPath(name), changes);
   }
 
   /** Restarts an API's replicas without dropping requests. */
-  refresh(name: string): Promise<unknown> {
-    return this.#call("POST", `/apis/${encodeURIComponent(name)}/refresh`);
+  async refresh(name: string): Promise<void> {
+    await this.#json("POST", `${apiPath(name)}/refresh`);
   }
 
-  /** Deletes an API. */
-  delete(name: string): Promise<unknown> {
-    return this.#call("DELETE", `/apis/${encodeURIComponent(name)}`);
+  /** Deletes an API; its in-flight requests finish. */
+  async delete(name: string): Promise<void> {
+    await this.#json("DELETE", apiPath(name));
+  }
+
+  /**
+   * Follows an API's JSON log lines, starting with up to `tail` recent ones.
+   * Ends when `signal` aborts or the server closes the stream.
+   */
+  async *logs(
+    name: string,
+    opts: { signal?: AbortSignal; tail?: number } = {},
+  ): AsyncGenerator<string> {
+    const query = opts.tail === undefined ? "" : `?tail=${opts.tail}`;
+    const res = await this.#send("GET", `${apiPath(name)}/logs${query}`, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (!res.body) return;
+    try {
+      yield* readSse(res.body);
+    } catch (error) {
+      if (opts.signal?.aborted) return;
+      throw error;
+    }
   }
 }
 
-/** The client a handler gets as `ctx.client`. */
+function apiPath(name: string): string {
+  return `/apis/${encodeURIComponent(name)}`;
+}
+
+/**
+ * The client a handler gets as `ctx.client`.
+ *
+ * @param endpoint The control API's URL and token.
+ * @returns A client.
+ */
 export function createControlClient(endpoint: ControlEndpoint): CortexClient {
   return new CortexClient(endpoint);
 }

@@ -75,10 +75,12 @@ function unarySink(
       response = bytes;
     },
     finish: ({ code, details, metadata }: CallStatus) => {
-      if (code !== Code.OK) return callback({ code, details, metadata });
+      if (code !== Code.OK) {
+        return callback({ code: code as number, details, metadata });
+      }
       if (response === undefined) {
         return callback({
-          code: Code.INTERNAL,
+          code: Code.INTERNAL as number,
           details: "Handler method returned no response message",
           metadata,
         });

@@ -84,7 +84,7 @@ export class GrpcError extends Error {
   }
 
   /** Recognises errors from any copy of this class (see the class doc). */
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     if (this !== GrpcError) {
       return Function.prototype[Symbol.hasInstance].call(this, value);
     }

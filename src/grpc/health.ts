@@ -31,7 +31,7 @@ const PREFIX = "/grpc.health.v1.Health/";
 type Watcher = {
   service: string;
   call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>;
-  last: Serving;
+  last: Serving | null;
 };
 
 /** The health service of the gRPC server. */
@@ -99,7 +99,7 @@ export class HealthService {
     server.register(
       `${PREFIX}Watch`,
       (call: Watcher["call"]) => {
-        const w: Watcher = { service: call.request.service, call, last: -1 };
+        const w: Watcher = { service: call.request.service, call, last: null };
         this.#watchers.add(w);
         call.on("cancelled", () => this.#watchers.delete(w));
         this.#notify(w);

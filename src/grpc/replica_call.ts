@@ -28,6 +28,8 @@ export interface ReplicaCallOptions {
   runWithSlot<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+const DEADLINE_SLACK_MS = 100;
+
 type Method = (payload: unknown, info: GrpcCallInfo) => unknown;
 
 /**
@@ -94,6 +96,18 @@ export class ReplicaCall {
     } catch (err) {
       this.#fail(err, name);
     }
+  }
+
+  /**
+   * Handles `grpc.cancel`. The client cancels at its deadline slightly
+   * before ours (ours counts from when the request arrived), so a cancel
+   * that close to the deadline is reported as DEADLINE_EXCEEDED.
+   */
+  cancel(): void {
+    const { deadline } = this.#opts.start;
+    if (deadline !== null && Date.now() >= deadline - DEADLINE_SLACK_MS) {
+      this.abort(Code.DEADLINE_EXCEEDED, "Deadline exceeded");
+    } else this.abort(Code.CANCELLED, "Call cancelled");
   }
 
   /** Aborts the handler's signal and ends the call with `code`. */

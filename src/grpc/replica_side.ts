@@ -5,7 +5,6 @@
  * @module
  */
 
-import { Code } from "./grpc_error.ts";
 import { ReplicaCall } from "./replica_call.ts";
 import type { GrpcFromReplica, GrpcToReplica } from "./protocol.ts";
 
@@ -67,7 +66,7 @@ export function createGrpcReplicaSide(
         case "grpc.end":
           return calls.get(msg.callId)?.input.end();
         case "grpc.cancel":
-          return calls.get(msg.callId)?.abort(Code.CANCELLED, "Call cancelled");
+          return calls.get(msg.callId)?.cancel();
       }
     },
     activeCalls: () => calls.size,

@@ -23,17 +23,43 @@ async function parseJson(req: Request): Promise<unknown> {
 }
 
 async function parseForm(req: Request, contentType: string): Promise<unknown> {
+  const multipart = mediaTypeOf(contentType) === "multipart/form-data";
+  const kind = multipart
+    ? "multipart/form-data"
+    : "application/x-www-form-urlencoded";
   try {
-    return await req.formData();
+    if (!multipart) return await req.formData();
+    // Deno's parser returns an empty FormData for a truncated body, so check
+    // for the close delimiter first.
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    const boundary = paramOf(contentType, "boundary", false);
+    if (boundary && !endsMultipart(bytes, boundary)) {
+      throw new TypeError(`missing the closing boundary "--${boundary}--"`);
+    }
+    return await new Request(req.url, {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: bytes,
+    }).formData();
   } catch (error) {
-    const kind = contentType.startsWith("multipart/")
-      ? "multipart/form-data"
-      : "application/x-www-form-urlencoded";
+    if (error instanceof HttpError) throw error;
     throw new HttpError(
       400,
       `Cannot parse ${kind} body: ${(error as Error).message}`,
     );
   }
+}
+
+/** True when `bytes` holds the multipart close delimiter `--boundary--`. */
+function endsMultipart(bytes: Uint8Array, boundary: string): boolean {
+  const needle = new TextEncoder().encode(`--${boundary}--`);
+  outer: for (let i = bytes.length - needle.length; i >= 0; i--) {
+    for (let j = 0; j < needle.length; j++) {
+      if (bytes[i + j] !== needle[j]) continue outer;
+    }
+    return true;
+  }
+  return false;
 }
 
 async function parseText(req: Request, contentType: string): Promise<string> {
@@ -67,10 +93,20 @@ async function decodeText(req: Request, charset: string): Promise<string> {
 
 /** Returns the `charset` parameter of a Content-Type, lower-cased, unquoted. */
 export function charsetOf(contentType: string): string | null {
+  return paramOf(contentType, "charset", true);
+}
+
+/** Returns a Content-Type parameter, unquoted (lower-cased when asked). */
+function paramOf(
+  contentType: string,
+  name: string,
+  lower: boolean,
+): string | null {
   for (const part of contentType.split(";").slice(1)) {
     const [key, ...rest] = part.split("=");
-    if (key?.trim().toLowerCase() === "charset") {
-      return rest.join("=").trim().replace(/^"(.*)"$/, "$1").toLowerCase();
+    if (key?.trim().toLowerCase() === name) {
+      const value = rest.join("=").trim().replace(/^"(.*)"$/, "$1");
+      return lower ? value.toLowerCase() : value;
     }
   }
   return null;

@@ -32,8 +32,8 @@ export class GrpcFrontend {
     const apis = [];
     for (const { pool } of s.apis.values()) {
       const path = pool.api.handler.protobufPath;
-      if (path === null) continue;
-      const descriptorSet = s.opts.descriptors?.[path] ??
+      if (path === null || pool.ready.length === 0) continue;
+      const descriptorSet = s.opts.descriptors?.[path]?.set ??
         await compileProto(s.project.dir, path);
       apis.push({
         name: pool.api.name,

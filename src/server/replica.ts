@@ -72,7 +72,8 @@ export class Replica {
       event.preventDefault();
       const message = event.message || "Replica crashed";
       this.#ready.reject(new Error(message));
-      this.#end({ reason: "crashed", message });
+      // A replica that never became ready failed to start: replacing it would loop.
+      this.#end({ reason: this.state === "starting" ? "failed" : "crashed", message });
     };
     this.#worker.onmessageerror = () => {};
     this.#worker.postMessage(init);

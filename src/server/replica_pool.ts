@@ -199,8 +199,8 @@ export class ReplicaPool {
       d.onListeningChange();
     }, (error: Error) => {
       this.error = error.message;
-      d.logger.error(`Replica of API "${api.name}" failed to start`, {
-        extra: { replicaId, exc_info: undefined, error: error.message, stack: error.stack },
+      d.logger.exception(`Replica of API "${api.name}" failed to start`, error, {
+        extra: { replicaId },
       });
     });
     replica.exited.then((exit) => this.#onExit(replica, exit));

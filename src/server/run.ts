@@ -16,18 +16,22 @@ export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
 /** Starts the server and prints where each API is served. */
 export async function runServer(
   project: Project,
-  opts: Omit<ServerOptions, "scratchRoot"> & { scratchRoot?: string },
+  opts: Omit<ServerOptions, "scratchRoot"> & {
+    scratchRoot?: string;
+    /** Stop on "drain"/"exit" lines on stdin (or its end) instead of signals. */
+    supervised?: boolean;
+  },
 ): Promise<number> {
   Deno.chdir(project.dir);
   const scratchRoot = opts.scratchRoot ??
     await Deno.makeTempDir({ prefix: "cortex-scratch-" });
   const server = new Server(project, { ...opts, scratchRoot });
   const stopped = Promise.withResolvers<number>();
-  let signals = 0;
-  const onSignal = (signal: Deno.Signal) => {
-    signals++;
-    if (signals > 1) {
-      server.logger.warning(`Second ${signal}: exiting at once`);
+  let stops = 0;
+  const stop = (why: string) => {
+    stops++;
+    if (stops > 1) {
+      server.logger.warning(`Second stop request (${why}): exiting at once`);
       Deno.exit(1);
     }
     const grace = Math.max(
@@ -36,8 +40,17 @@ export async function runServer(
     );
     server.shutdown(grace).then(() => stopped.resolve(EXIT.ok));
   };
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    Deno.addSignalListener(signal, () => onSignal(signal));
+  if (opts.supervised) {
+    // The supervisor decides: a signal to our process group is ignored here
+    // (the supervisor relays it once), and commands come on stdin.
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => {});
+    }
+    void readCommands(stop);
+  } else {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => stop(signal));
+    }
   }
   await server.start();
   if (server.failed) {
@@ -61,6 +74,23 @@ export async function runServer(
   const code = await stopped.promise;
   await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
   return code;
+}
+
+/** Reads supervisor commands: "drain" (or end of input) drains, "exit" exits. */
+async function readCommands(stop: (why: string) => void): Promise<void> {
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  let buffered = "";
+  for await (const chunk of lines) {
+    buffered += chunk;
+    let nl;
+    while ((nl = buffered.indexOf("\n")) >= 0) {
+      const command = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (command === "drain") stop("drain");
+      if (command === "exit") Deno.exit(1);
+    }
+  }
+  stop("supervisor gone");
 }
 
 /** Loads the project in `dir` then runs it. */

@@ -21,6 +21,7 @@ import type { Replica } from "./replica.ts";
 import { ReplicaPool } from "./replica_pool.ts";
 import { FallbackListener } from "./fallback_listener.ts";
 import type { GrpcFrontend } from "./grpc_frontend.ts";
+import type { DescriptorMap } from "../supervisor/descriptors.ts";
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -37,8 +38,8 @@ export interface ServerOptions {
   scratchRoot: string;
   /** The control API for ctx.client, when one runs. */
   control: ReplicaInit["control"];
-  /** Precompiled FileDescriptorSets by proto path (compiled binaries). */
-  descriptors?: Record<string, Uint8Array>;
+  /** Precompiled descriptors by proto path (from the supervisor or a binary). */
+  descriptors?: DescriptorMap;
 }
 
 /** One API as the server runs it. */
@@ -98,6 +99,12 @@ export class Server {
     for (const api of selected) this.#addApi(api);
     const results = await Promise.allSettled(
       [...this.apis.values()].map(async ({ pool, autoscaler }) => {
+        const proto = pool.api.handler.protobufPath;
+        const compileError = proto && this.opts.descriptors?.[proto]?.error;
+        if (compileError) {
+          pool.error = compileError;
+          throw new Error(compileError);
+        }
         await pool.start();
         autoscaler.start();
       }),

@@ -1,0 +1,91 @@
+/**
+ * The server side of `cortex logs`: a {@linkcode LogTap} the server feeds
+ * with every chunk it writes to stdout, and the filter by API.
+ *
+ * @module
+ */
+
+import type { LogTap } from "./control_target.ts";
+
+/** Options of {@linkcode LogFanout}. */
+export interface LogFanoutOptions {
+  /** Lines kept for late subscribers (default 1000). */
+  history?: number;
+}
+
+/**
+ * Splits written chunks into lines and hands each line to the subscribers.
+ * Keeps the last lines so `cortex logs` can start with recent history.
+ *
+ * @example Usage
+ * ```ts
+ * import { LogFanout } from "./log_tap.ts";
+ * const tap = new LogFanout();
+ * const stop = tap.subscribe((line) => line);
+ * tap.publish('{"message":"hi"}\n');
+ * stop();
+ * ```
+ */
+export class LogFanout implements LogTap {
+  readonly #subscribers = new Set<(line: string) => void>();
+  readonly #history: string[] = [];
+  readonly #max: number;
+  #partial = "";
+
+  constructor(opts: LogFanoutOptions = {}) {
+    this.#max = opts.history ?? 1000;
+  }
+
+  /** Feeds a chunk as written to stdout (one or more lines, maybe partial). */
+  publish(chunk: string): void {
+    const parts = (this.#partial + chunk).split("\n");
+    this.#partial = parts.pop() ?? "";
+    for (const line of parts) {
+      if (line === "") continue;
+      this.#history.push(line);
+      if (this.#history.length > this.#max) this.#history.shift();
+      for (const fn of this.#subscribers) {
+        try {
+          fn(line);
+        } catch {
+          // A failing subscriber must not break logging.
+        }
+      }
+    }
+  }
+
+  /** {@inheritDoc LogTap.subscribe} */
+  subscribe(fn: (line: string) => void): () => void {
+    this.#subscribers.add(fn);
+    return () => this.#subscribers.delete(fn);
+  }
+
+  /** {@inheritDoc LogTap.recent} */
+  recent(): readonly string[] {
+    return [...this.#history];
+  }
+
+  /** Number of current subscribers. */
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+}
+
+/**
+ * True when a JSON log line belongs to API `name`: its `labels.apiName` is
+ * `name` (handler and replica lines), or, for the server's own lines about
+ * an API (scaling, roll-outs, crashes), its `api` field is.
+ *
+ * @param line One JSON log line.
+ * @param name The API name.
+ */
+export function lineMatchesApi(line: string, name: string): boolean {
+  // Cheap pre-check: most lines of other APIs never get parsed.
+  if (!line.includes(JSON.stringify(name))) return false;
+  try {
+    const rec = JSON.parse(line) as { labels?: { apiName?: unknown }; api?: unknown };
+    return rec.labels?.apiName === name || rec.api === name;
+  } catch {
+    return false;
+  }
+}

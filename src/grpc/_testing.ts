@@ -1,0 +1,345 @@
+/**
+ * Test support: a fake core backend that connects the gRPC server straight
+ * to a replica side in the same thread (with structured cloning, as
+ * postMessage does), a test Handler, and a grpc-js client.
+ *
+ * @module
+ */
+
+import {
+  create,
+  type DescMessage,
+  type FileRegistry,
+  fromBinary,
+  toBinary,
+} from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { Buffer } from "node:buffer";
+import { fileURLToPath } from "node:url";
+import { compileProto } from "./compile.ts";
+import { Code, GrpcError } from "./grpc_error.ts";
+import type {
+  GrpcBackend,
+  GrpcFromReplica,
+  GrpcLease,
+  GrpcLogger,
+} from "./protocol.ts";
+import { loadRegistry } from "./registry.ts";
+import { createGrpcReplicaSide } from "./replica_side.ts";
+import { type GrpcServer, startGrpcServer } from "./server.ts";
+import type { GrpcCallInfo } from "./types.ts";
+
+/** The fixture project with test.proto. */
+export const PROJECT = fileURLToPath(
+  new URL("./testdata/project", import.meta.url),
+);
+/** The fixture project with protos that do not serve. */
+export const BAD_PROJECT = fileURLToPath(
+  new URL("./testdata/bad", import.meta.url),
+);
+
+let compiled: Promise<Uint8Array> | undefined;
+/** test.proto compiled once per test process. */
+export function testDescriptors(): Promise<Uint8Array> {
+  return compiled ??= compileProto(PROJECT, "test.proto");
+}
+
+type Msg = Record<string, unknown>;
+
+/** The Handler used by the server tests. */
+export class TestHandler {
+  /** Reasons of aborted signals, in order. */
+  aborts: unknown[] = [];
+  /** Resolves when Slow has been called (set by tests). */
+  slowStarted = Promise.withResolvers<void>();
+
+  Unary(req: Msg, info: GrpcCallInfo): unknown {
+    switch (req.text) {
+      case "grpc-error":
+        throw new GrpcError(Code.NOT_FOUND, 'Model "x" not found', {
+          "x-why": "missing",
+        });
+      case "throw":
+        throw new Error("secret detail");
+      case "bad-return":
+        return { stamp: { at: { seconds: "soon" } } };
+      case "unknown-field":
+        return { txt: "typo" };
+      case "metadata":
+        info.setHeader("x-header", "h1");
+        info.setTrailer("x-trailer", "t1");
+        return { text: String(info.metadata["x-in"]) + "|" + info.requestId };
+    }
+    return {
+      text: String(req.text).toUpperCase(),
+      count: (req.count as bigint) + 1n,
+      data: req.data,
+      stamp: req.stamp,
+      note: "wrapped",
+      numbers: [1, 2],
+      choice: { case: "digit", value: 7 },
+    };
+  }
+
+  async clientStream(reqs: AsyncIterable<Msg>): Promise<unknown> {
+    const texts: string[] = [];
+    for await (const r of reqs) texts.push(String(r.text));
+    return { text: texts.join(","), count: BigInt(texts.length) };
+  }
+
+  async *ServerStream(req: Msg): AsyncGenerator<unknown> {
+    for (let i = 0n; i < (req.count as bigint); i++) {
+      yield { text: `${req.text}-${i}`, count: i };
+    }
+  }
+
+  Bidi(reqs: AsyncIterable<Msg>): AsyncIterable<unknown> {
+    return (async function* () {
+      for await (const r of reqs) yield { text: `echo:${r.text}` };
+    })();
+  }
+
+  async Slow(_req: Msg, info: GrpcCallInfo): Promise<unknown> {
+    this.slowStarted.resolve();
+    await new Promise((resolve) => {
+      info.signal.addEventListener("abort", resolve, { once: true });
+    });
+    this.aborts.push(info.signal.reason);
+    throw info.signal.reason;
+  }
+}
+
+/** A backend whose single replica runs in this thread. */
+export class FakeBackend implements GrpcBackend {
+  inFlight = 0;
+  admitted = 0;
+  limit = Infinity;
+  errors: { message: string; err: unknown }[] = [];
+  #nextId = 1;
+  #listeners = new Map<number, (msg: GrpcFromReplica) => void>();
+  #side;
+
+  constructor(handler: object) {
+    this.#side = createGrpcReplicaSide({
+      handler,
+      post: (msg) => {
+        const copy = structuredClone(msg);
+        queueMicrotask(() => this.#listeners.get(copy.callId)?.(copy));
+      },
+      logError: (message, err) => this.errors.push({ message, err }),
+      runWithSlot: (fn) => fn(),
+    });
+  }
+
+  /** Calls whose handler is still running. */
+  activeCalls(): number {
+    return this.#side.activeCalls();
+  }
+
+  admit(_api: string): GrpcLease | null {
+    if (this.inFlight >= this.limit) return null;
+    this.inFlight++;
+    this.admitted++;
+    const callId = this.#nextId++;
+    let released = false;
+    return {
+      callId,
+      post: (msg) => {
+        const copy = structuredClone(msg);
+        queueMicrotask(() => this.#side.onMessage(copy));
+      },
+      onMessage: (listener) => this.#listeners.set(callId, listener),
+      onLost: () => {},
+      release: () => {
+        if (released) throw new Error(`Lease ${callId} released twice`);
+        released = true;
+        this.#listeners.delete(callId);
+        this.inFlight--;
+      },
+    };
+  }
+}
+
+/** A logger that keeps its lines. */
+export class MemoryLogger implements GrpcLogger {
+  lines: { level: string; msg: string }[] = [];
+  debug(msg: string): void {
+    this.lines.push({ level: "debug", msg });
+  }
+  info(msg: string): void {
+    this.lines.push({ level: "info", msg });
+  }
+  warning(msg: string): void {
+    this.lines.push({ level: "warning", msg });
+  }
+  error(msg: string): void {
+    this.lines.push({ level: "error", msg });
+  }
+}
+
+/** What a server test gets. */
+export interface ServerFixture {
+  server: GrpcServer;
+  client: TestClient;
+  backend: FakeBackend;
+  logger: MemoryLogger;
+  handler: TestHandler;
+  registry: FileRegistry;
+}
+
+/** Runs `fn` against a server on 127.0.0.1:0, then shuts everything down. */
+export async function withServer(
+  fn: (f: ServerFixture) => Promise<void>,
+): Promise<void> {
+  const descriptorSet = await testDescriptors();
+  const handler = new TestHandler();
+  const backend = new FakeBackend(handler);
+  const logger = new MemoryLogger();
+  const server = await startGrpcServer({
+    apis: [{
+      name: "test-api",
+      protobufPath: "test.proto",
+      descriptorSet,
+      handlerMethods: ["Unary", "clientStream", "ServerStream", "Bidi", "Slow"],
+    }],
+    host: "127.0.0.1",
+    port: 0,
+    backend,
+    logger,
+    health: { isServing: () => true },
+  });
+  const client = new TestClient(`127.0.0.1:${server.port}`);
+  const registry = loadRegistry(descriptorSet);
+  try {
+    await fn({ server, client, backend, logger, handler, registry });
+  } finally {
+    client.close();
+    await server.shutdown(2000);
+  }
+}
+
+/** The result of a call with a single response. */
+export interface UnaryResult {
+  message: Msg;
+  header: grpc.Metadata;
+  trailer: grpc.Metadata;
+}
+
+/** Call options. */
+export interface CallOpts {
+  metadata?: Record<string, string>;
+  deadline?: Date;
+}
+
+/** A grpc-js client for test.proto, using the registry codec. */
+export class TestClient extends grpc.Client {
+  #registry = testDescriptors().then(loadRegistry);
+
+  constructor(address: string) {
+    super(address, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": 64 << 20,
+    });
+  }
+
+  /** Serializer and deserializer for two message types. */
+  async codec(
+    input = "test.v1.Req",
+    output = "test.v1.Res",
+  ): Promise<{ ser(v: unknown): Buffer; de(b: Buffer): Msg }> {
+    const registry = await this.#registry;
+    const i = registry.getMessage(input)!;
+    const o = registry.getMessage(output)!;
+    return { ser: (v) => encode(i, v), de: (b) => fromBinary(o, b) as Msg };
+  }
+
+  /** A unary call; rejects with the ServiceError on a non-OK status. */
+  async unary(method: string, req: unknown, opts: CallOpts = {}) {
+    const { ser, de } = await this.codec();
+    return await new Promise<UnaryResult>((resolve, reject) => {
+      let header = new grpc.Metadata();
+      const call = this.makeUnaryRequest(
+        `/test.v1.TestService/${method}`,
+        ser,
+        de,
+        req,
+        toMetadata(opts.metadata),
+        { deadline: opts.deadline },
+        (err, message) => err ? reject(err) : (res.message = message!),
+      );
+      const res = {} as UnaryResult;
+      call.on("metadata", (md) => header = md);
+      call.on("status", (s) => {
+        if (s.code === 0) resolve({ ...res, header, trailer: s.metadata });
+      });
+    });
+  }
+
+  /** Raw bytes in, so tests can send what does not decode. */
+  unaryRaw(method: string, bytes: Uint8Array): Promise<Msg> {
+    return new Promise((resolve, reject) => {
+      this.makeUnaryRequest(
+        `/test.v1.TestService/${method}`,
+        (b: Uint8Array) => Buffer.from(b),
+        (b: Buffer) => ({ length: b.length }),
+        bytes,
+        (err, m) => err ? reject(err) : resolve(m!),
+      );
+    });
+  }
+
+  /** A client-streaming call. */
+  async clientStream(method: string, reqs: unknown[]): Promise<Msg> {
+    const { ser, de } = await this.codec();
+    return await new Promise((resolve, reject) => {
+      const call = this.makeClientStreamRequest(
+        `/test.v1.TestService/${method}`,
+        ser,
+        de,
+        (err, m) => err ? reject(err) : resolve(m!),
+      );
+      for (const r of reqs) call.write(r);
+      call.end();
+    });
+  }
+
+  /** A server-streaming call; collects every message. */
+  async serverStream(method: string, req: unknown): Promise<Msg[]> {
+    const { ser, de } = await this.codec();
+    return await new Promise((resolve, reject) => {
+      const out: Msg[] = [];
+      const call = this.makeServerStreamRequest(
+        `/test.v1.TestService/${method}`,
+        ser,
+        de,
+        req,
+      );
+      call.on("data", (m: Msg) => out.push(m));
+      call.on("error", reject);
+      call.on("status", (s) => s.code === 0 && resolve(out));
+    });
+  }
+
+  /** A bidirectional call. */
+  async bidi(method: string): Promise<grpc.ClientDuplexStream<unknown, Msg>> {
+    const { ser, de } = await this.codec();
+    return this.makeBidiStreamRequest(`/test.v1.TestService/${method}`, ser, de);
+  }
+}
+
+function encode(desc: DescMessage, v: unknown): Buffer {
+  return Buffer.from(toBinary(desc, create(desc, v as never)));
+}
+
+function toMetadata(record: Record<string, string> = {}): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(record)) md.set(k, v);
+  return md;
+}
+
+/** Resolves with the next event of `emitter`. */
+export function once<T>(
+  emitter: { once(event: string, l: (v: T) => void): unknown },
+  event: string,
+): Promise<T> {
+  return new Promise((resolve) => emitter.once(event, resolve));
+}

@@ -1,0 +1,37 @@
+/**
+ * Entry point of the serving process that `cortex serve` supervises. It runs
+ * with the narrow flags of src/supervisor/flags.ts.
+ *
+ * Usage: serve_main.ts <project> [serve flags] [--descriptors FILE]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { loadProject } from "../config/load_project.ts";
+import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
+import { runServer } from "./run.ts";
+
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  options: {
+    ...SERVE_FLAGS,
+    descriptors: { type: "string" },
+    "scratch-root": { type: "string" },
+  },
+  allowPositionals: true,
+});
+const project = await loadProject(positionals[0]!);
+const descriptors = values.descriptors
+  ? decodeDescriptors(await Deno.readTextFile(values.descriptors))
+  : undefined;
+Deno.exit(
+  await runServer(project, {
+    ...serveOptions(values),
+    control: null,
+    descriptors,
+    scratchRoot: values["scratch-root"],
+    supervised: true,
+  }),
+);

@@ -1,0 +1,81 @@
+/**
+ * The exact Deno flags of the serving process: the narrowest set that lets it
+ * load the project, listen, run replicas and reach what handlers may reach.
+ * `cortex serve` uses them for its child process and `cortex compile` bakes
+ * them into the binary.
+ *
+ * @module
+ */
+
+import type { Project } from "../config/types.ts";
+
+/** Unstable features the runtime needs (worker permissions, reusePort). */
+export const UNSTABLE_FLAGS = [
+  "--unstable-worker-options",
+  "--unstable-net",
+  "--unstable-no-legacy-abort",
+];
+
+/** Environment variables the serving process reads. */
+export const SERVER_ENV = [
+  "CORTEX_API",
+  "CORTEX_CONTROL_TOKEN",
+  "NO_COLOR",
+  // Read by the npm "yaml" package on every parse.
+  "LOG_TOKENS",
+  "LOG_STREAM",
+];
+
+/** The runtime's own source (Worker scripts must be readable to start). */
+export const RUNTIME_DIR = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Where and how the serving process listens. */
+export interface ListenSpec {
+  hostname: string;
+  port: number;
+  grpcPort: number;
+  /** Loopback port of the control API, or null when none runs. */
+  controlPort: number | null;
+}
+
+function hostPort(hostname: string, port: number): string {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  // Port 0 binds a port chosen at run time, so the grant covers the host.
+  return port === 0 ? host : `${host}:${port}`;
+}
+
+/** Net grants: listening addresses, the control API and handler allow-lists. */
+export function netGrants(project: Project, listen: ListenSpec): string[] {
+  const grants = new Set<string>([
+    hostPort(listen.hostname, listen.port),
+    hostPort(listen.hostname, listen.grpcPort),
+  ]);
+  if (listen.controlPort !== null) {
+    grants.add(hostPort("127.0.0.1", listen.controlPort));
+  }
+  for (const api of project.apis) {
+    for (const host of api.handler.allowNet) grants.add(host);
+  }
+  return [...grants];
+}
+
+/**
+ * Permission flags of the serving process. Read: the project directory and
+ * the scratch root and the runtime's own modules. Write: the scratch root. Net: see {@linkcode netGrants}.
+ * Env: {@linkcode SERVER_ENV}. No run, ffi or sys: protos are compiled
+ * before the server starts.
+ */
+export function serverPermissionFlags(
+  project: Project,
+  listen: ListenSpec,
+  scratchRoot: string,
+  extraRead: string[] = [],
+): string[] {
+  return [
+    `--allow-read=${[project.dir, scratchRoot, RUNTIME_DIR, ...extraRead].join(",")}`,
+    `--allow-write=${scratchRoot}`,
+    `--allow-net=${netGrants(project, listen).join(",")}`,
+    `--allow-env=${SERVER_ENV.join(",")}`,
+    "--no-prompt",
+  ];
+}
