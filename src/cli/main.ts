@@ -7,6 +7,8 @@
 import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
 import { supervise } from "../supervisor/supervise.ts";
+import { CONTROL_COMMANDS, CONTROL_SUMMARY } from "./control_commands.ts";
+import { DEPLOY_COMMANDS } from "./deploy_commands.ts";
 import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
 
 const HELP = `cortex: serve realtime APIs written as TypeScript Handler classes
@@ -16,6 +18,7 @@ Usage: cortex <command> [options]
 Commands:
   serve <project>      Serve a project (HTTP on --port, gRPC on --grpc-port)
   validate <project>   Check cortex.yaml and print every error
+${CONTROL_SUMMARY}
   help                 Show this help
 
 Run "cortex <command> --help" for a command's options.`;
@@ -73,6 +76,8 @@ async function validate(args: string[]): Promise<number> {
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve,
   validate,
+  ...CONTROL_COMMANDS,
+  ...DEPLOY_COMMANDS,
 };
 
 /** Runs the CLI; returns the exit code. */

@@ -20,6 +20,7 @@ export class UsageError extends Error {
 export const SERVE_FLAGS = {
   port: { type: "string" },
   "grpc-port": { type: "string" },
+  "control-port": { type: "string" },
   host: { type: "string" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
@@ -49,7 +50,7 @@ export function defaultReplicaCap(): number {
 /** Turns parsed serve flags into server options. */
 export function serveOptions(
   values: ReturnType<typeof parseServeArgs>["values"],
-): Omit<ServerOptions, "scratchRoot" | "control"> {
+): Omit<ServerOptions, "scratchRoot" | "control"> & { controlPort: number } {
   const level = values["log-level"] ?? "info";
   if (!LEVELS.includes(level)) {
     throw new UsageError(`Option --log-level is "${level}": expected one of ${LEVELS.join(", ")}`);
@@ -67,6 +68,7 @@ export function serveOptions(
     hostname: values.host ?? "0.0.0.0",
     port: port(values.port, "port", 8888),
     grpcPort: port(values["grpc-port"], "grpc-port", 9000),
+    controlPort: port(values["control-port"], "control-port", 0),
     logLevel: level as LogLevel,
     logFormat: format,
     accessLog: !values["no-access-log"],

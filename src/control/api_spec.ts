@@ -51,7 +51,9 @@ export function apiToSpec(api: ApiConfig): ApiSpec {
   const autoscaling: ApiSpec = {
     min_replicas: a.minReplicas,
     max_replicas: a.maxReplicas,
-    ...(a.initReplicas === a.minReplicas ? {} : { init_replicas: a.initReplicas }),
+    ...(a.initReplicas === a.minReplicas
+      ? {}
+      : { init_replicas: a.initReplicas }),
     max_replica_concurrency: a.maxReplicaConcurrency,
     ...(a.targetReplicaConcurrency === concurrency
       ? {}
@@ -65,7 +67,9 @@ export function apiToSpec(api: ApiConfig): ApiSpec {
     upscale_tolerance: a.upscaleTolerance,
     tick: d(a.tickMs),
     panic_mode: a.panicMode,
-    ...(a.panicWindowMs === Math.min(6_000, a.windowMs) ? {} : { panic_window: d(a.panicWindowMs) }),
+    ...(a.panicWindowMs === Math.min(6_000, a.windowMs)
+      ? {}
+      : { panic_window: d(a.panicWindowMs) }),
   };
   return {
     name: api.name,
@@ -111,7 +115,9 @@ export function mergeSpec(spec: ApiSpec, patch: ApiSpec): ApiSpec {
 }
 
 /** True for a non-null, non-array object. */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(
+  value: unknown,
+): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -137,12 +143,18 @@ export function applyPatch(
       file,
       line: 0,
       field: "name",
-      message: `name is ${JSON.stringify(patch.name)}: an API cannot be renamed; deploy a new one instead`,
+      message: `name is ${
+        JSON.stringify(patch.name)
+      }: an API cannot be renamed; deploy a new one instead`,
     }]);
   }
   const merged = mergeSpec(apiToSpec(current), patch);
   try {
-    const [api] = parseApiConfigs(JSON.stringify(merged, null, 2), file, new Set(files));
+    const [api] = parseApiConfigs(
+      JSON.stringify(merged, null, 2),
+      file,
+      new Set(files),
+    );
     return { ...api!, line: current.line };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -161,8 +173,11 @@ export function configChange(
   after: ApiConfig,
 ): "none" | "scaling" | "rollout" {
   const strip = (a: ApiConfig) => ({ ...a, line: 0, autoscaling: null });
-  if (JSON.stringify(strip(before)) !== JSON.stringify(strip(after))) return "rollout";
-  return JSON.stringify(before.autoscaling) === JSON.stringify(after.autoscaling)
+  if (JSON.stringify(strip(before)) !== JSON.stringify(strip(after))) {
+    return "rollout";
+  }
+  return JSON.stringify(before.autoscaling) ===
+      JSON.stringify(after.autoscaling)
     ? "none"
     : "scaling";
 }

@@ -104,7 +104,11 @@ export class CortexClient {
     return this.#endpoint.url;
   }
 
-  async #send(method: string, path: string, init: RequestInit = {}): Promise<Response> {
+  async #send(
+    method: string,
+    path: string,
+    init: RequestInit = {},
+  ): Promise<Response> {
     let res: Response;
     try {
       res = await this.#fetch(new URL(path, this.#endpoint.url), {
@@ -112,13 +116,17 @@ export class CortexClient {
         method,
         headers: {
           authorization: `Bearer ${this.#endpoint.token}`,
-          ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+          ...(init.body === undefined
+            ? {}
+            : { "content-type": "application/json" }),
         },
       });
     } catch (error) {
       throw new ControlError(
         0,
-        `Cannot reach the control API at ${this.#endpoint.url}: ${(error as Error).message}`,
+        `Cannot reach the control API at ${this.#endpoint.url}: ${
+          (error as Error).message
+        }`,
       );
     }
     if (res.ok) return res;
@@ -132,7 +140,9 @@ export class CortexClient {
     const issues = Array.isArray(data.issues) ? data.issues.map(String) : [];
     throw new ControlError(
       res.status,
-      typeof data.error === "string" ? data.error : `Control API answered ${res.status}`,
+      typeof data.error === "string"
+        ? data.error
+        : `Control API answered ${res.status}`,
       issues,
     );
   }
@@ -168,7 +178,8 @@ export class CortexClient {
    * @throws {ControlError} Status 400 with `issues` for a bad spec.
    */
   async deploy(spec: DeploySpec): Promise<DeployResult[]> {
-    return (await this.#json<{ apis: DeployResult[] }>("POST", "/apis", spec)).apis;
+    return (await this.#json<{ apis: DeployResult[] }>("POST", "/apis", spec))
+      .apis;
   }
 
   /**
@@ -177,7 +188,10 @@ export class CortexClient {
    *
    * @returns The API after the change was accepted.
    */
-  patch(name: string, changes: Record<string, unknown>): Promise<ApiDescription> {
+  patch(
+    name: string,
+    changes: Record<string, unknown>,
+  ): Promise<ApiDescription> {
     return this.#json("PATCH", apiPath(name), changes);
   }
 

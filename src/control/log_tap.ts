@@ -28,7 +28,9 @@ export interface LogFanoutOptions {
  */
 export class LogFanout implements LogTap {
   readonly #subscribers = new Set<(line: string) => void>();
+  // A ring: publish stays O(1) per line however long the history.
   readonly #history: string[] = [];
+  #next = 0;
   readonly #max: number;
   #partial = "";
 
@@ -42,8 +44,10 @@ export class LogFanout implements LogTap {
     this.#partial = parts.pop() ?? "";
     for (const line of parts) {
       if (line === "") continue;
-      this.#history.push(line);
-      if (this.#history.length > this.#max) this.#history.shift();
+      if (this.#max > 0) {
+        this.#history[this.#next] = line;
+        this.#next = (this.#next + 1) % this.#max;
+      }
       for (const fn of this.#subscribers) {
         try {
           fn(line);
@@ -62,7 +66,10 @@ export class LogFanout implements LogTap {
 
   /** {@inheritDoc LogTap.recent} */
   recent(): readonly string[] {
-    return [...this.#history];
+    return [
+      ...this.#history.slice(this.#next),
+      ...this.#history.slice(0, this.#next),
+    ];
   }
 
   /** Number of current subscribers. */
@@ -83,7 +90,10 @@ export function lineMatchesApi(line: string, name: string): boolean {
   // Cheap pre-check: most lines of other APIs never get parsed.
   if (!line.includes(JSON.stringify(name))) return false;
   try {
-    const rec = JSON.parse(line) as { labels?: { apiName?: unknown }; api?: unknown };
+    const rec = JSON.parse(line) as {
+      labels?: { apiName?: unknown };
+      api?: unknown;
+    };
     return rec.labels?.apiName === name || rec.api === name;
   } catch {
     return false;

@@ -83,7 +83,9 @@ export function sseResponse(opts: SseOptions): Response {
  * @param body The response body.
  * @returns The payloads, as they arrive.
  */
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+export async function* readSse(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<string> {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   try {

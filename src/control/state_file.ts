@@ -43,7 +43,10 @@ function defaultEnv(name: string): string | undefined {
  * @returns The absolute path.
  * @throws {TypeError} When neither `XDG_RUNTIME_DIR` nor a home directory is set.
  */
-export function stateFilePath(httpPort: number, env: EnvGetter = defaultEnv): string {
+export function stateFilePath(
+  httpPort: number,
+  env: EnvGetter = defaultEnv,
+): string {
   const runtimeDir = env("XDG_RUNTIME_DIR");
   if (runtimeDir) return join(runtimeDir, "cortex", `${httpPort}.json`);
   const home = env("HOME") || env("USERPROFILE");
@@ -63,7 +66,10 @@ const POSIX = Deno.build.os !== "windows";
  * @param path From {@linkcode stateFilePath}.
  * @param state What to write.
  */
-export async function writeStateFile(path: string, state: ControlState): Promise<void> {
+export async function writeStateFile(
+  path: string,
+  state: ControlState,
+): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${Deno.pid}.tmp`;
   await Deno.remove(tmp).catch(() => {});
@@ -82,7 +88,9 @@ export async function writeStateFile(path: string, state: ControlState): Promise
  * @returns The state, or null when there is no such file.
  * @throws {SyntaxError} When the file is not a state file.
  */
-export async function readStateFile(path: string): Promise<ControlState | null> {
+export async function readStateFile(
+  path: string,
+): Promise<ControlState | null> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -96,7 +104,9 @@ export async function readStateFile(path: string): Promise<ControlState | null> 
     typeof s !== "object" || s === null || typeof s.url !== "string" ||
     typeof s.token !== "string" || typeof s.controlPort !== "number"
   ) {
-    throw new SyntaxError(`Cannot read state file "${path}": expected url, token and controlPort`);
+    throw new SyntaxError(
+      `Cannot read state file "${path}": expected url, token and controlPort`,
+    );
   }
   return s as ControlState;
 }
@@ -108,7 +118,10 @@ export async function readStateFile(path: string): Promise<ControlState | null> 
  * @param path From {@linkcode stateFilePath}.
  * @param token This server's token.
  */
-export async function removeStateFile(path: string, token: string): Promise<void> {
+export async function removeStateFile(
+  path: string,
+  token: string,
+): Promise<void> {
   const state = await readStateFile(path).catch(() => null);
   if (state?.token !== token) return;
   await Deno.remove(path).catch(() => {});

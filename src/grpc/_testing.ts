@@ -6,15 +6,7 @@
  * @module
  */
 
-import {
-  create,
-  type DescMessage,
-  type FileRegistry,
-  fromBinary,
-  toBinary,
-} from "@bufbuild/protobuf";
-import * as grpc from "@grpc/grpc-js";
-import { Buffer } from "node:buffer";
+import type { FileRegistry } from "@bufbuild/protobuf";
 import { fileURLToPath } from "node:url";
 import { compileProto } from "./compile.ts";
 import { Code, GrpcError } from "./grpc_error.ts";
@@ -28,6 +20,7 @@ import { loadRegistry } from "./registry.ts";
 import { createGrpcReplicaSide } from "./replica_side.ts";
 import { type GrpcServer, startGrpcServer } from "./server.ts";
 import type { GrpcCallInfo } from "./types.ts";
+import { TestClient } from "./_test_client.ts";
 
 /** The fixture project with test.proto. */
 export const PROJECT = fileURLToPath(
@@ -117,6 +110,7 @@ export class FakeBackend implements GrpcBackend {
   errors: { message: string; err: unknown }[] = [];
   #nextId = 1;
   #listeners = new Map<number, (msg: GrpcFromReplica) => void>();
+  #lost = new Map<number, (reason: string) => void>();
   #side;
 
   constructor(handler: object) {
@@ -136,6 +130,11 @@ export class FakeBackend implements GrpcBackend {
     return this.#side.activeCalls();
   }
 
+  /** Reports every call as lost, as when the replica dies. */
+  loseAll(reason: string): void {
+    for (const listener of [...this.#lost.values()]) listener(reason);
+  }
+
   admit(_api: string): GrpcLease | null {
     if (this.inFlight >= this.limit) return null;
     this.inFlight++;
@@ -149,11 +148,12 @@ export class FakeBackend implements GrpcBackend {
         queueMicrotask(() => this.#side.onMessage(copy));
       },
       onMessage: (listener) => this.#listeners.set(callId, listener),
-      onLost: () => {},
+      onLost: (listener) => this.#lost.set(callId, listener),
       release: () => {
         if (released) throw new Error(`Lease ${callId} released twice`);
         released = true;
         this.#listeners.delete(callId);
+        this.#lost.delete(callId);
         this.inFlight--;
       },
     };
@@ -208,138 +208,12 @@ export async function withServer(
     logger,
     health: { isServing: () => true },
   });
-  const client = new TestClient(`127.0.0.1:${server.port}`);
   const registry = loadRegistry(descriptorSet);
+  const client = new TestClient(`127.0.0.1:${server.port}`, registry);
   try {
     await fn({ server, client, backend, logger, handler, registry });
   } finally {
     client.close();
     await server.shutdown(2000);
   }
-}
-
-/** The result of a call with a single response. */
-export interface UnaryResult {
-  message: Msg;
-  header: grpc.Metadata;
-  trailer: grpc.Metadata;
-}
-
-/** Call options. */
-export interface CallOpts {
-  metadata?: Record<string, string>;
-  deadline?: Date;
-}
-
-/** A grpc-js client for test.proto, using the registry codec. */
-export class TestClient extends grpc.Client {
-  #registry = testDescriptors().then(loadRegistry);
-
-  constructor(address: string) {
-    super(address, grpc.credentials.createInsecure(), {
-      "grpc.max_receive_message_length": 64 << 20,
-    });
-  }
-
-  /** Serializer and deserializer for two message types. */
-  async codec(
-    input = "test.v1.Req",
-    output = "test.v1.Res",
-  ): Promise<{ ser(v: unknown): Buffer; de(b: Buffer): Msg }> {
-    const registry = await this.#registry;
-    const i = registry.getMessage(input)!;
-    const o = registry.getMessage(output)!;
-    return { ser: (v) => encode(i, v), de: (b) => fromBinary(o, b) as Msg };
-  }
-
-  /** A unary call; rejects with the ServiceError on a non-OK status. */
-  async unary(method: string, req: unknown, opts: CallOpts = {}) {
-    const { ser, de } = await this.codec();
-    return await new Promise<UnaryResult>((resolve, reject) => {
-      let header = new grpc.Metadata();
-      const call = this.makeUnaryRequest(
-        `/test.v1.TestService/${method}`,
-        ser,
-        de,
-        req,
-        toMetadata(opts.metadata),
-        { deadline: opts.deadline },
-        (err, message) => err ? reject(err) : (res.message = message!),
-      );
-      const res = {} as UnaryResult;
-      call.on("metadata", (md) => header = md);
-      call.on("status", (s) => {
-        if (s.code === 0) resolve({ ...res, header, trailer: s.metadata });
-      });
-    });
-  }
-
-  /** Raw bytes in, so tests can send what does not decode. */
-  unaryRaw(method: string, bytes: Uint8Array): Promise<Msg> {
-    return new Promise((resolve, reject) => {
-      this.makeUnaryRequest(
-        `/test.v1.TestService/${method}`,
-        (b: Uint8Array) => Buffer.from(b),
-        (b: Buffer) => ({ length: b.length }),
-        bytes,
-        (err, m) => err ? reject(err) : resolve(m!),
-      );
-    });
-  }
-
-  /** A client-streaming call. */
-  async clientStream(method: string, reqs: unknown[]): Promise<Msg> {
-    const { ser, de } = await this.codec();
-    return await new Promise((resolve, reject) => {
-      const call = this.makeClientStreamRequest(
-        `/test.v1.TestService/${method}`,
-        ser,
-        de,
-        (err, m) => err ? reject(err) : resolve(m!),
-      );
-      for (const r of reqs) call.write(r);
-      call.end();
-    });
-  }
-
-  /** A server-streaming call; collects every message. */
-  async serverStream(method: string, req: unknown): Promise<Msg[]> {
-    const { ser, de } = await this.codec();
-    return await new Promise((resolve, reject) => {
-      const out: Msg[] = [];
-      const call = this.makeServerStreamRequest(
-        `/test.v1.TestService/${method}`,
-        ser,
-        de,
-        req,
-      );
-      call.on("data", (m: Msg) => out.push(m));
-      call.on("error", reject);
-      call.on("status", (s) => s.code === 0 && resolve(out));
-    });
-  }
-
-  /** A bidirectional call. */
-  async bidi(method: string): Promise<grpc.ClientDuplexStream<unknown, Msg>> {
-    const { ser, de } = await this.codec();
-    return this.makeBidiStreamRequest(`/test.v1.TestService/${method}`, ser, de);
-  }
-}
-
-function encode(desc: DescMessage, v: unknown): Buffer {
-  return Buffer.from(toBinary(desc, create(desc, v as never)));
-}
-
-function toMetadata(record: Record<string, string> = {}): grpc.Metadata {
-  const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(record)) md.set(k, v);
-  return md;
-}
-
-/** Resolves with the next event of `emitter`. */
-export function once<T>(
-  emitter: { once(event: string, l: (v: T) => void): unknown },
-  event: string,
-): Promise<T> {
-  return new Promise((resolve) => emitter.once(event, resolve));
 }

@@ -22,7 +22,9 @@ export function bufBinary(): string {
   const os = Deno.build.os === "windows" ? "win32" : Deno.build.os;
   const arch = Deno.build.arch === "x86_64" ? "x64" : "arm64";
   const exe = Deno.build.os === "windows" ? "buf.exe" : "buf";
-  return fileURLToPath(new URL(`@bufbuild/buf-${os}-${arch}/bin/${exe}`, TOOLS));
+  return fileURLToPath(
+    new URL(`@bufbuild/buf-${os}-${arch}/bin/${exe}`, TOOLS),
+  );
 }
 
 /**
@@ -40,7 +42,7 @@ export function protocGenEsBinary(): string {
 export interface BufResult {
   success: boolean;
   stdout: Uint8Array;
-  /** Trimmed, without ANSI colours. */
+  /** Trimmed (plain text: the log format is "text"). */
   stderr: string;
 }
 
@@ -67,9 +69,7 @@ export async function runBuf(args: string[], cwd: string): Promise<BufResult> {
     return {
       success: out.success,
       stdout: out.stdout,
-      // deno-lint-ignore no-control-regex
-      stderr: new TextDecoder().decode(out.stderr).replace(/\x1b\[[0-9;]*m/g, "")
-        .trim(),
+      stderr: new TextDecoder().decode(out.stderr).trim(),
     };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {

@@ -128,7 +128,11 @@ export class CallBridge {
       requestId: this.#requestId,
     });
     if (request !== undefined) {
-      lease.post({ type: "grpc.message", callId: lease.callId, message: decoded });
+      lease.post({
+        type: "grpc.message",
+        callId: lease.callId,
+        message: decoded,
+      });
       lease.post({ type: "grpc.end", callId: lease.callId });
     }
     return true;
@@ -139,7 +143,11 @@ export class CallBridge {
     if (this.#finished || this.#lease === null) return;
     try {
       const message = decodeMessage(this.#route.method.input, bytes);
-      this.#lease.post({ type: "grpc.message", callId: this.#lease.callId, message });
+      this.#lease.post({
+        type: "grpc.message",
+        callId: this.#lease.callId,
+        message,
+      });
     } catch (err) {
       this.#end(Code.INVALID_ARGUMENT, (err as Error).message);
       this.#postCancel();
@@ -171,9 +179,10 @@ export class CallBridge {
       bytes = encodeMessage(this.#route.method.output, msg.message);
     } catch (err) {
       const { method, logger, api } = this.#route;
-      const details = `Handler method "${method.parent.typeName}/${method.name}" returned an invalid ${method.output.typeName}: ${
-        (err as Error).message
-      }`;
+      const details =
+        `Handler method "${method.parent.typeName}/${method.name}" returned an invalid ${method.output.typeName}: ${
+          (err as Error).message
+        }`;
       logger.error(details, { api, request_id: this.#requestId });
       this.#end(Code.INTERNAL, details);
       this.#postCancel();
@@ -201,11 +210,14 @@ export class CallBridge {
   }
 
   #toMetadata(record: GrpcMetadata | undefined): Metadata {
-    return recordToMetadata(record, (reason) =>
-      this.#route.logger.warning(`Dropped response metadata: ${reason}`, {
-        api: this.#route.api,
-        request_id: this.#requestId,
-      }));
+    return recordToMetadata(
+      record,
+      (reason) =>
+        this.#route.logger.warning(`Dropped response metadata: ${reason}`, {
+          api: this.#route.api,
+          request_id: this.#requestId,
+        }),
+    );
   }
 
   #postCancel(): void {

@@ -39,7 +39,10 @@ export function makeCallHandler(route: MethodRoute): UntypedHandleCall {
           call.request,
         );
     case "client_stream":
-      return (call: ServerReadableStream<Bytes, Bytes>, cb: sendUnaryData<Bytes>) => {
+      return (
+        call: ServerReadableStream<Bytes, Bytes>,
+        cb: sendUnaryData<Bytes>,
+      ) => {
         const bridge = new CallBridge(route, call, unarySink(call, cb));
         if (bridge.start()) pipeRequests(call, bridge);
       };

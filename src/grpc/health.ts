@@ -68,7 +68,10 @@ export class HealthService {
     );
     server.register(
       `${PREFIX}Check`,
-      (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, cb: sendUnaryData<HealthCheckResponse>) => {
+      (
+        call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+        cb: sendUnaryData<HealthCheckResponse>,
+      ) => {
         const s = this.status(call.request.service);
         if (s === Serving.SERVICE_UNKNOWN) {
           cb({

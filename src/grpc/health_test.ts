@@ -3,15 +3,21 @@ import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
 import {
-  type HealthCheckResponse,
   HealthCheckRequestSchema,
+  type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as Serving,
   HealthCheckResponseSchema,
 } from "./gen/grpc/health/v1/health_pb.ts";
-import { once, withServer } from "./_testing.ts";
+import { withServer } from "./_testing.ts";
+import { once } from "./_test_client.ts";
 
 const ser = (service: string) =>
-  Buffer.from(toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, { service })));
+  Buffer.from(
+    toBinary(
+      HealthCheckRequestSchema,
+      create(HealthCheckRequestSchema, { service }),
+    ),
+  );
 const de = (b: Buffer) => fromBinary(HealthCheckResponseSchema, b);
 
 function check(client: grpc.Client, service: string) {

@@ -148,7 +148,9 @@ export class ReflectionService {
   }
 
   #files(file: DescFile | undefined, what: string): Answer {
-    if (file === undefined) return notFound(`Symbol or file "${what}" not found`);
+    if (file === undefined) {
+      return notFound(`Symbol or file "${what}" not found`);
+    }
     const seen = new Set<DescFile>();
     const order: DescFile[] = [];
     const visit = (f: DescFile) => {

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { create, createFileRegistry, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  createFileRegistry,
+  fromBinary,
+  toBinary,
+} from "@bufbuild/protobuf";
 import {
   FileDescriptorProtoSchema,
   FileDescriptorSetSchema,
@@ -8,7 +13,8 @@ import type * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import * as v1 from "./gen/grpc/reflection/v1/reflection_pb.ts";
 import * as v1alpha from "./gen/grpc/reflection/v1alpha/reflection_pb.ts";
-import { once, withServer } from "./_testing.ts";
+import { withServer } from "./_testing.ts";
+import { once } from "./_test_client.ts";
 
 type Gen = typeof v1 | typeof v1alpha;
 

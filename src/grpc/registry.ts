@@ -8,8 +8,8 @@
 import {
   createFileRegistry,
   type DescService,
-  fromBinary,
   type FileRegistry,
+  fromBinary,
 } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { GrpcConfigError } from "./config_error.ts";

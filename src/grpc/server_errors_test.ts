@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { ServiceError } from "@grpc/grpc-js";
 import { Code } from "./grpc_error.ts";
-import { once, withServer } from "./_testing.ts";
+import { withServer } from "./_testing.ts";
+import { once } from "./_test_client.ts";
 
 function rejected(p: Promise<unknown>): Promise<ServiceError> {
   return p.then(
@@ -116,6 +117,18 @@ Deno.test("startGrpcServer() aborts the handler's signal at the deadline", async
       (handler.aborts[0] as { code: number }).code,
       Code.DEADLINE_EXCEEDED,
     );
+  });
+});
+
+Deno.test("startGrpcServer() answers UNAVAILABLE when the replica dies during a call", async () => {
+  await withServer(async ({ client, backend, handler }) => {
+    const call = rejected(client.unary("Slow", { text: "x" }));
+    await handler.slowStarted.promise;
+    backend.loseAll("worker exited with code 1");
+    const err = await call;
+    assert.equal(err.code, Code.UNAVAILABLE);
+    assert.match(err.details, /stopped during the call: worker exited/);
+    assert.equal(backend.inFlight, 0);
   });
 });
 

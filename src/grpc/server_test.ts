@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { once, withServer } from "./_testing.ts";
+import { withServer } from "./_testing.ts";
+import { once } from "./_test_client.ts";
 
 Deno.test("startGrpcServer() serves a unary call through a replica", async () => {
   await withServer(async ({ client, backend }) => {

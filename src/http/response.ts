@@ -26,6 +26,18 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 
 const encoder = new TextEncoder();
 
+/** A response with a fully known body: sets Content-Length for the access log. */
+function sized(
+  body: Uint8Array,
+  contentType: string,
+  init: ResponseInit = {},
+): Response {
+  const headers = new Headers(init.headers);
+  headers.set("content-type", contentType);
+  headers.set("content-length", String(body.byteLength));
+  return new Response(body as Uint8Array<ArrayBuffer>, { ...init, headers });
+}
+
 /** Turns one streamed chunk into bytes: strings as UTF-8, bytes as is, else JSON lines. */
 function chunkBytes(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
@@ -60,16 +72,16 @@ export const RESULT_ENCODERS: ReadonlyArray<
   {
     name: "string",
     test: (v) => typeof v === "string",
-    encode: (v) =>
-      new Response(v as string, { headers: { "content-type": TEXT_TYPE } }),
+    encode: (v) => sized(encoder.encode(v as string), TEXT_TYPE),
   },
   {
     name: "bytes",
     test: (v) => v instanceof Uint8Array || v instanceof ArrayBuffer,
     encode: (v) =>
-      new Response(v as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": BYTES_TYPE },
-      }),
+      sized(
+        v instanceof ArrayBuffer ? new Uint8Array(v) : v as Uint8Array,
+        BYTES_TYPE,
+      ),
   },
   {
     name: "stream",
@@ -98,7 +110,7 @@ export const RESULT_ENCODERS: ReadonlyArray<
           `Cannot encode handler result of type "${typeof v}" as JSON`,
         );
       }
-      return new Response(body, { headers: { "content-type": JSON_TYPE } });
+      return sized(encoder.encode(body), JSON_TYPE);
     },
   },
 ];
@@ -116,8 +128,8 @@ export function encodeResult(value: unknown): EncodedResult {
     callback = value[1] as Callback;
     value = value[0];
   }
-  const encoder = RESULT_ENCODERS.find((e) => e.test(value))!;
-  return { response: encoder.encode(value), callback };
+  const rule = RESULT_ENCODERS.find((e) => e.test(value))!;
+  return { response: rule.encode(value), callback };
 }
 
 /** A JSON error response `{"error": message, ...extra}`. */
@@ -127,8 +139,9 @@ export function errorResponse(
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): Response {
-  return new Response(JSON.stringify({ error: message, ...extra }), {
-    status,
-    headers: { "content-type": JSON_TYPE, ...headers },
-  });
+  return sized(
+    encoder.encode(JSON.stringify({ error: message, ...extra })),
+    JSON_TYPE,
+    { status, headers },
+  );
 }

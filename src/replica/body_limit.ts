@@ -11,7 +11,11 @@ export function limitBody(
   max: number,
 ): { request: Request; exceeded: () => boolean } {
   let exceeded = false;
-  if (req.body === null) return { request: req, exceeded: () => false };
+  // With a Content-Length the framing bounds the body (checked up front by
+  // declaredTooLarge); only chunked bodies need counting, which costs a stream.
+  if (req.body === null || req.headers.has("content-length")) {
+    return { request: req, exceeded: () => false };
+  }
   let seen = 0;
   const counted = req.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({

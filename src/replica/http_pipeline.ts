@@ -7,7 +7,7 @@
 
 import type { ApiConfig } from "../config/types.ts";
 import { HttpError } from "../errors/http_error.ts";
-import type { HandlerLogger, RequestInfo } from "../handler/types.ts";
+import type { HandlerLogger } from "../handler/types.ts";
 import { parsePayload } from "../http/payload.ts";
 import { type Callback, encodeResult, errorResponse } from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
@@ -17,7 +17,10 @@ import {
   allowedMethods,
   findMethod,
   type HandlerInstance,
+  HTTP_METHODS,
 } from "./handler_loader.ts";
+import { Deadlines } from "./deadlines.ts";
+import { LazyRequestInfo } from "./request_info.ts";
 import type { Slots } from "./slots.ts";
 
 /** What the pipeline needs from its replica. */
@@ -99,11 +102,29 @@ function afterBody(res: Response, run: () => void): Response {
   });
 }
 
+/** The path of a URL string without parsing the whole URL. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+}
+
 /** Builds the replica's request function. */
 export function createHttpPipeline(deps: PipelineDeps) {
   const { api, admission, slot, slots } = deps;
   const timeoutMs = api.handler.requestTimeoutMs;
   const maxBody = api.handler.maxBodyBytes;
+  const deadlines = new Deadlines(Math.min(100, timeoutMs / 10));
+  const methods = new Map<string, ReturnType<typeof findMethod>>(
+    HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
+  );
+  const allow = allowedMethods(deps.handler).join(", ");
+  const tooLarge = () =>
+    errorResponse(
+      413,
+      `Request body is larger than the limit of ${maxBody} bytes (handler.max_body_size)`,
+    );
 
   return async function handle(
     original: Request,
@@ -111,13 +132,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Promise<Response> {
     const started = performance.now();
     const requestId = opts.requestId ?? requestIdOf(original);
-    const url = new URL(original.url);
     const finish = (res: Response): Response => {
       const latency = performance.now() - started;
       deps.stats.observe(res.status, latency / 1000);
       deps.access({
         method: original.method,
-        path: url.pathname,
+        path: pathOf(original.url),
         status: res.status,
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
@@ -127,9 +147,9 @@ export function createHttpPipeline(deps: PipelineDeps) {
       return withRequestId(res, requestId);
     };
 
-    const method = findMethod(deps.handler, original.method);
-    if (method === null) {
-      const allow = allowedMethods(deps.handler).join(", ");
+    const method = methods.get(original.method) ??
+      findMethod(deps.handler, original.method);
+    if (!method) {
       return finish(errorResponse(
         405,
         `Method "${original.method}" is not implemented by API "${api.name}"`,
@@ -137,12 +157,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
         { allow },
       ));
     }
-    if (declaredTooLarge(original, maxBody)) {
-      return finish(errorResponse(
-        413,
-        `Request body is larger than the limit of ${maxBody} bytes (handler.max_body_size)`,
-      ));
-    }
+    if (declaredTooLarge(original, maxBody)) return finish(tooLarge());
     if (!opts.admitted && !admission.tryAdmit()) {
       return finish(errorResponse(
         503,
@@ -155,28 +170,6 @@ export function createHttpPipeline(deps: PipelineDeps) {
     // From here the request is admitted: in-flight until it and its callback
     // end. The main thread counts forwarded requests on this slot itself.
     if (!opts.admitted) admission.addLoad(slot, 1);
-    let callback: Callback | null = null;
-    const abort = new AbortController();
-    const signals = [original.signal, abort.signal];
-    if (opts.signal) signals.push(opts.signal);
-    const signal = AbortSignal.any(signals);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<Response>((resolve) => {
-      timer = setTimeout(() => {
-        abort.abort(new DOMException("Request timed out", "TimeoutError"));
-        resolve(errorResponse(
-          504,
-          `API "${api.name}" did not answer within ${timeoutMs} ms (handler.request_timeout)`,
-          { request_id: requestId },
-        ));
-      }, timeoutMs);
-    });
-    const logger = deps.loggerFor(requestId);
-    let holdsSlot = false;
-    const releaseSlot = () => {
-      if (holdsSlot) slots.release();
-      holdsSlot = false;
-    };
     let finished = false;
     const done = () => {
       if (finished) return;
@@ -184,34 +177,44 @@ export function createHttpPipeline(deps: PipelineDeps) {
       admission.addLoad(slot, -1);
       admission.finish();
     };
+    const logger = deps.loggerFor(requestId);
+    const info = new LazyRequestInfo(
+      original,
+      requestId,
+      () => logger,
+      opts.signal,
+    );
+    let holdsSlot = false;
+    const releaseSlot = () => {
+      if (holdsSlot) slots.release();
+      holdsSlot = false;
+    };
+    let timedOut = false;
+    let callback: Callback | null = null;
+    const outcome = Promise.withResolvers<Response>();
+    const deadline = deadlines.add(timeoutMs, () => {
+      timedOut = true;
+      info.abort(new DOMException("Request timed out", "TimeoutError"));
+      outcome.resolve(errorResponse(
+        504,
+        `API "${api.name}" did not answer within ${timeoutMs} ms (handler.request_timeout)`,
+        { request_id: requestId },
+      ));
+    });
+
     const work = (async (): Promise<Response> => {
       await slots.acquire();
-      holdsSlot = !finished;
-      if (finished) slots.release();
+      holdsSlot = true;
       try {
-        if (signal.aborted) throw signal.reason;
+        if (timedOut) return errorResponse(504, "Request timed out");
         const { request, exceeded } = limitBody(original, maxBody);
         let payload: unknown;
         try {
           payload = await parsePayload(request);
         } catch (error) {
-          if (exceeded()) {
-            throw new HttpError(
-              413,
-              `Request body is larger than the limit of ${maxBody} bytes (handler.max_body_size)`,
-            );
-          }
+          if (exceeded()) return tooLarge();
           throw error;
         }
-        const info: RequestInfo = {
-          method: original.method,
-          url: original.url,
-          query: url.searchParams,
-          headers: original.headers,
-          requestId,
-          signal,
-          logger,
-        };
         const encoded = encodeResult(await method(payload, info));
         callback = encoded.callback;
         return encoded.response;
@@ -219,10 +222,8 @@ export function createHttpPipeline(deps: PipelineDeps) {
         if (error instanceof HttpError) {
           return errorResponse(error.status, error.message, {}, error.headers);
         }
-        if (abort.signal.aborted) {
-          return errorResponse(504, "Request timed out"); // already answered
-        }
-        if (signal.aborted && original.signal.aborted) {
+        if (timedOut) return errorResponse(504, "Request timed out");
+        if (info.clientGone) {
           // The client went away; nobody reads this response.
           return errorResponse(499, "Client closed the request");
         }
@@ -234,18 +235,19 @@ export function createHttpPipeline(deps: PipelineDeps) {
         releaseSlot();
       }
     })();
+    work.then(outcome.resolve);
 
-    let res = await Promise.race([work, timedOut]);
-    clearTimeout(timer);
-    const cb = callback as Callback | null;
-    if (res.status === 504 && abort.signal.aborted) {
-      // Timed out: the handler was told to stop; its slot is free again and a
-      // late result is dropped.
+    let res = await outcome.promise;
+    deadlines.cancel(deadline);
+    if (timedOut) {
+      // The handler was told to stop; its slot is free again and a late
+      // result is dropped.
       releaseSlot();
       done();
-      deps.track(work.catch(() => {}));
+      deps.track(work);
       return finish(res);
     }
+    const cb = callback as Callback | null;
     if (cb === null) {
       done();
       return finish(res);

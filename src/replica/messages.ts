@@ -62,6 +62,7 @@ export type ToReplica =
   | { type: "http.cancel"; id: number }
   | { type: "forward.response"; id: number; res?: WireResponse; error?: string }
   | { type: "drain" }
+  | { type: "routes"; routes: Route[]; apiNames: string[] }
   | { type: "stats.pull"; id: number }
   | { type: "grpc"; msg: { type: string; callId: number } };
 

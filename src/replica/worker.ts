@@ -10,7 +10,8 @@
 /// <reference lib="deno.worker" />
 
 import { LineBuffer } from "../log/line_buffer.ts";
-import { logAccess, Logger } from "../log/logger.ts";
+import { Logger } from "../log/logger.ts";
+import { accessLineFormatter } from "../log/access_line.ts";
 import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
@@ -32,6 +33,9 @@ import { currentRequestId, withRequest } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
 import { createControlClient } from "../control/client.ts";
+// Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
+// without read access to the runtime's files.
+import "../../mod.ts";
 
 function post(msg: FromReplica, transfer: Transferable[] = []): void {
   self.postMessage(msg, transfer);
@@ -62,6 +66,10 @@ async function start(init: ReplicaInit): Promise<void> {
     labels: { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
     write: (lines) => logs.push(lines),
   });
+  const accessLine = accessLineFormatter(
+    { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
+    Deno.pid,
+  );
   const scoped = () => {
     const requestId = currentRequestId();
     return requestId ? base.child({ requestId }) : base;
@@ -121,8 +129,9 @@ async function start(init: ReplicaInit): Promise<void> {
 
   installPermissionHints();
   let pipeline: ReturnType<typeof createHttpPipeline> | null = null;
+  const apiNames = new Set(init.apiNames);
   globalThis.fetch = chainingFetch({
-    apiNames: new Set(init.apiNames),
+    apiNames,
     requestId: currentRequestId,
     call: (target, req) =>
       target === api.name && pipeline
@@ -164,11 +173,9 @@ async function start(init: ReplicaInit): Promise<void> {
     slots,
     stats,
     loggerFor: (requestId) => base.child({ requestId }),
-    access: (entry) => {
-      if (init.accessLog) {
-        logAccess(runtime.child({ requestId: entry.requestId }), entry);
-      }
-    },
+    access: init.accessLog && runtime.enabled("info")
+      ? (entry) => logs.push([accessLine(entry)])
+      : () => {},
     track,
   });
   const serveOwn = pipeline;
@@ -276,6 +283,11 @@ async function start(init: ReplicaInit): Promise<void> {
         break;
       case "drain":
         void drain();
+        break;
+      case "routes":
+        init.routes = msg.routes;
+        apiNames.clear();
+        for (const name of msg.apiNames) apiNames.add(name);
         break;
       case "grpc":
         grpc?.onMessage(msg.msg);

@@ -23,7 +23,8 @@ export interface WorkerPermissions {
  * Read: each available project file (so dotfiles, cortex.yaml and ignored
  * files stay unreadable even inside the project) and the scratch directory.
  * Write: the scratch directory. Net: `handler.allow_net`, plus the serving
- * port so the replica can run its own listener. Env: none (the handler's
+ * port so the replica can run its own listener, plus the loopback control
+ * API for `ctx.client`. Env: none (the handler's
  * variables are provided in-process). No run, ffi or sys.
  */
 export function workerPermissions(
@@ -31,9 +32,12 @@ export function workerPermissions(
   api: ApiConfig,
   scratchDir: string,
   listen: { hostname: string; port: number } | null,
+  control: { url: string } | null = null,
 ): WorkerPermissions {
   const net = [...api.handler.allowNet];
   if (listen) net.push(`${listen.hostname}:${listen.port}`);
+  // ctx.client reaches the control API on loopback.
+  if (control) net.push(new URL(control.url).host);
   return {
     read: [...project.files.map((f) => join(project.dir, f)), scratchDir],
     write: [scratchDir],

@@ -190,7 +190,7 @@ export class ReplicaPool {
     };
     const replica = new Replica(
       init,
-      workerPermissions(d.project, api, scratchDir, listen),
+      workerPermissions(d.project, api, scratchDir, listen, d.control),
       (msg, r) => d.onMessage(msg, r),
     );
     this.replicas.add(replica);

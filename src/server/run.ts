@@ -9,6 +9,8 @@
 import { loadProject } from "../config/load_project.ts";
 import type { Project } from "../config/types.ts";
 import { Server, type ServerOptions } from "./server.ts";
+import { startControlPlane } from "../control/control_plane.ts";
+import { createServerTarget } from "../control/server_target.ts";
 
 /** Exit codes of the serving process. */
 export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
@@ -16,16 +18,29 @@ export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
 /** Starts the server and prints where each API is served. */
 export async function runServer(
   project: Project,
-  opts: Omit<ServerOptions, "scratchRoot"> & {
+  opts: Omit<ServerOptions, "scratchRoot" | "control"> & {
     scratchRoot?: string;
     /** Stop on "drain"/"exit" lines on stdin (or its end) instead of signals. */
     supervised?: boolean;
+    /** Control API port on 127.0.0.1 (0: any free port). */
+    controlPort?: number;
+    /**
+     * Where to report the control API's port for the supervisor, which
+     * writes the state file; without it this process writes the state file.
+     */
+    controlReport?: string;
   },
 ): Promise<number> {
   Deno.chdir(project.dir);
   const scratchRoot = opts.scratchRoot ??
     await Deno.makeTempDir({ prefix: "cortex-scratch-" });
-  const server = new Server(project, { ...opts, scratchRoot });
+  const server = new Server(project, { ...opts, scratchRoot, control: null });
+  // The control plane exists before replicas start: they get ctx.client.
+  const plane = await startControlPlane({
+    target: createServerTarget(server),
+    port: opts.controlPort ?? 0,
+  });
+  server.opts.control = plane.endpoint;
   const stopped = Promise.withResolvers<number>();
   let stops = 0;
   const stop = (why: string) => {
@@ -38,7 +53,9 @@ export async function runServer(
       0,
       ...project.apis.map((a) => a.handler.shutdownGracePeriodMs),
     );
-    server.shutdown(grace).then(() => stopped.resolve(EXIT.ok));
+    plane.shutdown()
+      .then(() => server.shutdown(grace))
+      .then(() => stopped.resolve(EXIT.ok));
   };
   if (opts.supervised) {
     // The supervisor decides: a signal to our process group is ignored here
@@ -55,21 +72,32 @@ export async function runServer(
   await server.start();
   if (server.failed) {
     server.logger.error("No API could start; exiting");
+    await plane.shutdown();
     await server.shutdown(0);
     return EXIT.noApi;
+  }
+  if (opts.controlReport) {
+    await Deno.writeTextFile(opts.controlReport, JSON.stringify({ port: plane.port, httpPort: server.port }));
+  } else {
+    const state = await plane.writeState({ httpPort: server.port, projectDir: project.dir });
+    if (state.error) {
+      server.logger.warning(`Cannot write the control state file: ${state.error}`);
+    }
   }
   const host = opts.hostname === "0.0.0.0" ? "localhost" : opts.hostname;
   for (const { pool } of server.apis.values()) {
     const api = pool.api;
-    const url = api.handler.protobufPath
-      ? `grpc://${host}:${opts.grpcPort}`
-      : `http://${host}:${server.port}${api.networking.endpoint}`;
+    const url = server.endpointOf(api);
     server.logger.info(`API "${api.name}" is ${pool.status} at ${url}`, {
       extra: { api: api.name, url, replicas: pool.ready.length, status: pool.status },
     });
   }
   server.logger.info(`Serving on http://${host}:${server.port}`, {
-    extra: { port: server.port, grpcPort: opts.grpcPort },
+    extra: {
+      port: server.port,
+      grpcPort: server.grpcPort,
+      controlPort: plane.port,
+    },
   });
   const code = await stopped.promise;
   await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
@@ -96,7 +124,7 @@ async function readCommands(stop: (why: string) => void): Promise<void> {
 /** Loads the project in `dir` then runs it. */
 export async function serveDir(
   dir: string,
-  opts: Omit<ServerOptions, "scratchRoot">,
+  opts: Omit<ServerOptions, "scratchRoot" | "control">,
 ): Promise<number> {
   return await runServer(await loadProject(dir), opts);
 }

@@ -18,6 +18,7 @@ const { values, positionals } = parseArgs({
   options: {
     ...SERVE_FLAGS,
     descriptors: { type: "string" },
+    "control-report": { type: "string" },
     "scratch-root": { type: "string" },
   },
   allowPositionals: true,
@@ -29,8 +30,8 @@ const descriptors = values.descriptors
 Deno.exit(
   await runServer(project, {
     ...serveOptions(values),
-    control: null,
     descriptors,
+    controlReport: values["control-report"],
     scratchRoot: values["scratch-root"],
     supervised: true,
   }),

@@ -21,6 +21,12 @@ import type { Replica } from "./replica.ts";
 import { ReplicaPool } from "./replica_pool.ts";
 import { FallbackListener } from "./fallback_listener.ts";
 import type { GrpcFrontend } from "./grpc_frontend.ts";
+import { LogFanout } from "../control/log_tap.ts";
+import { ControlError } from "../control/client.ts";
+import {
+  apiEndpointUrl,
+  type ControlHost,
+} from "../control/server_target.ts";
 import type { DescriptorMap } from "../supervisor/descriptors.ts";
 
 /** Options of {@linkcode startServer}. */
@@ -49,9 +55,11 @@ export interface ApiRuntime {
 }
 
 /** The main-thread side of a running project. */
-export class Server {
-  readonly project: Project;
+export class Server implements ControlHost {
+  project: Project;
   readonly opts: ServerOptions;
+  /** Every log line, for `cortex logs` (published before the sink). */
+  readonly logTap = new LogFanout();
   readonly sink: StdoutSink;
   readonly logger: Logger;
   readonly apis = new Map<string, ApiRuntime>();
@@ -73,10 +81,79 @@ export class Server {
     this.logger = new Logger({
       level: opts.logLevel,
       labels: { component: "server" },
-      write: (lines) => this.sink.write(lines.join("\n") + "\n"),
+      write: (lines) => this.#write(lines.join("\n") + "\n"),
     });
     this.grpcBackend = new PoolGrpcBackend((name) => this.apis.get(name)?.pool);
     this.#fallback = new FallbackListener((req) => this.route(req), this.logger);
+  }
+
+  #write(chunk: string): void {
+    this.sink.write(chunk);
+    this.logTap.publish(chunk);
+  }
+
+  /** Local replica cap (`--max-replicas-per-api`). */
+  get maxReplicasPerApi(): number {
+    return this.opts.maxReplicasPerApi;
+  }
+
+  /** Where clients reach `api`. */
+  endpointOf(api: ApiConfig): string {
+    return apiEndpointUrl(api, {
+      hostname: this.opts.hostname,
+      port: this.port,
+      grpcPort: this.grpcPort,
+    });
+  }
+
+  /** The bound gRPC port (the asked one until gRPC starts). */
+  get grpcPort(): number {
+    return this.#grpc?.port ?? this.opts.grpcPort;
+  }
+
+  /** Replaces the project (a deployed directory) before new replicas start. */
+  setProject(project: Project): void {
+    this.project = project;
+  }
+
+  /** Adds and starts a new API (deploy). */
+  async addApi(api: ApiConfig): Promise<void> {
+    if (api.handler.protobufPath !== null && this.#grpc === null) {
+      throw new ControlError(
+        400,
+        `Cannot deploy gRPC API "${api.name}": this server was started without gRPC APIs; restart it with the project`,
+      );
+    }
+    const runtime = this.#addApi(api);
+    this.#broadcastRoutes();
+    await runtime.pool.start();
+    runtime.autoscaler.start();
+    this.updateListening();
+  }
+
+  /** Stops routing to an API at once, then drains it (delete). */
+  async removeApi(name: string): Promise<void> {
+    const runtime = this.apis.get(name);
+    if (!runtime) return;
+    this.apis.delete(name);
+    this.#broadcastRoutes();
+    runtime.autoscaler.stop();
+    await runtime.pool.stop(runtime.pool.api.handler.shutdownGracePeriodMs);
+    this.updateListening();
+  }
+
+  /** Reports a background failure. */
+  onError(message: string, error: unknown): void {
+    this.logger.exception(message, error);
+  }
+
+  /** Tells every replica the current routes and API names. */
+  #broadcastRoutes(): void {
+    const routes = this.routes();
+    const apiNames = [...this.apis.keys()];
+    for (const { pool } of this.apis.values()) {
+      for (const r of pool.replicas) r.send({ type: "routes", routes, apiNames });
+    }
   }
 
   /** HTTP routes: endpoint → API, longest first. */
@@ -132,8 +209,12 @@ export class Server {
   }
 
   #addApi(api: ApiConfig): ApiRuntime {
+    // deno-lint-ignore no-this-alias
+    const server = this;
     const pool = new ReplicaPool(api, {
-      project: this.project,
+      get project() {
+        return server.project;
+      },
       scratchRoot: this.opts.scratchRoot,
       listen: { hostname: this.opts.hostname, port: this.port },
       routes: () => this.routes(),
@@ -183,7 +264,7 @@ export class Server {
   #onReplicaMessage(msg: FromReplica, replica: Replica): void {
     switch (msg.type) {
       case "log":
-        this.sink.write(msg.chunk);
+        this.#write(msg.chunk);
         break;
       case "http.response":
         this.forwarding.resolve(msg.id, msg.res);

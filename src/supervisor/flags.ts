@@ -24,17 +24,38 @@ export const SERVER_ENV = [
   // Read by the npm "yaml" package on every parse.
   "LOG_TOKENS",
   "LOG_STREAM",
+  // Read by @grpc/grpc-js when it loads and when servers start.
+  "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+  "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
+  "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
+  "GRPC_NODE_TRACE",
+  "GRPC_NODE_USE_ALTERNATIVE_RESOLVER",
+  "GRPC_NODE_VERBOSITY",
+  "GRPC_SSL_CIPHER_SUITES",
+  "GRPC_TRACE",
+  "GRPC_VERBOSITY",
+  "grpc_proxy",
+  "http_proxy",
+  "https_proxy",
+  "no_grpc_proxy",
+  "no_proxy",
 ];
 
-/** The runtime's own source (Worker scripts must be readable to start). */
-export const RUNTIME_DIR = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+/**
+ * The runtime's own modules: Worker scripts, and the modules workers load,
+ * must be readable by the serving process.
+ */
+export const RUNTIME_PATHS = [
+  new URL("../", import.meta.url).pathname.replace(/\/$/, ""),
+  new URL("../../mod.ts", import.meta.url).pathname,
+];
 
 /** Where and how the serving process listens. */
 export interface ListenSpec {
   hostname: string;
   port: number;
   grpcPort: number;
-  /** Loopback port of the control API, or null when none runs. */
+  /** Loopback port of the control API (0: chosen at run time), or null when none runs. */
   controlPort: number | null;
 }
 
@@ -72,7 +93,7 @@ export function serverPermissionFlags(
   extraRead: string[] = [],
 ): string[] {
   return [
-    `--allow-read=${[project.dir, scratchRoot, RUNTIME_DIR, ...extraRead].join(",")}`,
+    `--allow-read=${[project.dir, scratchRoot, ...RUNTIME_PATHS, ...extraRead].join(",")}`,
     `--allow-write=${scratchRoot}`,
     `--allow-net=${netGrants(project, listen).join(",")}`,
     `--allow-env=${SERVER_ENV.join(",")}`,

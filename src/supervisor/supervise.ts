@@ -13,6 +13,12 @@ import type { Project } from "../config/types.ts";
 import type { ServerOptions } from "../server/server.ts";
 import { compileDescriptors, encodeDescriptors } from "./descriptors.ts";
 import { serverPermissionFlags, UNSTABLE_FLAGS } from "./flags.ts";
+import { resolveToken, TOKEN_ENV } from "../control/token.ts";
+import {
+  removeStateFile,
+  stateFilePath,
+  writeStateFile,
+} from "../control/state_file.ts";
 
 const SERVE_MAIN = fileURLToPath(new URL("../server/serve_main.ts", import.meta.url));
 
@@ -31,13 +37,53 @@ function logLine(level: "INFO" | "ERROR", message: string, extra = {}): void {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 }
 
+/** Waits for the serving process's control report, then writes the state file. */
+async function publishState(
+  child: Deno.ChildProcess,
+  report: string,
+  token: string,
+  projectDir: string,
+): Promise<string | null> {
+  let exited = false;
+  child.status.then(() => exited = true);
+  while (!exited) {
+    try {
+      const { port, httpPort } = JSON.parse(await Deno.readTextFile(report));
+      const path = stateFilePath(httpPort);
+      await writeStateFile(path, {
+        httpPort,
+        controlPort: port,
+        url: `http://127.0.0.1:${port}`,
+        token,
+        pid: child.pid,
+        projectDir,
+        startedAt: new Date().toISOString(),
+      });
+      return path;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound) && !(error instanceof SyntaxError)) {
+        logLine("ERROR", `Cannot write the control state file: ${(error as Error).message}`);
+        return null;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return null;
+}
+
 /** Supervises the serving process of `project`; resolves with the exit code. */
 export async function supervise(
   project: Project,
-  opts: Pick<ServerOptions, "hostname" | "port" | "grpcPort">,
+  opts: Pick<ServerOptions, "hostname" | "port" | "grpcPort"> & {
+    controlPort: number;
+  },
   serveArgs: string[],
 ): Promise<number> {
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
+  // The serving process cannot write outside its scratch root, so it reports
+  // the control port here and the supervisor writes the state file.
+  const controlReport = `${scratchRoot}/control.json`;
+  const token = resolveToken();
   const descriptorsFile = `${scratchRoot}/descriptors.json`;
   const hasGrpc = project.apis.some((a) => a.handler.protobufPath !== null);
   if (hasGrpc) {
@@ -45,7 +91,7 @@ export async function supervise(
   }
   const flags = [
     ...UNSTABLE_FLAGS,
-    ...serverPermissionFlags(project, { ...opts, controlPort: null }, scratchRoot),
+    ...serverPermissionFlags(project, opts, scratchRoot),
   ];
   const args = [
     "run",
@@ -55,6 +101,8 @@ export async function supervise(
     ...serveArgs,
     "--scratch-root",
     `${scratchRoot}/replicas`,
+    "--control-report",
+    controlReport,
     ...(hasGrpc ? ["--descriptors", descriptorsFile] : []),
   ];
   let child: Deno.ChildProcess | null = null;
@@ -83,14 +131,19 @@ export async function supervise(
   try {
     while (true) {
       const started = Date.now();
+      await Deno.remove(controlReport).catch(() => {});
       child = new Deno.Command(Deno.execPath(), {
         args,
+        env: { [TOKEN_ENV]: token },
         stdin: "piped",
         stdout: "inherit",
         stderr: "inherit",
       }).spawn();
       stdin = child.stdin.getWriter();
+      const state = publishState(child, controlReport, token, project.dir);
       const status = await child.status;
+      const statePath = await state;
+      if (statePath) await removeStateFile(statePath, token);
       stdin.releaseLock();
       stdin = null;
       if (stopping) return status.signal ? 0 : status.code;

@@ -1,0 +1,243 @@
+/**
+ * Process helpers: running tools, spawning servers whose output is drained,
+ * walking /proc for the serving process and its memory, and waiting for a
+ * server to answer.
+ *
+ * @module
+ */
+
+/** Output of a finished command. */
+export interface Collected {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cmd` to completion and collects its output. */
+export async function collect(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<Collected> {
+  const out = await new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    cwd: opts.cwd,
+    env: opts.env,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/** Keeps the last `limit` bytes of a stream as text, for error messages. */
+class Tail {
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  constructor(readonly limit: number) {}
+  push(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
+    this.#size += chunk.byteLength;
+    while (this.#size - this.#chunks[0]!.byteLength > this.limit) {
+      this.#size -= this.#chunks.shift()!.byteLength;
+    }
+  }
+  text(): string {
+    const all = new Uint8Array(this.#size);
+    let at = 0;
+    for (const c of this.#chunks) {
+      all.set(c, at);
+      at += c.byteLength;
+    }
+    return new TextDecoder().decode(all.subarray(Math.max(0, this.#size - this.limit)));
+  }
+}
+
+/** Counters of a drained output stream. */
+export interface Drained {
+  bytes: number;
+  lines: number;
+}
+
+const NL = 10;
+
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  counts: Drained,
+  tail: Tail,
+): Promise<void> {
+  for await (const chunk of stream) {
+    counts.bytes += chunk.byteLength;
+    let at = chunk.indexOf(NL);
+    while (at !== -1) {
+      counts.lines++;
+      at = chunk.indexOf(NL, at + 1);
+    }
+    tail.push(chunk);
+  }
+}
+
+/**
+ * A long-running child whose stdout and stderr go through pipes that this
+ * process drains (counting bytes and lines), as a log shipper would.
+ */
+export class Spawned {
+  readonly child: Deno.ChildProcess;
+  readonly stdout: Drained = { bytes: 0, lines: 0 };
+  readonly stderr: Drained = { bytes: 0, lines: 0 };
+  readonly startedAt: number;
+  readonly #outTail = new Tail(16_384);
+  readonly #errTail = new Tail(16_384);
+  readonly #drained: Promise<unknown>;
+  exited = false;
+
+  constructor(cmd: string[], opts: { cwd?: string } = {}) {
+    this.startedAt = performance.now();
+    this.child = new Deno.Command(cmd[0]!, {
+      args: cmd.slice(1),
+      cwd: opts.cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#drained = Promise.all([
+      drain(this.child.stdout, this.stdout, this.#outTail),
+      drain(this.child.stderr, this.stderr, this.#errTail),
+    ]);
+    this.child.status.then(() => this.exited = true);
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** The last lines of stdout and stderr. */
+  output(): string {
+    return `${this.#outTail.text()}\n${this.#errTail.text()}`.trim();
+  }
+
+  /**
+   * Stops the process tree: SIGTERM to `pids` (default: the child), then
+   * SIGKILL to the whole tree after `graceMs`.
+   */
+  async stop(pids: number[] = [this.pid], graceMs = 5_000): Promise<void> {
+    const tree = [this.pid, ...await descendants(this.pid)];
+    for (const pid of pids) signal(pid, "SIGTERM");
+    const timer = setTimeout(() => {
+      for (const pid of tree) signal(pid, "SIGKILL");
+    }, graceMs);
+    await this.child.status;
+    clearTimeout(timer);
+    // A child that outlived its parent (should not happen) is killed too.
+    for (const pid of tree) signal(pid, "SIGKILL");
+    await this.#drained.catch(() => {});
+  }
+}
+
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Parses the pid list of a /proc/<pid>/task/<tid>/children file. */
+export function parsePidList(text: string): number[] {
+  return text.split(/\s+/).filter((s) => s !== "").map(Number);
+}
+
+/**
+ * Reads a /proc file. Deno 2.9 asks for --allow-all to read /proc, which the
+ * bench task does not have, so it falls back to `cat` (--allow-run).
+ */
+export async function readProc(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+  }
+  const { code, stdout, stderr } = await collect(["cat", path]);
+  if (code !== 0) throw new Deno.errors.NotFound(`Cannot read "${path}": ${stderr.trim()}`);
+  return stdout;
+}
+
+/** Direct children of `pid`, from /proc/<pid>/task/*\/children. */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const { stdout } = await collect([
+    "sh",
+    "-c",
+    'cat /proc/"$1"/task/*/children 2>/dev/null; exit 0',
+    "sh",
+    String(pid),
+  ]);
+  return parsePidList(stdout);
+}
+
+/** All descendants of `pid`, parents before children. */
+export async function descendants(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  const queue = await childrenOf(pid);
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    out.push(next);
+    queue.push(...await childrenOf(next));
+  }
+  return out;
+}
+
+/** Reads `VmRSS` (in KiB) from the text of /proc/<pid>/status. */
+export function parseVmRssKb(status: string): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m) throw new SyntaxError("Cannot read VmRSS: no such line in /proc status");
+  return Number(m[1]);
+}
+
+/** Resident set size of `pid` in MB (10^6 bytes). */
+export async function rssMB(pid: number): Promise<number> {
+  return parseVmRssKb(await readProc(`/proc/${pid}/status`)) * 1024 / 1e6;
+}
+
+/** A TCP port that is free right now on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `url` until it answers 200; resolves with the time that took.
+ *
+ * @throws {Error} when `timeoutMs` passes first, or `alive()` turns false
+ */
+export async function waitFor200(
+  url: string,
+  opts: { init?: RequestInit; timeoutMs?: number; intervalMs?: number; alive?: () => boolean } = {},
+): Promise<number> {
+  const started = performance.now();
+  const deadline = started + (opts.timeoutMs ?? 30_000);
+  let last = "no answer";
+  while (performance.now() < deadline) {
+    if (opts.alive && !opts.alive()) throw new Error(`Server exited before answering ${url}`);
+    try {
+      const res = await fetch(url, { ...opts.init, signal: AbortSignal.timeout(2_000) });
+      await res.body?.cancel();
+      if (res.status === 200) return performance.now() - started;
+      last = `status ${res.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(opts.intervalMs ?? 5);
+  }
+  throw new Error(`Timed out waiting for 200 from ${url}: ${last}`);
+}

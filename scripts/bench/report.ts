@@ -1,0 +1,153 @@
+/**
+ * The human-readable report: Markdown tables of every comparison, the
+ * start-up, memory and CPU results, and the target verdicts.
+ *
+ * @module
+ */
+
+import { ratio } from "./stats.ts";
+import { evaluateTargets } from "./targets.ts";
+import type { BenchResults, ComparisonRow } from "./types.ts";
+
+const LABELS: Record<string, string> = {
+  json: "JSON echo",
+  binary: "1 MiB binary upload",
+  multipart: "Multipart upload (64 KiB file)",
+  grpc: "gRPC unary echo",
+};
+
+/** Formats a Markdown table with aligned columns (numbers right-aligned). */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-\d.,x%+/ ]*$/.test(r[i] ?? "")));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => numeric[i] ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2)).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+}
+
+/** Requests per second with thousands separators. */
+export function fmtRps(rps: number): string {
+  return Math.round(rps).toLocaleString("en-US");
+}
+
+/** Milliseconds with 3 decimals below 10 ms, 1 below 100, none above. */
+export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "-";
+  return ms.toFixed(ms < 10 ? 3 : ms < 100 ? 1 : 0);
+}
+
+function comparisonTable(rows: ComparisonRow[]): string {
+  return markdownTable(
+    [
+      "Workload",
+      "Conns",
+      "Server",
+      "Runtime req/s",
+      "p50 ms",
+      "p99 ms",
+      "Raw req/s",
+      "p50 ms",
+      "p99 ms",
+      "Ratio",
+      "p50 +ms",
+      "Errors",
+    ],
+    rows.map((r) => [
+      LABELS[r.workload] ?? r.workload,
+      String(r.connections),
+      r.pinned ? "pinned" : "unpinned",
+      fmtRps(r.runtime.rps),
+      fmtMs(r.runtime.p50Ms),
+      fmtMs(r.runtime.p99Ms),
+      fmtRps(r.raw.rps),
+      fmtMs(r.raw.p50Ms),
+      fmtMs(r.raw.p99Ms),
+      `${ratio(r.runtime.rps, r.raw.rps).toFixed(2)}x`,
+      fmtMs(r.runtime.p50Ms - r.raw.p50Ms),
+      `${r.runtime.errors}/${r.raw.errors}`,
+    ]),
+  );
+}
+
+/** Renders the whole report. */
+export function renderReport(r: BenchResults): string {
+  const m = r.meta;
+  const placement = m.cpus.server === null
+    ? "no CPU pinning (fewer than 2 cores or no taskset)"
+    : `server pinned to CPU ${m.cpus.server} (unpinned: CPUs ${m.cpus.all}), load generator on CPU ${m.cpus.load}`;
+  const out: string[] = [
+    `# Cortex for Deno benchmark`,
+    "",
+    `${m.date}: Deno ${m.deno} (V8 ${m.v8}), ${m.cores} cores (${m.cpuModel}), Linux ${m.kernel}; ` +
+    `${placement}; ${m.durationS} s per run after ${m.warmupS} s warm-up, loopback.`,
+    "",
+  ];
+
+  out.push("## HTTP: runtime (deno task serve, 1 replica, access log on) vs raw Deno.serve (wrk)", "");
+  if (!r.http) out.push("Not run.");
+  else if ("error" in r.http) out.push(`Failed: ${r.http.error}`);
+  else {
+    out.push(comparisonTable(r.http.rows));
+    const perReq = r.http.runtimeLogLines / Math.max(1, r.http.runtimeRequests);
+    out.push(
+      "",
+      `Errors are runtime/raw (non-2xx and socket errors). The runtime wrote ` +
+        `${r.http.runtimeLogLines.toLocaleString("en-US")} log lines to its stdout pipe ` +
+        `(${perReq.toFixed(2)} per request), drained by the bench.`,
+    );
+  }
+  out.push("", "## gRPC: runtime vs raw grpc-js under Deno (h2load, 1 stream per connection)", "");
+  if (!r.grpc) out.push("Not run.");
+  else if (r.grpc.status === "ok") out.push(comparisonTable(r.grpc.rows));
+  else out.push(`gRPC: ${r.grpc.status} (${r.grpc.reason.split("\n")[0]})`);
+
+  out.push("", "## Start-up, memory, CPU-bound handler", "");
+  const rows: string[][] = [];
+  if (r.startup && "medianMs" in r.startup) {
+    rows.push([
+      `Start to first 200 (${r.startup.project}), median of ${r.startup.samplesMs.length}`,
+      `${r.startup.medianMs.toFixed(0)} ms`,
+      `runs: ${r.startup.samplesMs.map((s) => s.toFixed(0)).join(", ")} ms`,
+    ]);
+  } else if (r.startup) rows.push(["Start-up", "failed", r.startup.error.split("\n")[0]!]);
+  if (r.memory && "idleMB" in r.memory) {
+    const mem = r.memory;
+    rows.push(
+      ["Idle RSS, serving process, 1 replica", `${mem.idleMB.toFixed(1)} MB`, `supervisor ${mem.supervisorMB.toFixed(1)} MB`],
+      [
+        `Idle RSS, ${mem.replicas} replicas`,
+        `${mem.idleManyMB.toFixed(1)} MB`,
+        `${mem.perExtraReplicaMB.toFixed(1)} MB per extra replica`,
+      ],
+      [
+        `RSS under load (JSON, ${mem.loadConnections} conns, ${fmtRps(mem.load.rps)} req/s)`,
+        `${mem.loadPeakMB.toFixed(1)} MB peak`,
+        `${mem.afterLoadMB.toFixed(1)} MB right after`,
+      ],
+    );
+  } else if (r.memory) rows.push(["Memory", "failed", r.memory.error.split("\n")[0]!]);
+  if (r.cpu && "speedup" in r.cpu) {
+    const c = r.cpu;
+    rows.push(
+      [
+        `CPU-bound (~${c.burnMs} ms/request, ${c.connections} conns), 1 replica`,
+        `${fmtRps(c.one.rps)} req/s`,
+        `p50 ${fmtMs(c.one.p50Ms)} ms, p99 ${fmtMs(c.one.p99Ms)} ms, errors ${c.one.errors}`,
+      ],
+      [
+        "CPU-bound, 2 replicas",
+        `${fmtRps(c.two.rps)} req/s`,
+        `${c.speedup.toFixed(2)}x of 1 replica; p50 ${fmtMs(c.two.p50Ms)} ms, p99 ${fmtMs(c.two.p99Ms)} ms, errors ${c.two.errors}`,
+      ],
+    );
+  } else if (r.cpu) rows.push(["CPU-bound", "failed", r.cpu.error.split("\n")[0]!]);
+  out.push(rows.length ? markdownTable(["Measure", "Value", "Notes"], rows) : "Not run.");
+
+  out.push("", "## Targets", "");
+  out.push(markdownTable(
+    ["Target", "Measured", "Result"],
+    evaluateTargets(r).map((v) => [v.target, v.value, v.status]),
+  ));
+  return out.join("\n") + "\n";
+}

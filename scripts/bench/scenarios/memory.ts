@@ -1,0 +1,105 @@
+/**
+ * Memory of the serving process (the supervisor's child), from VmRSS in
+ * /proc/<pid>/status: idle with one replica, idle with four (so the cost of
+ * each extra replica), and the peak under JSON load.
+ *
+ * @module
+ */
+
+import { rssMB, sleep } from "../proc.ts";
+import { PROJECTS, type RuntimeServer, startRuntime } from "../servers.ts";
+import { writeWorkloads } from "../bodies.ts";
+import type { BenchContext, MemoryResults } from "../types.ts";
+import { measure } from "./measure.ts";
+
+/** Replicas of the many-replica project (projects/echo_4). */
+export const MANY_REPLICAS = 4;
+const LOAD_CONNECTIONS = 64;
+
+/** Waits until healthz reports `n` ready replicas of API "echo". */
+async function waitForReplicas(server: RuntimeServer, n: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+    const body = await res.json() as { apis?: Record<string, { replicas?: number }> };
+    if ((body.apis?.echo?.replicas ?? 0) >= n) return;
+    await sleep(50);
+  }
+  throw new Error(`API "echo" did not reach ${n} ready replicas within 30 s`);
+}
+
+/** RSS once it stops moving (GC after start-up), after a few requests. */
+async function idleRss(server: RuntimeServer): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`http://127.0.0.1:${server.port}/echo`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"warm":true}',
+    });
+    await res.body?.cancel();
+  }
+  const pid = await server.servingPid();
+  let last = await rssMB(pid);
+  for (let i = 0; i < 20; i++) {
+    await sleep(250);
+    const now = await rssMB(pid);
+    if (Math.abs(now - last) < 0.25) return now;
+    last = now;
+  }
+  return last;
+}
+
+/** Runs the memory measurements. */
+export async function memoryScenario(ctx: BenchContext): Promise<MemoryResults> {
+  const [json] = await writeWorkloads(ctx.tmpDir);
+  const one = await startRuntime({ project: `${PROJECTS}echo`, cpus: ctx.cpus.server });
+  let idleMB: number, supervisorMB: number, loadPeakMB = 0, afterLoadMB: number;
+  let load;
+  try {
+    idleMB = await idleRss(one);
+    supervisorMB = await rssMB(await one.supervisorPid());
+    ctx.log(`  idle RSS, 1 replica: ${idleMB.toFixed(1)} MB (supervisor ${supervisorMB.toFixed(1)} MB)`);
+    const pid = await one.servingPid();
+    let loading = true;
+    const sampler = (async () => {
+      while (loading) {
+        loadPeakMB = Math.max(loadPeakMB, await rssMB(pid));
+        await sleep(100);
+      }
+    })();
+    try {
+      load = await measure(ctx, `http://127.0.0.1:${one.port}/echo`, json!, LOAD_CONNECTIONS);
+    } finally {
+      loading = false;
+      await sampler;
+    }
+    afterLoadMB = await rssMB(pid);
+    ctx.log(`  RSS under load: peak ${loadPeakMB.toFixed(1)} MB, after ${afterLoadMB.toFixed(1)} MB`);
+  } finally {
+    await one.stop();
+  }
+  const many = await startRuntime({
+    project: `${PROJECTS}echo_4`,
+    cpus: ctx.cpus.server,
+    args: ["--max-replicas-per-api", String(MANY_REPLICAS * 2)],
+  });
+  let idleManyMB: number;
+  try {
+    await waitForReplicas(many, MANY_REPLICAS);
+    idleManyMB = await idleRss(many);
+    ctx.log(`  idle RSS, ${MANY_REPLICAS} replicas: ${idleManyMB.toFixed(1)} MB`);
+  } finally {
+    await many.stop();
+  }
+  return {
+    idleMB,
+    supervisorMB,
+    replicas: MANY_REPLICAS,
+    idleManyMB,
+    perExtraReplicaMB: (idleManyMB - idleMB) / (MANY_REPLICAS - 1),
+    loadPeakMB,
+    afterLoadMB,
+    load,
+    loadConnections: LOAD_CONNECTIONS,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The performance targets and their verdicts for one bench run.
+ *
+ * @module
+ */
+
+import { ratio } from "./stats.ts";
+import type { BenchResults, ComparisonRow } from "./types.ts";
+
+/** One target's verdict. */
+export interface Verdict {
+  target: string;
+  value: string;
+  status: "PASS" | "MISS" | "n/a";
+}
+
+function find(rows: ComparisonRow[], workload: string, c: number, pinned: boolean) {
+  return rows.find((r) => r.workload === workload && r.connections === c && r.pinned === pinned);
+}
+
+function check(target: string, value: number | undefined, ok: (v: number) => boolean, fmt: (v: number) => string): Verdict {
+  if (value === undefined || Number.isNaN(value)) return { target, value: "not measured", status: "n/a" };
+  return { target, value: fmt(value), status: ok(value) ? "PASS" : "MISS" };
+}
+
+const x = (v: number) => `${v.toFixed(2)}x`;
+const ms = (v: number) => `${v.toFixed(v < 10 ? 3 : 0)} ms`;
+const mib = (v: number) => `${v.toFixed(1)} MB`;
+
+/** Evaluates every target against what was measured. */
+export function evaluateTargets(r: BenchResults): Verdict[] {
+  const http = r.http && "rows" in r.http ? r.http.rows : [];
+  const pinnedLabel = r.meta.cpus.server === null ? "unpinned" : `server on CPU ${r.meta.cpus.server}`;
+  const main = (w: string, c: number) => find(http, w, c, r.meta.cpus.server !== null);
+  const json64 = main("json", 64);
+  const json64Free = r.meta.cpus.server === null ? undefined : find(http, "json", 64, false);
+  const json16 = main("json", 16);
+  const grpc = r.grpc?.status === "ok" ? find(r.grpc.rows, "grpc", 64, r.meta.cpus.server !== null) : undefined;
+  const startup = r.startup && "medianMs" in r.startup ? r.startup.medianMs : undefined;
+  const mem = r.memory && "idleMB" in r.memory ? r.memory : undefined;
+  const verdicts = [
+    check(
+      `HTTP JSON echo @64 >= 0.70x raw Deno.serve (${pinnedLabel})`,
+      json64 && ratio(json64.runtime.rps, json64.raw.rps),
+      (v) => v >= 0.7,
+      x,
+    ),
+  ];
+  if (json64Free) {
+    verdicts.push(check(
+      "HTTP JSON echo @64 >= 0.70x raw Deno.serve (server unpinned)",
+      ratio(json64Free.runtime.rps, json64Free.raw.rps),
+      (v) => v >= 0.7,
+      x,
+    ));
+  }
+  verdicts.push(
+    check(
+      "HTTP JSON echo @16 p50 overhead <= 0.5 ms",
+      json16 && json16.runtime.p50Ms - json16.raw.p50Ms,
+      (v) => v <= 0.5,
+      ms,
+    ),
+  );
+  const grpcVerdict = check(
+    "gRPC unary @64 >= 0.80x raw grpc-js",
+    grpc && ratio(grpc.runtime.rps, grpc.raw.rps),
+    (v) => v >= 0.8,
+    x,
+  );
+  if (r.grpc && r.grpc.status !== "ok") grpcVerdict.value = `gRPC: ${r.grpc.status}`;
+  verdicts.push(
+    grpcVerdict,
+    check("Start to first response <= 300 ms (median of 5)", startup, (v) => v <= 300, ms),
+    check("Idle RSS of the serving process <= 80 MB", mem?.idleMB, (v) => v <= 80, mib),
+    check("RSS per extra replica <= 15 MB", mem?.perExtraReplicaMB, (v) => v <= 15, mib),
+  );
+  return verdicts;
+}

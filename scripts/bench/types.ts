@@ -1,0 +1,105 @@
+/**
+ * Shapes shared by the scenarios, the report, the chart and the JSON file.
+ *
+ * @module
+ */
+
+import type { LoadResult } from "./wrk.ts";
+
+export type { LoadResult };
+
+/** The scenarios `--only` can pick. */
+export const SCENARIOS = ["http", "grpc", "startup", "memory", "cpu"] as const;
+export type ScenarioName = typeof SCENARIOS[number];
+
+/** CPU placement (`taskset -c` lists), or null where pinning is not possible. */
+export interface Placement {
+  /** The server when pinned (one core). */
+  server: string | null;
+  /** The load generator (and the bench itself). */
+  load: string | null;
+  /** Every core: the server when unpinned. */
+  all: string | null;
+}
+
+/** What every scenario gets. */
+export interface BenchContext {
+  durationS: number;
+  warmupS: number;
+  tmpDir: string;
+  cpus: Placement;
+  /** Progress output (stderr). */
+  log(message: string): void;
+}
+
+/** One workload at one connection count, runtime against raw. */
+export interface ComparisonRow {
+  /** "json", "binary", "multipart" or "grpc". */
+  workload: string;
+  connections: number;
+  /** Whether the server was pinned to one core. */
+  pinned: boolean;
+  runtime: LoadResult;
+  raw: LoadResult;
+}
+
+export interface HttpResults {
+  rows: ComparisonRow[];
+  /** Log lines the runtime wrote during its runs (access log on). */
+  runtimeLogLines: number;
+  runtimeRequests: number;
+}
+
+export type GrpcResults =
+  | { status: "ok"; rows: ComparisonRow[] }
+  | { status: "not available" | "failed"; reason: string };
+
+export interface StartupResults {
+  project: string;
+  samplesMs: number[];
+  medianMs: number;
+}
+
+export interface MemoryResults {
+  /** Serving process, one replica, idle. */
+  idleMB: number;
+  /** The supervisor (cli.ts serve), for reference. */
+  supervisorMB: number;
+  replicas: number;
+  idleManyMB: number;
+  perExtraReplicaMB: number;
+  /** Peak and final RSS of the one-replica server under JSON load. */
+  loadPeakMB: number;
+  afterLoadMB: number;
+  load: LoadResult;
+  loadConnections: number;
+}
+
+export interface CpuResults {
+  burnMs: number;
+  connections: number;
+  one: LoadResult;
+  two: LoadResult;
+  speedup: number;
+}
+
+/** Everything one bench run measured. */
+export interface BenchResults {
+  meta: {
+    date: string;
+    deno: string;
+    v8: string;
+    cpuModel: string;
+    cores: number;
+    kernel: string;
+    durationS: number;
+    warmupS: number;
+    cpus: Placement;
+    elapsedS?: number;
+  };
+  http?: HttpResults | { error: string };
+  grpc?: GrpcResults;
+  startup?: StartupResults | { error: string };
+  memory?: MemoryResults | { error: string };
+  cpu?: CpuResults | { error: string };
+}

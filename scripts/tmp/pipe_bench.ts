@@ -1,0 +1,20 @@
+import { createHttpPipeline } from "/work/main/src/replica/http_pipeline.ts";
+import { Admission, createAdmissionBuffer } from "/work/main/src/replica/admission.ts";
+import { Slots } from "/work/main/src/replica/slots.ts";
+import { RequestStats } from "/work/main/src/metrics/request_stats.ts";
+import { loadProject } from "/work/main/src/config/load_project.ts";
+const project = await loadProject("/tmp/echo");
+const api = project.apis[0]!;
+const admission = new Admission(createAdmissionBuffer());
+admission.limit = 1000;
+const logger = { debug() {}, info() {}, warning() {}, error() {}, exception() {} };
+const pipe = createHttpPipeline({ api, handler: { handlePost: (p: unknown) => p } as never, admission, slot: 0, slots: new Slots(1), stats: new RequestStats(), loggerFor: () => logger as never, access: () => {}, track: () => {} });
+const N = 20000;
+const mk = () => new Request("http://x/echo", { method: "POST", headers: { "content-type": "application/json", "content-length": "24" }, body: '{"name":"Ann","label":1}' });
+for (let i = 0; i < 2000; i++) await (await pipe(mk())).arrayBuffer();
+let t = performance.now();
+for (let i = 0; i < N; i++) await (await pipe(mk())).arrayBuffer();
+console.log("pipeline us/req", ((performance.now() - t) * 1000 / N).toFixed(1));
+t = performance.now();
+for (let i = 0; i < N; i++) { const r = mk(); await (Response.json(await r.json())).arrayBuffer(); }
+console.log("raw us/req", ((performance.now() - t) * 1000 / N).toFixed(1));

@@ -1,0 +1,202 @@
+/**
+ * Plans a `cortex compile`: everything up to the packaging step, as data
+ * that tests can check and run. {@linkcode planCompile} decides the entry
+ * module, the files to embed, the descriptors and the exact flags;
+ * build.ts writes the plan to disk and deno_compile.ts hands it to
+ * `deno compile`.
+ *
+ * @module
+ */
+
+import { basename, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Project } from "../config/types.ts";
+import { compileDescriptors, type DescriptorMap, encodeDescriptors } from "../supervisor/descriptors.ts";
+import { binaryPermissionFlags, runPermissionFlags } from "./binary_flags.ts";
+import {
+  type EmbeddedBuild,
+  entrySource,
+  PROJECT_SUBDIR,
+  RELATIVE_PATHS_FILE,
+  wrapperPath,
+  wrapperSource,
+} from "./entry_source.ts";
+
+/** The repository's deno.json: its import map resolves "cortex" and the npm packages. */
+export const DENO_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+const BINARY_MAIN_URL = new URL("./binary_main.ts", import.meta.url).href;
+const RELATIVE_PATHS_SOURCE = fileURLToPath(new URL("./relative_paths.ts", import.meta.url));
+/** The replica Worker script: Workers are embedded only when included. */
+export const WORKER_SCRIPT = fileURLToPath(new URL("../replica/worker.ts", import.meta.url));
+
+/** Options of {@linkcode planCompile}. */
+export interface CompileOptions {
+  /** Path of the binary to write. */
+  output: string;
+  /** Directory for generated files; must not be inside the project. */
+  buildDir: string;
+  /** `deno compile --target`, or undefined for this machine. */
+  target?: string;
+  /** Default listening address baked into the binary (default "0.0.0.0"). */
+  hostname?: string;
+  /** Scratch root on disk (default `/tmp/cortex-<output name>`). */
+  scratchRoot?: string;
+  /** Precompiled descriptors (default: compiled from the project's protos). */
+  descriptors?: DescriptorMap;
+}
+
+/** A file to write into the build directory. */
+export interface BuildFile {
+  /** Absolute destination path. */
+  path: string;
+  /** Absolute source path to copy, or the text to write. */
+  from: { copy: string } | { text: string };
+}
+
+/** Everything `cortex compile` does, decided up front. */
+export interface CompilePlan {
+  project: Project;
+  output: string;
+  buildDir: string;
+  /** `<buildDir>/main.ts`. */
+  entryPath: string;
+  entrySource: string;
+  /** Files of the build directory: the project copy, wrappers and the entry. */
+  files: BuildFile[];
+  /** Absolute paths given to `deno compile --include`. */
+  includes: string[];
+  /** Permission and unstable flags the binary carries. */
+  flags: string[];
+  /** The same flags for `deno run` of the entry (read extended to what is embedded). */
+  runFlags: string[];
+  /** The compiled descriptors as embedded (`encodeDescriptors`). */
+  descriptorsJson: string;
+  /** Arguments of `deno compile` (after the executable). */
+  compileArgs: string[];
+  /** Arguments of `deno run` of the entry, before the binary's own arguments. */
+  runArgs: string[];
+  /** What the entry embeds. */
+  build: EmbeddedBuild;
+}
+
+/** Thrown when the project cannot be compiled (exit code 2). */
+export class CompileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CompileError";
+  }
+}
+
+function inside(dir: string, path: string): boolean {
+  return path === dir || path.startsWith(dir.replace(/\/?$/, "/"));
+}
+
+/** Default scratch root of a binary: under /tmp, named after it. */
+export function defaultScratchRoot(output: string): string {
+  const name = basename(output).replace(/[^A-Za-z0-9._-]/g, "_") || "binary";
+  return `/tmp/cortex-${name}`;
+}
+
+async function descriptorsOf(project: Project, given?: DescriptorMap): Promise<DescriptorMap> {
+  const map = given ?? (project.apis.some((a) => a.handler.protobufPath !== null)
+    ? await compileDescriptors(project)
+    : {});
+  for (const [path, d] of Object.entries(map)) {
+    if (d.error !== undefined) {
+      throw new CompileError(`Cannot compile "${project.dir}": protobuf "${path}" does not compile: ${d.error}`);
+    }
+  }
+  return map;
+}
+
+/**
+ * Plans the compilation of `project`.
+ *
+ * Pure apart from compiling the protos (with buf) when `opts.descriptors` is
+ * not given.
+ *
+ * @param project The loaded project.
+ * @param opts Output, build directory, target and what the binary bakes in.
+ * @returns The plan.
+ * @throws {CompileError} When the build directory or the output is inside
+ *   the project, or a proto does not compile.
+ *
+ * @example
+ * ```ts ignore
+ * const plan = await planCompile(await loadProject("examples/hello"), {
+ *   output: "/tmp/hello", buildDir: "/tmp/hello.build",
+ * });
+ * console.log(plan.flags.join(" "));
+ * ```
+ */
+export async function planCompile(project: Project, opts: CompileOptions): Promise<CompilePlan> {
+  const output = resolve(opts.output);
+  const buildDir = resolve(opts.buildDir);
+  if (inside(project.dir, buildDir) || inside(buildDir, project.dir)) {
+    throw new CompileError(
+      `Cannot compile "${project.dir}": the build directory "${buildDir}" must not overlap the project`,
+    );
+  }
+  if (inside(buildDir, output)) {
+    throw new CompileError(`Cannot compile "${project.dir}": the output "${output}" is inside the build directory`);
+  }
+  const descriptorsJson = encodeDescriptors(await descriptorsOf(project, opts.descriptors));
+  const hostname = opts.hostname ?? "0.0.0.0";
+  const scratchRoot = opts.scratchRoot ?? defaultScratchRoot(output);
+  const flags = binaryPermissionFlags(project, { hostname, scratchRoot });
+
+  const copyDir = join(buildDir, PROJECT_SUBDIR);
+  const handlerPaths = [...new Set(project.apis.map((a) => a.handler.path))];
+  const generated: [string, BuildFile["from"]][] = [
+    [RELATIVE_PATHS_FILE, { copy: RELATIVE_PATHS_SOURCE }],
+    ...handlerPaths.map((p): [string, BuildFile["from"]] => [wrapperPath(p), { text: wrapperSource(p) }]),
+  ];
+  const build: EmbeddedBuild = {
+    name: basename(output),
+    apis: project.apis.map((api) => ({
+      ...api,
+      handler: { ...api.handler, path: wrapperPath(api.handler.path) },
+    })),
+    files: [...project.files, ...generated.map(([rel]) => rel)].sort(),
+    dotenv: project.dotenv,
+    descriptorsJson,
+    permissions: flags,
+    scratchRoot,
+    hostname,
+  };
+  const entryPath = join(buildDir, "main.ts");
+  const source = entrySource(build, BINARY_MAIN_URL, project.dir);
+  const files: BuildFile[] = [
+    ...project.files.map((f) => ({ path: join(copyDir, f), from: { copy: join(project.dir, f) } })),
+    ...generated.map(([rel, from]) => ({ path: join(copyDir, rel), from })),
+    { path: entryPath, from: { text: source } },
+  ];
+  const includes = [...build.files.map((f) => join(copyDir, f)), WORKER_SCRIPT];
+  const compileArgs = [
+    "compile",
+    "--config",
+    DENO_CONFIG,
+    ...flags,
+    ...(opts.target ? ["--target", opts.target] : []),
+    ...includes.flatMap((path) => ["--include", path]),
+    "--output",
+    output,
+    entryPath,
+  ];
+  const runFlags = runPermissionFlags(flags, buildDir);
+  return {
+    project,
+    output,
+    buildDir,
+    entryPath,
+    entrySource: source,
+    files,
+    includes,
+    flags,
+    runFlags,
+    descriptorsJson,
+    compileArgs,
+    runArgs: ["run", "--config", DENO_CONFIG, ...runFlags, entryPath],
+    build,
+  };
+}

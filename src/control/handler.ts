@@ -1,0 +1,236 @@
+/**
+ * The control API as a pure request handler: authentication, routing and
+ * the operations (list, get, deploy, patch, refresh, delete, logs) over a
+ * {@linkcode ControlTarget}.
+ *
+ * Routes (all require `Authorization: Bearer <token>`):
+ * - `GET /apis`: `{ apis: ApiDescription[] }`
+ * - `POST /apis`: deploy `{ projectDir }` or `{ yaml, file? }` → `{ apis: DeployResult[] }`
+ * - `GET /apis/<name>`: `ApiDescription`
+ * - `PATCH /apis/<name>`: merge a partial spec → `ApiDescription`
+ * - `POST /apis/<name>/refresh`: restart replicas
+ * - `DELETE /apis/<name>`: delete
+ * - `GET /apis/<name>/logs?tail=N`: server-sent events, one JSON log line each
+ *
+ * @module
+ */
+
+import { isAbsolute } from "node:path";
+import { loadProject } from "../config/load_project.ts";
+import { parseApiConfigs } from "../config/parse_api_configs.ts";
+import type { ApiConfig, Project } from "../config/types.ts";
+import { apiToSpec, applyPatch, configChange } from "./api_spec.ts";
+import {
+  type ApiDescription,
+  ControlError,
+  type DeployResult,
+} from "./client.ts";
+import type { ApiSnapshot, ControlTarget } from "./control_target.ts";
+import { errorToResponse, fail, json, readJsonObject } from "./_http.ts";
+import { lineMatchesApi } from "./log_tap.ts";
+import { sseResponse } from "./sse.ts";
+import { isAuthorized } from "./token.ts";
+
+/** A handler of the control API. */
+export type ControlHandler = (req: Request) => Promise<Response>;
+
+/**
+ * Creates the control API handler.
+ *
+ * @param target The server (or a fake in tests).
+ * @param token The bearer token every request must carry.
+ * @returns The handler; it never throws.
+ *
+ * @example In process
+ * ```ts ignore
+ * const handle = createControlHandler(target, token);
+ * const res = await handle(new Request("http://127.0.0.1/apis", {
+ *   headers: { authorization: `Bearer ${token}` },
+ * }));
+ * ```
+ */
+export function createControlHandler(
+  target: ControlTarget,
+  token: string,
+): ControlHandler {
+  return async (req) => {
+    if (!isAuthorized(req, token)) {
+      return fail(
+        401,
+        "Missing or invalid control token: send Authorization: Bearer <token>",
+        {
+          "www-authenticate": 'Bearer realm="cortex"',
+        },
+      );
+    }
+    try {
+      return await route(target, req);
+    } catch (error) {
+      return errorToResponse(error);
+    }
+  };
+}
+
+async function route(target: ControlTarget, req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  const parts = url.pathname.split("/").filter((p) => p !== "");
+  if (parts[0] !== "apis" || parts.length > 3) {
+    return fail(404, `No control operation at "${url.pathname}"`);
+  }
+  if (parts.length === 1) {
+    if (req.method === "GET") {
+      return json(200, { apis: target.list().map(describe) });
+    }
+    if (req.method === "POST") return await deploy(target, req);
+    return notAllowed("GET, POST");
+  }
+  let name: string;
+  try {
+    name = decodeURIComponent(parts[1]!);
+  } catch {
+    return fail(400, `Cannot decode API name "${parts[1]}"`);
+  }
+  const action = parts[2];
+  if (action !== undefined && action !== "refresh" && action !== "logs") {
+    return fail(404, `No control operation at "${url.pathname}"`);
+  }
+  const allowed = action === "refresh"
+    ? "POST"
+    : action === "logs"
+    ? "GET"
+    : "GET, PATCH, DELETE";
+  if (!allowed.split(", ").includes(req.method)) return notAllowed(allowed);
+  const api = target.get(name);
+  if (api === null) return fail(404, `No API named "${name}" is deployed`);
+  switch (action ?? req.method) {
+    case "GET":
+      return json(200, describe(api));
+    case "PATCH":
+      return await patch(target, api, await readJsonObject(req));
+    case "DELETE":
+      await target.delete(name);
+      return json(200, { name, action: "deleted" });
+    case "refresh":
+      await target.refresh(name);
+      return json(202, { name, action: "refreshing" });
+    default:
+      return logs(target, name, req);
+  }
+}
+
+function notAllowed(allow: string): Response {
+  return fail(405, `Method not allowed: expected ${allow}`, { allow });
+}
+
+/** The wire form of a snapshot. */
+export function describe(s: ApiSnapshot): ApiDescription {
+  return {
+    name: s.config.name,
+    kind: s.config.kind,
+    status: s.status,
+    error: s.error,
+    replicas: { ...s.replicas },
+    inFlight: s.inFlight,
+    queued: s.queued,
+    restarts: s.restarts,
+    endpoint: s.endpoint,
+    spec: apiToSpec(s.config),
+  };
+}
+
+async function deploy(target: ControlTarget, req: Request): Promise<Response> {
+  const body = await readJsonObject(req);
+  let apis: ApiConfig[];
+  let project: Project | null = null;
+  if (typeof body.projectDir === "string") {
+    if (!isAbsolute(body.projectDir)) {
+      throw new ControlError(
+        400,
+        `Cannot deploy "${body.projectDir}": projectDir must be an absolute path`,
+      );
+    }
+    project = await loadProject(body.projectDir);
+    apis = project.apis;
+  } else if (typeof body.yaml === "string") {
+    const file = typeof body.file === "string" && body.file !== ""
+      ? body.file
+      : "cortex.yaml";
+    apis = parseApiConfigs(body.yaml, file, new Set(target.project().files));
+  } else {
+    throw new ControlError(
+      400,
+      'Cannot deploy: expected {"projectDir": "/abs/dir"} or {"yaml": "...", "file": "name"}',
+    );
+  }
+  for (const api of apis) {
+    checkEndpoint(
+      target,
+      api,
+      new Set(apis.map((a) => a.name)),
+    );
+  }
+  const results: DeployResult[] = apis.map((api) => {
+    const current = target.get(api.name);
+    const action = current === null
+      ? "created"
+      : project === null && configChange(current.config, api) === "none"
+      ? "unchanged"
+      : "updated";
+    return { name: api.name, action };
+  });
+  const changed = apis.filter((_, i) => results[i]!.action !== "unchanged");
+  if (changed.length > 0) await target.deploy(changed, project);
+  return json(changed.length > 0 ? 202 : 200, { apis: results });
+}
+
+/** An endpoint must not be taken by another API that stays deployed. */
+function checkEndpoint(
+  target: ControlTarget,
+  api: ApiConfig,
+  replaced: Set<string>,
+): void {
+  if (api.handler.protobufPath !== null) return;
+  const other = target.list().find((s) =>
+    !replaced.has(s.config.name) && s.config.handler.protobufPath === null &&
+    s.config.networking.endpoint === api.networking.endpoint
+  );
+  if (other) {
+    throw new ControlError(
+      409,
+      `Cannot deploy API "${api.name}": endpoint "${api.networking.endpoint}" is used by API "${other.config.name}"`,
+    );
+  }
+}
+
+async function patch(
+  target: ControlTarget,
+  api: ApiSnapshot,
+  body: Record<string, unknown>,
+): Promise<Response> {
+  const next = applyPatch(api.config, body, target.project().files);
+  checkEndpoint(target, next, new Set([next.name]));
+  if (configChange(api.config, next) !== "none") {
+    await target.patch(next.name, next);
+  }
+  return json(200, describe(target.get(next.name) ?? { ...api, config: next }));
+}
+
+function logs(target: ControlTarget, name: string, req: Request): Response {
+  const tailParam = new URL(req.url).searchParams.get("tail");
+  const tail = tailParam === null ? Infinity : Number(tailParam);
+  if (!(tail === Infinity || (Number.isInteger(tail) && tail >= 0))) {
+    throw new ControlError(
+      400,
+      `Parameter tail is "${tailParam}": expected an integer of 0 or more`,
+    );
+  }
+  const history = (target.logs.recent?.() ?? []).filter((l) =>
+    lineMatchesApi(l, name)
+  );
+  return sseResponse({
+    initial: tail === Infinity ? history : history.slice(history.length - tail),
+    subscribe: (fn) =>
+      target.logs.subscribe((line) => lineMatchesApi(line, name) && fn(line)),
+    signal: req.signal,
+  });
+}

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { accessLineFormatter } from "./access_line.ts";
+import { formatRecord } from "./format.ts";
+
+const entry = {
+  method: "POST",
+  path: '/a"b',
+  status: 201,
+  latencyMs: 1.25,
+  requestId: "req-1",
+  bytesIn: 10,
+  bytesOut: 20,
+};
+
+Deno.test("accessLineFormatter() writes the same object as the general formatter", () => {
+  const labels = { apiName: "iris", apiKind: "RealtimeAPI", replicaId: "iris-1" };
+  const fast = JSON.parse(accessLineFormatter(labels, 42)(entry));
+  const [general] = formatRecord({
+    level: "info",
+    message: `POST /a"b 201 1.3ms`,
+    labels: { ...labels, requestId: "req-1" },
+    extra: entry,
+  }, { now: new Date(fast.asctime), pid: 42 });
+  assert.deepEqual(fast, JSON.parse(general!));
+});
+
+Deno.test("accessLineFormatter() works without labels", () => {
+  const line = JSON.parse(accessLineFormatter({}, 1)(entry));
+  assert.deepEqual(line.labels, { requestId: "req-1" });
+  assert.equal(line.status, 201);
+});
