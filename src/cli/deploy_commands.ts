@@ -12,7 +12,10 @@ import { basename, dirname, resolve } from "node:path";
 import { loadProject } from "../config/load_project.ts";
 import type { Project } from "../config/types.ts";
 import { compileProject } from "../compile/compile.ts";
-import { DenoCompileError, DenortUnavailableError } from "../compile/deno_compile.ts";
+import {
+  DenoCompileError,
+  DenortUnavailableError,
+} from "../compile/deno_compile.ts";
 import { CompileError } from "../compile/plan.ts";
 import { dockerfile, dockerignore } from "../deploy/dockerfile.ts";
 import { knativeManifests } from "../deploy/knative.ts";
@@ -52,7 +55,8 @@ Options:
   -o, --output FILE   Where to write the Dockerfile (default ./Dockerfile; "-" for stdout)
   --name NAME         File name of the binary in the image (default: the project dir name)`;
 
-const EXPORT_HELP = `Usage: cortex export <project> --format knative|kubernetes [options]
+const EXPORT_HELP =
+  `Usage: cortex export <project> --format knative|kubernetes [options]
 
 Writes cluster manifests for the project's APIs, one container per API that
 runs the compiled binary with CORTEX_API=<name>.
@@ -64,28 +68,46 @@ Options:
   --namespace NS      Namespace of every object (default: none)
   -o, --output DIR    Write one file per object into DIR (default: YAML to stdout)`;
 
-function write(text: string, stream: { writeSync(p: Uint8Array): number } = Deno.stdout): void {
+function write(
+  text: string,
+  stream: { writeSync(p: Uint8Array): number } = Deno.stdout,
+): void {
   stream.writeSync(new TextEncoder().encode(text + "\n"));
 }
 
-function parse<T extends Parameters<typeof parseArgs>[0]["options"]>(args: string[], options: T) {
+/** Runs an argument parser; its errors become UsageErrors (exit code 2). */
+function usage<T>(parse: () => T): T {
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parse();
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
 }
 
-async function projectArg(positionals: string[], command: string): Promise<Project> {
+async function projectArg(
+  positionals: string[],
+  command: string,
+): Promise<Project> {
   const [dir, extra] = positionals;
-  if (!dir) throw new UsageError(`Missing project directory: usage: cortex ${command} <project>`);
-  if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}": usage: cortex ${command} <project>`);
+  if (!dir) {
+    throw new UsageError(
+      `Missing project directory: usage: cortex ${command} <project>`,
+    );
+  }
+  if (extra !== undefined) {
+    throw new UsageError(
+      `Unexpected argument "${extra}": usage: cortex ${command} <project>`,
+    );
+  }
   return await loadProject(dir);
 }
 
 /** A name fit for a file in an image and an image name: the project directory's. */
 export function defaultName(project: Project): string {
-  const name = basename(project.dir).toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[^a-z0-9]+/, "");
+  const name = basename(project.dir).toLowerCase().replace(
+    /[^a-z0-9._-]+/g,
+    "-",
+  ).replace(/^[^a-z0-9]+/, "");
   return name || "api";
 }
 
@@ -95,7 +117,8 @@ async function guarded(run: () => Promise<number>): Promise<number> {
     return await run();
   } catch (error) {
     if (
-      error instanceof DenortUnavailableError || error instanceof CompileError ||
+      error instanceof DenortUnavailableError ||
+      error instanceof CompileError ||
       error instanceof DenoCompileError
     ) {
       write(error.message, Deno.stderr);
@@ -111,15 +134,22 @@ async function guarded(run: () => Promise<number>): Promise<number> {
 
 /** `cortex compile <project> [-o file] [--target T] ...` */
 async function compile(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    output: { type: "string", short: "o" },
-    target: { type: "string" },
-    host: { type: "string" },
-    "scratch-root": { type: "string" },
-    "build-dir": { type: "string" },
-    "keep-build": { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        output: { type: "string", short: "o" },
+        target: { type: "string" },
+        host: { type: "string" },
+        "scratch-root": { type: "string" },
+        "build-dir": { type: "string" },
+        "keep-build": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    })
+  );
   if (values.help) {
     write(COMPILE_HELP);
     return 0;
@@ -137,18 +167,29 @@ async function compile(args: string[]): Promise<number> {
     });
     write(`Compiled ${project.dir} to ${plan.output}`);
     write(`Run it as: ${plan.output} [--port N] [--grpc-port N] [--host H]`);
-    write(`Permissions: ${plan.flags.filter((f) => f.startsWith("--allow")).join(" ")}`);
+    write(
+      `Permissions: ${
+        plan.flags.filter((f) => f.startsWith("--allow")).join(" ")
+      }`,
+    );
     return 0;
   });
 }
 
 /** `cortex dockerfile <project> [-o file] [--name NAME]` */
 async function dockerfileCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    output: { type: "string", short: "o" },
-    name: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        output: { type: "string", short: "o" },
+        name: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    })
+  );
   if (values.help) {
     write(DOCKERFILE_HELP);
     return 0;
@@ -178,13 +219,20 @@ async function dockerfileCommand(args: string[]): Promise<number> {
 
 /** `cortex export <project> --format knative|kubernetes [--image IMG] [-o dir]` */
 async function exportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    format: { type: "string" },
-    image: { type: "string" },
-    namespace: { type: "string" },
-    output: { type: "string", short: "o" },
-    help: { type: "boolean", short: "h" },
-  });
+  const { values, positionals } = usage(() =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        format: { type: "string" },
+        image: { type: "string" },
+        namespace: { type: "string" },
+        output: { type: "string", short: "o" },
+        help: { type: "boolean", short: "h" },
+      },
+    })
+  );
   if (values.help) {
     write(EXPORT_HELP);
     return 0;
@@ -201,9 +249,13 @@ async function exportCommand(args: string[]): Promise<number> {
   return await guarded(async () => {
     const opts = {
       image: values.image ?? `${defaultName(project)}:latest`,
-      ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+      ...(values.namespace !== undefined
+        ? { namespace: values.namespace }
+        : {}),
     };
-    const objs = format === "knative" ? knativeManifests(project, opts) : kubernetesManifests(project, opts);
+    const objs = format === "knative"
+      ? knativeManifests(project, opts)
+      : kubernetesManifests(project, opts);
     if (values.output === undefined) {
       Deno.stdout.writeSync(new TextEncoder().encode(renderManifests(objs)));
       return 0;
@@ -215,7 +267,10 @@ async function exportCommand(args: string[]): Promise<number> {
 }
 
 /** The deployment commands, merged into the CLI's command table. */
-export const DEPLOY_COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+export const DEPLOY_COMMANDS: Record<
+  string,
+  (args: string[]) => Promise<number>
+> = {
   compile,
   dockerfile: dockerfileCommand,
   export: exportCommand,

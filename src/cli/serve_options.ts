@@ -50,7 +50,10 @@ export function defaultReplicaCap(): number {
 /** Turns parsed serve flags into server options. */
 export function serveOptions(
   values: ReturnType<typeof parseServeArgs>["values"],
-): Omit<ServerOptions, "scratchRoot" | "control"> & { controlPort: number } {
+): Omit<ServerOptions, "scratchRoot" | "control"> & {
+  controlPort: number;
+  watch: boolean;
+} {
   const level = values["log-level"] ?? "info";
   if (!LEVELS.includes(level)) {
     throw new UsageError(`Option --log-level is "${level}": expected one of ${LEVELS.join(", ")}`);
@@ -74,6 +77,7 @@ export function serveOptions(
     accessLog: !values["no-access-log"],
     maxReplicasPerApi: maxReplicas,
     onlyApi: values.api ?? Deno.env.get("CORTEX_API") ?? null,
+    watch: values.watch ?? false,
   };
 }
 

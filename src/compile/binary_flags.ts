@@ -12,7 +12,12 @@
  */
 
 import type { Project } from "../config/types.ts";
-import { netGrants, RUNTIME_PATHS, SERVER_ENV, UNSTABLE_FLAGS } from "../supervisor/flags.ts";
+import {
+  netGrants,
+  RUNTIME_PATHS,
+  SERVER_ENV,
+  UNSTABLE_FLAGS,
+} from "../supervisor/flags.ts";
 
 /** What the binary's flags depend on. */
 export interface BinaryFlagsOptions {
@@ -67,8 +72,13 @@ export function binaryPermissionFlags(
  * @param flags The binary's flags.
  * @param buildDir The build directory that holds the entry and the project copy.
  */
-export function runPermissionFlags(flags: string[], buildDir: string): string[] {
+export function runPermissionFlags(
+  flags: string[],
+  buildDir: string,
+): string[] {
   return flags.map((flag) =>
-    flag.startsWith("--allow-read=") ? [flag, buildDir, ...RUNTIME_PATHS].join(",") : flag
+    flag.startsWith("--allow-read=")
+      ? [flag, buildDir, ...RUNTIME_PATHS].join(",")
+      : flag
   );
 }

@@ -44,12 +44,18 @@ Options:
   --healthcheck             Exit 0 when GET /healthz on --port answers 200, else 1`;
 }
 
-function print(text: string, stream: { writeSync(p: Uint8Array): number }): void {
+function print(
+  text: string,
+  stream: { writeSync(p: Uint8Array): number },
+): void {
   stream.writeSync(new TextEncoder().encode(text + "\n"));
 }
 
 /** The project as the server receives it, rooted at the embedded copy. */
-export function embeddedProject(build: EmbeddedBuild, projectDir: URL): Project {
+export function embeddedProject(
+  build: EmbeddedBuild,
+  projectDir: URL,
+): Project {
   const dir = fileURLToPath(projectDir).replace(/\/+$/, "");
   return {
     dir,
@@ -82,9 +88,13 @@ function tolerateEmbeddedChdir(dir: string): void {
 function checkListenPermission(build: EmbeddedBuild, host: string): void {
   const state = Deno.permissions.querySync({ name: "net", host }).state;
   if (state === "granted") return;
-  const hosts = build.permissions.find((f) => f.startsWith("--allow-net="))?.slice(12) ?? "";
+  const hosts =
+    build.permissions.find((f) => f.startsWith("--allow-net="))?.slice(12) ??
+      "";
   throw new UsageError(
-    `Cannot listen on "${host}": this binary may listen only on ${hosts.split(",")[0]} and 127.0.0.1; ` +
+    `Cannot listen on "${host}": this binary may listen only on ${
+      hosts.split(",")[0]
+    } and 127.0.0.1; ` +
       `compile with "cortex compile --host ${host}" to allow it`,
   );
 }
@@ -105,7 +115,12 @@ export async function runBinary(
   args: string[],
 ): Promise<number> {
   try {
-    const { values } = parseArgs({ args, options: BINARY_FLAGS, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args,
+      options: BINARY_FLAGS,
+      strict: true,
+      allowPositionals: false,
+    });
     if (values.help) {
       print(usage(build.name), Deno.stdout);
       return 0;
@@ -114,24 +129,48 @@ export async function runBinary(
       print(build.permissions.join("\n"), Deno.stdout);
       return 0;
     }
-    const opts = serveOptions({ ...values, host: values.host ?? build.hostname });
-    if (values.healthcheck) return await healthcheck(healthzUrl(opts.hostname, opts.port));
-    if (values.watch) throw new UsageError("Option --watch is not available in a compiled binary");
+    const opts = serveOptions({
+      ...values,
+      host: values.host ?? build.hostname,
+    });
+    if (values.healthcheck) {
+      return await healthcheck(healthzUrl(opts.hostname, opts.port));
+    }
+    if (values.watch) {
+      throw new UsageError(
+        "Option --watch is not available in a compiled binary",
+      );
+    }
     checkListenPermission(build, opts.hostname);
     const project = embeddedProject(build, projectDir);
     tolerateEmbeddedChdir(project.dir);
     await Deno.mkdir(build.scratchRoot, { recursive: true });
-    const scratchRoot = await Deno.makeTempDir({ dir: build.scratchRoot, prefix: "run-" });
+    const scratchRoot = await Deno.makeTempDir({
+      dir: build.scratchRoot,
+      prefix: "run-",
+    });
     const descriptors = decodeDescriptors(build.descriptorsJson);
     return await runServer(project, {
       ...opts,
-      control: null,
-      descriptors: Object.keys(descriptors).length > 0 ? descriptors : undefined,
+      descriptors: Object.keys(descriptors).length > 0
+        ? descriptors
+        : undefined,
       scratchRoot,
+      // The control API (for ctx.client) reports its port here instead of
+      // the user's state file, which the binary has no permission to write.
+      controlReport: `${scratchRoot}/control.json`,
     });
   } catch (error) {
-    if (error instanceof UsageError || (error as Error)?.name === "TypeError" && isParseError(error)) {
-      print(`Error: ${(error as Error).message}\n\nRun "${build.name} --help" for usage.`, Deno.stderr);
+    if (
+      error instanceof UsageError ||
+      (error as Error)?.name === "TypeError" && isParseError(error)
+    ) {
+      print(
+        `Error: ${
+          (error as Error).message
+        }\n\nRun "${build.name} --help" for usage.`,
+        Deno.stderr,
+      );
       return 2;
     }
     throw error;
@@ -140,5 +179,7 @@ export async function runBinary(
 
 /** `parseArgs` throws TypeErrors with ERR_PARSE_ARGS_* codes. */
 function isParseError(error: unknown): boolean {
-  return String((error as { code?: string }).code ?? "").startsWith("ERR_PARSE_ARGS");
+  return String((error as { code?: string }).code ?? "").startsWith(
+    "ERR_PARSE_ARGS",
+  );
 }

@@ -10,7 +10,8 @@ import { runDenoCompile } from "./deno_compile.ts";
 import { type CompileOptions, type CompilePlan, planCompile } from "./plan.ts";
 
 /** Options of {@linkcode compileProject}. */
-export interface CompileProjectOptions extends Omit<CompileOptions, "buildDir"> {
+export interface CompileProjectOptions
+  extends Omit<CompileOptions, "buildDir"> {
   /** Build directory (default: a new temporary directory, removed afterwards). */
   buildDir?: string;
   /** Keep the build directory after compiling. */
@@ -26,14 +27,20 @@ export interface CompileProjectOptions extends Omit<CompileOptions, "buildDir"> 
  * @throws {DenortUnavailableError} When deno compile's base binary cannot be had.
  * @throws {CompileError} When the project cannot be compiled.
  */
-export async function compileProject(project: Project, opts: CompileProjectOptions): Promise<CompilePlan> {
-  const buildDir = opts.buildDir ?? await Deno.makeTempDir({ prefix: "cortex-build-" });
+export async function compileProject(
+  project: Project,
+  opts: CompileProjectOptions,
+): Promise<CompilePlan> {
+  const buildDir = opts.buildDir ??
+    await Deno.makeTempDir({ prefix: "cortex-build-" });
   try {
     const plan = await planCompile(project, { ...opts, buildDir });
     await writeBuild(plan);
     await runDenoCompile(plan);
     return plan;
   } finally {
-    if (!opts.keepBuild) await Deno.remove(buildDir, { recursive: true }).catch(() => {});
+    if (!opts.keepBuild) {
+      await Deno.remove(buildDir, { recursive: true }).catch(() => {});
+    }
   }
 }

@@ -32,13 +32,23 @@ export function hostTarget(): string {
 }
 
 /** Where `deno compile` caches the base binary of `target` under `denoDir`. */
-export function cachedDenortPath(denoDir: string, target = hostTarget()): string {
-  return join(denoDir, "dl", "release", `v${Deno.version.deno}`, `denort-${target}.zip`);
+export function cachedDenortPath(
+  denoDir: string,
+  target = hostTarget(),
+): string {
+  return join(
+    denoDir,
+    "dl",
+    "release",
+    `v${Deno.version.deno}`,
+    `denort-${target}.zip`,
+  );
 }
 
 // deno compile says "Setting up base binary" before the download error, and
 // "Could not find denort at" when DENORT_BIN names a missing file.
-const DOWNLOAD_FAILURE = /Setting up base binary|denort-[\w-]+\.zip|Could not find denort/;
+const DOWNLOAD_FAILURE =
+  /Setting up base binary|denort-[\w-]+\.zip|Could not find denort/;
 
 /** Whether `stderr` of `deno compile` reports a base binary it could not get. */
 export function isDenortFailure(stderr: string): boolean {
@@ -53,7 +63,9 @@ function strip(text: string): string {
 /** The short explanation of a denort failure. */
 export function denortMessage(stderr: string, target = hostTarget()): string {
   const cause = strip(stderr).split("\n").map((l) => l.trim())
-    .find((l) => /dns error|Could not find denort|error sending request|os error/.test(l));
+    .find((l) =>
+      /dns error|Could not find denort|error sending request|os error/.test(l)
+    );
   return [
     `Cannot compile: deno compile needs its base binary "denort-${target}.zip" for Deno ${Deno.version.deno} ` +
     `and could not get it${cause ? ` (${cause.replace(/^\d+: /, "")})` : ""}`,
@@ -71,7 +83,10 @@ export function denortMessage(stderr: string, target = hostTarget()): string {
  * @throws {DenortUnavailableError} When the base binary cannot be had.
  * @throws {DenoCompileError} On any other failure.
  */
-export async function runDenoCompile(plan: CompilePlan, denoExec = Deno.execPath()): Promise<void> {
+export async function runDenoCompile(
+  plan: CompilePlan,
+  denoExec = Deno.execPath(),
+): Promise<void> {
   const out = await new Deno.Command(denoExec, {
     args: plan.compileArgs,
     env: { NO_COLOR: "1" },
@@ -83,8 +98,20 @@ export async function runDenoCompile(plan: CompilePlan, denoExec = Deno.execPath
   const stderr = new TextDecoder().decode(out.stderr);
   const target = plan.compileArgs[plan.compileArgs.indexOf("--target") + 1];
   if (isDenortFailure(stderr)) {
-    throw new DenortUnavailableError(denortMessage(stderr, plan.compileArgs.includes("--target") ? target : undefined));
+    throw new DenortUnavailableError(
+      denortMessage(
+        stderr,
+        plan.compileArgs.includes("--target") ? target : undefined,
+      ),
+    );
   }
-  const lines = strip(stderr).trim().split("\n").filter((l) => !/^\s*(\d+: <unknown>|Stack backtrace:)/.test(l));
-  throw new DenoCompileError(`Cannot compile "${plan.project.dir}": deno compile failed:\n${lines.join("\n")}`, stderr);
+  const lines = strip(stderr).trim().split("\n").filter((l) =>
+    !/^\s*(\d+: <unknown>|Stack backtrace:)/.test(l)
+  );
+  throw new DenoCompileError(
+    `Cannot compile "${plan.project.dir}": deno compile failed:\n${
+      lines.join("\n")
+    }`,
+    stderr,
+  );
 }

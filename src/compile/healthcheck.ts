@@ -16,7 +16,11 @@ import { LOOPBACK } from "./binary_flags.ts";
  */
 export function healthzUrl(host: string, port: number): string {
   const wildcard = host === "0.0.0.0" || host === "::" || host === "[::]";
-  const target = wildcard ? LOOPBACK : host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  const target = wildcard
+    ? LOOPBACK
+    : host.includes(":") && !host.startsWith("[")
+    ? `[${host}]`
+    : host;
   return `http://${target}:${port}/healthz`;
 }
 
@@ -27,7 +31,10 @@ export function healthzUrl(host: string, port: number): string {
  * @param url The `/healthz` URL.
  * @param timeoutMs How long to wait for the answer.
  */
-export async function healthcheck(url: string, timeoutMs = 3_000): Promise<number> {
+export async function healthcheck(
+  url: string,
+  timeoutMs = 3_000,
+): Promise<number> {
   let line: string;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });

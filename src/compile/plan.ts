@@ -11,7 +11,11 @@
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Project } from "../config/types.ts";
-import { compileDescriptors, type DescriptorMap, encodeDescriptors } from "../supervisor/descriptors.ts";
+import {
+  compileDescriptors,
+  type DescriptorMap,
+  encodeDescriptors,
+} from "../supervisor/descriptors.ts";
 import { binaryPermissionFlags, runPermissionFlags } from "./binary_flags.ts";
 import {
   type EmbeddedBuild,
@@ -23,11 +27,17 @@ import {
 } from "./entry_source.ts";
 
 /** The repository's deno.json: its import map resolves "cortex" and the npm packages. */
-export const DENO_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
+export const DENO_CONFIG = fileURLToPath(
+  new URL("../../deno.json", import.meta.url),
+);
 const BINARY_MAIN_URL = new URL("./binary_main.ts", import.meta.url).href;
-const RELATIVE_PATHS_SOURCE = fileURLToPath(new URL("./relative_paths.ts", import.meta.url));
+const RELATIVE_PATHS_SOURCE = fileURLToPath(
+  new URL("./relative_paths.ts", import.meta.url),
+);
 /** The replica Worker script: Workers are embedded only when included. */
-export const WORKER_SCRIPT = fileURLToPath(new URL("../replica/worker.ts", import.meta.url));
+export const WORKER_SCRIPT = fileURLToPath(
+  new URL("../replica/worker.ts", import.meta.url),
+);
 
 /** Options of {@linkcode planCompile}. */
 export interface CompileOptions {
@@ -97,13 +107,19 @@ export function defaultScratchRoot(output: string): string {
   return `/tmp/cortex-${name}`;
 }
 
-async function descriptorsOf(project: Project, given?: DescriptorMap): Promise<DescriptorMap> {
-  const map = given ?? (project.apis.some((a) => a.handler.protobufPath !== null)
-    ? await compileDescriptors(project)
-    : {});
+async function descriptorsOf(
+  project: Project,
+  given?: DescriptorMap,
+): Promise<DescriptorMap> {
+  const map = given ??
+    (project.apis.some((a) => a.handler.protobufPath !== null)
+      ? await compileDescriptors(project)
+      : {});
   for (const [path, d] of Object.entries(map)) {
     if (d.error !== undefined) {
-      throw new CompileError(`Cannot compile "${project.dir}": protobuf "${path}" does not compile: ${d.error}`);
+      throw new CompileError(
+        `Cannot compile "${project.dir}": protobuf "${path}" does not compile: ${d.error}`,
+      );
     }
   }
   return map;
@@ -129,7 +145,10 @@ async function descriptorsOf(project: Project, given?: DescriptorMap): Promise<D
  * console.log(plan.flags.join(" "));
  * ```
  */
-export async function planCompile(project: Project, opts: CompileOptions): Promise<CompilePlan> {
+export async function planCompile(
+  project: Project,
+  opts: CompileOptions,
+): Promise<CompilePlan> {
   const output = resolve(opts.output);
   const buildDir = resolve(opts.buildDir);
   if (inside(project.dir, buildDir) || inside(buildDir, project.dir)) {
@@ -138,9 +157,13 @@ export async function planCompile(project: Project, opts: CompileOptions): Promi
     );
   }
   if (inside(buildDir, output)) {
-    throw new CompileError(`Cannot compile "${project.dir}": the output "${output}" is inside the build directory`);
+    throw new CompileError(
+      `Cannot compile "${project.dir}": the output "${output}" is inside the build directory`,
+    );
   }
-  const descriptorsJson = encodeDescriptors(await descriptorsOf(project, opts.descriptors));
+  const descriptorsJson = encodeDescriptors(
+    await descriptorsOf(project, opts.descriptors),
+  );
   const hostname = opts.hostname ?? "0.0.0.0";
   const scratchRoot = opts.scratchRoot ?? defaultScratchRoot(output);
   const flags = binaryPermissionFlags(project, { hostname, scratchRoot });
@@ -149,7 +172,11 @@ export async function planCompile(project: Project, opts: CompileOptions): Promi
   const handlerPaths = [...new Set(project.apis.map((a) => a.handler.path))];
   const generated: [string, BuildFile["from"]][] = [
     [RELATIVE_PATHS_FILE, { copy: RELATIVE_PATHS_SOURCE }],
-    ...handlerPaths.map((p): [string, BuildFile["from"]] => [wrapperPath(p), { text: wrapperSource(p) }]),
+    ...handlerPaths.map((
+      p,
+    ): [string, BuildFile["from"]] => [wrapperPath(p), {
+      text: wrapperSource(p),
+    }]),
   ];
   const build: EmbeddedBuild = {
     name: basename(output),
@@ -167,7 +194,10 @@ export async function planCompile(project: Project, opts: CompileOptions): Promi
   const entryPath = join(buildDir, "main.ts");
   const source = entrySource(build, BINARY_MAIN_URL, project.dir);
   const files: BuildFile[] = [
-    ...project.files.map((f) => ({ path: join(copyDir, f), from: { copy: join(project.dir, f) } })),
+    ...project.files.map((f) => ({
+      path: join(copyDir, f),
+      from: { copy: join(project.dir, f) },
+    })),
     ...generated.map(([rel, from]) => ({ path: join(copyDir, rel), from })),
     { path: entryPath, from: { text: source } },
   ];

@@ -85,16 +85,26 @@ export function installRelativePaths(dir: string): void {
       const patched = function (this: unknown, ...args: unknown[]) {
         for (let i = 0; i < paths && i < args.length; i++) {
           // symlink's first argument is the link target, relative to the link.
-          if (!(name === "symlink" && i === 0)) args[i] = resolveIn(dir, args[i]);
+          if (!(name === "symlink" && i === 0)) {
+            args[i] = resolveIn(dir, args[i]);
+          }
         }
         return original.apply(this, args);
       };
-      Object.defineProperty(ns, key, { value: patched, configurable: true, writable: true });
+      Object.defineProperty(ns, key, {
+        value: patched,
+        configurable: true,
+        writable: true,
+      });
     }
   };
   for (const name of ONE_PATH) wrap(name, 1);
   for (const name of TWO_PATHS) wrap(name, 2);
-  Object.defineProperty(ns, "cwd", { value: () => dir, configurable: true, writable: true });
+  Object.defineProperty(ns, "cwd", {
+    value: () => dir,
+    configurable: true,
+    writable: true,
+  });
 }
 
 /** The project directory: this file sits in `<project>/.cortex/`. */

@@ -11,6 +11,7 @@ import type { Project } from "../config/types.ts";
 import { Server, type ServerOptions } from "./server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
+import { watchProject } from "./watch.ts";
 
 /** Exit codes of the serving process. */
 export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
@@ -22,6 +23,8 @@ export async function runServer(
     scratchRoot?: string;
     /** Stop on "drain"/"exit" lines on stdin (or its end) instead of signals. */
     supervised?: boolean;
+    /** Reload changed handlers and config (`--watch`). */
+    watch?: boolean;
     /** Control API port on 127.0.0.1 (0: any free port). */
     controlPort?: number;
     /**
@@ -36,10 +39,12 @@ export async function runServer(
     await Deno.makeTempDir({ prefix: "cortex-scratch-" });
   const server = new Server(project, { ...opts, scratchRoot, control: null });
   // The control plane exists before replicas start: they get ctx.client.
+  const target = createServerTarget(server);
   const plane = await startControlPlane({
-    target: createServerTarget(server),
+    target,
     port: opts.controlPort ?? 0,
   });
+  const watching = new AbortController();
   server.opts.control = plane.endpoint;
   const stopped = Promise.withResolvers<number>();
   let stops = 0;
@@ -53,6 +58,7 @@ export async function runServer(
       0,
       ...project.apis.map((a) => a.handler.shutdownGracePeriodMs),
     );
+    watching.abort();
     plane.shutdown()
       .then(() => server.shutdown(grace))
       .then(() => stopped.resolve(EXIT.ok));
@@ -99,6 +105,10 @@ export async function runServer(
       controlPort: plane.port,
     },
   });
+  if (opts.watch) {
+    void watchProject(project.dir, target, server.logger, watching.signal);
+    server.logger.info(`Watching ${project.dir} for changes`);
+  }
   const code = await stopped.promise;
   await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
   return code;
