@@ -18,6 +18,7 @@ Usage: cortex <command> [options]
 Commands:
   serve <project>      Serve a project (HTTP on --port, gRPC on --grpc-port)
   validate <project>   Check cortex.yaml and print every error
+  gen <project>        Write typed message code for the project's .proto files
 ${CONTROL_SUMMARY}
   help                 Show this help
 
@@ -73,9 +74,33 @@ async function validate(args: string[]): Promise<number> {
   return 0;
 }
 
+async function gen(args: string[]): Promise<number> {
+  const dir = args.find((a) => !a.startsWith("-"));
+  if (args.includes("--help") || args.includes("-h")) {
+    write(
+      "Usage: cortex gen <project>\n\nWrites typed message code (protoc-gen-es) for each gRPC API's .proto into <project>/gen/.",
+    );
+    return 0;
+  }
+  if (!dir) throw new UsageError("Missing project directory: usage: cortex gen <project>");
+  const project = await loadProject(dir);
+  const protos = [...new Set(project.apis.map((a) => a.handler.protobufPath))]
+    .filter((p): p is string => p !== null);
+  if (protos.length === 0) {
+    writeErr(`No API in ${project.configPath} has handler.protobuf_path`);
+    return 1;
+  }
+  const { generateTypes } = await import("../grpc/generate.ts");
+  for (const proto of protos) {
+    for (const file of await generateTypes(project.dir, proto)) write(`wrote ${file}`);
+  }
+  return 0;
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve,
   validate,
+  gen,
   ...CONTROL_COMMANDS,
   ...DEPLOY_COMMANDS,
 };
