@@ -16,6 +16,15 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** How long to wait for "Serving on" (default 60 s). */
   readyTimeoutMs?: number;
+  /** `--port` (default 0). */
+  port?: number;
+  /** `--grpc-port` (default 0). */
+  grpcPort?: number;
+  /**
+   * Start the server in its own process group (setsid), so a test can signal
+   * the whole group with `Deno.kill(-pid, signal)` like `kill -- -PGID`.
+   */
+  detached?: boolean;
 }
 
 /** A JSON log line, as parsed from stdout. */
@@ -26,6 +35,11 @@ export interface RunningServer {
   /** `http://localhost:PORT` with no trailing slash. */
   url: string;
   port: number;
+  /**
+   * The gRPC port: from the "Serving on" line, else `opts.grpcPort` (the
+   * line reports the requested port, so with 0 this is 0).
+   */
+  grpcPort: number;
   pid: number;
   proc: Deno.ChildProcess;
   /** Every stdout line so far, parsed. */
@@ -60,9 +74,9 @@ function serverCommand(projectDir: string, opts: ServerOptions): Deno.Command {
       "serve",
       projectDir,
       "--port",
-      "0",
+      String(opts.port ?? 0),
       "--grpc-port",
-      "0",
+      String(opts.grpcPort ?? 0),
       ...(opts.args ?? []),
     ],
     cwd: ROOT,
@@ -70,6 +84,7 @@ function serverCommand(projectDir: string, opts: ServerOptions): Deno.Command {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    detached: opts.detached ?? false,
   });
 }
 
@@ -197,6 +212,7 @@ export async function withServer(
     await fn({
       url: `http://localhost:${port}`,
       port,
+      grpcPort: (ready.grpcPort as number) || (opts.grpcPort ?? 0),
       pid: proc.pid,
       proc,
       lines: () => [...out.parsed],

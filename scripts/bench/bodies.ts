@@ -27,7 +27,10 @@ export const BINARY_BYTES = 1024 * 1024;
 export const MULTIPART_FILE_BYTES = 64 * 1024;
 
 /** Deterministic pseudo-random bytes (xorshift), so runs are comparable. */
-export function pseudoRandomBytes(n: number, seed = 0x9e3779b9): Uint8Array<ArrayBuffer> {
+export function pseudoRandomBytes(
+  n: number,
+  seed = 0x9e3779b9,
+): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
   let x = seed >>> 0;
   for (let i = 0; i < n; i++) {
@@ -55,11 +58,19 @@ export async function writeWorkloads(dir: string): Promise<Workload[]> {
       type: "application/octet-stream",
     }),
   );
-  const encoded = new Request("http://localhost/", { method: "POST", body: form });
+  const encoded = new Request("http://localhost/", {
+    method: "POST",
+    body: form,
+  });
   const multipart = `${dir}/body.multipart`;
   await Deno.writeFile(multipart, new Uint8Array(await encoded.arrayBuffer()));
   return [
-    { name: "json", label: "JSON echo", file: json, contentType: "application/json" },
+    {
+      name: "json",
+      label: "JSON echo",
+      file: json,
+      contentType: "application/json",
+    },
     {
       name: "binary",
       label: "1 MiB binary upload",

@@ -31,7 +31,8 @@ export function parseH2loadSummary(text: string): H2loadSummary {
   const requests =
     /^requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/m
       .exec(text);
-  const codes = /^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/m.exec(text);
+  const codes = /^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/m
+    .exec(text);
   if (!finished || !requests || !codes) {
     throw new SyntaxError(`Cannot parse h2load output: no summary:\n${text}`);
   }
@@ -106,7 +107,9 @@ export async function runH2loadGrpc(opts: H2loadOptions): Promise<LoadResult> {
   ];
   const cmd = opts.cpus === null ? args : ["taskset", "-c", opts.cpus, ...args];
   const { code, stdout, stderr } = await collect(cmd);
-  if (code !== 0) throw new Error(`Cannot run h2load: exit code ${code}: ${stderr}`);
+  if (code !== 0) {
+    throw new Error(`Cannot run h2load: exit code ${code}: ${stderr}`);
+  }
   const summary = parseH2loadSummary(stdout);
   const latencies = parseH2loadLog(await Deno.readTextFile(logFile));
   return {

@@ -16,7 +16,12 @@ import { grpcScenario } from "./scenarios/grpc.ts";
 import { httpScenario } from "./scenarios/http.ts";
 import { memoryScenario } from "./scenarios/memory.ts";
 import { startupScenario } from "./scenarios/startup.ts";
-import type { BenchContext, BenchResults, ComparisonRow, Placement } from "./types.ts";
+import type {
+  BenchContext,
+  BenchResults,
+  ComparisonRow,
+  Placement,
+} from "./types.ts";
 
 const encoder = new TextEncoder();
 
@@ -39,8 +44,10 @@ async function placement(cores: number): Promise<Placement> {
 async function machine() {
   const cpuinfo = await readProc("/proc/cpuinfo").catch(() => "");
   return {
-    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU",
-    kernel: (await readProc("/proc/sys/kernel/osrelease").catch(() => "?")).trim(),
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ??
+      "unknown CPU",
+    kernel: (await readProc("/proc/sys/kernel/osrelease").catch(() => "?"))
+      .trim(),
   };
 }
 
@@ -64,7 +71,13 @@ async function main(): Promise<number> {
     await collect(["taskset", "-a", "-p", "-c", cpus.load, String(Deno.pid)]);
   }
   const tmpDir = await Deno.makeTempDir({ prefix: "cortex-bench-" });
-  const ctx: BenchContext = { durationS: opts.durationS, warmupS: opts.warmupS, tmpDir, cpus, log };
+  const ctx: BenchContext = {
+    durationS: opts.durationS,
+    warmupS: opts.warmupS,
+    tmpDir,
+    cpus,
+    log,
+  };
   const results: BenchResults = {
     meta: {
       date: new Date().toISOString(),
@@ -77,7 +90,9 @@ async function main(): Promise<number> {
       cpus,
     },
   };
-  const fail = (error: unknown) => ({ error: String((error as Error)?.stack ?? error) });
+  const fail = (error: unknown) => ({
+    error: String((error as Error)?.stack ?? error),
+  });
   try {
     for (const name of opts.only) {
       log(`== ${name}`);
@@ -90,7 +105,9 @@ async function main(): Promise<number> {
             status: "failed" as const,
             reason: String((error as Error)?.stack ?? error),
           }));
-          if (results.grpc.status !== "ok") log(`gRPC: ${results.grpc.status}: ${results.grpc.reason}`);
+          if (results.grpc.status !== "ok") {
+            log(`gRPC: ${results.grpc.status}: ${results.grpc.reason}`);
+          }
           break;
         case "startup":
           results.startup = await startupScenario(ctx).catch(fail);
@@ -112,7 +129,9 @@ async function main(): Promise<number> {
 
   const report = renderReport(results);
   print(report);
-  const outDir = opts.outDir.startsWith("/") ? opts.outDir : `${REPO}${opts.outDir}`;
+  const outDir = opts.outDir.startsWith("/")
+    ? opts.outDir
+    : `${REPO}${opts.outDir}`;
   await Deno.mkdir(outDir, { recursive: true });
   const stamp = results.meta.date.replace(/[:.]/g, "-");
   const rows: ComparisonRow[] = [
@@ -121,19 +140,25 @@ async function main(): Promise<number> {
   ];
   const chart = renderChart(
     rows,
-    `${results.meta.date.slice(0, 16)}, Deno ${results.meta.deno}, ${cores} cores (${results.meta.cpuModel}), ` +
+    `${
+      results.meta.date.slice(0, 16)
+    }, Deno ${results.meta.deno}, ${cores} cores (${results.meta.cpuModel}), ` +
       `${opts.durationS} s runs`,
   );
   const json = JSON.stringify(results, null, 2) + "\n";
-  for (const [name, text] of [
-    [`bench-${stamp}.json`, json],
-    ["latest.json", json],
-    ["latest.md", report],
-    ["latest.svg", chart],
-  ]) {
+  for (
+    const [name, text] of [
+      [`bench-${stamp}.json`, json],
+      ["latest.json", json],
+      ["latest.md", report],
+      ["latest.svg", chart],
+    ]
+  ) {
     await Deno.writeTextFile(`${outDir}/${name}`, text!);
   }
-  log(`Wrote ${outDir}/latest.{md,json,svg} and bench-${stamp}.json (${results.meta.elapsedS} s)`);
+  log(
+    `Wrote ${outDir}/latest.{md,json,svg} and bench-${stamp}.json (${results.meta.elapsedS} s)`,
+  );
   return 0;
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { SCENARIOS, type ScenarioName } from "./types.ts";
+import { type ScenarioName, SCENARIOS } from "./types.ts";
 
 /** Parsed options. */
 export interface BenchOptions {
@@ -19,17 +19,26 @@ export interface BenchOptions {
 export const USAGE = `Usage: deno task bench [options]
 
 Options:
-  --only LIST      Scenarios to run, comma-separated: ${SCENARIOS.join(",")} (default: all)
+  --only LIST      Scenarios to run, comma-separated: ${
+  SCENARIOS.join(",")
+} (default: all)
   --duration S     Seconds per measured run (default 5)
   --warmup S       Seconds of warm-up before each run (default 1)
   --out DIR        Where results go (default bench-results)
   -h, --help       Show this help`;
 
-function seconds(value: string | undefined, flag: string, fallback: number, min: number): number {
+function seconds(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  min: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
-    throw new TypeError(`Option --${flag} is "${value}": expected a whole number of seconds, at least ${min}`);
+    throw new TypeError(
+      `Option --${flag} is "${value}": expected a whole number of seconds, at least ${min}`,
+    );
   }
   return n;
 }
@@ -56,7 +65,11 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     : values.only.split(",").map((s) => s.trim()).filter((s) => s !== "");
   for (const name of only) {
     if (!(SCENARIOS as readonly string[]).includes(name)) {
-      throw new TypeError(`Option --only names "${name}": expected some of ${SCENARIOS.join(", ")}`);
+      throw new TypeError(
+        `Option --only names "${name}": expected some of ${
+          SCENARIOS.join(", ")
+        }`,
+      );
     }
   }
   return {

@@ -53,7 +53,9 @@ class Tail {
       all.set(c, at);
       at += c.byteLength;
     }
-    return new TextDecoder().decode(all.subarray(Math.max(0, this.#size - this.limit)));
+    return new TextDecoder().decode(
+      all.subarray(Math.max(0, this.#size - this.limit)),
+    );
   }
 }
 
@@ -162,7 +164,9 @@ export async function readProc(path: string): Promise<string> {
     if (!(error instanceof Deno.errors.NotCapable)) throw error;
   }
   const { code, stdout, stderr } = await collect(["cat", path]);
-  if (code !== 0) throw new Deno.errors.NotFound(`Cannot read "${path}": ${stderr.trim()}`);
+  if (code !== 0) {
+    throw new Deno.errors.NotFound(`Cannot read "${path}": ${stderr.trim()}`);
+  }
   return stdout;
 }
 
@@ -193,7 +197,9 @@ export async function descendants(pid: number): Promise<number[]> {
 /** Reads `VmRSS` (in KiB) from the text of /proc/<pid>/status. */
 export function parseVmRssKb(status: string): number {
   const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (!m) throw new SyntaxError("Cannot read VmRSS: no such line in /proc status");
+  if (!m) {
+    throw new SyntaxError("Cannot read VmRSS: no such line in /proc status");
+  }
   return Number(m[1]);
 }
 
@@ -222,15 +228,25 @@ export function sleep(ms: number): Promise<void> {
  */
 export async function waitFor200(
   url: string,
-  opts: { init?: RequestInit; timeoutMs?: number; intervalMs?: number; alive?: () => boolean } = {},
+  opts: {
+    init?: RequestInit;
+    timeoutMs?: number;
+    intervalMs?: number;
+    alive?: () => boolean;
+  } = {},
 ): Promise<number> {
   const started = performance.now();
   const deadline = started + (opts.timeoutMs ?? 30_000);
   let last = "no answer";
   while (performance.now() < deadline) {
-    if (opts.alive && !opts.alive()) throw new Error(`Server exited before answering ${url}`);
+    if (opts.alive && !opts.alive()) {
+      throw new Error(`Server exited before answering ${url}`);
+    }
     try {
-      const res = await fetch(url, { ...opts.init, signal: AbortSignal.timeout(2_000) });
+      const res = await fetch(url, {
+        ...opts.init,
+        signal: AbortSignal.timeout(2_000),
+      });
       await res.body?.cancel();
       if (res.status === 200) return performance.now() - started;
       last = `status ${res.status}`;

@@ -18,11 +18,23 @@ const LABELS: Record<string, string> = {
 
 /** Formats a Markdown table with aligned columns (numbers right-aligned). */
 export function markdownTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => /^[-\d.,x%+/ ]*$/.test(r[i] ?? "")));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))
+  );
+  const numeric = header.map((_, i) =>
+    rows.length > 0 && rows.every((r) => /^[-\d.,x%+/ ]*$/.test(r[i] ?? ""))
+  );
   const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join(" | ")} |`;
-  const rule = `|${widths.map((w, i) => numeric[i] ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2)).join("|")}|`;
+    `| ${
+      cells.map((c, i) =>
+        numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)
+      ).join(" | ")
+    } |`;
+  const rule = `|${
+    widths.map((w, i) =>
+      numeric[i] ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2)
+    ).join("|")
+  }|`;
   return [line(header), rule, ...rows.map(line)].join("\n");
 }
 
@@ -84,7 +96,10 @@ export function renderReport(r: BenchResults): string {
     "",
   ];
 
-  out.push("## HTTP: runtime (deno task serve, 1 replica, access log on) vs raw Deno.serve (wrk)", "");
+  out.push(
+    "## HTTP: runtime (deno task serve, 1 replica, access log on) vs raw Deno.serve (wrk)",
+    "",
+  );
   if (!r.http) out.push("Not run.");
   else if ("error" in r.http) out.push(`Failed: ${r.http.error}`);
   else {
@@ -93,11 +108,17 @@ export function renderReport(r: BenchResults): string {
     out.push(
       "",
       `Errors are runtime/raw (non-2xx and socket errors). The runtime wrote ` +
-        `${r.http.runtimeLogLines.toLocaleString("en-US")} log lines to its stdout pipe ` +
+        `${
+          r.http.runtimeLogLines.toLocaleString("en-US")
+        } log lines to its stdout pipe ` +
         `(${perReq.toFixed(2)} per request), drained by the bench.`,
     );
   }
-  out.push("", "## gRPC: runtime vs raw grpc-js under Deno (h2load, 1 stream per connection)", "");
+  out.push(
+    "",
+    "## gRPC: runtime vs raw grpc-js under Deno (h2load, 1 stream per connection)",
+    "",
+  );
   if (!r.grpc) out.push("Not run.");
   else if (r.grpc.status === "ok") out.push(comparisonTable(r.grpc.rows));
   else out.push(`gRPC: ${r.grpc.status} (${r.grpc.reason.split("\n")[0]})`);
@@ -110,39 +131,59 @@ export function renderReport(r: BenchResults): string {
       `${r.startup.medianMs.toFixed(0)} ms`,
       `runs: ${r.startup.samplesMs.map((s) => s.toFixed(0)).join(", ")} ms`,
     ]);
-  } else if (r.startup) rows.push(["Start-up", "failed", r.startup.error.split("\n")[0]!]);
+  } else if (r.startup) {
+    rows.push(["Start-up", "failed", r.startup.error.split("\n")[0]!]);
+  }
   if (r.memory && "idleMB" in r.memory) {
     const mem = r.memory;
     rows.push(
-      ["Idle RSS, serving process, 1 replica", `${mem.idleMB.toFixed(1)} MB`, `supervisor ${mem.supervisorMB.toFixed(1)} MB`],
+      [
+        "Idle RSS, serving process, 1 replica",
+        `${mem.idleMB.toFixed(1)} MB`,
+        `supervisor ${mem.supervisorMB.toFixed(1)} MB`,
+      ],
       [
         `Idle RSS, ${mem.replicas} replicas`,
         `${mem.idleManyMB.toFixed(1)} MB`,
         `${mem.perExtraReplicaMB.toFixed(1)} MB per extra replica`,
       ],
       [
-        `RSS under load (JSON, ${mem.loadConnections} conns, ${fmtRps(mem.load.rps)} req/s)`,
+        `RSS under load (JSON, ${mem.loadConnections} conns, ${
+          fmtRps(mem.load.rps)
+        } req/s)`,
         `${mem.loadPeakMB.toFixed(1)} MB peak`,
         `${mem.afterLoadMB.toFixed(1)} MB right after`,
       ],
     );
-  } else if (r.memory) rows.push(["Memory", "failed", r.memory.error.split("\n")[0]!]);
+  } else if (r.memory) {
+    rows.push(["Memory", "failed", r.memory.error.split("\n")[0]!]);
+  }
   if (r.cpu && "speedup" in r.cpu) {
     const c = r.cpu;
     rows.push(
       [
         `CPU-bound (~${c.burnMs} ms/request, ${c.connections} conns), 1 replica`,
         `${fmtRps(c.one.rps)} req/s`,
-        `p50 ${fmtMs(c.one.p50Ms)} ms, p99 ${fmtMs(c.one.p99Ms)} ms, errors ${c.one.errors}`,
+        `p50 ${fmtMs(c.one.p50Ms)} ms, p99 ${
+          fmtMs(c.one.p99Ms)
+        } ms, errors ${c.one.errors}`,
       ],
       [
         "CPU-bound, 2 replicas",
         `${fmtRps(c.two.rps)} req/s`,
-        `${c.speedup.toFixed(2)}x of 1 replica; p50 ${fmtMs(c.two.p50Ms)} ms, p99 ${fmtMs(c.two.p99Ms)} ms, errors ${c.two.errors}`,
+        `${c.speedup.toFixed(2)}x of 1 replica; p50 ${
+          fmtMs(c.two.p50Ms)
+        } ms, p99 ${fmtMs(c.two.p99Ms)} ms, errors ${c.two.errors}`,
       ],
     );
-  } else if (r.cpu) rows.push(["CPU-bound", "failed", r.cpu.error.split("\n")[0]!]);
-  out.push(rows.length ? markdownTable(["Measure", "Value", "Notes"], rows) : "Not run.");
+  } else if (r.cpu) {
+    rows.push(["CPU-bound", "failed", r.cpu.error.split("\n")[0]!]);
+  }
+  out.push(
+    rows.length
+      ? markdownTable(["Measure", "Value", "Notes"], rows)
+      : "Not run.",
+  );
 
   out.push("", "## Targets", "");
   out.push(markdownTable(

@@ -7,7 +7,14 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { childrenOf, collect, freePort, sleep, Spawned, waitFor200 } from "./proc.ts";
+import {
+  childrenOf,
+  collect,
+  freePort,
+  sleep,
+  Spawned,
+  waitFor200,
+} from "./proc.ts";
 
 /** The repository root (where deno.json is). */
 export const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -15,7 +22,12 @@ export const REPO = fileURLToPath(new URL("../../", import.meta.url));
 export const PROJECTS = fileURLToPath(new URL("./projects/", import.meta.url));
 const RAW = fileURLToPath(new URL("./raw/", import.meta.url));
 
-const GRPC_FLAGS = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"];
+const GRPC_FLAGS = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-sys",
+];
 
 function pinned(cpus: string | null, cmd: string[]): string[] {
   return cpus === null ? cmd : ["taskset", "-c", cpus, ...cmd];
@@ -74,14 +86,20 @@ export class RuntimeServer implements RunningServer {
   /** `deno task` → supervisor (cli.ts serve) → serving process. */
   async supervisorPid(): Promise<number> {
     const pid = (await childrenOf(this.proc.pid))[0];
-    if (pid === undefined) throw new Error(`No supervisor under "deno task" (pid ${this.proc.pid})`);
+    if (pid === undefined) {
+      throw new Error(`No supervisor under "deno task" (pid ${this.proc.pid})`);
+    }
     return pid;
   }
 
   async servingPid(): Promise<number> {
     const supervisor = await this.supervisorPid();
     const pid = (await childrenOf(supervisor))[0];
-    if (pid === undefined) throw new Error(`No serving process under the supervisor (pid ${supervisor})`);
+    if (pid === undefined) {
+      throw new Error(
+        `No serving process under the supervisor (pid ${supervisor})`,
+      );
+    }
     return pid;
   }
 
@@ -95,7 +113,11 @@ export class RuntimeServer implements RunningServer {
       });
     } catch (error) {
       await this.stop();
-      throw new Error(`${(error as Error).message}\n--- server output ---\n${this.proc.output()}`);
+      throw new Error(
+        `${
+          (error as Error).message
+        }\n--- server output ---\n${this.proc.output()}`,
+      );
     }
   }
 
@@ -112,7 +134,9 @@ export class RuntimeServer implements RunningServer {
 }
 
 /** Starts the runtime and waits until it is healthy. */
-export async function startRuntime(opts: RuntimeOptions): Promise<RuntimeServer> {
+export async function startRuntime(
+  opts: RuntimeOptions,
+): Promise<RuntimeServer> {
   const server = new RuntimeServer(opts);
   await server.ready(opts.timeoutMs);
   return server;
@@ -129,15 +153,25 @@ class RawServer implements RunningServer {
 }
 
 /** Starts the raw `Deno.serve` echo and waits until it answers. */
-export async function startRawHttp(cpus: string | null): Promise<RunningServer> {
+export async function startRawHttp(
+  cpus: string | null,
+): Promise<RunningServer> {
   const port = freePort();
   const proc = new Spawned(
-    pinned(cpus, [Deno.execPath(), "run", `--allow-net=127.0.0.1:${port}`, `${RAW}http_echo.ts`, String(port)]),
+    pinned(cpus, [
+      Deno.execPath(),
+      "run",
+      `--allow-net=127.0.0.1:${port}`,
+      `${RAW}http_echo.ts`,
+      String(port),
+    ]),
     { cwd: REPO },
   );
   const server = new RawServer(proc, port);
   try {
-    await waitFor200(`http://127.0.0.1:${port}/`, { alive: () => !proc.exited });
+    await waitFor200(`http://127.0.0.1:${port}/`, {
+      alive: () => !proc.exited,
+    });
   } catch (error) {
     await server.stop();
     throw new Error(`${(error as Error).message}\n${proc.output()}`);
@@ -149,9 +183,20 @@ export async function startRawHttp(cpus: string | null): Promise<RunningServer> 
  * Calls Echo/Say on `port` with a grpc-js client until it answers (or
  * `timeoutMs` passes); resolves with the error, or null when the reply is right.
  */
-export async function checkGrpc(port: number, timeoutMs = 20_000): Promise<string | null> {
+export async function checkGrpc(
+  port: number,
+  timeoutMs = 20_000,
+): Promise<string | null> {
   const { code, stdout, stderr } = await collect(
-    [Deno.execPath(), "run", ...GRPC_FLAGS, `${RAW}grpc_check.ts`, String(port), "bench", String(timeoutMs)],
+    [
+      Deno.execPath(),
+      "run",
+      ...GRPC_FLAGS,
+      `${RAW}grpc_check.ts`,
+      String(port),
+      "bench",
+      String(timeoutMs),
+    ],
     { cwd: REPO },
   );
   if (code === 0) return null;
@@ -164,17 +209,27 @@ export async function checkGrpc(port: number, timeoutMs = 20_000): Promise<strin
 }
 
 /** Starts the raw grpc-js echo and waits until it answers. */
-export async function startRawGrpc(cpus: string | null): Promise<RunningServer> {
+export async function startRawGrpc(
+  cpus: string | null,
+): Promise<RunningServer> {
   const port = freePort();
   const proc = new Spawned(
-    pinned(cpus, [Deno.execPath(), "run", ...GRPC_FLAGS, `${RAW}grpc_echo.ts`, String(port)]),
+    pinned(cpus, [
+      Deno.execPath(),
+      "run",
+      ...GRPC_FLAGS,
+      `${RAW}grpc_echo.ts`,
+      String(port),
+    ]),
     { cwd: REPO },
   );
   const server = new RawServer(proc, port);
   const error = await checkGrpc(port);
   if (error !== null) {
     await server.stop();
-    throw new Error(`Raw gRPC server does not answer: ${error}\n${proc.output()}`);
+    throw new Error(
+      `Raw gRPC server does not answer: ${error}\n${proc.output()}`,
+    );
   }
   return server;
 }

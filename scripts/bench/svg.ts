@@ -23,15 +23,25 @@ const LABELS: Record<string, string> = {
 };
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
+  return text.replace(
+    /[<>&"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!,
+  );
 }
 
 /** Groups rows by workload and pinning, keeping their order. */
-function groups(rows: ComparisonRow[]): Array<{ label: string; workload: string; rows: ComparisonRow[] }> {
-  const out = new Map<string, { label: string; workload: string; rows: ComparisonRow[] }>();
+function groups(
+  rows: ComparisonRow[],
+): Array<{ label: string; workload: string; rows: ComparisonRow[] }> {
+  const out = new Map<
+    string,
+    { label: string; workload: string; rows: ComparisonRow[] }
+  >();
   for (const r of rows) {
     const k = `${r.workload}/${r.pinned}`;
-    const label = `${LABELS[r.workload] ?? r.workload}${r.pinned ? "" : " (unpinned)"}`;
+    const label = `${LABELS[r.workload] ?? r.workload}${
+      r.pinned ? "" : " (unpinned)"
+    }`;
     if (!out.has(k)) out.set(k, { label, workload: r.workload, rows: [] });
     out.get(k)!.rows.push(r);
   }
@@ -49,7 +59,9 @@ export function renderChart(rows: ComparisonRow[], subtitle: string): string {
   const plotH = height - top - bottom;
   const plotW = width - left - right;
   const gs = groups(rows);
-  const maxRatio = Math.max(1.2, ...rows.map((r) => ratio(r.runtime.rps, r.raw.rps) || 0)) * 1.1;
+  const maxRatio =
+    Math.max(1.2, ...rows.map((r) => ratio(r.runtime.rps, r.raw.rps) || 0)) *
+    1.1;
   const y = (v: number) => top + plotH - (v / maxRatio) * plotH;
   const bars = rows.length + gs.length; // one empty slot between groups
   const slot = plotW / Math.max(1, bars);
@@ -61,8 +73,12 @@ export function renderChart(rows: ComparisonRow[], subtitle: string): string {
   ];
   for (let v = 0; v <= maxRatio; v += 0.2) {
     parts.push(
-      `<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`,
-      `<text x="${left - 8}" y="${y(v) + 4}" text-anchor="end" fill="#555">${v.toFixed(1)}x</text>`,
+      `<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${
+        y(v)
+      }" stroke="#eee"/>`,
+      `<text x="${left - 8}" y="${y(v) + 4}" text-anchor="end" fill="#555">${
+        v.toFixed(1)
+      }x</text>`,
     );
   }
   let at = 0;
@@ -73,29 +89,58 @@ export function renderChart(rows: ComparisonRow[], subtitle: string): string {
       const x = left + at * slot + slot * 0.1;
       const w = slot * 0.8;
       parts.push(
-        `<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${w.toFixed(1)}" height="${(y(0) - y(value)).toFixed(1)}" fill="${
+        `<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${
+          w.toFixed(1)
+        }" height="${(y(0) - y(value)).toFixed(1)}" fill="${
           COLORS[r.workload] ?? "#888"
         }" opacity="${r.pinned ? 1 : 0.55}"><title>${
-          escapeXml(`${g.label}, ${r.connections} connections: ${Math.round(r.runtime.rps)} vs ${Math.round(r.raw.rps)} req/s`)
+          escapeXml(
+            `${g.label}, ${r.connections} connections: ${
+              Math.round(r.runtime.rps)
+            } vs ${Math.round(r.raw.rps)} req/s`,
+          )
         }</title></rect>`,
-        `<text x="${(x + w / 2).toFixed(1)}" y="${(y(value) - 4).toFixed(1)}" text-anchor="middle">${value.toFixed(2)}</text>`,
-        `<text x="${(x + w / 2).toFixed(1)}" y="${y(0) + 16}" text-anchor="middle" fill="#555">c=${r.connections}</text>`,
+        `<text x="${(x + w / 2).toFixed(1)}" y="${
+          (y(value) - 4).toFixed(1)
+        }" text-anchor="middle">${value.toFixed(2)}</text>`,
+        `<text x="${(x + w / 2).toFixed(1)}" y="${
+          y(0) + 16
+        }" text-anchor="middle" fill="#555">c=${r.connections}</text>`,
       );
       at++;
     }
     const mid = left + ((start + at) / 2) * slot;
-    parts.push(`<text x="${mid.toFixed(1)}" y="${y(0) + 36}" text-anchor="middle" font-weight="600">${escapeXml(g.label)}</text>`);
+    parts.push(
+      `<text x="${mid.toFixed(1)}" y="${
+        y(0) + 36
+      }" text-anchor="middle" font-weight="600">${escapeXml(g.label)}</text>`,
+    );
     at++;
   }
-  for (const [value, label] of [[0.7, "HTTP target 0.7x"], [0.8, "gRPC target 0.8x"], [1, "raw"]] as const) {
+  for (
+    const [value, label] of [[0.7, "HTTP target 0.7x"], [
+      0.8,
+      "gRPC target 0.8x",
+    ], [1, "raw"]] as const
+  ) {
     parts.push(
-      `<line x1="${left}" x2="${width - right}" y1="${y(value)}" y2="${y(value)}" stroke="${value === 1 ? "#333" : "#dc2626"}" stroke-dasharray="6 4"/>`,
-      `<text x="${width - right - 4}" y="${y(value) - 4}" text-anchor="end" fill="${value === 1 ? "#333" : "#dc2626"}">${label}</text>`,
+      `<line x1="${left}" x2="${width - right}" y1="${y(value)}" y2="${
+        y(value)
+      }" stroke="${value === 1 ? "#333" : "#dc2626"}" stroke-dasharray="6 4"/>`,
+      `<text x="${width - right - 4}" y="${
+        y(value) - 4
+      }" text-anchor="end" fill="${
+        value === 1 ? "#333" : "#dc2626"
+      }">${label}</text>`,
     );
   }
   parts.push(
-    `<line x1="${left}" x2="${width - right}" y1="${y(0)}" y2="${y(0)}" stroke="#333"/>`,
-    `<text x="${left}" y="${height - 14}" fill="#555">Bars: requests/s of the runtime divided by the raw server's at the same connection count (c). Faded: server not pinned to one core.</text>`,
+    `<line x1="${left}" x2="${width - right}" y1="${y(0)}" y2="${
+      y(0)
+    }" stroke="#333"/>`,
+    `<text x="${left}" y="${
+      height - 14
+    }" fill="#555">Bars: requests/s of the runtime divided by the raw server's at the same connection count (c). Faded: server not pinned to one core.</text>`,
     `</svg>`,
   );
   return parts.join("\n") + "\n";

@@ -14,12 +14,26 @@ export interface Verdict {
   status: "PASS" | "MISS" | "n/a";
 }
 
-function find(rows: ComparisonRow[], workload: string, c: number, pinned: boolean) {
-  return rows.find((r) => r.workload === workload && r.connections === c && r.pinned === pinned);
+function find(
+  rows: ComparisonRow[],
+  workload: string,
+  c: number,
+  pinned: boolean,
+) {
+  return rows.find((r) =>
+    r.workload === workload && r.connections === c && r.pinned === pinned
+  );
 }
 
-function check(target: string, value: number | undefined, ok: (v: number) => boolean, fmt: (v: number) => string): Verdict {
-  if (value === undefined || Number.isNaN(value)) return { target, value: "not measured", status: "n/a" };
+function check(
+  target: string,
+  value: number | undefined,
+  ok: (v: number) => boolean,
+  fmt: (v: number) => string,
+): Verdict {
+  if (value === undefined || Number.isNaN(value)) {
+    return { target, value: "not measured", status: "n/a" };
+  }
   return { target, value: fmt(value), status: ok(value) ? "PASS" : "MISS" };
 }
 
@@ -30,13 +44,22 @@ const mib = (v: number) => `${v.toFixed(1)} MB`;
 /** Evaluates every target against what was measured. */
 export function evaluateTargets(r: BenchResults): Verdict[] {
   const http = r.http && "rows" in r.http ? r.http.rows : [];
-  const pinnedLabel = r.meta.cpus.server === null ? "unpinned" : `server on CPU ${r.meta.cpus.server}`;
-  const main = (w: string, c: number) => find(http, w, c, r.meta.cpus.server !== null);
+  const pinnedLabel = r.meta.cpus.server === null
+    ? "unpinned"
+    : `server on CPU ${r.meta.cpus.server}`;
+  const main = (w: string, c: number) =>
+    find(http, w, c, r.meta.cpus.server !== null);
   const json64 = main("json", 64);
-  const json64Free = r.meta.cpus.server === null ? undefined : find(http, "json", 64, false);
+  const json64Free = r.meta.cpus.server === null
+    ? undefined
+    : find(http, "json", 64, false);
   const json16 = main("json", 16);
-  const grpc = r.grpc?.status === "ok" ? find(r.grpc.rows, "grpc", 64, r.meta.cpus.server !== null) : undefined;
-  const startup = r.startup && "medianMs" in r.startup ? r.startup.medianMs : undefined;
+  const grpc = r.grpc?.status === "ok"
+    ? find(r.grpc.rows, "grpc", 64, r.meta.cpus.server !== null)
+    : undefined;
+  const startup = r.startup && "medianMs" in r.startup
+    ? r.startup.medianMs
+    : undefined;
   const mem = r.memory && "idleMB" in r.memory ? r.memory : undefined;
   const verdicts = [
     check(
@@ -68,12 +91,29 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
     (v) => v >= 0.8,
     x,
   );
-  if (r.grpc && r.grpc.status !== "ok") grpcVerdict.value = `gRPC: ${r.grpc.status}`;
+  if (r.grpc && r.grpc.status !== "ok") {
+    grpcVerdict.value = `gRPC: ${r.grpc.status}`;
+  }
   verdicts.push(
     grpcVerdict,
-    check("Start to first response <= 300 ms (median of 5)", startup, (v) => v <= 300, ms),
-    check("Idle RSS of the serving process <= 80 MB", mem?.idleMB, (v) => v <= 80, mib),
-    check("RSS per extra replica <= 15 MB", mem?.perExtraReplicaMB, (v) => v <= 15, mib),
+    check(
+      "Start to first response <= 300 ms (median of 5)",
+      startup,
+      (v) => v <= 300,
+      ms,
+    ),
+    check(
+      "Idle RSS of the serving process <= 80 MB",
+      mem?.idleMB,
+      (v) => v <= 80,
+      mib,
+    ),
+    check(
+      "RSS per extra replica <= 15 MB",
+      mem?.perExtraReplicaMB,
+      (v) => v <= 15,
+      mib,
+    ),
   );
   return verdicts;
 }

@@ -20,7 +20,6 @@ export interface LoadResult {
 }
 
 const UNIT_MS: Record<string, number> = {
-  us: 0.001,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -31,7 +30,8 @@ const UNIT_MS: Record<string, number> = {
 export function parseWrkTime(text: string): number {
   const m = /^([\d.]+)(us|ms|s|m|h)$/.exec(text.trim());
   if (!m) throw new SyntaxError(`Cannot parse wrk time "${text}"`);
-  return Number(m[1]) * UNIT_MS[m[2]!]!;
+  const n = Number(m[1]);
+  return m[2] === "us" ? n / 1000 : n * UNIT_MS[m[2]!]!;
 }
 
 /**
@@ -45,15 +45,18 @@ export function parseWrkOutput(text: string): LoadResult {
   const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(text);
   const total = /^\s*(\d+) requests in ([\d.]+\w+),/m.exec(text);
   if (!rps || !total) {
-    throw new SyntaxError(`Cannot parse wrk output: no "Requests/sec" line:\n${text}`);
+    throw new SyntaxError(
+      `Cannot parse wrk output: no "Requests/sec" line:\n${text}`,
+    );
   }
   const dist = (p: string) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+\\w+)\\s*$`, "m").exec(text);
     return m ? parseWrkTime(m[1]!) : NaN;
   };
   const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(text);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
-    .exec(text);
+  const socket =
+    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+      .exec(text);
   let errors = Number(non2xx?.[1] ?? 0);
   if (socket) errors += socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
   const result: LoadResult = {
@@ -69,7 +72,8 @@ export function parseWrkOutput(text: string): LoadResult {
     const j = JSON.parse(json[1]!) as Record<string, number>;
     result.p50Ms = j.p50Us! / 1000;
     result.p99Ms = j.p99Us! / 1000;
-    result.errors = j.non2xx! + j.connectErrors! + j.readErrors! + j.writeErrors! +
+    result.errors = j.non2xx! + j.connectErrors! + j.readErrors! +
+      j.writeErrors! +
       j.timeouts!;
   }
   return result;
@@ -104,8 +108,12 @@ export async function runWrk(opts: WrkOptions): Promise<LoadResult> {
     opts.body.file,
     opts.body.contentType,
   ];
-  const cmd = opts.cpus === null ? ["wrk", ...wrkArgs] : ["taskset", "-c", opts.cpus, "wrk", ...wrkArgs];
+  const cmd = opts.cpus === null
+    ? ["wrk", ...wrkArgs]
+    : ["taskset", "-c", opts.cpus, "wrk", ...wrkArgs];
   const { code, stdout, stderr } = await collect(cmd);
-  if (code !== 0) throw new Error(`Cannot run wrk: exit code ${code}: ${stderr}`);
+  if (code !== 0) {
+    throw new Error(`Cannot run wrk: exit code ${code}: ${stderr}`);
+  }
   return parseWrkOutput(stdout);
 }

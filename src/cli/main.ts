@@ -8,7 +8,7 @@ import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
 import { supervise } from "../supervisor/supervise.ts";
 import { CONTROL_COMMANDS, CONTROL_SUMMARY } from "./control_commands.ts";
-import { DEPLOY_COMMANDS } from "./deploy_commands.ts";
+import { DEPLOY_COMMANDS, DEPLOY_HELP } from "./deploy_commands.ts";
 import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
 
 const HELP = `cortex: serve realtime APIs written as TypeScript Handler classes
@@ -19,6 +19,7 @@ Commands:
   serve <project>      Serve a project (HTTP on --port, gRPC on --grpc-port)
   validate <project>   Check cortex.yaml and print every error
   gen <project>        Write typed message code for the project's .proto files
+${DEPLOY_HELP}
 ${CONTROL_SUMMARY}
   help                 Show this help
 
@@ -52,7 +53,11 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const dir = positionals[0];
-  if (!dir) throw new UsageError("Missing project directory: usage: cortex serve <project>");
+  if (!dir) {
+    throw new UsageError(
+      "Missing project directory: usage: cortex serve <project>",
+    );
+  }
   const opts = serveOptions(values);
   const project = await loadProject(dir);
   return await supervise(project, opts, args.filter((a) => a !== dir));
@@ -61,14 +66,22 @@ async function serve(args: string[]): Promise<number> {
 async function validate(args: string[]): Promise<number> {
   const dir = args.find((a) => !a.startsWith("-"));
   if (args.includes("--help") || args.includes("-h")) {
-    write("Usage: cortex validate <project>\n\nChecks cortex.yaml and the project files; prints every error.");
+    write(
+      "Usage: cortex validate <project>\n\nChecks cortex.yaml and the project files; prints every error.",
+    );
     return 0;
   }
-  if (!dir) throw new UsageError("Missing project directory: usage: cortex validate <project>");
+  if (!dir) {
+    throw new UsageError(
+      "Missing project directory: usage: cortex validate <project>",
+    );
+  }
   const project = await loadProject(dir);
   for (const api of project.apis) {
     const kind = api.handler.protobufPath ? "grpc" : "http";
-    write(`${api.name}: ${kind} ${api.networking.endpoint} (handler ${api.handler.path})`);
+    write(
+      `${api.name}: ${kind} ${api.networking.endpoint} (handler ${api.handler.path})`,
+    );
   }
   write(`${project.configPath}: ${project.apis.length} API(s) valid`);
   return 0;
@@ -82,7 +95,11 @@ async function gen(args: string[]): Promise<number> {
     );
     return 0;
   }
-  if (!dir) throw new UsageError("Missing project directory: usage: cortex gen <project>");
+  if (!dir) {
+    throw new UsageError(
+      "Missing project directory: usage: cortex gen <project>",
+    );
+  }
   const project = await loadProject(dir);
   const protos = [...new Set(project.apis.map((a) => a.handler.protobufPath))]
     .filter((p): p is string => p !== null);
@@ -92,7 +109,9 @@ async function gen(args: string[]): Promise<number> {
   }
   const { generateTypes } = await import("../grpc/generate.ts");
   for (const proto of protos) {
-    for (const file of await generateTypes(project.dir, proto)) write(`wrote ${file}`);
+    for (const file of await generateTypes(project.dir, proto)) {
+      write(`wrote ${file}`);
+    }
   }
   return 0;
 }
@@ -108,7 +127,9 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 /** Runs the CLI; returns the exit code. */
 export async function runCli(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (!command || command === "help" || command === "--help" || command === "-h") {
+  if (
+    !command || command === "help" || command === "--help" || command === "-h"
+  ) {
     write(HELP);
     return command ? 0 : 2;
   }

@@ -26,15 +26,10 @@ export class DenoCompileError extends Error {
   }
 }
 
-/** The target triple of this machine, as denort archives are named. */
-export function hostTarget(): string {
-  return Deno.build.target;
-}
-
 /** Where `deno compile` caches the base binary of `target` under `denoDir`. */
 export function cachedDenortPath(
   denoDir: string,
-  target = hostTarget(),
+  target: string = Deno.build.target,
 ): string {
   return join(
     denoDir,
@@ -45,14 +40,13 @@ export function cachedDenortPath(
   );
 }
 
-// deno compile says "Setting up base binary" before the download error, and
+// deno compile says "Setting up base binary" before a download error, and
 // "Could not find denort at" when DENORT_BIN names a missing file.
-const DOWNLOAD_FAILURE =
-  /Setting up base binary|denort-[\w-]+\.zip|Could not find denort/;
+const DENORT_FAILURE = /Setting up base binary|Could not find denort/;
 
 /** Whether `stderr` of `deno compile` reports a base binary it could not get. */
 export function isDenortFailure(stderr: string): boolean {
-  return DOWNLOAD_FAILURE.test(stderr);
+  return DENORT_FAILURE.test(stderr);
 }
 
 function strip(text: string): string {
@@ -60,23 +54,36 @@ function strip(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
-/** The short explanation of a denort failure. */
-export function denortMessage(stderr: string, target = hostTarget()): string {
-  const cause = strip(stderr).split("\n").map((l) => l.trim())
-    .find((l) =>
-      /dns error|Could not find denort|error sending request|os error/.test(l)
+/**
+ * The short explanation of a denort failure: what is missing and the two
+ * ways to provide it.
+ *
+ * @param stderr What `deno compile` wrote.
+ * @param target The target triple compiled for.
+ */
+export function denortMessage(
+  stderr: string,
+  target: string = Deno.build.target,
+): string {
+  // The innermost cause is the last numbered line ("4: failed to lookup ...").
+  const causes = strip(stderr).split("\n")
+    .map((line) => /^\s*\d+: (.+)$/.exec(line)?.[1])
+    .filter((line): line is string =>
+      line !== undefined && line !== "<unknown>"
     );
+  const cause = causes.at(-1);
+  const version = Deno.version.deno;
   return [
-    `Cannot compile: deno compile needs its base binary "denort-${target}.zip" for Deno ${Deno.version.deno} ` +
-    `and could not get it${cause ? ` (${cause.replace(/^\d+: /, "")})` : ""}`,
-    `Provide it with DENORT_BIN=/path/to/denort (the binary inside denort-${target}.zip of Deno ${Deno.version.deno}),`,
-    `or put the zip at $DENO_DIR/dl/release/v${Deno.version.deno}/denort-${target}.zip`,
+    `Cannot compile: deno compile needs its base binary "denort-${target}.zip" for Deno ${version} ` +
+    `and could not get it${cause ? ` (${cause})` : ""}`,
+    `Provide it with DENORT_BIN=/path/to/denort (the binary inside denort-${target}.zip of Deno ${version}),`,
+    `or put the zip at $DENO_DIR/dl/release/v${version}/denort-${target}.zip`,
   ].join("\n");
 }
 
 /**
- * Runs `deno compile` with the plan's arguments (the build directory must be
- * written first).
+ * Runs `deno compile` with the plan's arguments (write the build directory
+ * first).
  *
  * @param plan The plan.
  * @param denoExec The `deno` executable (default: the one running this code).
@@ -85,7 +92,7 @@ export function denortMessage(stderr: string, target = hostTarget()): string {
  */
 export async function runDenoCompile(
   plan: CompilePlan,
-  denoExec = Deno.execPath(),
+  denoExec: string = Deno.execPath(),
 ): Promise<void> {
   const out = await new Deno.Command(denoExec, {
     args: plan.compileArgs,
@@ -96,18 +103,14 @@ export async function runDenoCompile(
   }).output();
   if (out.success) return;
   const stderr = new TextDecoder().decode(out.stderr);
-  const target = plan.compileArgs[plan.compileArgs.indexOf("--target") + 1];
   if (isDenortFailure(stderr)) {
+    const at = plan.compileArgs.indexOf("--target");
     throw new DenortUnavailableError(
-      denortMessage(
-        stderr,
-        plan.compileArgs.includes("--target") ? target : undefined,
-      ),
+      denortMessage(stderr, at >= 0 ? plan.compileArgs[at + 1] : undefined),
     );
   }
-  const lines = strip(stderr).trim().split("\n").filter((l) =>
-    !/^\s*(\d+: <unknown>|Stack backtrace:)/.test(l)
-  );
+  const lines = strip(stderr).trim().split("\n")
+    .filter((line) => !/^\s*(\d+: <unknown>|Stack backtrace:)\s*$/.test(line));
   throw new DenoCompileError(
     `Cannot compile "${plan.project.dir}": deno compile failed:\n${
       lines.join("\n")

@@ -80,18 +80,25 @@ export class ReplicaCall {
       );
     }
     try {
+      // The slot's promise must not reject: the core may chain on it (e.g.
+      // `.finally()` to track pending work) and an unhandled rejection there
+      // crashes the replica. Handler failures are settled inside the slot.
       await this.#opts.runWithSlot(async () => {
-        if (this.#finished) return;
-        const streamIn = start.kind === "client_stream" ||
-          start.kind === "bidi";
-        const payload = streamIn ? this.input : await this.#single();
-        const result = fn.call(handler, payload, this.#info());
-        if (start.kind === "server_stream" || start.kind === "bidi") {
-          await this.#sendStream(await result, name);
-        } else {
-          this.#send(await result, name);
+        try {
+          if (this.#finished) return;
+          const streamIn = start.kind === "client_stream" ||
+            start.kind === "bidi";
+          const payload = streamIn ? this.input : await this.#single();
+          const result = fn.call(handler, payload, this.#info());
+          if (start.kind === "server_stream" || start.kind === "bidi") {
+            await this.#sendStream(await result, name);
+          } else {
+            this.#send(await result, name);
+          }
+          this.#finish(Code.OK, "");
+        } catch (err) {
+          this.#fail(err, name);
         }
-        this.#finish(Code.OK, "");
       });
     } catch (err) {
       this.#fail(err, name);
@@ -166,7 +173,12 @@ export class ReplicaCall {
       return this.#finish(errorCode(err.code), String(err.message));
     }
     const { callId, requestId } = this.#opts.start;
-    this.#opts.logError(`gRPC handler method "${name}" failed`, err, callId);
+    // The client only gets the request id, so the log line must carry it.
+    this.#opts.logError(
+      `gRPC handler method "${name}" failed (request id "${requestId}")`,
+      err,
+      callId,
+    );
     this.#finish(
       Code.INTERNAL,
       `Internal error: see the server log for request id "${requestId}"`,

@@ -123,7 +123,8 @@ export const BODY_PARSERS: ReadonlyArray<
 > = [
   {
     name: "json",
-    test: (t) => t === "application/json" || /^[\w.+-]+\/[\w.+-]+\+json$/.test(t),
+    test: (t) =>
+      t === "application/json" || /^[\w.+-]+\/[\w.+-]+\+json$/.test(t),
     parse: parseJson,
   },
   {

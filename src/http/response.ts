@@ -62,7 +62,11 @@ function streamFromIterable(iterable: AsyncIterable<unknown>): ReadableStream {
 
 /** Value encoders in order; the first whose test matches builds the response. */
 export const RESULT_ENCODERS: ReadonlyArray<
-  { name: string; test: (v: unknown) => boolean; encode: (v: unknown) => Response }
+  {
+    name: string;
+    test: (v: unknown) => boolean;
+    encode: (v: unknown) => Response;
+  }
 > = [
   {
     name: "response",

@@ -19,7 +19,9 @@ export function accessLineFormatter(
   return (e) => {
     const latency = e.latencyMs.toFixed(1);
     const id = JSON.stringify(e.requestId);
-    return `{"asctime":"${new Date().toISOString()}","levelname":"INFO","message":${
+    return `{"asctime":"${
+      new Date().toISOString()
+    }","levelname":"INFO","message":${
       JSON.stringify(`${e.method} ${e.path} ${e.status} ${latency}ms`)
     },"method":${JSON.stringify(e.method)},"path":${
       JSON.stringify(e.path)

@@ -13,7 +13,11 @@ const entry = {
 };
 
 Deno.test("accessLineFormatter() writes the same object as the general formatter", () => {
-  const labels = { apiName: "iris", apiKind: "RealtimeAPI", replicaId: "iris-1" };
+  const labels = {
+    apiName: "iris",
+    apiKind: "RealtimeAPI",
+    replicaId: "iris-1",
+  };
   const fast = JSON.parse(accessLineFormatter(labels, 42)(entry));
   const [general] = formatRecord({
     level: "info",

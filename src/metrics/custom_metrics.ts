@@ -78,7 +78,11 @@ export class CustomMetrics implements MetricsClient {
     this.#get("counter", name, tags).value += value;
   }
 
-  histogram(name: string, value: number, tags: Record<string, string> = {}): void {
+  histogram(
+    name: string,
+    value: number,
+    tags: Record<string, string> = {},
+  ): void {
     const s = this.#get("histogram", name, tags);
     s.value += value;
     s.count! += 1;

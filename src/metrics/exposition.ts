@@ -24,7 +24,10 @@ export interface ApiMetrics {
 }
 
 function escape(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(
+    /"/g,
+    '\\"',
+  );
 }
 
 function labels(pairs: Record<string, string>): string {
@@ -67,11 +70,27 @@ class Writer {
 }
 
 const GAUGES: Array<[keyof ApiMetrics, string, string]> = [
-  ["inFlight", "cortex_in_flight_requests", "Admitted requests: running, queued and pending callbacks"],
-  ["queued", "cortex_queued_requests", "Admitted requests waiting for a replica slot"],
+  [
+    "inFlight",
+    "cortex_in_flight_requests",
+    "Admitted requests: running, queued and pending callbacks",
+  ],
+  [
+    "queued",
+    "cortex_queued_requests",
+    "Admitted requests waiting for a replica slot",
+  ],
   ["replicas", "cortex_replicas", "Ready replicas"],
-  ["desiredReplicas", "cortex_desired_replicas", "Replicas the autoscaler asks for"],
-  ["limit", "cortex_admission_limit", "Requests admitted at most (replicas x max_replica_concurrency)"],
+  [
+    "desiredReplicas",
+    "cortex_desired_replicas",
+    "Replicas the autoscaler asks for",
+  ],
+  [
+    "limit",
+    "cortex_admission_limit",
+    "Requests admitted at most (replicas x max_replica_concurrency)",
+  ],
 ];
 
 /** Renders every API's metrics. */
@@ -81,23 +100,55 @@ export function renderMetrics(apis: ApiMetrics[]): string {
     w.declare(name, "gauge", help);
     for (const a of apis) w.sample(name, { api: a.api }, a[key] as number);
   }
-  w.declare("cortex_replica_restarts_total", "counter", "Replicas replaced after a crash or hang");
-  for (const a of apis) w.sample("cortex_replica_restarts_total", { api: a.api }, a.restarts);
-  w.declare("cortex_rejected_requests_total", "counter", "Requests refused with 503 at the admission limit");
-  for (const a of apis) w.sample("cortex_rejected_requests_total", { api: a.api }, a.rejected);
-  w.declare("cortex_autoscaler_decisions_total", "counter", "Autoscaler decisions by direction");
+  w.declare(
+    "cortex_replica_restarts_total",
+    "counter",
+    "Replicas replaced after a crash or hang",
+  );
+  for (const a of apis) {
+    w.sample("cortex_replica_restarts_total", { api: a.api }, a.restarts);
+  }
+  w.declare(
+    "cortex_rejected_requests_total",
+    "counter",
+    "Requests refused with 503 at the admission limit",
+  );
+  for (const a of apis) {
+    w.sample("cortex_rejected_requests_total", { api: a.api }, a.rejected);
+  }
+  w.declare(
+    "cortex_autoscaler_decisions_total",
+    "counter",
+    "Autoscaler decisions by direction",
+  );
   for (const a of apis) {
     for (const [direction, n] of Object.entries(a.decisions)) {
-      w.sample("cortex_autoscaler_decisions_total", { api: a.api, direction }, n);
+      w.sample(
+        "cortex_autoscaler_decisions_total",
+        { api: a.api, direction },
+        n,
+      );
     }
   }
-  w.declare("cortex_requests_total", "counter", "Finished requests by status code and class");
+  w.declare(
+    "cortex_requests_total",
+    "counter",
+    "Finished requests by status code and class",
+  );
   for (const a of apis) {
     for (const [status, s] of Object.entries(a.stats)) {
-      w.sample("cortex_requests_total", { api: a.api, status, status_class: `${status[0]}xx` }, s.count);
+      w.sample("cortex_requests_total", {
+        api: a.api,
+        status,
+        status_class: `${status[0]}xx`,
+      }, s.count);
     }
   }
-  w.declare("cortex_request_duration_seconds", "histogram", "Request latency by status code");
+  w.declare(
+    "cortex_request_duration_seconds",
+    "histogram",
+    "Request latency by status code",
+  );
   for (const a of apis) {
     for (const [status, s] of Object.entries(a.stats)) {
       w.histogram("cortex_request_duration_seconds", { api: a.api, status }, s);
@@ -108,7 +159,11 @@ export function renderMetrics(apis: ApiMetrics[]): string {
       const l = { ...s.tags, api: a.api };
       if (s.type === "histogram") {
         w.declare(s.name, "histogram", `Handler metric ${s.name}`);
-        w.histogram(s.name, l, { count: s.count ?? 0, sum: s.value, buckets: s.buckets ?? [] });
+        w.histogram(s.name, l, {
+          count: s.count ?? 0,
+          sum: s.value,
+          buckets: s.buckets ?? [],
+        });
       } else {
         w.declare(s.name, s.type, `Handler metric ${s.name}`);
         w.sample(s.name, l, s.value);
@@ -133,7 +188,9 @@ export function mergeCustom(all: CustomSeries[][]): CustomSeries[] {
         t.value += s.value;
         if (s.type === "histogram") {
           t.count = (t.count ?? 0) + (s.count ?? 0);
-          t.buckets = (t.buckets ?? []).map((n, i) => n + (s.buckets?.[i] ?? 0));
+          t.buckets = (t.buckets ?? []).map((n, i) =>
+            n + (s.buckets?.[i] ?? 0)
+          );
         }
       }
     }

@@ -9,7 +9,11 @@ import type { ApiConfig } from "../config/types.ts";
 import { HttpError } from "../errors/http_error.ts";
 import type { HandlerLogger } from "../handler/types.ts";
 import { parsePayload } from "../http/payload.ts";
-import { type Callback, encodeResult, errorResponse } from "../http/response.ts";
+import {
+  type Callback,
+  encodeResult,
+  errorResponse,
+} from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
 import type { Admission } from "./admission.ts";
 import { declaredTooLarge, limitBody } from "./body_limit.ts";

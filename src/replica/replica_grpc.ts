@@ -5,7 +5,10 @@
  * @module
  */
 
-import { createGrpcReplicaSide, type GrpcReplicaSide } from "../grpc/replica_side.ts";
+import {
+  createGrpcReplicaSide,
+  type GrpcReplicaSide,
+} from "../grpc/replica_side.ts";
 import type { GrpcToReplica } from "../grpc/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FromReplica } from "./messages.ts";

@@ -56,9 +56,13 @@ export class LazyRequestInfo implements RequestInfo {
       if (!source) continue;
       if (source.aborted) controller.abort(source.reason);
       else {
-        source.addEventListener("abort", () => controller.abort(source.reason), {
-          once: true,
-        });
+        source.addEventListener(
+          "abort",
+          () => controller.abort(source.reason),
+          {
+            once: true,
+          },
+        );
       }
     }
     return controller.signal;

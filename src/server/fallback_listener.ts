@@ -22,7 +22,9 @@ export class FallbackListener {
 
   /** Listens unless already listening; resolves with the bound port. */
   listen(hostname: string, port: number): Promise<number> {
-    if (this.#server) return Promise.resolve((this.#server.addr as Deno.NetAddr).port);
+    if (this.#server) {
+      return Promise.resolve((this.#server.addr as Deno.NetAddr).port);
+    }
     const { promise, resolve } = Promise.withResolvers<number>();
     this.#server = Deno.serve({
       hostname,

@@ -52,7 +52,10 @@ export class Forwarding {
       wire = await toWireRequest(req);
     } catch (error) {
       pool.admission.finish();
-      return errorResponse(400, `Cannot read request body: ${(error as Error).message}`);
+      return errorResponse(
+        400,
+        `Cannot read request body: ${(error as Error).message}`,
+      );
     }
     if (replica.state !== "ready") return await this.send(pool, req, true);
     pool.admission.addLoad(replica.slot, 1);
@@ -85,7 +88,10 @@ export class Forwarding {
       p.resolve(
         exit.reason === "hung"
           ? errorResponse(504, `Replica "${replica.id}" stopped answering`)
-          : errorResponse(500, `Replica "${replica.id}" ended: ${exit.message}`),
+          : errorResponse(
+            500,
+            `Replica "${replica.id}" ended: ${exit.message}`,
+          ),
       );
     }
   }

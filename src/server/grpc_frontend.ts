@@ -7,7 +7,7 @@
  */
 
 import { compileProto } from "../grpc/compile.ts";
-import { startGrpcServer } from "../grpc/server.ts";
+import { describeService, startGrpcServer } from "../grpc/server.ts";
 import type { Server } from "./server.ts";
 
 type Running = Awaited<ReturnType<typeof startGrpcServer>>;
@@ -30,11 +30,32 @@ export class GrpcFrontend {
   async start(): Promise<void> {
     const s = this.#server;
     const apis = [];
+    const served = new Map<string, string>();
     for (const { pool } of s.apis.values()) {
       const path = pool.api.handler.protobufPath;
       if (path === null || pool.ready.length === 0) continue;
-      const descriptorSet = s.opts.descriptors?.[path]?.set ??
-        await compileProto(s.project.dir, path);
+      let descriptorSet: Uint8Array;
+      try {
+        descriptorSet = s.opts.descriptors?.[path]?.set ??
+          await compileProto(s.project.dir, path);
+        // A .proto that does not define exactly one service, or a service
+        // another API serves, fails this API only (not the whole server).
+        const service = describeService(descriptorSet, path).serviceName;
+        const other = served.get(service);
+        if (other !== undefined) {
+          throw new Error(
+            `Cannot serve service "${service}" for API "${pool.api.name}": API "${other}" already serves it`,
+          );
+        }
+        served.set(service, pool.api.name);
+      } catch (error) {
+        pool.error = (error as Error).message;
+        s.logger.exception(`API "${pool.api.name}" failed to start`, error, {
+          extra: { api: pool.api.name },
+        });
+        await pool.stop(0);
+        continue;
+      }
       apis.push({
         name: pool.api.name,
         protobufPath: path,
@@ -42,9 +63,10 @@ export class GrpcFrontend {
         handlerMethods: pool.ready[0]?.methods ?? [],
       });
     }
-    const log = (level: "debug" | "info" | "warning" | "error") =>
-    (message: string, extra?: Record<string, unknown>) =>
-      s.logger[level](message, { extra: { component: "grpc", ...extra } });
+    const log =
+      (level: "debug" | "info" | "warning" | "error") =>
+      (message: string, extra?: Record<string, unknown>) =>
+        s.logger[level](message, { extra: { component: "grpc", ...extra } });
     this.#running = await startGrpcServer({
       apis,
       host: s.opts.hostname,

@@ -61,7 +61,9 @@ export class Replica {
         this.listening = msg.listening;
         this.#ready.resolve();
       } else if (msg.type === "failed") {
-        this.#ready.reject(Object.assign(new Error(msg.message), { stack: msg.stack }));
+        this.#ready.reject(
+          Object.assign(new Error(msg.message), { stack: msg.stack }),
+        );
         this.#end({ reason: "failed", message: msg.message, stack: msg.stack });
       } else if (msg.type === "drained") {
         this.#end({ reason: "drained", message: "drained" });
@@ -73,7 +75,10 @@ export class Replica {
       const message = event.message || "Replica crashed";
       this.#ready.reject(new Error(message));
       // A replica that never became ready failed to start: replacing it would loop.
-      this.#end({ reason: this.state === "starting" ? "failed" : "crashed", message });
+      this.#end({
+        reason: this.state === "starting" ? "failed" : "crashed",
+        message,
+      });
     };
     this.#worker.onmessageerror = () => {};
     this.#worker.postMessage(init);

@@ -7,7 +7,11 @@
 
 import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
-import { Admission, createAdmissionBuffer, MAX_SLOTS } from "../replica/admission.ts";
+import {
+  Admission,
+  createAdmissionBuffer,
+  MAX_SLOTS,
+} from "../replica/admission.ts";
 import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
 import { handlerEnv, workerPermissions } from "./permissions.ts";
 import { Replica, type ReplicaExit } from "./replica.ts";
@@ -80,7 +84,10 @@ export class ReplicaPool {
 
   /** Starts the initial replicas; rejects with the handler's error if none starts. */
   async start(): Promise<void> {
-    const started = Array.from({ length: this.desired }, () => this.#spawn(this.api));
+    const started = Array.from(
+      { length: this.desired },
+      () => this.#spawn(this.api),
+    );
     const results = await Promise.allSettled(started.map((r) => r.ready));
     const failed = results.find((r) => r.status === "rejected");
     if (results.every((r) => r.status === "rejected") && failed) {
@@ -100,8 +107,13 @@ export class ReplicaPool {
     try {
       const old = [...this.replicas].filter((r) => r.state !== "stopped");
       this.api = api;
-      this.desired = this.#cap(Math.max(this.desired, api.autoscaling.minReplicas));
-      const fresh = Array.from({ length: this.desired }, () => this.#spawn(api));
+      this.desired = this.#cap(
+        Math.max(this.desired, api.autoscaling.minReplicas),
+      );
+      const fresh = Array.from(
+        { length: this.desired },
+        () => this.#spawn(api),
+      );
       await Promise.all(fresh.map((r) => r.ready)).catch((error) => {
         for (const r of fresh) r.kill("failed", "roll-out failed");
         throw error;
@@ -148,14 +160,20 @@ export class ReplicaPool {
     const { minReplicas, maxReplicas } = this.api.autoscaling;
     return Math.max(
       1,
-      Math.min(Math.max(n, minReplicas), maxReplicas, this.#deps.maxLocalReplicas),
+      Math.min(
+        Math.max(n, minReplicas),
+        maxReplicas,
+        this.#deps.maxLocalReplicas,
+      ),
     );
   }
 
   #freeSlot(): number {
     const used = new Set([...this.replicas].map((r) => r.slot));
     for (let i = 0; i < MAX_SLOTS; i++) if (!used.has(i)) return i;
-    throw new RangeError(`Cannot start replica of API "${this.api.name}": all ${MAX_SLOTS} slots in use`);
+    throw new RangeError(
+      `Cannot start replica of API "${this.api.name}": all ${MAX_SLOTS} slots in use`,
+    );
   }
 
   #spawn(api: ApiConfig): Replica {
@@ -199,9 +217,13 @@ export class ReplicaPool {
       d.onListeningChange();
     }, (error: Error) => {
       this.error = error.message;
-      d.logger.exception(`Replica of API "${api.name}" failed to start`, error, {
-        extra: { replicaId },
-      });
+      d.logger.exception(
+        `Replica of API "${api.name}" failed to start`,
+        error,
+        {
+          extra: { replicaId },
+        },
+      );
     });
     replica.exited.then((exit) => this.#onExit(replica, exit));
     return replica;
@@ -235,14 +257,17 @@ export class ReplicaPool {
     const extra = live.length - this.desired;
     if (extra > 0) {
       // Drain the least-loaded replicas first: they finish soonest.
-      live.sort((a, b) => this.admission.load(a.slot) - this.admission.load(b.slot))
+      live.sort((a, b) =>
+        this.admission.load(a.slot) - this.admission.load(b.slot)
+      )
         .slice(0, extra).forEach((r) => r.drain());
     }
     this.#updateLimit();
   }
 
   #updateLimit(): void {
-    this.admission.limit = this.ready.length * this.api.autoscaling.maxReplicaConcurrency;
+    this.admission.limit = this.ready.length *
+      this.api.autoscaling.maxReplicaConcurrency;
   }
 
   /** A replica whose thread has not ticked for long while it holds work is stuck. */
@@ -256,7 +281,10 @@ export class ReplicaPool {
       if (!seen || seen.beat !== beat) {
         this.#beats.set(r, { beat, since: now });
       } else if (now - seen.since > hangMs) {
-        r.kill("hung", `no progress for ${Math.round((now - seen.since) / 1000)} s`);
+        r.kill(
+          "hung",
+          `no progress for ${Math.round((now - seen.since) / 1000)} s`,
+        );
       }
     }
   }

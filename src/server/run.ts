@@ -34,7 +34,13 @@ export async function runServer(
     controlReport?: string;
   },
 ): Promise<number> {
-  Deno.chdir(project.dir);
+  try {
+    Deno.chdir(project.dir);
+  } catch (error) {
+    // Inside a compiled binary the project is embedded: relative paths are
+    // resolved by the generated entry instead.
+    if (!(error instanceof Deno.errors.NotSupported)) throw error;
+  }
   const scratchRoot = opts.scratchRoot ??
     await Deno.makeTempDir({ prefix: "cortex-scratch-" });
   const server = new Server(project, { ...opts, scratchRoot, control: null });
@@ -83,11 +89,19 @@ export async function runServer(
     return EXIT.noApi;
   }
   if (opts.controlReport) {
-    await Deno.writeTextFile(opts.controlReport, JSON.stringify({ port: plane.port, httpPort: server.port }));
+    await Deno.writeTextFile(
+      opts.controlReport,
+      JSON.stringify({ port: plane.port, httpPort: server.port }),
+    );
   } else {
-    const state = await plane.writeState({ httpPort: server.port, projectDir: project.dir });
+    const state = await plane.writeState({
+      httpPort: server.port,
+      projectDir: project.dir,
+    });
     if (state.error) {
-      server.logger.warning(`Cannot write the control state file: ${state.error}`);
+      server.logger.warning(
+        `Cannot write the control state file: ${state.error}`,
+      );
     }
   }
   const host = opts.hostname === "0.0.0.0" ? "localhost" : opts.hostname;
@@ -95,7 +109,12 @@ export async function runServer(
     const api = pool.api;
     const url = server.endpointOf(api);
     server.logger.info(`API "${api.name}" is ${pool.status} at ${url}`, {
-      extra: { api: api.name, url, replicas: pool.ready.length, status: pool.status },
+      extra: {
+        api: api.name,
+        url,
+        replicas: pool.ready.length,
+        status: pool.status,
+      },
     });
   }
   server.logger.info(`Serving on http://${host}:${server.port}`, {

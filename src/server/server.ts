@@ -23,10 +23,7 @@ import { FallbackListener } from "./fallback_listener.ts";
 import type { GrpcFrontend } from "./grpc_frontend.ts";
 import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
-import {
-  apiEndpointUrl,
-  type ControlHost,
-} from "../control/server_target.ts";
+import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
 import type { DescriptorMap } from "../supervisor/descriptors.ts";
 
 /** Options of {@linkcode startServer}. */
@@ -69,7 +66,10 @@ export class Server implements ControlHost {
   #fallback: FallbackListener;
   #grpc: GrpcFrontend | null = null;
   #metricsId = 1;
-  #metricsWaiters = new Map<number, (msg: Extract<FromReplica, { type: "stats" }>) => void>();
+  #metricsWaiters = new Map<
+    number,
+    (msg: Extract<FromReplica, { type: "stats" }>) => void
+  >();
   /** The port HTTP is actually served on (resolved when 0 was asked). */
   port: number;
 
@@ -84,7 +84,10 @@ export class Server implements ControlHost {
       write: (lines) => this.#write(lines.join("\n") + "\n"),
     });
     this.grpcBackend = new PoolGrpcBackend((name) => this.apis.get(name)?.pool);
-    this.#fallback = new FallbackListener((req) => this.route(req), this.logger);
+    this.#fallback = new FallbackListener(
+      (req) => this.route(req),
+      this.logger,
+    );
   }
 
   #write(chunk: string): void {
@@ -152,7 +155,9 @@ export class Server implements ControlHost {
     const routes = this.routes();
     const apiNames = [...this.apis.keys()];
     for (const { pool } of this.apis.values()) {
-      for (const r of pool.replicas) r.send({ type: "routes", routes, apiNames });
+      for (const r of pool.replicas) {
+        r.send({ type: "routes", routes, apiNames });
+      }
     }
   }
 
@@ -236,9 +241,12 @@ export class Server implements ControlHost {
       getInFlight: () => pool.admission.inFlight,
       getReplicas: () => pool.desired,
       setReplicas: (n, reason) => {
-        this.logger.info(`Scaling API "${pool.api.name}" from ${pool.desired} to ${n} replicas`, {
-          extra: { api: pool.api.name, from: pool.desired, to: n, reason },
-        });
+        this.logger.info(
+          `Scaling API "${pool.api.name}" from ${pool.desired} to ${n} replicas`,
+          {
+            extra: { api: pool.api.name, from: pool.desired, to: n, reason },
+          },
+        );
         pool.scaleTo(n);
       },
       onError: (error) => this.logger.exception("Autoscaler failed", error),
@@ -298,9 +306,17 @@ export class Server implements ControlHost {
       const res = msg.api === null
         ? await this.route(req)
         : await this.callApi(msg.api, req);
-      replica.send({ type: "forward.response", id: msg.id, res: await toWireResponse(res) });
+      replica.send({
+        type: "forward.response",
+        id: msg.id,
+        res: await toWireResponse(res),
+      });
     } catch (error) {
-      replica.send({ type: "forward.response", id: msg.id, error: String((error as Error)?.message ?? error) });
+      replica.send({
+        type: "forward.response",
+        id: msg.id,
+        error: String((error as Error)?.message ?? error),
+      });
     } finally {
       this.#forwardAborts.delete(key);
     }
@@ -310,7 +326,9 @@ export class Server implements ControlHost {
   callApi(name: string, req: Request): Promise<Response> {
     const runtime = this.apis.get(name);
     if (!runtime) {
-      return Promise.reject(new TypeError(`No API named "${name}" is served here`));
+      return Promise.reject(
+        new TypeError(`No API named "${name}" is served here`),
+      );
     }
     return this.forwarding.send(runtime.pool, req);
   }
@@ -326,7 +344,9 @@ export class Server implements ControlHost {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
       });
     } else if (this.draining) {
-      res = errorResponse(503, "Server is shutting down", {}, { "retry-after": "1" });
+      res = errorResponse(503, "Server is shutting down", {}, {
+        "retry-after": "1",
+      });
     } else {
       const route = this.routes().find(({ endpoint }) =>
         path === endpoint || endpoint === "/" || path.startsWith(endpoint + "/")
@@ -336,7 +356,10 @@ export class Server implements ControlHost {
         : errorResponse(404, `No API is served at "${path}"`);
     }
     if (!res.headers.has("x-request-id")) {
-      res.headers.set("x-request-id", req.headers.get("x-request-id") ?? crypto.randomUUID());
+      res.headers.set(
+        "x-request-id",
+        req.headers.get("x-request-id") ?? crypto.randomUUID(),
+      );
     }
     return res;
   }
@@ -375,7 +398,9 @@ export class Server implements ControlHost {
   async shutdown(graceMs: number): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    this.logger.info("Shutting down: draining in-flight requests", { extra: { graceMs } });
+    this.logger.info("Shutting down: draining in-flight requests", {
+      extra: { graceMs },
+    });
     for (const { autoscaler } of this.apis.values()) autoscaler.stop();
     await Promise.all([
       this.#grpc?.shutdown(graceMs),

@@ -39,7 +39,8 @@ export async function watchProject(
     // Hidden files (editor swap files, .git) never reach handlers, except .env.
     const relevant = event.paths.some((p) => {
       const name = p.slice(p.lastIndexOf("/") + 1);
-      return !name.startsWith(".") || name === ".env" || name === ".cortexignore";
+      return !name.startsWith(".") || name === ".env" ||
+        name === ".cortexignore";
     });
     if (!relevant) continue;
     clearTimeout(timer);

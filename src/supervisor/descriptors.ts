@@ -10,10 +10,15 @@ import type { Project } from "../config/types.ts";
 import { compileProto } from "../grpc/compile.ts";
 
 /** Compiled FileDescriptorSets by proto path, or the compile error. */
-export type DescriptorMap = Record<string, { set?: Uint8Array; error?: string }>;
+export type DescriptorMap = Record<
+  string,
+  { set?: Uint8Array; error?: string }
+>;
 
 /** Compiles the protos of all gRPC APIs of the project. */
-export async function compileDescriptors(project: Project): Promise<DescriptorMap> {
+export async function compileDescriptors(
+  project: Project,
+): Promise<DescriptorMap> {
   const out: DescriptorMap = {};
   for (const api of project.apis) {
     const path = api.handler.protobufPath;
@@ -46,7 +51,10 @@ export function encodeDescriptors(map: DescriptorMap): string {
 
 /** Inverse of {@linkcode encodeDescriptors}. */
 export function decodeDescriptors(text: string): DescriptorMap {
-  const plain = JSON.parse(text) as Record<string, { set?: string; error?: string }>;
+  const plain = JSON.parse(text) as Record<
+    string,
+    { set?: string; error?: string }
+  >;
   const out: DescriptorMap = {};
   for (const [path, d] of Object.entries(plain)) {
     out[path] = d.set

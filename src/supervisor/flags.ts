@@ -93,7 +93,9 @@ export function serverPermissionFlags(
   extraRead: string[] = [],
 ): string[] {
   return [
-    `--allow-read=${[project.dir, scratchRoot, ...RUNTIME_PATHS, ...extraRead].join(",")}`,
+    `--allow-read=${
+      [project.dir, scratchRoot, ...RUNTIME_PATHS, ...extraRead].join(",")
+    }`,
     `--allow-write=${scratchRoot}`,
     `--allow-net=${netGrants(project, listen).join(",")}`,
     `--allow-env=${SERVER_ENV.join(",")}`,

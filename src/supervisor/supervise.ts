@@ -20,7 +20,9 @@ import {
   writeStateFile,
 } from "../control/state_file.ts";
 
-const SERVE_MAIN = fileURLToPath(new URL("../server/serve_main.ts", import.meta.url));
+const SERVE_MAIN = fileURLToPath(
+  new URL("../server/serve_main.ts", import.meta.url),
+);
 
 /** Exit codes that end supervision (clean exit, bad config, no API). */
 const FINAL_CODES = new Set([0, 2, 3]);
@@ -61,8 +63,14 @@ async function publishState(
       });
       return path;
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound) && !(error instanceof SyntaxError)) {
-        logLine("ERROR", `Cannot write the control state file: ${(error as Error).message}`);
+      if (
+        !(error instanceof Deno.errors.NotFound) &&
+        !(error instanceof SyntaxError)
+      ) {
+        logLine(
+          "ERROR",
+          `Cannot write the control state file: ${(error as Error).message}`,
+        );
         return null;
       }
     }
@@ -87,7 +95,10 @@ export async function supervise(
   const descriptorsFile = `${scratchRoot}/descriptors.json`;
   const hasGrpc = project.apis.some((a) => a.handler.protobufPath !== null);
   if (hasGrpc) {
-    await Deno.writeTextFile(descriptorsFile, encodeDescriptors(await compileDescriptors(project)));
+    await Deno.writeTextFile(
+      descriptorsFile,
+      encodeDescriptors(await compileDescriptors(project)),
+    );
   }
   const flags = [
     ...UNSTABLE_FLAGS,
@@ -147,13 +158,21 @@ export async function supervise(
       stdin.releaseLock();
       stdin = null;
       if (stopping) return status.signal ? 0 : status.code;
-      if (status.signal === null && FINAL_CODES.has(status.code)) return status.code;
-      const reason = status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
+      if (status.signal === null && FINAL_CODES.has(status.code)) {
+        return status.code;
+      }
+      const reason = status.signal
+        ? `signal ${status.signal}`
+        : `exit code ${status.code}`;
       if (Date.now() - started > 30_000) backoff = 200;
-      logLine("ERROR", `Serving process died (${reason}); restarting in ${backoff} ms`, {
-        reason,
-        restartInMs: backoff,
-      });
+      logLine(
+        "ERROR",
+        `Serving process died (${reason}); restarting in ${backoff} ms`,
+        {
+          reason,
+          restartInMs: backoff,
+        },
+      );
       await new Promise((r) => setTimeout(r, backoff));
       if (stopping) return 0;
       backoff = Math.min(backoff * 2, 5_000);

@@ -25,7 +25,13 @@ function call(): Promise<EchoReply> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       "/bench.v1.Echo/Say",
-      (m: unknown) => Buffer.from(toBinary(EchoRequestSchema, create(EchoRequestSchema, m as { text: string }))),
+      (m: unknown) =>
+        Buffer.from(
+          toBinary(
+            EchoRequestSchema,
+            create(EchoRequestSchema, m as { text: string }),
+          ),
+        ),
       (b: Buffer) => fromBinary(EchoReplySchema, b),
       { text },
       { deadline: Date.now() + 2_000 },

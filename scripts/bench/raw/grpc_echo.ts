@@ -28,16 +28,21 @@ const service = {
     path: "/bench.v1.Echo/Say",
     requestStream: false,
     responseStream: false,
-    requestSerialize: (m: EchoRequest) => Buffer.from(toBinary(EchoRequestSchema, m)),
+    requestSerialize: (m: EchoRequest) =>
+      Buffer.from(toBinary(EchoRequestSchema, m)),
     requestDeserialize: (b: Buffer) => fromBinary(EchoRequestSchema, b),
-    responseSerialize: (m: EchoReply) => Buffer.from(toBinary(EchoReplySchema, m)),
+    responseSerialize: (m: EchoReply) =>
+      Buffer.from(toBinary(EchoReplySchema, m)),
     responseDeserialize: (b: Buffer) => fromBinary(EchoReplySchema, b),
   },
 };
 
 const server = new Server();
 server.addService(service, {
-  Say(call: ServerUnaryCall<EchoRequest, EchoReply>, done: sendUnaryData<EchoReply>) {
+  Say(
+    call: ServerUnaryCall<EchoRequest, EchoReply>,
+    done: sendUnaryData<EchoReply>,
+  ) {
     done(null, create(EchoReplySchema, { text: call.request.text }));
   },
 });

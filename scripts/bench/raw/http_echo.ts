@@ -10,7 +10,9 @@
 async function echo(req: Request): Promise<Response> {
   if (req.method !== "POST") return Response.json({ ok: true });
   const type = req.headers.get("content-type") ?? "";
-  if (type.startsWith("application/json")) return Response.json(await req.json());
+  if (type.startsWith("application/json")) {
+    return Response.json(await req.json());
+  }
   if (type.startsWith("multipart/form-data")) {
     let fields = 0;
     let bytes = 0;

@@ -7,9 +7,26 @@
  * @module
  */
 
-import { BINARY_BYTES, JSON_BODY, MULTIPART_FILE_BYTES, type Workload, writeWorkloads } from "../bodies.ts";
-import { PROJECTS, type RunningServer, settle, startRawHttp, startRuntime } from "../servers.ts";
-import type { BenchContext, ComparisonRow, HttpResults, LoadResult } from "../types.ts";
+import {
+  BINARY_BYTES,
+  JSON_BODY,
+  MULTIPART_FILE_BYTES,
+  type Workload,
+  writeWorkloads,
+} from "../bodies.ts";
+import {
+  PROJECTS,
+  type RunningServer,
+  settle,
+  startRawHttp,
+  startRuntime,
+} from "../servers.ts";
+import type {
+  BenchContext,
+  ComparisonRow,
+  HttpResults,
+  LoadResult,
+} from "../types.ts";
 import { measure, sent, verify } from "./measure.ts";
 
 /** Connection counts of every HTTP workload. */
@@ -34,12 +51,18 @@ async function runAll(
   name: string,
 ): Promise<void> {
   const url = `http://127.0.0.1:${server.port}${path}`;
-  for (const w of new Set(jobs.map((j) => j.workload))) await verify(url, w, EXPECTED[w.name]);
+  for (const w of new Set(jobs.map((j) => j.workload))) {
+    await verify(url, w, EXPECTED[w.name]);
+  }
   for (const { workload, connections } of jobs) {
     const r = await measure(ctx, url, workload, connections);
     ctx.log(
-      `  ${name} ${workload.name} c=${connections}${pinned ? "" : " unpinned"}: ` +
-        `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms` +
+      `  ${name} ${workload.name} c=${connections}${
+        pinned ? "" : " unpinned"
+      }: ` +
+        `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(3)} ms, p99 ${
+          r.p99Ms.toFixed(3)
+        } ms` +
         (r.errors ? `, ${r.errors} errors` : ""),
     );
     into.set(key(workload.name, connections, pinned), r);
@@ -59,7 +82,11 @@ export async function httpScenario(ctx: BenchContext): Promise<HttpResults> {
   let runtimeLogLines = 0;
   let runtimeRequests = 0;
 
-  const withRuntime = async (cpus: string | null, jobs: typeof all, pinned: boolean) => {
+  const withRuntime = async (
+    cpus: string | null,
+    jobs: typeof all,
+    pinned: boolean,
+  ) => {
     const server = await startRuntime({ project: `${PROJECTS}echo`, cpus });
     try {
       await settle();
@@ -72,7 +99,11 @@ export async function httpScenario(ctx: BenchContext): Promise<HttpResults> {
       await server.stop();
     }
   };
-  const withRaw = async (cpus: string | null, jobs: typeof all, pinned: boolean) => {
+  const withRaw = async (
+    cpus: string | null,
+    jobs: typeof all,
+    pinned: boolean,
+  ) => {
     const server = await startRawHttp(cpus);
     try {
       await settle();
@@ -82,7 +113,9 @@ export async function httpScenario(ctx: BenchContext): Promise<HttpResults> {
     }
   };
 
-  ctx.log(`HTTP: server ${canPin ? `pinned to CPU ${ctx.cpus.server}` : "unpinned"}`);
+  ctx.log(
+    `HTTP: server ${canPin ? `pinned to CPU ${ctx.cpus.server}` : "unpinned"}`,
+  );
   await withRuntime(ctx.cpus.server, all, canPin);
   await withRaw(ctx.cpus.server, all, canPin);
   if (canPin) {
@@ -98,7 +131,15 @@ export async function httpScenario(ctx: BenchContext): Promise<HttpResults> {
         const k = key(w.name, connections, pinned);
         const a = runtime.get(k);
         const b = raw.get(k);
-        if (a && b) rows.push({ workload: w.name, connections, pinned, runtime: a, raw: b });
+        if (a && b) {
+          rows.push({
+            workload: w.name,
+            connections,
+            pinned,
+            runtime: a,
+            raw: b,
+          });
+        }
       }
     }
   }

@@ -45,9 +45,14 @@ export async function verify(
     body: await Deno.readFile(body.file),
   });
   const text = await res.text();
-  if (res.status !== 200 || JSON.stringify(JSON.parse(text)) !== JSON.stringify(expected)) {
+  if (
+    res.status !== 200 ||
+    JSON.stringify(JSON.parse(text)) !== JSON.stringify(expected)
+  ) {
     throw new Error(
-      `Unexpected answer from ${url} (${body.contentType}): ${res.status} ${text.slice(0, 300)}`,
+      `Unexpected answer from ${url} (${body.contentType}): ${res.status} ${
+        text.slice(0, 300)
+      }`,
     );
   }
 }

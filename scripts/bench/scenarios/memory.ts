@@ -17,11 +17,16 @@ export const MANY_REPLICAS = 4;
 const LOAD_CONNECTIONS = 64;
 
 /** Waits until healthz reports `n` ready replicas of API "echo". */
-async function waitForReplicas(server: RuntimeServer, n: number): Promise<void> {
+async function waitForReplicas(
+  server: RuntimeServer,
+  n: number,
+): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const res = await fetch(`http://127.0.0.1:${server.port}/healthz`);
-    const body = await res.json() as { apis?: Record<string, { replicas?: number }> };
+    const body = await res.json() as {
+      apis?: Record<string, { replicas?: number }>;
+    };
     if ((body.apis?.echo?.replicas ?? 0) >= n) return;
     await sleep(50);
   }
@@ -50,15 +55,24 @@ async function idleRss(server: RuntimeServer): Promise<number> {
 }
 
 /** Runs the memory measurements. */
-export async function memoryScenario(ctx: BenchContext): Promise<MemoryResults> {
+export async function memoryScenario(
+  ctx: BenchContext,
+): Promise<MemoryResults> {
   const [json] = await writeWorkloads(ctx.tmpDir);
-  const one = await startRuntime({ project: `${PROJECTS}echo`, cpus: ctx.cpus.server });
+  const one = await startRuntime({
+    project: `${PROJECTS}echo`,
+    cpus: ctx.cpus.server,
+  });
   let idleMB: number, supervisorMB: number, loadPeakMB = 0, afterLoadMB: number;
   let load;
   try {
     idleMB = await idleRss(one);
     supervisorMB = await rssMB(await one.supervisorPid());
-    ctx.log(`  idle RSS, 1 replica: ${idleMB.toFixed(1)} MB (supervisor ${supervisorMB.toFixed(1)} MB)`);
+    ctx.log(
+      `  idle RSS, 1 replica: ${idleMB.toFixed(1)} MB (supervisor ${
+        supervisorMB.toFixed(1)
+      } MB)`,
+    );
     const pid = await one.servingPid();
     let loading = true;
     const sampler = (async () => {
@@ -68,13 +82,22 @@ export async function memoryScenario(ctx: BenchContext): Promise<MemoryResults> 
       }
     })();
     try {
-      load = await measure(ctx, `http://127.0.0.1:${one.port}/echo`, json!, LOAD_CONNECTIONS);
+      load = await measure(
+        ctx,
+        `http://127.0.0.1:${one.port}/echo`,
+        json!,
+        LOAD_CONNECTIONS,
+      );
     } finally {
       loading = false;
       await sampler;
     }
     afterLoadMB = await rssMB(pid);
-    ctx.log(`  RSS under load: peak ${loadPeakMB.toFixed(1)} MB, after ${afterLoadMB.toFixed(1)} MB`);
+    ctx.log(
+      `  RSS under load: peak ${loadPeakMB.toFixed(1)} MB, after ${
+        afterLoadMB.toFixed(1)
+      } MB`,
+    );
   } finally {
     await one.stop();
   }
@@ -87,7 +110,9 @@ export async function memoryScenario(ctx: BenchContext): Promise<MemoryResults> 
   try {
     await waitForReplicas(many, MANY_REPLICAS);
     idleManyMB = await idleRss(many);
-    ctx.log(`  idle RSS, ${MANY_REPLICAS} replicas: ${idleManyMB.toFixed(1)} MB`);
+    ctx.log(
+      `  idle RSS, ${MANY_REPLICAS} replicas: ${idleManyMB.toFixed(1)} MB`,
+    );
   } finally {
     await many.stop();
   }

@@ -14,10 +14,15 @@ import type { BenchContext, StartupResults } from "../types.ts";
 export const STARTUP_RUNS = 5;
 
 /** Measures start to first response of examples/hello. */
-export async function startupScenario(ctx: BenchContext): Promise<StartupResults> {
+export async function startupScenario(
+  ctx: BenchContext,
+): Promise<StartupResults> {
   const samplesMs: number[] = [];
   for (let i = 0; i < STARTUP_RUNS; i++) {
-    const server = new RuntimeServer({ project: "examples/hello", cpus: ctx.cpus.all });
+    const server = new RuntimeServer({
+      project: "examples/hello",
+      cpus: ctx.cpus.all,
+    });
     try {
       await waitFor200(`http://127.0.0.1:${server.port}/hello`, {
         init: {

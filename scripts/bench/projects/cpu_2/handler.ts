@@ -10,7 +10,9 @@ export class Handler {
     const burnMs = config.burn_ms ?? 5;
     let loops = 0;
     const started = performance.now();
-    while (performance.now() - started < 100) loops += spin(10_000) >= 0 ? 10_000 : 0;
+    while (performance.now() - started < 100) {
+      loops += spin(10_000) >= 0 ? 10_000 : 0;
+    }
     this.#loops = Math.round((loops / (performance.now() - started)) * burnMs);
   }
 

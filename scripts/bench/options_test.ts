@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { parseBenchArgs } from "./options.ts";
+
+Deno.test("parseBenchArgs() defaults to every scenario, 5 s runs, 1 s warm-up", () => {
+  assert.deepEqual(parseBenchArgs([]), {
+    only: ["http", "grpc", "startup", "memory", "cpu"],
+    durationS: 5,
+    warmupS: 1,
+    outDir: "bench-results",
+    help: false,
+  });
+});
+
+Deno.test("parseBenchArgs() reads --only and --duration", () => {
+  const opts = parseBenchArgs([
+    "--only",
+    "grpc, http",
+    "--duration",
+    "2",
+    "--warmup",
+    "0",
+  ]);
+  assert.deepEqual(opts.only, ["grpc", "http"]);
+  assert.equal(opts.durationS, 2);
+  assert.equal(opts.warmupS, 0);
+});
+
+Deno.test("parseBenchArgs() rejects unknown scenarios, bad numbers and flags", () => {
+  assert.throws(() => parseBenchArgs(["--only", "http,disk"]), /"disk"/);
+  assert.throws(() => parseBenchArgs(["--duration", "0"]), /--duration/);
+  assert.throws(() => parseBenchArgs(["--duration", "1.5"]), /--duration/);
+  assert.throws(() => parseBenchArgs(["--fast"]));
+});
