@@ -22,12 +22,20 @@ export function parseMetrics(text: string): Sample[] {
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#")) continue;
     const m = SAMPLE.exec(line);
-    if (!m) throw new Error(`Not a Prometheus sample line: ${JSON.stringify(line)}`);
+    if (!m) {
+      throw new Error(`Not a Prometheus sample line: ${JSON.stringify(line)}`);
+    }
     const labels: Record<string, string> = {};
     for (const [, k, v] of (m[2] ?? "").matchAll(LABEL)) labels[k!] = v!;
     const raw = m[3]!;
-    const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : Number(raw);
-    if (Number.isNaN(value) && raw !== "NaN") throw new Error(`Bad value in ${JSON.stringify(line)}`);
+    const value = raw === "+Inf"
+      ? Infinity
+      : raw === "-Inf"
+      ? -Infinity
+      : Number(raw);
+    if (Number.isNaN(value) && raw !== "NaN") {
+      throw new Error(`Bad value in ${JSON.stringify(line)}`);
+    }
     out.push({ name: m[1]!, labels, value });
   }
   return out;
@@ -50,14 +58,20 @@ export class Metrics {
     const found = this.all(name, labels);
     if (found.length !== 1) {
       throw new Error(
-        `Expected one sample ${name}${JSON.stringify(labels)}, found ${found.length}:\n${this.text}`,
+        `Expected one sample ${name}${
+          JSON.stringify(labels)
+        }, found ${found.length}:\n${this.text}`,
       );
     }
     return found[0]!.value;
   }
 
   /** The matching value, or `fallback` when absent. */
-  value(name: string, labels: Record<string, string> = {}, fallback = 0): number {
+  value(
+    name: string,
+    labels: Record<string, string> = {},
+    fallback = 0,
+  ): number {
     const found = this.all(name, labels);
     return found.length === 1 ? found[0]!.value : fallback;
   }
@@ -65,9 +79,13 @@ export class Metrics {
 
 /** GET /metrics (with a per-request timeout, so a stuck replica cannot stall a poll). */
 export async function scrape(url: string, timeoutMs = 3_000): Promise<Metrics> {
-  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(`${url}/metrics`, {
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const text = await res.text();
-  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}: ${text}`);
+  if (res.status !== 200) {
+    throw new Error(`GET /metrics answered ${res.status}: ${text}`);
+  }
   return new Metrics(text, parseMetrics(text));
 }
 
@@ -122,7 +140,14 @@ export async function attempt(
   try {
     const res = await fetch(input, init);
     const body = await res.text();
-    return { status: res.status, error: null, headers: res.headers, body, at: Date.now(), startedAt };
+    return {
+      status: res.status,
+      error: null,
+      headers: res.headers,
+      body,
+      at: Date.now(),
+      startedAt,
+    };
   } catch (error) {
     return {
       status: null,

@@ -44,8 +44,13 @@ export interface RunningServer {
   proc: Deno.ChildProcess;
   /** Every stdout line so far, parsed. */
   lines(): LogLine[];
+  /** Everything written to stderr so far. */
+  stderr(): string;
   /** Resolves with the first line (already seen or to come) matching `pred`. */
-  waitForLine(pred: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  waitForLine(
+    pred: (line: LogLine) => boolean,
+    timeoutMs?: number,
+  ): Promise<LogLine>;
 }
 
 const ROOT = fromFileUrl(new URL("../", import.meta.url));
@@ -142,17 +147,28 @@ class Output {
   }
 
   /** Resolves with a matching line, or rejects on timeout / end of output. */
-  wait(pred: (l: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine> {
+  wait(
+    pred: (l: LogLine) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<LogLine> {
     const { promise, resolve, reject } = Promise.withResolvers<LogLine>();
     let ended = false;
     void this.done.then(() => (ended = true));
     const check = () => {
       const found = this.parsed.find(pred);
       if (found) finish(() => resolve(found));
-      else if (ended) finish(() => reject(new Error(`Output ended before ${what}`)));
+      else if (ended) {
+        finish(() => reject(new Error(`Output ended before ${what}`)));
+      }
     };
     const timer = setTimeout(
-      () => finish(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`))),
+      () =>
+        finish(() =>
+          reject(
+            new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`),
+          )
+        ),
       timeoutMs,
     );
     const finish = (f: () => void) => {
@@ -204,7 +220,9 @@ export async function withServer(
   let failed = true;
   try {
     const ready = await out.wait(
-      (l) => typeof l.port === "number" && String(l.message).startsWith("Serving on "),
+      (l) =>
+        typeof l.port === "number" &&
+        String(l.message).startsWith("Serving on "),
       opts.readyTimeoutMs ?? 60_000,
       '"Serving on" line',
     );
@@ -216,7 +234,9 @@ export async function withServer(
       pid: proc.pid,
       proc,
       lines: () => [...out.parsed],
-      waitForLine: (pred, timeoutMs = 10_000) => out.wait(pred, timeoutMs, "a matching log line"),
+      stderr: () => out.stderr,
+      waitForLine: (pred, timeoutMs = 10_000) =>
+        out.wait(pred, timeoutMs, "a matching log line"),
     });
     failed = false;
   } finally {
@@ -228,7 +248,11 @@ export async function withServer(
     if (failed || out.bad.length > 0) out.dump(projectDir);
   }
   if (out.bad.length > 0) {
-    throw new Error(`${out.bad.length} stdout line(s) are not JSON objects, e.g. ${JSON.stringify(out.bad[0]!.slice(0, 300))}`);
+    throw new Error(
+      `${out.bad.length} stdout line(s) are not JSON objects, e.g. ${
+        JSON.stringify(out.bad[0]!.slice(0, 300))
+      }`,
+    );
   }
 }
 
@@ -246,7 +270,10 @@ export async function runToExit(
 ): Promise<ExitResult> {
   const proc = serverCommand(projectDir, opts).spawn();
   const out = new Output(proc);
-  const timer = setTimeout(() => kill(proc, "SIGKILL"), opts.timeoutMs ?? 60_000);
+  const timer = setTimeout(
+    () => kill(proc, "SIGKILL"),
+    opts.timeoutMs ?? 60_000,
+  );
   const status = await proc.status;
   clearTimeout(timer);
   await out.done;

@@ -26,26 +26,36 @@ Deno.test("errors: status codes for unknown paths, methods, throws and HttpError
       assert.deepEqual(allow, ["GET", "POST"]);
     });
 
-    await t.step("a handler throw → 500 {error, request_id}, stack only in the log", async () => {
-      const res = await fetch(`${url}/errors?case=throw`);
-      assert.equal(res.status, 500);
-      const text = await res.text();
-      const body = JSON.parse(text);
-      const id = res.headers.get("x-request-id");
-      assert.deepEqual(Object.keys(body).sort(), ["error", "request_id"]);
-      assert.equal(body.request_id, id);
-      assert.doesNotMatch(text, /secret internal detail|handler\.ts|at /);
-      const line = await waitForLine((l) => labels(l).requestId === id && "exc_info" in l);
-      assert.equal(line.levelname, "ERROR");
-      assert.match(String(line.exc_info), /secret internal detail/);
-      assert.match(String(line.exc_info), /handler\.ts/);
-    });
+    await t.step(
+      "a handler throw → 500 {error, request_id}, stack only in the log",
+      async () => {
+        const res = await fetch(`${url}/errors?case=throw`);
+        assert.equal(res.status, 500);
+        const text = await res.text();
+        const body = JSON.parse(text);
+        const id = res.headers.get("x-request-id");
+        assert.deepEqual(Object.keys(body).sort(), ["error", "request_id"]);
+        assert.equal(body.request_id, id);
+        assert.doesNotMatch(text, /secret internal detail|handler\.ts|at /);
+        const line = await waitForLine((l) =>
+          labels(l).requestId === id && "exc_info" in l
+        );
+        assert.equal(line.levelname, "ERROR");
+        assert.match(String(line.exc_info), /secret internal detail/);
+        assert.match(String(line.exc_info), /handler\.ts/);
+      },
+    );
 
-    await t.step("HttpError(422, message) → 422 with that message", async () => {
-      const res = await fetch(`${url}/errors?case=http-error`);
-      assert.equal(res.status, 422);
-      assert.deepEqual(await res.json(), { error: 'Field "name" is required' });
-    });
+    await t.step(
+      "HttpError(422, message) → 422 with that message",
+      async () => {
+        const res = await fetch(`${url}/errors?case=http-error`);
+        assert.equal(res.status, 422);
+        assert.deepEqual(await res.json(), {
+          error: 'Field "name" is required',
+        });
+      },
+    );
   });
 });
 
@@ -55,13 +65,19 @@ Deno.test("errors: x-request-id is on every response and in the access line", as
     const id = res.headers.get("x-request-id");
     assert.match(id ?? "", /^[\w-]{8,}$/);
     assert.deepEqual(await res.json(), { requestId: id });
-    const access = await waitForLine((l) => l.requestId === id && l.status === 200);
+    const access = await waitForLine((l) =>
+      l.requestId === id && l.status === 200
+    );
     assert.equal(access.path, "/errors");
 
-    const given = await fetch(`${url}/errors`, { headers: { "x-request-id": "client-chosen.id-42" } });
+    const given = await fetch(`${url}/errors`, {
+      headers: { "x-request-id": "client-chosen.id-42" },
+    });
     assert.equal(given.headers.get("x-request-id"), "client-chosen.id-42");
     assert.deepEqual(await given.json(), { requestId: "client-chosen.id-42" });
-    await waitForLine((l) => l.requestId === "client-chosen.id-42" && l.method === "GET");
+    await waitForLine((l) =>
+      l.requestId === "client-chosen.id-42" && l.method === "GET"
+    );
 
     for (const path of ["/nope", "/healthz", "/metrics"]) {
       const r = await fetch(`${url}${path}`);
@@ -74,12 +90,18 @@ Deno.test("errors: x-request-id is on every response and in the access line", as
 Deno.test("errors: a body over handler.max_body_size → 413", async (t) => {
   await withServer(PROJECT, {}, async ({ url }) => {
     await t.step("within the limit is served", async () => {
-      const res = await fetch(`${url}/errors`, { method: "POST", body: new Uint8Array(1024) });
+      const res = await fetch(`${url}/errors`, {
+        method: "POST",
+        body: new Uint8Array(1024),
+      });
       assert.deepEqual(await res.json(), { size: 1024 });
     });
 
     await t.step("declared by Content-Length", async () => {
-      const res = await fetch(`${url}/errors`, { method: "POST", body: new Uint8Array(1025) });
+      const res = await fetch(`${url}/errors`, {
+        method: "POST",
+        body: new Uint8Array(1025),
+      });
       assert.equal(res.status, 413);
       assert.match((await res.json()).error, /max_body_size/);
     });

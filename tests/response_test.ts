@@ -11,14 +11,55 @@ const PROJECT = fixture("responses");
 Deno.test("responses: each return type has the documented status and content type", async (t) => {
   await withServer(PROJECT, {}, async ({ url }) => {
     const cases: Array<[string, string, (res: Response) => Promise<void>]> = [
-      ["object", "application/json", async (r) => assert.deepEqual(await r.json(), { a: 1, nested: { b: [1, 2] } })],
-      ["array", "application/json", async (r) => assert.deepEqual(await r.json(), [1, "two", null])],
-      ["number", "application/json", async (r) => assert.equal(await r.text(), "42.5")],
-      ["boolean", "application/json", async (r) => assert.equal(await r.text(), "false")],
-      ["null", "application/json", async (r) => assert.equal(await r.text(), "null")],
-      ["string", "text/plain; charset=utf-8", async (r) => assert.equal(await r.text(), "héllo")],
-      ["bytes", "application/octet-stream", async (r) => assert.deepEqual(new Uint8Array(await r.arrayBuffer()), new Uint8Array([0, 1, 2, 255]))],
-      ["buffer", "application/octet-stream", async (r) => assert.deepEqual(new Uint8Array(await r.arrayBuffer()), new Uint8Array([9, 8, 7]))],
+      [
+        "object",
+        "application/json",
+        async (r) =>
+          assert.deepEqual(await r.json(), { a: 1, nested: { b: [1, 2] } }),
+      ],
+      [
+        "array",
+        "application/json",
+        async (r) => assert.deepEqual(await r.json(), [1, "two", null]),
+      ],
+      [
+        "number",
+        "application/json",
+        async (r) => assert.equal(await r.text(), "42.5"),
+      ],
+      [
+        "boolean",
+        "application/json",
+        async (r) => assert.equal(await r.text(), "false"),
+      ],
+      [
+        "null",
+        "application/json",
+        async (r) => assert.equal(await r.text(), "null"),
+      ],
+      [
+        "string",
+        "text/plain; charset=utf-8",
+        async (r) => assert.equal(await r.text(), "héllo"),
+      ],
+      [
+        "bytes",
+        "application/octet-stream",
+        async (r) =>
+          assert.deepEqual(
+            new Uint8Array(await r.arrayBuffer()),
+            new Uint8Array([0, 1, 2, 255]),
+          ),
+      ],
+      [
+        "buffer",
+        "application/octet-stream",
+        async (r) =>
+          assert.deepEqual(
+            new Uint8Array(await r.arrayBuffer()),
+            new Uint8Array([9, 8, 7]),
+          ),
+      ],
     ];
     for (const [kind, type, check] of cases) {
       await t.step(`${kind} → 200 ${type}`, async () => {
@@ -29,19 +70,25 @@ Deno.test("responses: each return type has the documented status and content typ
       });
     }
 
-    await t.step("a Response is sent as is (status, headers, body)", async () => {
-      const res = await fetch(`${url}/responses?kind=response`);
-      assert.equal(res.status, 418);
-      assert.equal(res.headers.get("content-type"), "text/html");
-      assert.equal(res.headers.get("x-custom"), "yes");
-      assert.ok(res.headers.get("x-request-id"));
-      assert.equal(await res.text(), "<p>teapot</p>");
-    });
+    await t.step(
+      "a Response is sent as is (status, headers, body)",
+      async () => {
+        const res = await fetch(`${url}/responses?kind=response`);
+        assert.equal(res.status, 418);
+        assert.equal(res.headers.get("content-type"), "text/html");
+        assert.equal(res.headers.get("x-custom"), "yes");
+        assert.ok(res.headers.get("x-request-id"));
+        assert.equal(await res.text(), "<p>teapot</p>");
+      },
+    );
   });
 });
 
 /** Reads the next chunk, failing if it does not come within `ms`. */
-async function nextChunk(reader: ReadableStreamDefaultReader<Uint8Array>, ms = 5000): Promise<string> {
+async function nextChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ms = 5000,
+): Promise<string> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`No chunk within ${ms} ms`)), ms);
@@ -62,10 +109,18 @@ for (const kind of ["stream", "generator"]) {
       const reader = res.body!.getReader();
       try {
         // The producer is blocked until released: the first chunk must already be here.
-        assert.equal(await nextChunk(reader), kind === "stream" ? "one\n" : "first\n");
-        const release = await fetch(`${url}/responses?kind=release&gate=${kind}`);
+        assert.equal(
+          await nextChunk(reader),
+          kind === "stream" ? "one\n" : "first\n",
+        );
+        const release = await fetch(
+          `${url}/responses?kind=release&gate=${kind}`,
+        );
         assert.deepEqual(await release.json(), { released: kind });
-        assert.equal(await nextChunk(reader), kind === "stream" ? "two\n" : "second\n");
+        assert.equal(
+          await nextChunk(reader),
+          kind === "stream" ? "two\n" : "second\n",
+        );
         assert.equal(await nextChunk(reader), "<done>");
       } finally {
         await reader.cancel().catch(() => {});
@@ -77,13 +132,16 @@ for (const kind of ["stream", "generator"]) {
 Deno.test("responses: [result, callback] answers before the callback runs", async () => {
   await withServer(PROJECT, {}, async ({ url, lines, waitForLine }) => {
     const isDone = (l: LogLine) => l.message === "Callback finished";
-    const res = await fetch(`${url}/responses?kind=callback`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${url}/responses?kind=callback`, {
+      signal: AbortSignal.timeout(5000),
+    });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { queued: true });
     const requestId = res.headers.get("x-request-id");
     // The callback is still waiting on its gate, so it cannot have logged.
     assert.equal(lines().filter(isDone).length, 0);
-    await (await fetch(`${url}/responses?kind=release&gate=callback`)).body?.cancel();
+    await (await fetch(`${url}/responses?kind=release&gate=callback`)).body
+      ?.cancel();
     const line = await waitForLine(isDone);
     assert.equal(line.wrote, "done");
     assert.equal((line.labels as Record<string, unknown>).requestId, requestId);
@@ -95,8 +153,13 @@ Deno.test("responses: a callback's error is logged, not sent", async () => {
     const res = await fetch(`${url}/responses?kind=callback-throws`);
     assert.equal(res.status, 200);
     assert.equal(await res.text(), "sent anyway");
-    const line = await waitForLine((l) => String(l.exc_info ?? "").includes("callback exploded"));
+    const line = await waitForLine((l) =>
+      String(l.exc_info ?? "").includes("callback exploded")
+    );
     assert.equal(line.levelname, "ERROR");
-    assert.equal((line.labels as Record<string, unknown>).requestId, res.headers.get("x-request-id"));
+    assert.equal(
+      (line.labels as Record<string, unknown>).requestId,
+      res.headers.get("x-request-id"),
+    );
   });
 });

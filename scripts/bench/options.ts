@@ -12,6 +12,8 @@ export interface BenchOptions {
   only: ScenarioName[];
   durationS: number;
   warmupS: number;
+  /** Longest wait for a quiet machine before each scenario (0: none). */
+  quietWaitS: number;
   outDir: string;
   help: boolean;
 }
@@ -24,6 +26,8 @@ Options:
 } (default: all)
   --duration S     Seconds per measured run (default 5)
   --warmup S       Seconds of warm-up before each run (default 1)
+  --quiet-wait S   Wait up to S seconds before each scenario for other
+                   processes to leave the CPUs idle (default 30, 0: no wait)
   --out DIR        Where results go (default bench-results)
   -h, --help       Show this help`;
 
@@ -55,6 +59,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       only: { type: "string" },
       duration: { type: "string" },
       warmup: { type: "string" },
+      "quiet-wait": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -76,6 +81,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     only: only as ScenarioName[],
     durationS: seconds(values.duration, "duration", 5, 1),
     warmupS: seconds(values.warmup, "warmup", 1, 0),
+    quietWaitS: seconds(values["quiet-wait"], "quiet-wait", 30, 0),
     outDir: values.out ?? "bench-results",
     help: values.help ?? false,
   };

@@ -6,6 +6,7 @@ Deno.test("parseBenchArgs() defaults to every scenario, 5 s runs, 1 s warm-up", 
     only: ["http", "grpc", "startup", "memory", "cpu"],
     durationS: 5,
     warmupS: 1,
+    quietWaitS: 30,
     outDir: "bench-results",
     help: false,
   });

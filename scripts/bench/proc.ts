@@ -257,3 +257,24 @@ export async function waitFor200(
   }
   throw new Error(`Timed out waiting for 200 from ${url}: ${last}`);
 }
+
+/** Busy and total jiffies of all CPUs, from the first line of /proc/stat. */
+export function parseProcStat(text: string): { busy: number; total: number } {
+  const m = /^cpu\s+(.+)$/m.exec(text);
+  if (!m) throw new SyntaxError("Cannot read /proc/stat: no cpu line");
+  const f = m[1]!.trim().split(/\s+/).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * How busy the machine is without us: the share of all CPUs in use over
+ * `ms`, 0-1 (other sessions' work perturbs every number).
+ */
+export async function machineBusy(ms = 1_000): Promise<number> {
+  const a = parseProcStat(await readProc("/proc/stat"));
+  await sleep(ms);
+  const b = parseProcStat(await readProc("/proc/stat"));
+  return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+}

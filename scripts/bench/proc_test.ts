@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parsePidList, parseVmRssKb } from "./proc.ts";
+import { parsePidList, parseProcStat, parseVmRssKb } from "./proc.ts";
 
 Deno.test("parsePidList() reads a /proc children file", () => {
   assert.deepEqual(parsePidList("27931 27942 \n"), [27931, 27942]);
@@ -11,4 +11,11 @@ Deno.test("parseVmRssKb() finds VmRSS in /proc/<pid>/status", () => {
     "Name:\tdeno\nVmPeak:\t 1000 kB\nVmRSS:\t   78352 kB\nRssAnon:\t 50000 kB\n";
   assert.equal(parseVmRssKb(status), 78352);
   assert.throws(() => parseVmRssKb("Name:\tkthreadd\n"), SyntaxError);
+});
+
+Deno.test("parseProcStat() sums busy and total jiffies", () => {
+  const stat =
+    "cpu  100 5 50 800 40 0 5 0 0 0\ncpu0 50 2 25 400 20 0 3 0 0 0\n";
+  assert.deepEqual(parseProcStat(stat), { busy: 160, total: 1000 });
+  assert.throws(() => parseProcStat("intr 1 2 3\n"), SyntaxError);
 });

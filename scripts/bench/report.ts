@@ -95,6 +95,19 @@ export function renderReport(r: BenchResults): string {
     `${placement}; ${m.durationS} s per run after ${m.warmupS} s warm-up, loopback.`,
     "",
   ];
+  const busy = Object.entries(m.busyBefore);
+  if (busy.length > 0) {
+    out.push(
+      `Machine busy before each scenario (other processes, share of all CPUs): ` +
+        busy.map(([k, v]) => `${k} ${((v ?? 0) * 100).toFixed(0)}%`).join(
+          ", ",
+        ) +
+        (busy.some(([, v]) => (v ?? 0) > 0.1)
+          ? ". Above ~10% the numbers are perturbed."
+          : "."),
+      "",
+    );
+  }
 
   out.push(
     "## HTTP: runtime (deno task serve, 1 replica, access log on) vs raw Deno.serve (wrk)",
@@ -162,7 +175,9 @@ export function renderReport(r: BenchResults): string {
     const c = r.cpu;
     rows.push(
       [
-        `CPU-bound (~${c.burnMs} ms/request, ${c.connections} conns), 1 replica`,
+        `CPU-bound (${
+          c.burnMs.toFixed(1)
+        } ms of work/request, ${c.connections} conns), 1 replica`,
         `${fmtRps(c.one.rps)} req/s`,
         `p50 ${fmtMs(c.one.p50Ms)} ms, p99 ${
           fmtMs(c.one.p99Ms)

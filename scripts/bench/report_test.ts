@@ -22,6 +22,7 @@ const META: BenchResults["meta"] = {
   durationS: 5,
   warmupS: 1,
   cpus: { server: "0", load: "1", all: "0-1" },
+  busyBefore: {},
 };
 
 Deno.test("markdownTable() aligns columns and right-aligns numbers", () => {

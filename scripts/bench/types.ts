@@ -96,6 +96,8 @@ export interface BenchResults {
     warmupS: number;
     cpus: Placement;
     elapsedS?: number;
+    /** Share of all CPUs busy (other sessions) in the second before each scenario. */
+    busyBefore: Partial<Record<ScenarioName, number>>;
   };
   http?: HttpResults | { error: string };
   grpc?: GrpcResults;

@@ -10,7 +10,7 @@ const IN_FLIGHT = 0; // admitted requests: running + queued (+ pending callbacks
 const LIMIT = 1; // replicas x max_replica_concurrency
 const QUEUED = 2; // admitted requests waiting for a slot
 const HEADER = 4;
-const SLOT_FIELDS = 4; // per replica: load, heartbeat, reserved x2
+const SLOT_FIELDS = 4; // per replica: load, heartbeat, queued, reserved
 
 /** Replica state slots available per API. */
 export const MAX_SLOTS = 64;
@@ -60,9 +60,20 @@ export class Admission {
     return Atomics.load(this.#a, QUEUED);
   }
 
-  /** Adds `delta` to the queued count. */
-  addQueued(delta: number): void {
+  /**
+   * Adds `delta` to the queued count, and to the replica's in `slot` when
+   * given, so a replica that dies does not leave its queue counted.
+   */
+  addQueued(delta: number, slot?: number): void {
     Atomics.add(this.#a, QUEUED, delta);
+    if (slot !== undefined) {
+      Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS + 2, delta);
+    }
+  }
+
+  /** Requests waiting for a handler slot in the replica in `slot`. */
+  queuedIn(slot: number): number {
+    return Atomics.load(this.#a, HEADER + slot * SLOT_FIELDS + 2);
   }
 
   /** Work held by the replica in `slot` (running + queued + callbacks). */
@@ -75,16 +86,26 @@ export class Admission {
     Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS, delta);
   }
 
-  /** Ends everything a dead replica held: its load leaves the in-flight count. */
+  /**
+   * Ends everything a dead replica held: its load leaves the in-flight count
+   * and its waiting requests leave the queued count.
+   */
   releaseSlot(slot: number): void {
     const held = Atomics.exchange(this.#a, HEADER + slot * SLOT_FIELDS, 0);
     if (held > 0) Atomics.sub(this.#a, IN_FLIGHT, held);
+    const queued = Atomics.exchange(
+      this.#a,
+      HEADER + slot * SLOT_FIELDS + 2,
+      0,
+    );
+    if (queued > 0) Atomics.sub(this.#a, QUEUED, queued);
   }
 
   /** Resets a slot before a new replica takes it. */
   resetSlot(slot: number): void {
     Atomics.store(this.#a, HEADER + slot * SLOT_FIELDS, 0);
     Atomics.store(this.#a, HEADER + slot * SLOT_FIELDS + 1, 0);
+    Atomics.store(this.#a, HEADER + slot * SLOT_FIELDS + 2, 0);
   }
 
   /** Bumped by the replica every second; stalls when its thread is stuck. */

@@ -94,14 +94,17 @@ async function start(init: ReplicaInit): Promise<void> {
   const admission = new Admission(init.admission);
   const slots = new Slots(
     api.handler.processesPerReplica * api.handler.threadsPerProcess,
-    (delta) => admission.addQueued(delta),
+    (delta) => admission.addQueued(delta, init.slot),
   );
   const stats = new RequestStats();
   const metrics = new CustomMetrics();
   const pendingWork = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
     pendingWork.add(work);
-    work.finally(() => pendingWork.delete(work));
+    // then(f, f), not finally(): a rejected `work` must not become an
+    // unhandled rejection, which would end the replica.
+    const forget = () => void pendingWork.delete(work);
+    work.then(forget, forget);
   };
 
   // Requests this replica sent to the main thread (other APIs, healthz, chains).
@@ -206,7 +209,9 @@ async function start(init: ReplicaInit): Promise<void> {
       if (target !== null || path === "/healthz" || path === "/metrics") {
         return forward(null, req);
       }
-      return errorResponse(404, `No API is served at "${path}"`);
+      return errorResponse(404, `No API is served at "${path}"`, {}, {
+        "x-request-id": requestIdOf(req),
+      });
     });
     await listening.promise;
   }

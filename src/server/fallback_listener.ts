@@ -21,10 +21,11 @@ export class FallbackListener {
   }
 
   /** Listens unless already listening; resolves with the bound port. */
-  listen(hostname: string, port: number): Promise<number> {
-    if (this.#server) {
-      return Promise.resolve((this.#server.addr as Deno.NetAddr).port);
-    }
+  async listen(hostname: string, port: number): Promise<number> {
+    await this.#closing;
+    // Checked after the wait: a concurrent listen() may have opened it.
+    const open = this.#server as Deno.HttpServer | null;
+    if (open) return (open.addr as Deno.NetAddr).port;
     const { promise, resolve } = Promise.withResolvers<number>();
     this.#server = Deno.serve({
       hostname,
@@ -36,13 +37,16 @@ export class FallbackListener {
         return errorResponse(500, "Internal server error");
       },
     }, this.#handler);
-    return promise;
+    return await promise;
   }
 
-  /** Stops listening; in-flight requests finish. */
-  async close(): Promise<void> {
+  /** Stops listening; resolves once the socket is closed (also for callers that come late). */
+  close(): Promise<void> {
     const server = this.#server;
     this.#server = null;
-    await server?.shutdown();
+    if (server) this.#closing = server.shutdown();
+    return this.#closing;
   }
+
+  #closing: Promise<void> = Promise.resolve();
 }

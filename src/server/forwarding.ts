@@ -32,6 +32,12 @@ export class Forwarding {
     admitted = false,
   ): Promise<Response> {
     const api = pool.api.name;
+    if (!admitted && pool.leastLoaded() === null) {
+      // No replica at all (all crashed, or starting): say so, not "at limit".
+      return errorResponse(503, `API "${api}" has no ready replica`, {}, {
+        "retry-after": "1",
+      });
+    }
     if (!admitted && !pool.admission.tryAdmit()) {
       return errorResponse(
         503,

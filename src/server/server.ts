@@ -131,7 +131,7 @@ export class Server implements ControlHost {
     this.#broadcastRoutes();
     await runtime.pool.start();
     runtime.autoscaler.start();
-    this.updateListening();
+    await this.updateListening();
   }
 
   /** Stops routing to an API at once, then drains it (delete). */
@@ -142,7 +142,7 @@ export class Server implements ControlHost {
     this.#broadcastRoutes();
     runtime.autoscaler.stop();
     await runtime.pool.stop(runtime.pool.api.handler.shutdownGracePeriodMs);
-    this.updateListening();
+    await this.updateListening();
   }
 
   /** Reports a background failure. */
@@ -205,7 +205,7 @@ export class Server implements ControlHost {
       this.#grpc = new GrpcFrontend(this);
       await this.#grpc.start();
     }
-    this.updateListening();
+    await this.updateListening();
   }
 
   /** True when no API could start. */
@@ -234,7 +234,7 @@ export class Server implements ControlHost {
         this.forwarding.replicaExited(replica, exit);
         this.grpcBackend.replicaExited(replica, exit);
       },
-      onListeningChange: () => this.updateListening(),
+      onListeningChange: () => void this.updateListening(),
     });
     const autoscaler = new Autoscaler({
       cfg: api.autoscaling,
@@ -256,14 +256,18 @@ export class Server implements ControlHost {
     return runtime;
   }
 
-  /** Keeps the main-thread listener only while no replica listens. */
-  updateListening(): void {
+  /**
+   * Keeps the main-thread listener only while no replica listens. Resolves
+   * once the change is done: a closing reusePort socket can still be handed
+   * a connection, which then gets a reset, so "ready" waits for it.
+   */
+  async updateListening(): Promise<void> {
     const listening = [...this.apis.values()].some(({ pool }) =>
       pool.ready.some((r) => r.listening)
     );
-    if (listening) void this.#fallback.close();
+    if (listening) await this.#fallback.close();
     else if (!this.draining) {
-      void this.#fallback.listen(this.opts.hostname, this.port).catch((error) =>
+      await this.#fallback.listen(this.opts.hostname, this.port).catch((error) =>
         this.logger.exception("Cannot listen", error)
       );
     }

@@ -31,35 +31,31 @@ import type {
 export const GRPC_CONNECTIONS = [1, 16, 64];
 const METHOD = "/bench.v1.Echo/Say";
 
-async function runAll(
+function describe(r: LoadResult): string {
+  return `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(3)} ms, p99 ${
+    r.p99Ms.toFixed(3)
+  } ms` +
+    (r.errors ? `, ${r.errors} errors` : "");
+}
+
+function load(
   ctx: BenchContext,
   port: number,
-  name: string,
-): Promise<LoadResult[]> {
+  connections: number,
+): Promise<LoadResult> {
   const message = toBinary(
     EchoRequestSchema,
     create(EchoRequestSchema, { text: "hello from h2load" }),
   );
-  const out: LoadResult[] = [];
-  for (const connections of GRPC_CONNECTIONS) {
-    const r = await runH2loadGrpc({
-      url: `http://127.0.0.1:${port}${METHOD}`,
-      message,
-      connections,
-      durationS: ctx.durationS,
-      warmupS: ctx.warmupS,
-      cpus: ctx.cpus.load,
-      tmpDir: ctx.tmpDir,
-    });
-    ctx.log(
-      `  ${name} grpc c=${connections}: ${r.rps.toFixed(0)} req/s, p50 ${
-        r.p50Ms.toFixed(3)
-      } ms, ` +
-        `p99 ${r.p99Ms.toFixed(3)} ms${r.errors ? `, ${r.errors} errors` : ""}`,
-    );
-    out.push(r);
-  }
-  return out;
+  return runH2loadGrpc({
+    url: `http://127.0.0.1:${port}${METHOD}`,
+    message,
+    connections,
+    durationS: ctx.durationS,
+    warmupS: ctx.warmupS,
+    cpus: ctx.cpus.load,
+    tmpDir: ctx.tmpDir,
+  });
 }
 
 /** Runs the gRPC comparison, or says why it cannot. */
@@ -70,44 +66,47 @@ export async function grpcScenario(ctx: BenchContext): Promise<GrpcResults> {
       reason: "src/grpc/server.ts does not exist",
     };
   }
-  let runtime: LoadResult[];
-  let server: RunningServer | null = null;
+  const servers: RunningServer[] = [];
   try {
-    const rt = await startRuntime({
+    const runtime = await startRuntime({
       project: `${PROJECTS}grpc_echo`,
       cpus: ctx.cpus.server,
     });
-    server = rt;
-    const error = await checkGrpc(rt.grpcPort);
+    servers.push(runtime);
+    const error = await checkGrpc(runtime.grpcPort);
     if (error !== null) {
       return {
         status: "failed",
         reason: `the runtime does not answer ${METHOD}: ${error}\n${
-          rt.proc.output().slice(-1500)
+          runtime.proc.output().slice(-1500)
         }`,
       };
     }
+    const raw = await startRawGrpc(ctx.cpus.server);
+    servers.push(raw);
     await settle();
-    runtime = await runAll(ctx, rt.grpcPort, "runtime");
+    const rows: ComparisonRow[] = [];
+    for (const connections of GRPC_CONNECTIONS) {
+      const a = await load(ctx, runtime.grpcPort, connections);
+      ctx.log(`  runtime grpc c=${connections}: ${describe(a)}`);
+      const b = await load(ctx, raw.port, connections);
+      ctx.log(
+        `  raw     grpc c=${connections}: ${describe(b)} (${
+          (a.rps / b.rps).toFixed(2)
+        }x)`,
+      );
+      rows.push({
+        workload: "grpc",
+        connections,
+        pinned: ctx.cpus.server !== null,
+        runtime: a,
+        raw: b,
+      });
+    }
+    return { status: "ok", rows };
   } catch (error) {
     return { status: "failed", reason: (error as Error).message };
   } finally {
-    await server?.stop();
+    for (const server of servers) await server.stop();
   }
-  const raw = await startRawGrpc(ctx.cpus.server);
-  let rawResults: LoadResult[];
-  try {
-    await settle();
-    rawResults = await runAll(ctx, raw.port, "raw");
-  } finally {
-    await raw.stop();
-  }
-  const rows: ComparisonRow[] = GRPC_CONNECTIONS.map((connections, i) => ({
-    workload: "grpc",
-    connections,
-    pinned: ctx.cpus.server !== null,
-    runtime: runtime[i]!,
-    raw: rawResults[i]!,
-  }));
-  return { status: "ok", rows };
 }

@@ -38,34 +38,61 @@ const EXPECTED: Record<Workload["name"], unknown> = {
   multipart: { fields: 2, bytes: "bench upload".length + MULTIPART_FILE_BYTES },
 };
 
-type Runs = Map<string, LoadResult>;
-const key = (w: string, c: number, pinned: boolean) => `${w}/${c}/${pinned}`;
+function describe(r: LoadResult): string {
+  return `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(3)} ms, p99 ${
+    r.p99Ms.toFixed(3)
+  } ms` +
+    (r.errors ? `, ${r.errors} errors` : "");
+}
 
-async function runAll(
+/**
+ * Runs every job against both servers, runtime then raw back to back, so
+ * that a change in background load hits both sides of a ratio alike.
+ */
+async function compare(
   ctx: BenchContext,
-  server: RunningServer,
-  path: string,
   jobs: Array<{ workload: Workload; connections: number }>,
+  cpus: string | null,
   pinned: boolean,
-  into: Runs,
-  name: string,
-): Promise<void> {
-  const url = `http://127.0.0.1:${server.port}${path}`;
-  for (const w of new Set(jobs.map((j) => j.workload))) {
-    await verify(url, w, EXPECTED[w.name]);
-  }
-  for (const { workload, connections } of jobs) {
-    const r = await measure(ctx, url, workload, connections);
-    ctx.log(
-      `  ${name} ${workload.name} c=${connections}${
+  counts: { lines: number; requests: number },
+): Promise<ComparisonRow[]> {
+  const servers: RunningServer[] = [];
+  try {
+    const runtime = await startRuntime({ project: `${PROJECTS}echo`, cpus });
+    servers.push(runtime);
+    const raw = await startRawHttp(cpus);
+    servers.push(raw);
+    await settle();
+    const urls = [runtime, raw].map((s) => `http://127.0.0.1:${s.port}/echo`);
+    for (const w of new Set(jobs.map((j) => j.workload))) {
+      for (const url of urls) await verify(url, w, EXPECTED[w.name]);
+    }
+    const rows: ComparisonRow[] = [];
+    for (const { workload, connections } of jobs) {
+      const label = `${workload.name} c=${connections}${
         pinned ? "" : " unpinned"
-      }: ` +
-        `${r.rps.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(3)} ms, p99 ${
-          r.p99Ms.toFixed(3)
-        } ms` +
-        (r.errors ? `, ${r.errors} errors` : ""),
-    );
-    into.set(key(workload.name, connections, pinned), r);
+      }`;
+      const sentBefore = sent.requests;
+      const linesBefore = runtime.proc.stdout.lines;
+      const a = await measure(ctx, urls[0]!, workload, connections);
+      counts.requests += sent.requests - sentBefore;
+      counts.lines += runtime.proc.stdout.lines - linesBefore;
+      ctx.log(`  runtime ${label}: ${describe(a)}`);
+      const b = await measure(ctx, urls[1]!, workload, connections);
+      ctx.log(
+        `  raw     ${label}: ${describe(b)} (${(a.rps / b.rps).toFixed(2)}x)`,
+      );
+      rows.push({
+        workload: workload.name,
+        connections,
+        pinned,
+        runtime: a,
+        raw: b,
+      });
+    }
+    return rows;
+  } finally {
+    for (const server of servers) await server.stop();
   }
 }
 
@@ -75,73 +102,27 @@ export async function httpScenario(ctx: BenchContext): Promise<HttpResults> {
   const all = workloads.flatMap((workload) =>
     HTTP_CONNECTIONS.map((connections) => ({ workload, connections }))
   );
-  const json64 = [{ workload: workloads[0]!, connections: 64 }];
-  const runtime: Runs = new Map();
-  const raw: Runs = new Map();
   const canPin = ctx.cpus.server !== null;
-  let runtimeLogLines = 0;
-  let runtimeRequests = 0;
-
-  const withRuntime = async (
-    cpus: string | null,
-    jobs: typeof all,
-    pinned: boolean,
-  ) => {
-    const server = await startRuntime({ project: `${PROJECTS}echo`, cpus });
-    try {
-      await settle();
-      const before = sent.requests;
-      const linesBefore = server.proc.stdout.lines;
-      await runAll(ctx, server, "/echo", jobs, pinned, runtime, "runtime");
-      runtimeRequests += sent.requests - before;
-      runtimeLogLines += server.proc.stdout.lines - linesBefore;
-    } finally {
-      await server.stop();
-    }
-  };
-  const withRaw = async (
-    cpus: string | null,
-    jobs: typeof all,
-    pinned: boolean,
-  ) => {
-    const server = await startRawHttp(cpus);
-    try {
-      await settle();
-      await runAll(ctx, server, "/echo", jobs, pinned, raw, "raw");
-    } finally {
-      await server.stop();
-    }
-  };
-
+  const counts = { lines: 0, requests: 0 };
   ctx.log(
     `HTTP: server ${canPin ? `pinned to CPU ${ctx.cpus.server}` : "unpinned"}`,
   );
-  await withRuntime(ctx.cpus.server, all, canPin);
-  await withRaw(ctx.cpus.server, all, canPin);
+  const rows = await compare(ctx, all, ctx.cpus.server, canPin, counts);
   if (canPin) {
     ctx.log(`HTTP: server unpinned (CPUs ${ctx.cpus.all})`);
-    await withRuntime(ctx.cpus.all, json64, false);
-    await withRaw(ctx.cpus.all, json64, false);
+    rows.push(
+      ...await compare(
+        ctx,
+        [{ workload: workloads[0]!, connections: 64 }],
+        ctx.cpus.all,
+        false,
+        counts,
+      ),
+    );
   }
-
-  const rows: ComparisonRow[] = [];
-  for (const pinned of canPin ? [true, false] : [false]) {
-    for (const w of workloads) {
-      for (const connections of HTTP_CONNECTIONS) {
-        const k = key(w.name, connections, pinned);
-        const a = runtime.get(k);
-        const b = raw.get(k);
-        if (a && b) {
-          rows.push({
-            workload: w.name,
-            connections,
-            pinned,
-            runtime: a,
-            raw: b,
-          });
-        }
-      }
-    }
-  }
-  return { rows, runtimeLogLines, runtimeRequests };
+  return {
+    rows,
+    runtimeLogLines: counts.lines,
+    runtimeRequests: counts.requests,
+  };
 }
