@@ -70,10 +70,16 @@ async function parseBytes(req: Request): Promise<Uint8Array> {
   return new Uint8Array(await req.arrayBuffer());
 }
 
+// One-shot decode() keeps no state, so decoders can be shared.
+const decoders = new Map<string, TextDecoder>();
+
 async function decodeText(req: Request, charset: string): Promise<string> {
-  let decoder: TextDecoder;
+  let decoder = decoders.get(charset);
   try {
-    decoder = new TextDecoder(charset, { fatal: true });
+    if (!decoder) {
+      decoder = new TextDecoder(charset, { fatal: true });
+      if (decoders.size < 64) decoders.set(charset, decoder);
+    }
   } catch {
     throw new HttpError(
       400,

@@ -107,7 +107,7 @@ function afterBody(res: Response, run: () => void): Response {
 }
 
 /** The path of a URL string without parsing the whole URL. */
-function pathOf(url: string): string {
+export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start === -1) return "/";
   const end = url.slice(start).search(/[?#]/);

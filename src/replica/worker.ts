@@ -20,7 +20,7 @@ import { Admission } from "./admission.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
 import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
-import { createHttpPipeline, requestIdOf } from "./http_pipeline.ts";
+import { createHttpPipeline, pathOf, requestIdOf } from "./http_pipeline.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
 import {
   fromWireRequest,
@@ -200,7 +200,7 @@ async function start(init: ReplicaInit): Promise<void> {
         return errorResponse(500, "Internal server error");
       },
     }, (req) => {
-      const path = new URL(req.url).pathname;
+      const path = pathOf(req.url);
       const target = routeOf(init, path);
       if (target === api.name) {
         const requestId = requestIdOf(req);
