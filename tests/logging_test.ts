@@ -67,7 +67,7 @@ Deno.test("logging: handler lines are JSON with labels, extra and reserved keys 
           const line = await waitForLine((l) =>
             String(l.message).startsWith(text!)
           );
-          assert.equal(line.levelname, level, text);
+          assert.equal(line.levelname, level, `level of "${text}"`);
           assert.equal(labels(line).requestId, id);
           assert.equal(labels(line).apiName, "logging");
           assert.equal(labels(line).apiKind, "RealtimeAPI");

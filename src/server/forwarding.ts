@@ -20,26 +20,57 @@ interface Pending {
   resolve(res: Response): void;
 }
 
+/** Responses made on the main thread, which no replica counted. */
+const localAnswers = new WeakSet<Response>();
+
+function localAnswer(
+  status: number,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Response {
+  const res = errorResponse(status, message, extra, headers);
+  localAnswers.add(res);
+  return res;
+}
+
 /** Sends requests into pools and matches the responses. */
 export class Forwarding {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
 
-  /** Admits `req` into `pool` and resolves with the replica's response. */
+  /**
+   * Admits `req` into `pool` and resolves with the replica's response.
+   * Answers decided here (503, 400, a dead replica's 500/504) are counted in
+   * the pool's main-thread stats, since no replica saw them.
+   */
   async send(
     pool: ReplicaPool,
     req: Request,
     admitted = false,
   ): Promise<Response> {
+    const started = performance.now();
+    const res = await this.#send(pool, req, admitted);
+    if (localAnswers.has(res)) {
+      pool.mainStats.observe(res.status, (performance.now() - started) / 1000);
+    }
+    return res;
+  }
+
+  async #send(
+    pool: ReplicaPool,
+    req: Request,
+    admitted: boolean,
+  ): Promise<Response> {
     const api = pool.api.name;
     if (!admitted && pool.leastLoaded() === null) {
       // No replica at all (all crashed, or starting): say so, not "at limit".
-      return errorResponse(503, `API "${api}" has no ready replica`, {}, {
+      return localAnswer(503, `API "${api}" has no ready replica`, {}, {
         "retry-after": "1",
       });
     }
     if (!admitted && !pool.admission.tryAdmit()) {
-      return errorResponse(
+      return localAnswer(
         503,
         `API "${api}" is at its concurrency and queue limit`,
         {},
@@ -49,7 +80,7 @@ export class Forwarding {
     const replica = pool.leastLoaded();
     if (replica === null) {
       pool.admission.finish();
-      return errorResponse(503, `API "${api}" has no ready replica`, {}, {
+      return localAnswer(503, `API "${api}" has no ready replica`, {}, {
         "retry-after": "1",
       });
     }
@@ -58,12 +89,12 @@ export class Forwarding {
       wire = await toWireRequest(req);
     } catch (error) {
       pool.admission.finish();
-      return errorResponse(
+      return localAnswer(
         400,
         `Cannot read request body: ${(error as Error).message}`,
       );
     }
-    if (replica.state !== "ready") return await this.send(pool, req, true);
+    if (replica.state !== "ready") return await this.#send(pool, req, true);
     pool.admission.addLoad(replica.slot, 1);
     const id = this.#nextId++;
     const { promise, resolve } = Promise.withResolvers<Response>();
@@ -93,8 +124,8 @@ export class Forwarding {
       this.#pending.delete(id);
       p.resolve(
         exit.reason === "hung"
-          ? errorResponse(504, `Replica "${replica.id}" stopped answering`)
-          : errorResponse(
+          ? localAnswer(504, `Replica "${replica.id}" stopped answering`)
+          : localAnswer(
             500,
             `Replica "${replica.id}" ended: ${exit.message}`,
           ),

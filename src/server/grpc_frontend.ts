@@ -1,19 +1,20 @@
 /**
- * Starts the gRPC server for a project's gRPC APIs: compiles each .proto (or
- * takes the descriptors embedded in a compiled binary) and wires calls to
- * the replica pools.
+ * Runs the gRPC server in this process (compiled binaries, which have no
+ * supervisor): the gRPC APIs of `grpc_apis.ts`, wired to the replica pools.
+ * Under `cortex serve` the gRPC process does this instead
+ * (`grpc_bridge_server.ts`).
  *
  * @module
  */
 
-import { compileProto } from "../grpc/compile.ts";
-import { describeService, startGrpcServer } from "../grpc/server.ts";
-import type { Server } from "./server.ts";
+import { startGrpcServer } from "../grpc/server.ts";
+import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
+import type { GrpcSide, Server } from "./server.ts";
 
 type Running = Awaited<ReturnType<typeof startGrpcServer>>;
 
-/** The gRPC side of a server. */
-export class GrpcFrontend {
+/** The gRPC side of a server, in process. */
+export class GrpcFrontend implements GrpcSide {
   readonly #server: Server;
   #running: Running | null = null;
 
@@ -26,43 +27,10 @@ export class GrpcFrontend {
     return this.#running?.port ?? null;
   }
 
-  /** Compiles the protos and listens on --grpc-port. */
+  /** Checks the APIs and listens on --grpc-port. */
   async start(): Promise<void> {
     const s = this.#server;
-    const apis = [];
-    const served = new Map<string, string>();
-    for (const { pool } of s.apis.values()) {
-      const path = pool.api.handler.protobufPath;
-      if (path === null || pool.ready.length === 0) continue;
-      let descriptorSet: Uint8Array;
-      try {
-        descriptorSet = s.opts.descriptors?.[path]?.set ??
-          await compileProto(s.project.dir, path);
-        // A .proto that does not define exactly one service, or a service
-        // another API serves, fails this API only (not the whole server).
-        const service = describeService(descriptorSet, path).serviceName;
-        const other = served.get(service);
-        if (other !== undefined) {
-          throw new Error(
-            `Cannot serve service "${service}" for API "${pool.api.name}": API "${other}" already serves it`,
-          );
-        }
-        served.set(service, pool.api.name);
-      } catch (error) {
-        pool.error = (error as Error).message;
-        s.logger.exception(`API "${pool.api.name}" failed to start`, error, {
-          extra: { api: pool.api.name },
-        });
-        await pool.stop(0);
-        continue;
-      }
-      apis.push({
-        name: pool.api.name,
-        protobufPath: path,
-        descriptorSet,
-        handlerMethods: pool.ready[0]?.methods ?? [],
-      });
-    }
+    const apis = await prepareGrpcApis(s);
     const log =
       (level: "debug" | "info" | "warning" | "error") =>
       (message: string, extra?: Record<string, unknown>) =>
@@ -78,11 +46,13 @@ export class GrpcFrontend {
         warning: log("warning"),
         error: log("error"),
       },
-      health: {
-        isServing: (name: string) =>
-          !s.draining && (s.apis.get(name)?.pool.ready.length ?? 0) > 0,
-      },
+      health: { isServing: (name: string) => isServing(s, name) },
     });
+  }
+
+  /** Listening already: nothing to wait for. */
+  ready(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Stops taking calls and waits for running ones up to `graceMs`. */

@@ -34,7 +34,7 @@ export async function collectMetrics(
     const live = [...pool.replicas].filter((r) => r.state !== "stopped");
     const pulled = await Promise.all(live.map(pull));
     pulled.forEach((msg, i) => msg && seen.set(live[i]!.id, msg));
-    const stats: StatsSnapshot = {};
+    const stats: StatsSnapshot = pool.mainStats.snapshot();
     const custom: CustomSeries[][] = [];
     for (const msg of seen.values()) {
       mergeStats(stats, msg.stats);

@@ -14,6 +14,7 @@ import {
 } from "../replica/admission.ts";
 import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
 import { handlerEnv, workerPermissions } from "./permissions.ts";
+import { RequestStats } from "../metrics/request_stats.ts";
 import { Replica, type ReplicaExit } from "./replica.ts";
 
 /** What the pool needs from the server. */
@@ -51,6 +52,8 @@ export class ReplicaPool {
   /** Replica count the autoscaler (or a patch) asked for. */
   desired: number;
   restarts = 0;
+  /** Requests answered by the main thread (no replica saw them). */
+  readonly mainStats = new RequestStats();
   /** Why the API is in error (constructor failed), or null. */
   error: string | null = null;
   #deps: PoolDeps;

@@ -267,9 +267,9 @@ export class Server implements ControlHost {
     );
     if (listening) await this.#fallback.close();
     else if (!this.draining) {
-      await this.#fallback.listen(this.opts.hostname, this.port).catch((error) =>
-        this.logger.exception("Cannot listen", error)
-      );
+      await this.#fallback.listen(this.opts.hostname, this.port).catch((
+        error,
+      ) => this.logger.exception("Cannot listen", error));
     }
   }
 
