@@ -5,6 +5,8 @@
  * @module
  */
 
+import { utf8ByteLength } from "./byte_length.ts";
+
 /** A function of no arguments that runs after the response has been sent. */
 export type Callback = () => unknown;
 
@@ -12,7 +14,12 @@ export type Callback = () => unknown;
 export interface EncodedResult {
   response: Response;
   callback: Callback | null;
+  /** Body size when known up front (for the access log), else null. */
+  bytesOut: number | null;
 }
+
+/** A body the pipeline wraps with its headers, or a finished Response. */
+type Encoded = Response | { body: string | Uint8Array; contentType: string };
 
 const JSON_TYPE = "application/json";
 const TEXT_TYPE = "text/plain; charset=utf-8";
@@ -25,18 +32,6 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 const encoder = new TextEncoder();
-
-/** A response with a fully known body: sets Content-Length for the access log. */
-function sized(
-  body: Uint8Array,
-  contentType: string,
-  init: ResponseInit = {},
-): Response {
-  const headers = new Headers(init.headers);
-  headers.set("content-type", contentType);
-  headers.set("content-length", String(body.byteLength));
-  return new Response(body as Uint8Array<ArrayBuffer>, { ...init, headers });
-}
 
 /** Turns one streamed chunk into bytes: strings as UTF-8, bytes as is, else JSON lines. */
 function chunkBytes(chunk: unknown): Uint8Array {
@@ -65,7 +60,7 @@ export const RESULT_ENCODERS: ReadonlyArray<
   {
     name: string;
     test: (v: unknown) => boolean;
-    encode: (v: unknown) => Response;
+    encode: (v: unknown) => Encoded;
   }
 > = [
   {
@@ -76,16 +71,15 @@ export const RESULT_ENCODERS: ReadonlyArray<
   {
     name: "string",
     test: (v) => typeof v === "string",
-    encode: (v) => sized(encoder.encode(v as string), TEXT_TYPE),
+    encode: (v) => ({ body: v as string, contentType: TEXT_TYPE }),
   },
   {
     name: "bytes",
     test: (v) => v instanceof Uint8Array || v instanceof ArrayBuffer,
-    encode: (v) =>
-      sized(
-        v instanceof ArrayBuffer ? new Uint8Array(v) : v as Uint8Array,
-        BYTES_TYPE,
-      ),
+    encode: (v) => ({
+      body: v instanceof ArrayBuffer ? new Uint8Array(v) : v as Uint8Array,
+      contentType: BYTES_TYPE,
+    }),
   },
   {
     name: "stream",
@@ -114,7 +108,7 @@ export const RESULT_ENCODERS: ReadonlyArray<
           `Cannot encode handler result of type "${typeof v}" as JSON`,
         );
       }
-      return sized(encoder.encode(body), JSON_TYPE);
+      return { body, contentType: JSON_TYPE };
     },
   },
 ];
@@ -123,7 +117,10 @@ export const RESULT_ENCODERS: ReadonlyArray<
  * Encodes a handler's return value. A two-element array whose second element
  * is a function is `[result, callback]`.
  */
-export function encodeResult(value: unknown): EncodedResult {
+export function encodeResult(
+  value: unknown,
+  requestId: string,
+): EncodedResult {
   let callback: Callback | null = null;
   if (
     Array.isArray(value) && value.length === 2 &&
@@ -133,7 +130,37 @@ export function encodeResult(value: unknown): EncodedResult {
     value = value[0];
   }
   const rule = RESULT_ENCODERS.find((e) => e.test(value))!;
-  return { response: rule.encode(value), callback };
+  const encoded = rule.encode(value);
+  if (encoded instanceof Response) {
+    return { response: encoded, callback, bytesOut: null };
+  }
+  return {
+    response: bodyResponse(encoded.body, encoded.contentType, 200, requestId),
+    callback,
+    bytesOut: typeof encoded.body === "string"
+      ? utf8ByteLength(encoded.body)
+      : encoded.body.byteLength,
+  };
+}
+
+/**
+ * A response with its headers given at construction (cheaper than setting
+ * them after); Content-Length is added by the server.
+ */
+function bodyResponse(
+  body: string | Uint8Array,
+  contentType: string,
+  status: number,
+  requestId: string | null,
+  extra: Record<string, string> = {},
+): Response {
+  const headers: [string, string][] = [["content-type", contentType]];
+  if (requestId !== null) headers.push(["x-request-id", requestId]);
+  for (const [k, v] of Object.entries(extra)) headers.push([k, v]);
+  return new Response(body as string | Uint8Array<ArrayBuffer>, {
+    status,
+    headers,
+  });
 }
 
 /** A JSON error response `{"error": message, ...extra}`. */
@@ -143,9 +170,9 @@ export function errorResponse(
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): Response {
-  return sized(
-    encoder.encode(JSON.stringify({ error: message, ...extra })),
-    JSON_TYPE,
-    { status, headers },
-  );
+  const body = JSON.stringify({ error: message, ...extra });
+  return bodyResponse(body, JSON_TYPE, status, null, {
+    "content-length": String(utf8ByteLength(body)),
+    ...headers,
+  });
 }

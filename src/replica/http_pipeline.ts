@@ -136,7 +136,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Promise<Response> {
     const started = performance.now();
     const requestId = opts.requestId ?? requestIdOf(original);
-    const finish = (res: Response): Response => {
+    /** Logs and counts the response; `bytesOut` is known for encoded results. */
+    const finish = (
+      res: Response,
+      bytesOut: number | null = null,
+      hasId = false,
+    ): Response => {
       const latency = performance.now() - started;
       deps.stats.observe(res.status, latency / 1000);
       deps.access({
@@ -146,9 +151,9 @@ export function createHttpPipeline(deps: PipelineDeps) {
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
         bytesIn: Number(original.headers.get("content-length") ?? 0),
-        bytesOut: Number(res.headers.get("content-length") ?? 0),
+        bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
       });
-      return withRequestId(res, requestId);
+      return hasId ? res : withRequestId(res, requestId);
     };
 
     const method = methods.get(original.method) ??
@@ -181,13 +186,9 @@ export function createHttpPipeline(deps: PipelineDeps) {
       admission.addLoad(slot, -1);
       admission.finish();
     };
-    const logger = deps.loggerFor(requestId);
-    const info = new LazyRequestInfo(
-      original,
-      requestId,
-      () => logger,
-      opts.signal,
-    );
+    let requestLogger: ReturnType<PipelineDeps["loggerFor"]> | null = null;
+    const logger = () => requestLogger ??= deps.loggerFor(requestId);
+    const info = new LazyRequestInfo(original, requestId, logger, opts.signal);
     let holdsSlot = false;
     const releaseSlot = () => {
       if (holdsSlot) slots.release();
@@ -195,6 +196,8 @@ export function createHttpPipeline(deps: PipelineDeps) {
     };
     let timedOut = false;
     let callback: Callback | null = null;
+    let bytesOut: number | null = null;
+    let hasId = false;
     const outcome = Promise.withResolvers<Response>();
     const deadline = deadlines.add(timeoutMs, () => {
       timedOut = true;
@@ -219,8 +222,10 @@ export function createHttpPipeline(deps: PipelineDeps) {
           if (exceeded()) return tooLarge();
           throw error;
         }
-        const encoded = encodeResult(await method(payload, info));
+        const encoded = encodeResult(await method(payload, info), requestId);
         callback = encoded.callback;
+        bytesOut = encoded.bytesOut;
+        hasId = encoded.bytesOut !== null;
         return encoded.response;
       } catch (error) {
         if (error instanceof HttpError) {
@@ -231,7 +236,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
           // The client went away; nobody reads this response.
           return errorResponse(499, "Client closed the request");
         }
-        logger.exception(`Handler of API "${api.name}" threw`, error);
+        logger().exception(`Handler of API "${api.name}" threw`, error);
         return errorResponse(500, "Internal server error", {
           request_id: requestId,
         });
@@ -254,7 +259,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
     const cb = callback as Callback | null;
     if (cb === null) {
       done();
-      return finish(res);
+      return finish(res, bytesOut, hasId);
     }
     const callbackDone = Promise.withResolvers<void>();
     deps.track(callbackDone.promise.finally(done));
@@ -262,10 +267,10 @@ export function createHttpPipeline(deps: PipelineDeps) {
       Promise.resolve()
         .then(() => cb())
         .catch((error) =>
-          logger.exception(`Callback of API "${api.name}" threw`, error)
+          logger().exception(`Callback of API "${api.name}" threw`, error)
         )
         .finally(() => callbackDone.resolve());
     });
-    return finish(res);
+    return finish(res, bytesOut);
   };
 }

@@ -12,6 +12,7 @@ import { Server, type ServerOptions } from "./server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
 import { watchProject } from "./watch.ts";
+import { readCommands } from "../supervisor/commands.ts";
 
 /** Exit codes of the serving process. */
 export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
@@ -117,6 +118,8 @@ export async function runServer(
       },
     });
   }
+  // The bridge's gRPC process reports the port it bound (with --grpc-port 0).
+  await server.grpcReady(15_000);
   server.logger.info(`Serving on http://${host}:${server.port}`, {
     extra: {
       port: server.port,
@@ -131,23 +134,6 @@ export async function runServer(
   const code = await stopped.promise;
   await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
   return code;
-}
-
-/** Reads supervisor commands: "drain" (or end of input) drains, "exit" exits. */
-async function readCommands(stop: (why: string) => void): Promise<void> {
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
-  let buffered = "";
-  for await (const chunk of lines) {
-    buffered += chunk;
-    let nl;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const command = buffered.slice(0, nl).trim();
-      buffered = buffered.slice(nl + 1);
-      if (command === "drain") stop("drain");
-      if (command === "exit") Deno.exit(1);
-    }
-  }
-  stop("supervisor gone");
 }
 
 /** Loads the project in `dir` then runs it. */

@@ -3,6 +3,8 @@
  * with the narrow flags of src/supervisor/flags.ts.
  *
  * Usage: serve_main.ts <project> [serve flags] [--descriptors FILE]
+ * [--grpc-socket PATH]: with a socket, gRPC runs in the gRPC process
+ * (src/grpc_process/main.ts), which connects to it.
  *
  * @module
  */
@@ -20,6 +22,7 @@ const { values, positionals } = parseArgs({
     descriptors: { type: "string" },
     "control-report": { type: "string" },
     "scratch-root": { type: "string" },
+    "grpc-socket": { type: "string" },
   },
   allowPositionals: true,
 });
@@ -34,5 +37,8 @@ Deno.exit(
     controlReport: values["control-report"],
     scratchRoot: values["scratch-root"],
     supervised: true,
+    ...(values["grpc-socket"]
+      ? { grpc: "bridge" as const, grpcSocket: values["grpc-socket"] }
+      : {}),
   }),
 );

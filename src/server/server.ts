@@ -20,7 +20,6 @@ import { collectMetrics } from "./metrics_endpoint.ts";
 import type { Replica } from "./replica.ts";
 import { ReplicaPool } from "./replica_pool.ts";
 import { FallbackListener } from "./fallback_listener.ts";
-import type { GrpcFrontend } from "./grpc_frontend.ts";
 import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
 import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
@@ -43,6 +42,26 @@ export interface ServerOptions {
   control: ReplicaInit["control"];
   /** Precompiled descriptors by proto path (from the supervisor or a binary). */
   descriptors?: DescriptorMap;
+  /**
+   * Where gRPC runs: "in-process" (default; compiled binaries) runs grpc-js
+   * here; "bridge" (`cortex serve`) leaves it to the gRPC process, which
+   * connects to `grpcSocket`, so a crash of grpc-js spares HTTP.
+   */
+  grpc?: "in-process" | "bridge";
+  /** The Unix socket of the gRPC bridge (with `grpc: "bridge"`). */
+  grpcSocket?: string;
+}
+
+/** Where gRPC runs for a server: in this process or in the gRPC process. */
+export interface GrpcSide {
+  /** The bound gRPC port, once known. */
+  readonly port: number | null;
+  /** Checks the gRPC APIs and starts serving them. */
+  start(): Promise<void>;
+  /** Resolves once the port is known, or after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void>;
+  /** Stops taking calls and waits for running ones up to `graceMs`. */
+  shutdown(graceMs: number): Promise<void>;
 }
 
 /** One API as the server runs it. */
@@ -64,7 +83,7 @@ export class Server implements ControlHost {
   readonly grpcBackend: PoolGrpcBackend;
   draining = false;
   #fallback: FallbackListener;
-  #grpc: GrpcFrontend | null = null;
+  #grpc: GrpcSide | null = null;
   #metricsId = 1;
   #metricsWaiters = new Map<
     number,
@@ -200,12 +219,25 @@ export class Server implements ControlHost {
       }
     });
     if (selected.some((a) => a.handler.protobufPath !== null)) {
-      // Loaded on demand: HTTP-only projects never pay for grpc-js.
-      const { GrpcFrontend } = await import("./grpc_frontend.ts");
-      this.#grpc = new GrpcFrontend(this);
+      this.#grpc = await this.#grpcSide();
       await this.#grpc.start();
     }
     await this.updateListening();
+  }
+
+  /** Loaded on demand: HTTP-only projects never pay for grpc-js. */
+  async #grpcSide(): Promise<GrpcSide> {
+    if (this.opts.grpc === "bridge") {
+      const { GrpcBridgeFrontend } = await import("./grpc_bridge_server.ts");
+      return new GrpcBridgeFrontend(this, this.opts.grpcSocket!);
+    }
+    const { GrpcFrontend } = await import("./grpc_frontend.ts");
+    return new GrpcFrontend(this);
+  }
+
+  /** Waits (up to `timeoutMs`) until the gRPC port is known. */
+  async grpcReady(timeoutMs: number): Promise<void> {
+    await this.#grpc?.ready(timeoutMs);
   }
 
   /** True when no API could start. */

@@ -2,7 +2,7 @@
  * The exact Deno flags of the serving process: the narrowest set that lets it
  * load the project, listen, run replicas and reach what handlers may reach.
  * `cortex serve` uses them for its child process and `cortex compile` bakes
- * them into the binary.
+ * them into the binary. Also the flags of the gRPC process.
  *
  * @module
  */
@@ -16,15 +16,8 @@ export const UNSTABLE_FLAGS = [
   "--unstable-no-legacy-abort",
 ];
 
-/** Environment variables the serving process reads. */
-export const SERVER_ENV = [
-  "CORTEX_API",
-  "CORTEX_CONTROL_TOKEN",
-  "NO_COLOR",
-  // Read by the npm "yaml" package on every parse.
-  "LOG_TOKENS",
-  "LOG_STREAM",
-  // Read by @grpc/grpc-js when it loads and when servers start.
+/** Read by @grpc/grpc-js when it loads and when servers start. */
+export const GRPC_ENV = [
   "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
   "GRPC_EXPERIMENTAL_ENABLE_OUTLIER_DETECTION",
   "GRPC_NODE_DEBUG_SEND_ERROR_DETAILS",
@@ -40,6 +33,21 @@ export const SERVER_ENV = [
   "no_grpc_proxy",
   "no_proxy",
 ];
+
+/** Environment variables the serving process reads. */
+export const SERVER_ENV = [
+  "CORTEX_API",
+  "CORTEX_CONTROL_TOKEN",
+  "NO_COLOR",
+  // Read by the npm "yaml" package on every parse.
+  "LOG_TOKENS",
+  "LOG_STREAM",
+  // grpc-js runs in the serving process of a compiled binary.
+  ...GRPC_ENV,
+];
+
+/** Environment variables the gRPC process reads. */
+export const GRPC_PROCESS_ENV = ["NO_COLOR", ...GRPC_ENV];
 
 /**
  * The runtime's own modules: Worker scripts, and the modules workers load,
@@ -57,6 +65,11 @@ export interface ListenSpec {
   grpcPort: number;
   /** Loopback port of the control API (0: chosen at run time), or null when none runs. */
   controlPort: number | null;
+  /**
+   * The gRPC bridge's Unix socket when the gRPC process serves gRPC: the
+   * serving process then listens on the socket instead of the gRPC port.
+   */
+  grpcSocket?: string;
 }
 
 function hostPort(hostname: string, port: number): string {
@@ -69,7 +82,9 @@ function hostPort(hostname: string, port: number): string {
 export function netGrants(project: Project, listen: ListenSpec): string[] {
   const grants = new Set<string>([
     hostPort(listen.hostname, listen.port),
-    hostPort(listen.hostname, listen.grpcPort),
+    listen.grpcSocket !== undefined
+      ? `unix:${listen.grpcSocket}`
+      : hostPort(listen.hostname, listen.grpcPort),
   ]);
   if (listen.controlPort !== null) {
     grants.add(hostPort("127.0.0.1", listen.controlPort));
@@ -99,6 +114,27 @@ export function serverPermissionFlags(
     `--allow-write=${scratchRoot}`,
     `--allow-net=${netGrants(project, listen).join(",")}`,
     `--allow-env=${SERVER_ENV.join(",")}`,
+    "--no-prompt",
+  ];
+}
+
+/**
+ * Permission flags of the gRPC process. Read: the scratch root (the bridge
+ * socket and the descriptors file) and the runtime's modules. Write: the
+ * socket (connecting to a Unix socket needs read, write and `unix:` net
+ * access to its path in Deno). Net: the gRPC address and the socket. Env:
+ * {@linkcode GRPC_PROCESS_ENV}. No run, ffi or sys.
+ */
+export function grpcProcessPermissionFlags(
+  listen: Pick<ListenSpec, "hostname" | "grpcPort">,
+  scratchRoot: string,
+  socket: string,
+): string[] {
+  return [
+    `--allow-read=${[scratchRoot, ...RUNTIME_PATHS].join(",")}`,
+    `--allow-write=${socket}`,
+    `--allow-net=${hostPort(listen.hostname, listen.grpcPort)},unix:${socket}`,
+    `--allow-env=${GRPC_PROCESS_ENV.join(",")}`,
     "--no-prompt",
   ];
 }

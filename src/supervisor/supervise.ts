@@ -1,9 +1,12 @@
 /**
  * `cortex serve`: validates the project, compiles its protos, then runs the
- * serving process with narrow permissions and keeps it up. A crash of the
- * serving process (grpc-js under Deno has died with SIGSEGV) is logged and
- * the process restarted within a second; SIGTERM/SIGINT are passed on and
- * the supervisor exits with the server's code once it has drained.
+ * serving process (HTTP, replicas, control API) and, when the project has
+ * gRPC APIs, the gRPC process (grpc-js, bridged to the serving process over
+ * a Unix socket), each with narrow permissions, and keeps both up. A crash
+ * of either (grpc-js under Deno has died with SIGSEGV and SIGABRT) is logged
+ * and that process alone restarted within a second; SIGTERM/SIGINT are
+ * passed on as "drain" and the supervisor exits with the serving process's
+ * code once both have drained.
  *
  * @module
  */
@@ -12,7 +15,12 @@ import { fileURLToPath } from "node:url";
 import type { Project } from "../config/types.ts";
 import type { ServerOptions } from "../server/server.ts";
 import { compileDescriptors, encodeDescriptors } from "./descriptors.ts";
-import { serverPermissionFlags, UNSTABLE_FLAGS } from "./flags.ts";
+import {
+  grpcProcessPermissionFlags,
+  serverPermissionFlags,
+  UNSTABLE_FLAGS,
+} from "./flags.ts";
+import { SupervisedChild } from "./child.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
 import {
   removeStateFile,
@@ -22,6 +30,9 @@ import {
 
 const SERVE_MAIN = fileURLToPath(
   new URL("../server/serve_main.ts", import.meta.url),
+);
+const GRPC_MAIN = fileURLToPath(
+  new URL("../grpc_process/main.ts", import.meta.url),
 );
 
 /** Exit codes that end supervision (clean exit, bad config, no API). */
@@ -82,9 +93,10 @@ async function publishState(
 /** Supervises the serving process of `project`; resolves with the exit code. */
 export async function supervise(
   project: Project,
-  opts: Pick<ServerOptions, "hostname" | "port" | "grpcPort"> & {
-    controlPort: number;
-  },
+  opts:
+    & Pick<ServerOptions, "hostname" | "port" | "grpcPort">
+    & Partial<Pick<ServerOptions, "onlyApi" | "logLevel" | "logFormat">>
+    & { controlPort: number },
   serveArgs: string[],
 ): Promise<number> {
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
@@ -93,35 +105,76 @@ export async function supervise(
   const controlReport = `${scratchRoot}/control.json`;
   const token = resolveToken();
   const descriptorsFile = `${scratchRoot}/descriptors.json`;
-  const hasGrpc = project.apis.some((a) => a.handler.protobufPath !== null);
+  const socket = `${scratchRoot}/grpc.sock`;
+  const hasGrpc = project.apis.some((a) =>
+    a.handler.protobufPath !== null &&
+    (!opts.onlyApi || a.name === opts.onlyApi)
+  );
   if (hasGrpc) {
     await Deno.writeTextFile(
       descriptorsFile,
       encodeDescriptors(await compileDescriptors(project)),
     );
   }
-  const flags = [
-    ...UNSTABLE_FLAGS,
-    ...serverPermissionFlags(project, opts, scratchRoot),
-  ];
-  const args = [
-    "run",
-    ...flags,
-    SERVE_MAIN,
-    project.dir,
-    ...serveArgs,
-    "--scratch-root",
-    `${scratchRoot}/replicas`,
-    "--control-report",
-    controlReport,
-    ...(hasGrpc ? ["--descriptors", descriptorsFile] : []),
-  ];
-  let child: Deno.ChildProcess | null = null;
-  let stdin: WritableStreamDefaultWriter<Uint8Array> | null = null;
+  const listen = { ...opts, ...(hasGrpc ? { grpcSocket: socket } : {}) };
+  const serving = new SupervisedChild({
+    name: "Serving process",
+    args: [
+      "run",
+      ...UNSTABLE_FLAGS,
+      ...serverPermissionFlags(project, listen, scratchRoot),
+      SERVE_MAIN,
+      project.dir,
+      ...serveArgs,
+      "--scratch-root",
+      `${scratchRoot}/replicas`,
+      "--control-report",
+      controlReport,
+      ...(hasGrpc
+        ? ["--descriptors", descriptorsFile, "--grpc-socket", socket]
+        : []),
+    ],
+    env: { [TOKEN_ENV]: token },
+    isFinal: (status) =>
+      status.signal === null && FINAL_CODES.has(status.code),
+    beforeSpawn: () => Deno.remove(controlReport).catch(() => {}),
+    onSpawn: async (child) => {
+      const statePath = await publishState(
+        child,
+        controlReport,
+        token,
+        project.dir,
+      );
+      if (statePath) await removeStateFile(statePath, token);
+    },
+    log: logLine,
+  });
+  const grpc = hasGrpc
+    ? new SupervisedChild({
+      name: "gRPC process",
+      args: [
+        "run",
+        ...grpcProcessPermissionFlags(opts, scratchRoot, socket),
+        GRPC_MAIN,
+        "--socket",
+        socket,
+        "--descriptors",
+        descriptorsFile,
+        "--host",
+        opts.hostname,
+        "--grpc-port",
+        String(opts.grpcPort),
+        "--log-level",
+        opts.logLevel ?? "info",
+        "--log-format",
+        opts.logFormat ?? "json",
+      ],
+      log: logLine,
+    })
+    : null;
+  const children = [serving, ...(grpc ? [grpc] : [])];
   let stopping = false;
   let lastSignal = 0;
-  const command = (line: string) =>
-    stdin?.write(new TextEncoder().encode(line + "\n")).catch(() => {});
   const onSignal = () => {
     // One keypress or `kill -- -pgid` reaches us twice (directly and relayed
     // by `deno task`); a signal within 300 ms of the last is the same one.
@@ -130,54 +183,23 @@ export async function supervise(
     lastSignal = now;
     if (!stopping) {
       stopping = true;
-      command("drain");
+      for (const c of children) c.drain();
     } else {
-      command("exit");
+      for (const c of children) c.send("exit");
     }
   };
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
-
-  let backoff = 200;
   try {
-    while (true) {
-      const started = Date.now();
-      await Deno.remove(controlReport).catch(() => {});
-      child = new Deno.Command(Deno.execPath(), {
-        args,
-        env: { [TOKEN_ENV]: token },
-        stdin: "piped",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).spawn();
-      stdin = child.stdin.getWriter();
-      const state = publishState(child, controlReport, token, project.dir);
-      const status = await child.status;
-      const statePath = await state;
-      if (statePath) await removeStateFile(statePath, token);
-      stdin.releaseLock();
-      stdin = null;
-      if (stopping) return status.signal ? 0 : status.code;
-      if (status.signal === null && FINAL_CODES.has(status.code)) {
-        return status.code;
-      }
-      const reason = status.signal
-        ? `signal ${status.signal}`
-        : `exit code ${status.code}`;
-      if (Date.now() - started > 30_000) backoff = 200;
-      logLine(
-        "ERROR",
-        `Serving process died (${reason}); restarting in ${backoff} ms`,
-        {
-          reason,
-          restartInMs: backoff,
-        },
-      );
-      await new Promise((r) => setTimeout(r, backoff));
-      if (stopping) return 0;
-      backoff = Math.min(backoff * 2, 5_000);
-    }
+    const grpcDone = grpc?.run();
+    const code = await serving.run();
+    // The serving process is done for good (drained, or a final error).
+    grpc?.drain();
+    await grpcDone;
+    return code;
   } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
   }
 }

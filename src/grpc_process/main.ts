@@ -1,0 +1,120 @@
+/**
+ * Entry point of the gRPC process that `cortex serve` supervises next to the
+ * serving process: grpc-js on the gRPC port, every call relayed over a Unix
+ * socket to the serving process (src/server/grpc_bridge_server.ts). If
+ * grpc-js takes this process down (node:http2 in Deno can abort), only gRPC
+ * is interrupted while the supervisor restarts it.
+ *
+ * It never compiles protos: the descriptors come from the supervisor's file.
+ * It starts grpc-js after the first hello (which names the APIs) and exits
+ * with {@linkcode RESTART_EXIT_CODE} when a later hello names other APIs (a
+ * restarted serving process), to be restarted with them.
+ *
+ * Usage: main.ts --socket PATH --descriptors FILE --host H --grpc-port N
+ * [--log-level L] [--log-format json|pretty]
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { LogLevel } from "../config/types.ts";
+import { apiSetKey } from "../grpc/bridge_protocol.ts";
+import type { GrpcLogger } from "../grpc/protocol.ts";
+import { type GrpcServer, startGrpcServer } from "../grpc/server.ts";
+import { Logger } from "../log/logger.ts";
+import { StdoutSink } from "../log/stdout_sink.ts";
+import { RESTART_EXIT_CODE } from "../supervisor/child.ts";
+import { readCommands } from "../supervisor/commands.ts";
+import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { type Hello, RemoteBackend } from "./remote_backend.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    socket: { type: "string" },
+    descriptors: { type: "string" },
+    host: { type: "string", default: "0.0.0.0" },
+    "grpc-port": { type: "string", default: "9000" },
+    "log-level": { type: "string", default: "info" },
+    "log-format": { type: "string", default: "json" },
+  },
+});
+
+const sink = new StdoutSink({ pretty: values["log-format"] === "pretty" });
+const logger = new Logger({
+  level: values["log-level"] as LogLevel,
+  labels: { component: "grpc" },
+  write: (lines) => sink.write(lines.join("\n") + "\n"),
+});
+const grpcLogger: GrpcLogger = {
+  debug: (message, extra) => logger.debug(message, { extra }),
+  info: (message, extra) => logger.info(message, { extra }),
+  warning: (message, extra) => logger.warning(message, { extra }),
+  error: (message, extra) => logger.error(message, { extra }),
+};
+
+async function exit(code: number): Promise<never> {
+  await sink.flush();
+  Deno.exit(code);
+}
+
+const descriptors = decodeDescriptors(
+  await Deno.readTextFile(values.descriptors!),
+);
+let running: GrpcServer | null = null;
+let served: string | null = null;
+let graceMs = 0;
+const firstHello = Promise.withResolvers<Hello>();
+const backend = new RemoteBackend({
+  path: values.socket!,
+  logger,
+  onHello: (hello) => {
+    graceMs = hello.shutdownGraceMs;
+    const key = apiSetKey(hello.apis);
+    if (served === null) {
+      served = key;
+      firstHello.resolve(hello);
+    } else if (key !== served) {
+      logger.info("The serving process has other gRPC APIs now: restarting");
+      void exit(RESTART_EXIT_CODE);
+    }
+  },
+  onServing: (api, serving) => running?.setServing(api, serving),
+});
+
+let draining = false;
+void readCommands(async (why) => {
+  if (draining) return;
+  draining = true;
+  logger.info(`Draining gRPC calls (${why})`, { extra: { graceMs } });
+  await running?.shutdown(graceMs);
+  backend.stop();
+  logger.info("Stopped");
+  await exit(0);
+});
+void backend.run();
+
+const hello = await firstHello.promise;
+const host = values.host!;
+try {
+  running = await startGrpcServer({
+    apis: hello.apis.map((api) => ({
+      name: api.name,
+      protobufPath: api.protobufPath,
+      handlerMethods: api.handlerMethods,
+      descriptorSet: descriptors[api.protobufPath]?.set ?? new Uint8Array(),
+    })),
+    host,
+    port: Number(values["grpc-port"]),
+    backend,
+    logger: grpcLogger,
+    health: { isServing: (api) => backend.isServing(api) },
+  });
+} catch (error) {
+  logger.exception("Cannot start the gRPC server", error);
+  await exit(1);
+}
+const port = running!.port;
+const shown = host === "0.0.0.0" ? "localhost" : host;
+logger.info(`gRPC serving on ${shown}:${port}`, { extra: { grpcPort: port } });
+backend.setPort(port);
