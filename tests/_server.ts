@@ -36,8 +36,8 @@ export interface RunningServer {
   url: string;
   port: number;
   /**
-   * The gRPC port: from the "Serving on" line, else `opts.grpcPort` (the
-   * line reports the requested port, so with 0 this is 0).
+   * The gRPC port: from the "Serving on" line (the port the gRPC process
+   * bound, also with `--grpc-port 0`), else `opts.grpcPort`.
    */
   grpcPort: number;
   pid: number;

@@ -28,9 +28,10 @@ export interface LogFanoutOptions {
  */
 export class LogFanout implements LogTap {
   readonly #subscribers = new Set<(line: string) => void>();
-  // A ring: publish stays O(1) per line however long the history.
-  readonly #history: string[] = [];
-  #next = 0;
+  // History is kept as the chunks written (split only when asked for):
+  // publish() runs for every log batch, on the thread that writes stdout.
+  readonly #chunks: string[] = [];
+  #chunkChars = 0;
   readonly #max: number;
   #partial = "";
 
@@ -40,14 +41,19 @@ export class LogFanout implements LogTap {
 
   /** Feeds a chunk as written to stdout (one or more lines, maybe partial). */
   publish(chunk: string): void {
+    if (this.#max > 0) {
+      this.#chunks.push(chunk);
+      this.#chunkChars += chunk.length;
+      // Lines are short; ~2 KiB a line is a generous bound for `max` lines.
+      while (this.#chunkChars > this.#max * 2048 && this.#chunks.length > 1) {
+        this.#chunkChars -= this.#chunks.shift()!.length;
+      }
+    }
+    if (this.#subscribers.size === 0) return;
     const parts = (this.#partial + chunk).split("\n");
     this.#partial = parts.pop() ?? "";
     for (const line of parts) {
       if (line === "") continue;
-      if (this.#max > 0) {
-        this.#history[this.#next] = line;
-        this.#next = (this.#next + 1) % this.#max;
-      }
       for (const fn of this.#subscribers) {
         try {
           fn(line);
@@ -66,10 +72,9 @@ export class LogFanout implements LogTap {
 
   /** {@inheritDoc LogTap.recent} */
   recent(): readonly string[] {
-    return [
-      ...this.#history.slice(this.#next),
-      ...this.#history.slice(0, this.#next),
-    ];
+    if (this.#max === 0) return [];
+    const lines = this.#chunks.join("").split("\n").filter((l) => l !== "");
+    return lines.slice(-this.#max);
   }
 
   /** Number of current subscribers. */

@@ -6,11 +6,12 @@
  *
  * One frame carries a batch of messages: `node:v8` costs ~20 µs per call in
  * Deno whatever the size, so {@linkcode FrameWriter} sends everything queued
- * within one event-loop turn as one frame.
+ * within one event-loop turn (and during a write) as one frame.
  *
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import { deserialize, serialize } from "node:v8";
 
 /** Largest frame accepted (a batch may hold several 32 MiB messages). */
@@ -134,7 +135,8 @@ export class FrameWriter {
     this.#queue.push(message);
     if (!this.#scheduled && !this.#writing) {
       this.#scheduled = true;
-      setTimeout(() => void this.#flush(), 0);
+      // Not setTimeout(0), which waits ~2 ms in Deno 2.9.
+      setImmediate(() => void this.#flush());
     }
   }
 

@@ -82,6 +82,11 @@ const backend = new RemoteBackend({
   onServing: (api, serving) => running?.setServing(api, serving),
 });
 
+// The supervisor decides: a signal to our process group is ignored here (the
+// supervisor relays it once as "drain" on stdin).
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.addSignalListener(signal, () => {});
+}
 let draining = false;
 void readCommands(async (why) => {
   if (draining) return;

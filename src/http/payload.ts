@@ -143,11 +143,21 @@ export const BODY_PARSERS: ReadonlyArray<
 ];
 
 /**
+ * Whether a request carries a body, from its headers. Touching `req.body`
+ * would turn the body into a stream and lose Deno's fast whole-body read.
+ */
+export function hasBody(req: Request): boolean {
+  const length = req.headers.get("content-length");
+  if (length !== null) return length !== "0";
+  return req.headers.has("transfer-encoding");
+}
+
+/**
  * Parses `req`'s body into the handler's payload: `undefined` when there is
  * no body, else per BODY_PARSERS, else the raw bytes.
  */
 export async function parsePayload(req: Request): Promise<unknown> {
-  if (req.body === null) return undefined;
+  if (!hasBody(req)) return undefined;
   const contentType = req.headers.get("content-type") ?? "";
   const mediaType = mediaTypeOf(contentType);
   const parser = BODY_PARSERS.find((p) => p.test(mediaType));

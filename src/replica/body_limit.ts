@@ -13,7 +13,7 @@ export function limitBody(
   let exceeded = false;
   // With a Content-Length the framing bounds the body (checked up front by
   // declaredTooLarge); only chunked bodies need counting, which costs a stream.
-  if (req.body === null || req.headers.has("content-length")) {
+  if (req.headers.has("content-length") || req.body === null) {
     return { request: req, exceeded: () => false };
   }
   let seen = 0;

@@ -1,30 +1,26 @@
 /**
- * One HTTP request through a replica: admission, queueing for a slot, body
- * parsing, the handler call with its timeout, encoding, callbacks, access log.
+ * The HTTP entry of a replica: method, size and admission checks, then a
+ * RequestRun (slot, body, handler, timeout, encoding, callback), then the
+ * access log and x-request-id.
  *
  * @module
  */
 
 import type { ApiConfig } from "../config/types.ts";
-import { HttpError } from "../errors/http_error.ts";
 import type { HandlerLogger } from "../handler/types.ts";
-import { parsePayload } from "../http/payload.ts";
-import {
-  type Callback,
-  encodeResult,
-  errorResponse,
-} from "../http/response.ts";
+import { errorResponse } from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
 import type { Admission } from "./admission.ts";
-import { declaredTooLarge, limitBody } from "./body_limit.ts";
+import { declaredTooLarge } from "./body_limit.ts";
 import {
   allowedMethods,
   findMethod,
   type HandlerInstance,
+  type HandlerMethod,
   HTTP_METHODS,
 } from "./handler_loader.ts";
 import { Deadlines } from "./deadlines.ts";
-import { LazyRequestInfo } from "./request_info.ts";
+import { RequestRun } from "./request_run.ts";
 import type { Slots } from "./slots.ts";
 
 /** What the pipeline needs from its replica. */
@@ -90,22 +86,6 @@ function withRequestId(res: Response, requestId: string): Response {
   }
 }
 
-/** Runs the callback once the body has been handed to the connection. */
-function afterBody(res: Response, run: () => void): Response {
-  if (res.body === null) {
-    setTimeout(run, 0);
-    return res;
-  }
-  const body = res.body.pipeThrough(
-    new TransformStream({ flush: () => void setTimeout(run, 0) }),
-  );
-  return new Response(body, {
-    status: res.status,
-    statusText: res.statusText,
-    headers: res.headers,
-  });
-}
-
 /** The path of a URL string without parsing the whole URL. */
 export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -114,163 +94,108 @@ export function pathOf(url: string): string {
   return end === -1 ? url.slice(start) : url.slice(start, start + end);
 }
 
+/** What every request of a pipeline shares. */
+export interface PipelineContext {
+  deps: PipelineDeps;
+  api: PipelineDeps["api"];
+  timeoutMs: number;
+  maxBody: number;
+  tooLargeMessage: string;
+  deadlines: Deadlines;
+}
+
 /** Builds the replica's request function. */
 export function createHttpPipeline(deps: PipelineDeps) {
-  const { api, admission, slot, slots } = deps;
-  const timeoutMs = api.handler.requestTimeoutMs;
+  const { api, admission, slot } = deps;
   const maxBody = api.handler.maxBodyBytes;
-  const deadlines = new Deadlines(Math.min(100, timeoutMs / 10));
-  const methods = new Map<string, ReturnType<typeof findMethod>>(
+  const ctx: PipelineContext = {
+    deps,
+    api,
+    timeoutMs: api.handler.requestTimeoutMs,
+    maxBody,
+    tooLargeMessage:
+      `Request body is larger than the limit of ${maxBody} bytes (handler.max_body_size)`,
+    deadlines: new Deadlines(Math.min(100, api.handler.requestTimeoutMs / 10)),
+  };
+  const methods = new Map<string, HandlerMethod | null>(
     HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
   );
   const allow = allowedMethods(deps.handler).join(", ");
-  const tooLarge = () =>
-    errorResponse(
-      413,
-      `Request body is larger than the limit of ${maxBody} bytes (handler.max_body_size)`,
-    );
 
-  return async function handle(
+  /** Logs and counts the response, and sets its x-request-id. */
+  function finish(
+    original: Request,
+    started: number,
+    requestId: string,
+    res: Response,
+    bytesOut: number | null = null,
+    hasId = false,
+  ): Response {
+    const latency = performance.now() - started;
+    deps.stats.observe(res.status, latency / 1000);
+    deps.access({
+      method: original.method,
+      path: pathOf(original.url),
+      status: res.status,
+      latencyMs: Math.round(latency * 100) / 100,
+      requestId,
+      bytesIn: Number(original.headers.get("content-length") ?? 0),
+      bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
+    });
+    return hasId ? res : withRequestId(res, requestId);
+  }
+
+  return function handle(
     original: Request,
     opts: CallOptions = {},
-  ): Promise<Response> {
+  ): Promise<Response> | Response {
     const started = performance.now();
     const requestId = opts.requestId ?? requestIdOf(original);
-    /** Logs and counts the response; `bytesOut` is known for encoded results. */
-    const finish = (
-      res: Response,
-      bytesOut: number | null = null,
-      hasId = false,
-    ): Response => {
-      const latency = performance.now() - started;
-      deps.stats.observe(res.status, latency / 1000);
-      deps.access({
-        method: original.method,
-        path: pathOf(original.url),
-        status: res.status,
-        latencyMs: Math.round(latency * 100) / 100,
-        requestId,
-        bytesIn: Number(original.headers.get("content-length") ?? 0),
-        bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
-      });
-      return hasId ? res : withRequestId(res, requestId);
-    };
-
     const method = methods.get(original.method) ??
       findMethod(deps.handler, original.method);
     if (!method) {
-      return finish(errorResponse(
-        405,
-        `Method "${original.method}" is not implemented by API "${api.name}"`,
-        {},
-        { allow },
-      ));
+      return finish(
+        original,
+        started,
+        requestId,
+        errorResponse(
+          405,
+          `Method "${original.method}" is not implemented by API "${api.name}"`,
+          {},
+          { allow },
+        ),
+      );
     }
-    if (declaredTooLarge(original, maxBody)) return finish(tooLarge());
-    if (!opts.admitted && !admission.tryAdmit()) {
-      return finish(errorResponse(
-        503,
-        `API "${api.name}" is at its concurrency and queue limit`,
-        {},
-        { "retry-after": "1" },
-      ));
+    if (declaredTooLarge(original, maxBody)) {
+      return finish(
+        original,
+        started,
+        requestId,
+        errorResponse(413, ctx.tooLargeMessage),
+      );
     }
-
-    // From here the request is admitted: in-flight until it and its callback
-    // end. The main thread counts forwarded requests on this slot itself.
-    if (!opts.admitted) admission.addLoad(slot, 1);
-    let finished = false;
-    const done = () => {
-      if (finished) return;
-      finished = true;
-      admission.addLoad(slot, -1);
-      admission.finish();
-    };
-    let requestLogger: ReturnType<PipelineDeps["loggerFor"]> | null = null;
-    const logger = () => requestLogger ??= deps.loggerFor(requestId);
-    const info = new LazyRequestInfo(original, requestId, logger, opts.signal);
-    let holdsSlot = false;
-    const releaseSlot = () => {
-      if (holdsSlot) slots.release();
-      holdsSlot = false;
-    };
-    let timedOut = false;
-    let callback: Callback | null = null;
-    let bytesOut: number | null = null;
-    let hasId = false;
-    const outcome = Promise.withResolvers<Response>();
-    const deadline = deadlines.add(timeoutMs, () => {
-      timedOut = true;
-      info.abort(new DOMException("Request timed out", "TimeoutError"));
-      outcome.resolve(errorResponse(
-        504,
-        `API "${api.name}" did not answer within ${timeoutMs} ms (handler.request_timeout)`,
-        { request_id: requestId },
-      ));
-    });
-
-    const work = (async (): Promise<Response> => {
-      await slots.acquire();
-      holdsSlot = true;
-      try {
-        if (timedOut) return errorResponse(504, "Request timed out");
-        const { request, exceeded } = limitBody(original, maxBody);
-        let payload: unknown;
-        try {
-          payload = await parsePayload(request);
-        } catch (error) {
-          if (exceeded()) return tooLarge();
-          throw error;
-        }
-        const encoded = encodeResult(await method(payload, info), requestId);
-        callback = encoded.callback;
-        bytesOut = encoded.bytesOut;
-        hasId = encoded.bytesOut !== null;
-        return encoded.response;
-      } catch (error) {
-        if (error instanceof HttpError) {
-          return errorResponse(error.status, error.message, {}, error.headers);
-        }
-        if (timedOut) return errorResponse(504, "Request timed out");
-        if (info.clientGone) {
-          // The client went away; nobody reads this response.
-          return errorResponse(499, "Client closed the request");
-        }
-        logger().exception(`Handler of API "${api.name}" threw`, error);
-        return errorResponse(500, "Internal server error", {
-          request_id: requestId,
-        });
-      } finally {
-        releaseSlot();
+    if (!opts.admitted) {
+      if (!admission.tryAdmit()) {
+        return finish(
+          original,
+          started,
+          requestId,
+          errorResponse(
+            503,
+            `API "${api.name}" is at its concurrency and queue limit`,
+            {},
+            { "retry-after": "1" },
+          ),
+        );
       }
-    })();
-    work.then(outcome.resolve);
-
-    let res = await outcome.promise;
-    deadlines.cancel(deadline);
-    if (timedOut) {
-      // The handler was told to stop; its slot is free again and a late
-      // result is dropped.
-      releaseSlot();
-      done();
-      deps.track(work);
-      return finish(res);
+      // Admitted: in flight until it and its callback end. The main thread
+      // counts forwarded requests on this slot itself.
+      admission.addLoad(slot, 1);
     }
-    const cb = callback as Callback | null;
-    if (cb === null) {
-      done();
-      return finish(res, bytesOut, hasId);
-    }
-    const callbackDone = Promise.withResolvers<void>();
-    deps.track(callbackDone.promise.finally(done));
-    res = afterBody(res, () => {
-      Promise.resolve()
-        .then(() => cb())
-        .catch((error) =>
-          logger().exception(`Callback of API "${api.name}" threw`, error)
-        )
-        .finally(() => callbackDone.resolve());
-    });
-    return finish(res, bytesOut);
+    return new RequestRun(ctx, original, requestId, method, opts.signal)
+      .run()
+      .then((r) =>
+        finish(original, started, requestId, r.response, r.bytesOut, r.hasId)
+      );
   };
 }

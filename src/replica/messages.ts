@@ -94,7 +94,12 @@ export async function toWireRequest(req: Request): Promise<WireRequest> {
   const body = req.body === null
     ? null
     : new Uint8Array(await req.arrayBuffer());
-  return { method: req.method, url: req.url, headers: [...req.headers], body };
+  const headers = [...req.headers].filter(([k]) =>
+    k !== "content-length" && k !== "transfer-encoding"
+  );
+  // The body is whole now: its length is what the receiver must see.
+  if (body !== null) headers.push(["content-length", String(body.byteLength)]);
+  return { method: req.method, url: req.url, headers, body };
 }
 
 /** Rebuilds a Request from plain data. */

@@ -16,6 +16,13 @@ export class Slots {
     this.#onQueueChange = onQueueChange;
   }
 
+  /** Takes a free slot now if there is one. */
+  tryAcquire(): boolean {
+    if (this.#free === 0) return false;
+    this.#free--;
+    return true;
+  }
+
   /** Waits for a free slot. */
   acquire(): Promise<void> {
     if (this.#free > 0) {

@@ -136,10 +136,10 @@ async function start(init: ReplicaInit): Promise<void> {
   globalThis.fetch = chainingFetch({
     apiNames,
     requestId: currentRequestId,
-    call: (target, req) =>
+    call: async (target, req) =>
       target === api.name && pipeline
-        ? pipeline(req, { signal: req.signal })
-        : forward(target, req),
+        ? await pipeline(req, { signal: req.signal })
+        : await forward(target, req),
   }, globalThis.fetch);
 
   const handlerUrl = new URL(

@@ -12,10 +12,10 @@
  * @module
  */
 
-import {
-  type BridgeApi,
-  type FromGrpcProcess,
-  type ToGrpcProcess,
+import type {
+  BridgeApi,
+  FromGrpcProcess,
+  ToGrpcProcess,
 } from "../grpc/bridge_protocol.ts";
 import { FrameWriter, readMessages } from "../grpc/frames.ts";
 import { Code } from "../grpc/grpc_error.ts";

@@ -105,6 +105,8 @@ export async function runServer(
       );
     }
   }
+  // The bridge's gRPC process reports the port it bound (with --grpc-port 0).
+  await server.grpcReady(15_000);
   const host = opts.hostname === "0.0.0.0" ? "localhost" : opts.hostname;
   for (const { pool } of server.apis.values()) {
     const api = pool.api;
@@ -118,8 +120,6 @@ export async function runServer(
       },
     });
   }
-  // The bridge's gRPC process reports the port it bound (with --grpc-port 0).
-  await server.grpcReady(15_000);
   server.logger.info(`Serving on http://${host}:${server.port}`, {
     extra: {
       port: server.port,

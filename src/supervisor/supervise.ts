@@ -135,8 +135,7 @@ export async function supervise(
         : []),
     ],
     env: { [TOKEN_ENV]: token },
-    isFinal: (status) =>
-      status.signal === null && FINAL_CODES.has(status.code),
+    isFinal: (status) => status.signal === null && FINAL_CODES.has(status.code),
     beforeSpawn: () => Deno.remove(controlReport).catch(() => {}),
     onSpawn: async (child) => {
       const statePath = await publishState(

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import {
+  encodeFrame,
+  FrameDecoder,
+  type FrameSink,
+  FrameWriter,
+  MAX_FRAME_BYTES,
+} from "./frames.ts";
+
+/** A protobuf-es message object as a replica posts it. */
+const MESSAGE = {
+  type: "grpc.message",
+  callId: 7,
+  message: {
+    $typeName: "e2e.v1.Res",
+    text: "HI",
+    count: 3n,
+    data: new Uint8Array([1, 2, 3]),
+    at: {
+      $typeName: "google.protobuf.Timestamp",
+      seconds: 1n << 40n,
+      nanos: 5,
+    },
+    tags: ["a", "b"],
+    missing: undefined,
+  },
+};
+
+Deno.test("frames: a batch round trips with bigint, Uint8Array and $typeName", () => {
+  const frame = encodeFrame([MESSAGE, { type: "grpc.end", callId: 7 }]);
+  assert.equal(new DataView(frame.buffer).getUint32(0), frame.length - 4);
+  const out = new FrameDecoder().push(frame);
+  assert.deepEqual(out, [MESSAGE, { type: "grpc.end", callId: 7 }]);
+  const data = (out[0] as typeof MESSAGE).message.data;
+  assert.ok(data instanceof Uint8Array);
+});
+
+Deno.test("frames: a view sends only its bytes", () => {
+  const big = new Uint8Array(1 << 20).fill(1);
+  const frame = encodeFrame([{ data: big.subarray(10, 20) }]);
+  assert.ok(frame.length < 100, `${frame.length} bytes`);
+  const [back] = new FrameDecoder().push(frame) as { data: Uint8Array }[];
+  assert.equal(back!.data.length, 10);
+});
+
+Deno.test("frames: the decoder joins frames split anywhere and splits joined ones", () => {
+  const a = encodeFrame([{ n: 1 }, { n: 2 }]);
+  const b = encodeFrame([{ n: 3, data: new Uint8Array(1000).fill(9) }]);
+  const stream = new Uint8Array(a.length + b.length);
+  stream.set(a);
+  stream.set(b, a.length);
+  for (const size of [1, 2, 3, 5, 64, stream.length]) {
+    const decoder = new FrameDecoder();
+    const out: unknown[] = [];
+    for (let i = 0; i < stream.length; i += size) {
+      out.push(...decoder.push(stream.slice(i, i + size)));
+    }
+    assert.deepEqual(
+      out.map((m) => (m as { n: number }).n),
+      [1, 2, 3],
+      `chunks of ${size}`,
+    );
+    assert.equal(decoder.buffered, 0);
+  }
+});
+
+Deno.test("frames: a length over the limit is refused", () => {
+  const head = new Uint8Array(4);
+  new DataView(head.buffer).setUint32(0, MAX_FRAME_BYTES + 1);
+  assert.throws(() => new FrameDecoder().push(head), RangeError);
+});
+
+/** A sink that records writes, taking at most `max` bytes per write. */
+function recordingSink(max = Infinity) {
+  const writes: Uint8Array[] = [];
+  const sink: FrameSink = {
+    write: (p) => {
+      const n = Math.min(p.length, max);
+      writes.push(p.slice(0, n));
+      return Promise.resolve(n);
+    },
+  };
+  const decode = () => {
+    const decoder = new FrameDecoder();
+    return writes.flatMap((w) => decoder.push(w));
+  };
+  return { writes, sink, decode };
+}
+
+Deno.test("frames: the writer sends what is queued in one turn as one frame, in order", async () => {
+  const { writes, sink, decode } = recordingSink();
+  const writer = new FrameWriter(sink);
+  for (let i = 0; i < 100; i++) writer.send({ i });
+  await writer.flushed();
+  assert.equal(writes.length, 1);
+  writer.send({ i: 100 });
+  await writer.flushed();
+  assert.equal(writes.length, 2);
+  assert.deepEqual(
+    decode().map((m) => (m as { i: number }).i),
+    Array.from({ length: 101 }, (_, i) => i),
+  );
+});
+
+Deno.test("frames: the writer completes short writes", async () => {
+  const { sink, decode } = recordingSink(7);
+  const writer = new FrameWriter(sink);
+  writer.send({ data: new Uint8Array(100).fill(3) });
+  await writer.flushed();
+  assert.equal((decode()[0] as { data: Uint8Array }).data.length, 100);
+});
+
+Deno.test("frames: a message that cannot be cloned is dropped alone", async () => {
+  const { sink, decode } = recordingSink();
+  const dropped: unknown[] = [];
+  const writer = new FrameWriter(sink, {
+    onDropped: (msg) => dropped.push(msg),
+  });
+  writer.send({ n: 1 });
+  writer.send({ n: 2, f: () => {} });
+  writer.send({ n: 3 });
+  await writer.flushed();
+  assert.deepEqual(decode(), [{ n: 1 }, { n: 3 }]);
+  assert.equal(dropped.length, 1);
+});
+
+Deno.test("frames: after a write error the writer reports it once and drops the rest", async () => {
+  const errors: unknown[] = [];
+  let writes = 0;
+  const writer = new FrameWriter({
+    write: () => {
+      writes++;
+      return Promise.reject(new Deno.errors.BrokenPipe("gone"));
+    },
+  }, { onError: (e) => errors.push(e) });
+  writer.send({ n: 1 });
+  await writer.flushed();
+  assert.ok(writer.failed);
+  writer.send({ n: 2 });
+  await writer.flushed();
+  assert.equal(writes, 1);
+  assert.equal(errors.length, 1);
+});

@@ -1,0 +1,217 @@
+/**
+ * One admitted HTTP request inside a replica, as one object instead of a web
+ * of closures and promises (this is the hot path: every allocation shows up
+ * at 20k+ requests/s). It waits for a slot, parses the body, calls the
+ * handler, encodes the result, and enforces the request timeout; callbacks
+ * run after the body is sent.
+ *
+ * @module
+ */
+
+import { HttpError } from "../errors/http_error.ts";
+import { parsePayload } from "../http/payload.ts";
+import {
+  type Callback,
+  encodeResult,
+  errorResponse,
+} from "../http/response.ts";
+import { limitBody } from "./body_limit.ts";
+import type { Deadline } from "./deadlines.ts";
+import type { HandlerMethod } from "./handler_loader.ts";
+import type { PipelineContext } from "./http_pipeline.ts";
+import { LazyRequestInfo } from "./request_info.ts";
+
+/** The outcome the pipeline logs and returns. */
+export interface RunResult {
+  response: Response;
+  /** Body size when known (encoded results), else null. */
+  bytesOut: number | null;
+  /** True when the response already carries x-request-id. */
+  hasId: boolean;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** Runs the callback once the body has been handed to the connection. */
+function afterBody(res: Response, run: () => void): Response {
+  if (res.body === null) {
+    setTimeout(run, 0);
+    return res;
+  }
+  const body = res.body.pipeThrough(
+    new TransformStream({ flush: () => void setTimeout(run, 0) }),
+  );
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+}
+
+/** State of one admitted request. */
+export class RequestRun {
+  readonly #ctx: PipelineContext;
+  readonly #original: Request;
+  readonly #requestId: string;
+  readonly #method: HandlerMethod;
+  readonly #info: LazyRequestInfo;
+  #deadline: Deadline | null = null;
+  #timedOut = false;
+  #onTimeout: ((res: Response) => void) | null = null;
+  #holdsSlot = false;
+  #ended = false;
+  #logger: ReturnType<PipelineContext["deps"]["loggerFor"]> | null = null;
+
+  constructor(
+    ctx: PipelineContext,
+    original: Request,
+    requestId: string,
+    method: HandlerMethod,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#ctx = ctx;
+    this.#original = original;
+    this.#requestId = requestId;
+    this.#method = method;
+    this.#info = new LazyRequestInfo(
+      original,
+      requestId,
+      () => this.#log(),
+      signal,
+    );
+  }
+
+  #log() {
+    return this.#logger ??= this.#ctx.deps.loggerFor(this.#requestId);
+  }
+
+  /** Serves the request; never rejects. */
+  async run(): Promise<RunResult> {
+    const ctx = this.#ctx;
+    this.#deadline = ctx.deadlines.add(ctx.timeoutMs, () => this.#timeout());
+    let callback: Callback | null = null;
+    let result: RunResult;
+    try {
+      const slots = ctx.deps.slots;
+      if (slots.tryAcquire()) {
+        this.#holdsSlot = true;
+      } else {
+        // Queued: the timeout covers the wait; a slot granted after it is
+        // handed straight back.
+        await this.#raceTimeout(slots.acquire().then(() => {
+          if (this.#timedOut) slots.release();
+          else this.#holdsSlot = true;
+        }));
+        if (this.#timedOut) return this.#timeoutResult();
+      }
+      const { request, exceeded } = limitBody(this.#original, ctx.maxBody);
+      let payload: unknown;
+      try {
+        payload = await parsePayload(request);
+      } catch (error) {
+        if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
+        throw error;
+      }
+      let value = this.#method(payload, this.#info);
+      if (isThenable(value)) value = await this.#raceTimeout(value);
+      if (this.#timedOut) return this.#timeoutResult();
+      const encoded = encodeResult(value, this.#requestId);
+      callback = encoded.callback;
+      result = {
+        response: encoded.response,
+        bytesOut: encoded.bytesOut,
+        hasId: encoded.bytesOut !== null,
+      };
+    } catch (error) {
+      if (this.#timedOut) return this.#timeoutResult();
+      result = { response: this.#errorResponse(error), bytesOut: null, hasId: false };
+    } finally {
+      this.#releaseSlot();
+    }
+    ctx.deadlines.cancel(this.#deadline);
+    if (callback === null) {
+      this.#end();
+      return result;
+    }
+    const cb: Callback = callback;
+    const callbackDone = Promise.withResolvers<void>();
+    ctx.deps.track(callbackDone.promise.then(() => this.#end()));
+    result.response = afterBody(result.response, () => {
+      Promise.resolve()
+        .then(() => cb())
+        .catch((error) =>
+          this.#log().exception(
+            `Callback of API "${ctx.deps.api.name}" threw`,
+            error,
+          )
+        )
+        .finally(() => callbackDone.resolve());
+    });
+    return result;
+  }
+
+  #errorResponse(error: unknown): Response {
+    if (error instanceof HttpError) {
+      return errorResponse(error.status, error.message, {}, error.headers);
+    }
+    if (this.#info.clientGone) {
+      // The client went away; nobody reads this response.
+      return errorResponse(499, "Client closed the request");
+    }
+    this.#log().exception(
+      `Handler of API "${this.#ctx.deps.api.name}" threw`,
+      error,
+    );
+    return errorResponse(500, "Internal server error", {
+      request_id: this.#requestId,
+    });
+  }
+
+  /** Waits for an async handler, or for the timeout if it comes first. */
+  #raceTimeout(value: PromiseLike<unknown>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#onTimeout = () => resolve(undefined);
+      value.then(resolve, reject);
+    });
+  }
+
+  #timeout(): void {
+    this.#timedOut = true;
+    this.#info.abort(new DOMException("Request timed out", "TimeoutError"));
+    // The handler keeps running, but its slot is free again and its late
+    // result is dropped.
+    this.#releaseSlot();
+    this.#onTimeout?.(errorResponse(504, "Request timed out"));
+  }
+
+  #timeoutResult(): RunResult {
+    this.#end();
+    const { api, timeoutMs } = this.#ctx;
+    return {
+      response: errorResponse(
+        504,
+        `API "${api.name}" did not answer within ${timeoutMs} ms (handler.request_timeout)`,
+        { request_id: this.#requestId },
+      ),
+      bytesOut: null,
+      hasId: false,
+    };
+  }
+
+  #releaseSlot(): void {
+    if (!this.#holdsSlot) return;
+    this.#holdsSlot = false;
+    this.#ctx.deps.slots.release();
+  }
+
+  /** The request (and its callback) is over: it leaves the in-flight count. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const { admission, slot } = this.#ctx.deps;
+    admission.addLoad(slot, -1);
+    admission.finish();
+  }
+}
