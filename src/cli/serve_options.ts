@@ -31,11 +31,17 @@ export const SERVE_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-function port(value: string | undefined, flag: string, fallback: number): number {
+function port(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new UsageError(`Option --${flag} is "${value}": expected a port number 0-65535`);
+    throw new UsageError(
+      `Option --${flag} is "${value}": expected a port number 0-65535`,
+    );
   }
   return n;
 }
@@ -56,16 +62,22 @@ export function serveOptions(
 } {
   const level = values["log-level"] ?? "info";
   if (!LEVELS.includes(level)) {
-    throw new UsageError(`Option --log-level is "${level}": expected one of ${LEVELS.join(", ")}`);
+    throw new UsageError(
+      `Option --log-level is "${level}": expected one of ${LEVELS.join(", ")}`,
+    );
   }
   const format = values["log-format"] ?? "json";
   if (format !== "json" && format !== "pretty") {
-    throw new UsageError(`Option --log-format is "${format}": expected "json" or "pretty"`);
+    throw new UsageError(
+      `Option --log-format is "${format}": expected "json" or "pretty"`,
+    );
   }
   const cap = values["max-replicas-per-api"];
   const maxReplicas = cap === undefined ? defaultReplicaCap() : Number(cap);
   if (!Number.isInteger(maxReplicas) || maxReplicas < 1) {
-    throw new UsageError(`Option --max-replicas-per-api is "${cap}": expected an integer of at least 1`);
+    throw new UsageError(
+      `Option --max-replicas-per-api is "${cap}": expected an integer of at least 1`,
+    );
   }
   return {
     hostname: values.host ?? "0.0.0.0",
@@ -84,7 +96,12 @@ export function serveOptions(
 /** Parses `[dir] [serve flags]`. */
 export function parseServeArgs(args: string[]) {
   try {
-    return parseArgs({ args, options: SERVE_FLAGS, allowPositionals: true, strict: true });
+    return parseArgs({
+      args,
+      options: SERVE_FLAGS,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

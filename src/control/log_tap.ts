@@ -30,7 +30,7 @@ export class LogFanout implements LogTap {
   readonly #subscribers = new Set<(line: string) => void>();
   // History is kept as the chunks written (split only when asked for):
   // publish() runs for every log batch, on the thread that writes stdout.
-  readonly #chunks: string[] = [];
+  readonly #chunks: Array<string | Uint8Array> = [];
   #chunkChars = 0;
   readonly #max: number;
   #partial = "";
@@ -39,16 +39,31 @@ export class LogFanout implements LogTap {
     this.#max = opts.history ?? 1000;
   }
 
+  /** Feeds UTF-8 bytes as written to stdout (decoded only if someone listens). */
+  publishBytes(bytes: Uint8Array): void {
+    if (this.#subscribers.size > 0) {
+      this.publish(this.#decoder.decode(bytes));
+      return;
+    }
+    this.#remember(bytes, bytes.length);
+  }
+
+  readonly #decoder = new TextDecoder();
+
+  #remember(chunk: string | Uint8Array, size: number): void {
+    if (this.#max === 0) return;
+    this.#chunks.push(chunk);
+    this.#chunkChars += size;
+    // Lines are short; ~2 KiB a line is a generous bound for `max` lines.
+    while (this.#chunkChars > this.#max * 2048 && this.#chunks.length > 1) {
+      this.#chunkChars -= this.#chunks[0]!.length;
+      this.#chunks.shift();
+    }
+  }
+
   /** Feeds a chunk as written to stdout (one or more lines, maybe partial). */
   publish(chunk: string): void {
-    if (this.#max > 0) {
-      this.#chunks.push(chunk);
-      this.#chunkChars += chunk.length;
-      // Lines are short; ~2 KiB a line is a generous bound for `max` lines.
-      while (this.#chunkChars > this.#max * 2048 && this.#chunks.length > 1) {
-        this.#chunkChars -= this.#chunks.shift()!.length;
-      }
-    }
+    this.#remember(chunk, chunk.length);
     if (this.#subscribers.size === 0) return;
     const parts = (this.#partial + chunk).split("\n");
     this.#partial = parts.pop() ?? "";
@@ -73,7 +88,10 @@ export class LogFanout implements LogTap {
   /** {@inheritDoc LogTap.recent} */
   recent(): readonly string[] {
     if (this.#max === 0) return [];
-    const lines = this.#chunks.join("").split("\n").filter((l) => l !== "");
+    const text = this.#chunks.map((c) =>
+      typeof c === "string" ? c : this.#decoder.decode(c)
+    ).join("");
+    const lines = text.split("\n").filter((l) => l !== "");
     return lines.slice(-this.#max);
   }
 

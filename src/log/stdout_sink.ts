@@ -101,10 +101,28 @@ export class StdoutSink {
   write(chunk: string): void {
     if (this.#closed || chunk === "") return;
     const text = this.#pretty ? this.#prettify(chunk) : chunk;
-    const bytes = this.#encoder.encode(text);
+    this.#offer(this.#encoder.encode(text));
+  }
+
+  /**
+   * Queues UTF-8 bytes of complete lines (as batched by replicas, which
+   * encode them so this thread only writes).
+   *
+   * @param bytes The encoded lines.
+   */
+  writeBytes(bytes: Uint8Array): void {
+    if (this.#closed || bytes.length === 0) return;
+    if (this.#pretty) {
+      this.write(new TextDecoder().decode(bytes));
+      return;
+    }
+    this.#offer(bytes);
+  }
+
+  #offer(bytes: Uint8Array): void {
     // An empty queue always takes the chunk, so one big chunk still goes out.
     if (this.#queued > 0 && this.#queued + bytes.length > this.#max) {
-      const lines = countLines(chunk);
+      const lines = countLines(bytes);
       this.#dropped++;
       this.#droppedLines += lines;
       this.#unreported.chunks++;
@@ -210,10 +228,10 @@ export class StdoutSink {
   }
 }
 
-function countLines(chunk: string): number {
+function countLines(bytes: Uint8Array): number {
   let n = 0;
-  for (let i = chunk.indexOf("\n"); i !== -1; i = chunk.indexOf("\n", i + 1)) {
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) {
     n++;
   }
-  return chunk.endsWith("\n") ? n : n + 1;
+  return bytes[bytes.length - 1] === 10 ? n : n + 1;
 }

@@ -6,6 +6,7 @@
  */
 
 import type { HandlerLogger, RequestInfo } from "../handler/types.ts";
+import { withRequest } from "./request_context.ts";
 
 /** Lazily built RequestInfo for one request. */
 export class LazyRequestInfo implements RequestInfo {
@@ -71,7 +72,18 @@ export class LazyRequestInfo implements RequestInfo {
   /** Aborts the signal (now, or when first read). */
   abort(reason: unknown): void {
     this.#abortReason = reason;
-    this.#controller?.abort(reason);
+    this.#fire(reason);
+  }
+
+  /** Abort listeners run in the request's context, so their logs carry its id. */
+  #fire(reason: unknown): void {
+    const controller = this.#controller;
+    if (controller && !controller.signal.aborted) {
+      withRequest(
+        { requestId: this.requestId },
+        () => controller.abort(reason),
+      );
+    }
   }
 
   /** True once aborted by timeout or by the client. */

@@ -20,6 +20,7 @@ import type { Deadline } from "./deadlines.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
 import { LazyRequestInfo } from "./request_info.ts";
+import { withRequest } from "./request_context.ts";
 
 /** The outcome the pipeline logs and returns. */
 export interface RunResult {
@@ -100,10 +101,12 @@ export class RequestRun {
       } else {
         // Queued: the timeout covers the wait; a slot granted after it is
         // handed straight back.
-        await this.#raceTimeout(slots.acquire().then(() => {
-          if (this.#timedOut) slots.release();
-          else this.#holdsSlot = true;
-        }));
+        await this.#raceTimeout(
+          slots.acquire().then(() => {
+            if (this.#timedOut) slots.release();
+            else this.#holdsSlot = true;
+          }),
+        );
         if (this.#timedOut) return this.#timeoutResult();
       }
       const { request, exceeded } = limitBody(this.#original, ctx.maxBody);
@@ -114,7 +117,12 @@ export class RequestRun {
         if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
         throw error;
       }
-      let value = this.#method(payload, this.#info);
+      // Only the handler runs in the request's async context (console lines,
+      // chained calls): a wider scope costs on every await of the pipeline.
+      let value = withRequest(
+        { requestId: this.#requestId },
+        () => this.#method(payload, this.#info),
+      );
       if (isThenable(value)) value = await this.#raceTimeout(value);
       if (this.#timedOut) return this.#timeoutResult();
       const encoded = encodeResult(value, this.#requestId);
@@ -126,7 +134,11 @@ export class RequestRun {
       };
     } catch (error) {
       if (this.#timedOut) return this.#timeoutResult();
-      result = { response: this.#errorResponse(error), bytesOut: null, hasId: false };
+      result = {
+        response: this.#errorResponse(error),
+        bytesOut: null,
+        hasId: false,
+      };
     } finally {
       this.#releaseSlot();
     }
@@ -140,7 +152,7 @@ export class RequestRun {
     ctx.deps.track(callbackDone.promise.then(() => this.#end()));
     result.response = afterBody(result.response, () => {
       Promise.resolve()
-        .then(() => cb())
+        .then(() => withRequest({ requestId: this.#requestId }, cb))
         .catch((error) =>
           this.#log().exception(
             `Callback of API "${ctx.deps.api.name}" threw`,

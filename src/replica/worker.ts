@@ -29,7 +29,7 @@ import {
   toWireResponse,
 } from "./messages.ts";
 import { installPermissionHints } from "./permission_hints.ts";
-import { currentRequestId, withRequest } from "./request_context.ts";
+import { currentRequestId } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
 import { createControlClient } from "../control/client.ts";
@@ -55,7 +55,12 @@ function routeOf(init: ReplicaInit, path: string): string | null {
 async function start(init: ReplicaInit): Promise<void> {
   const { api } = init;
   installEnv(init.env);
-  const logs = new LineBuffer((chunk) => post({ type: "log", chunk }));
+  // Lines leave encoded, in a transferred buffer: the main thread only writes.
+  const encoder = new TextEncoder();
+  const logs = new LineBuffer((chunk) => {
+    const bytes = encoder.encode(chunk);
+    post({ type: "log", bytes }, [bytes.buffer]);
+  });
   const base = new Logger({
     level: init.logLevel,
     labels: { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
@@ -204,7 +209,7 @@ async function start(init: ReplicaInit): Promise<void> {
       const target = routeOf(init, path);
       if (target === api.name) {
         const requestId = requestIdOf(req);
-        return withRequest({ requestId }, () => serveOwn(req, { requestId }));
+        return serveOwn(req, { requestId });
       }
       if (target !== null || path === "/healthz" || path === "/metrics") {
         return forward(null, req);
@@ -227,10 +232,7 @@ async function start(init: ReplicaInit): Promise<void> {
     const req = fromWireRequest(msg.req, abort.signal);
     const requestId = requestIdOf(req);
     try {
-      const res = await withRequest(
-        { requestId },
-        () => serveOwn(req, { admitted: msg.admitted, requestId }),
-      );
+      const res = await serveOwn(req, { admitted: msg.admitted, requestId });
       const wire = await toWireResponse(res);
       post({ type: "http.response", id, res: wire });
     } catch (error) {

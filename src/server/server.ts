@@ -308,7 +308,8 @@ export class Server implements ControlHost {
   #onReplicaMessage(msg: FromReplica, replica: Replica): void {
     switch (msg.type) {
       case "log":
-        this.#write(msg.chunk);
+        this.sink.writeBytes(msg.bytes);
+        this.logTap.publishBytes(msg.bytes);
         break;
       case "http.response":
         this.forwarding.resolve(msg.id, msg.res);
