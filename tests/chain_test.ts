@@ -9,7 +9,11 @@ import { example, fixture, type RunningServer, withServer } from "./_server.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 
-function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   return fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
@@ -23,15 +27,23 @@ function controlUrl(s: RunningServer): string {
   return `http://127.0.0.1:${line.controlPort}`;
 }
 
-async function metric(s: RunningServer, name: string, api: string): Promise<number> {
+async function metric(
+  s: RunningServer,
+  name: string,
+  api: string,
+): Promise<number> {
   const text = await (await fetch(`${s.url}/metrics`)).text();
-  const match = new RegExp(`^${name}\\{api="${api}"\\} (\\S+)$`, "m").exec(text);
+  const match = new RegExp(`^${name}\\{api="${api}"\\} (\\S+)$`, "m").exec(
+    text,
+  );
   return match ? Number(match[1]) : NaN;
 }
 
 Deno.test("examples/chain: front reaches back at http://api-back:8888 with the caller's request id", async () => {
   await withServer(example("chain"), {}, async (s) => {
-    const res = await post(`${s.url}/front`, { text: "hi" }, { "x-request-id": "trace-42" });
+    const res = await post(`${s.url}/front`, { text: "hi" }, {
+      "x-request-id": "trace-42",
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-request-id"), "trace-42");
     const body = await res.json();
@@ -42,7 +54,8 @@ Deno.test("examples/chain: front reaches back at http://api-back:8888 with the c
 
 Deno.test("chaining: an unknown API fails like a DNS failure naming the API", async () => {
   await withServer(fixture("chain_slow"), {}, async (s) => {
-    const body = await (await post(`${s.url}/front`, { target: "nope" })).json();
+    const body = await (await post(`${s.url}/front`, { target: "nope" }))
+      .json();
     assert.match(body.error, /dns error/);
     assert.match(body.error, /api-nope/);
   });
@@ -68,9 +81,14 @@ Deno.test("chaining: a slow chained call is in flight in both APIs", async () =>
 });
 
 Deno.test("control: a patch rolls out while requests are in flight and none fail", async () => {
-  await withServer(fixture("chain_slow"), { env: { CORTEX_CONTROL_TOKEN: TOKEN } }, async (s) => {
+  await withServer(fixture("chain_slow"), {
+    env: { CORTEX_CONTROL_TOKEN: TOKEN },
+  }, async (s) => {
     const client = new CortexClient({ url: controlUrl(s), token: TOKEN });
-    const inFlight = Array.from({ length: 20 }, () => post(`${s.url}/front`, { delayMs: 800 }));
+    const inFlight = Array.from(
+      { length: 20 },
+      () => post(`${s.url}/front`, { delayMs: 800 }),
+    );
     await new Promise((r) => setTimeout(r, 200));
     await client.patch("back", { handler: { config: { version: 2 } } });
     const results = await Promise.all(inFlight.map(async (p) => {
@@ -78,7 +96,10 @@ Deno.test("control: a patch rolls out while requests are in flight and none fail
       return { status: res.status, body: await res.json() };
     }));
     assert.deepEqual(results.map((r) => r.status), new Array(20).fill(200));
-    assert.ok(results.every((r) => r.body.status === 200), "every chained call succeeded");
+    assert.ok(
+      results.every((r) => r.body.status === 200),
+      "every chained call succeeded",
+    );
     // Once rolled out, new requests see the new version.
     const until = Date.now() + 10_000;
     let version = 1;
@@ -92,7 +113,9 @@ Deno.test("control: a patch rolls out while requests are in flight and none fail
 });
 
 Deno.test("control: delete removes an API; chaining to it then fails", async () => {
-  await withServer(fixture("chain_slow"), { env: { CORTEX_CONTROL_TOKEN: TOKEN } }, async (s) => {
+  await withServer(fixture("chain_slow"), {
+    env: { CORTEX_CONTROL_TOKEN: TOKEN },
+  }, async (s) => {
     const client = new CortexClient({ url: controlUrl(s), token: TOKEN });
     await client.delete("back");
     const gone = await post(`${s.url}/back`, {});
@@ -100,20 +123,28 @@ Deno.test("control: delete removes an API; chaining to it then fails", async () 
     await gone.body?.cancel();
     const body = await (await post(`${s.url}/front`, {})).json();
     assert.match(body.error, /api-back/);
-    const names = (await client.list() as Array<{ name: string }>).map((a) => a.name);
+    const names = (await client.list() as Array<{ name: string }>).map((a) =>
+      a.name
+    );
     assert.deepEqual(names, ["front"]);
   });
 });
 
 Deno.test("control: calls without the token are refused and it is not on the API port", async () => {
-  await withServer(fixture("chain_slow"), { env: { CORTEX_CONTROL_TOKEN: TOKEN } }, async (s) => {
+  await withServer(fixture("chain_slow"), {
+    env: { CORTEX_CONTROL_TOKEN: TOKEN },
+  }, async (s) => {
     const bare = await fetch(`${controlUrl(s)}/apis`);
     assert.equal(bare.status, 401);
     await bare.body?.cancel();
-    const wrong = await fetch(`${controlUrl(s)}/apis`, { headers: { authorization: "Bearer nope" } });
+    const wrong = await fetch(`${controlUrl(s)}/apis`, {
+      headers: { authorization: "Bearer nope" },
+    });
     assert.equal(wrong.status, 401);
     await wrong.body?.cancel();
-    const onApiPort = await fetch(`${s.url}/apis`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const onApiPort = await fetch(`${s.url}/apis`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     assert.equal(onApiPort.status, 404);
     await onApiPort.body?.cancel();
   });

@@ -1,7 +1,10 @@
 import type { RequestInfo } from "cortex";
 
 export class Handler {
-  async handlePost(payload: { text?: string; delayMs?: number }, req: RequestInfo) {
+  async handlePost(
+    payload: { text?: string; delayMs?: number },
+    req: RequestInfo,
+  ) {
     if (payload?.delayMs) {
       await new Promise((resolve) => setTimeout(resolve, payload.delayMs));
     }

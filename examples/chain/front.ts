@@ -7,7 +7,10 @@ export class Handler {
     this.#ctx = ctx;
   }
 
-  async handlePost(payload: { text?: string; delayMs?: number }, req: RequestInfo) {
+  async handlePost(
+    payload: { text?: string; delayMs?: number },
+    req: RequestInfo,
+  ) {
     // In-cluster URL: reached inside this server without DNS or a network hop.
     const res = await fetch("http://api-back:8888/", {
       method: "POST",

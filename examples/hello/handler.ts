@@ -14,7 +14,9 @@ export class Handler {
     // Relative paths resolve against the project directory.
     this.#labels = JSON.parse(Deno.readTextFileSync("values.json")).labels;
     this.#ctx = ctx;
-    ctx.logger.info("Handler ready", { extra: { classes: this.#labels.length } });
+    ctx.logger.info("Handler ready", {
+      extra: { classes: this.#labels.length },
+    });
   }
 
   handlePost(payload: { name?: string; label?: number }, req: RequestInfo) {

@@ -42,6 +42,7 @@ export class TestClient extends grpc.Client {
   }
 
   /** Serializer and deserializer for two message types. */
+  // deno-lint-ignore require-await
   async codec(
     input = "test.v1.Req",
     output = "test.v1.Res",

@@ -27,9 +27,7 @@ export function accessLineFormatter(
     }
     const latency = e.latencyMs.toFixed(1);
     const id = JSON.stringify(e.requestId);
-    return `{"asctime":"${
-      new Date().toISOString()
-    }","levelname":"INFO","message":${
+    return `{"asctime":"${lastIso}","levelname":"INFO","message":${
       JSON.stringify(`${e.method} ${e.path} ${e.status} ${latency}ms`)
     },"method":${JSON.stringify(e.method)},"path":${
       JSON.stringify(e.path)
