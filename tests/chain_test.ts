@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { CortexClient } from "../mod.ts";
 import { example, fixture, type RunningServer, withServer } from "./_server.ts";
+import { E2eClient, registryOf } from "./fixtures/grpc_support/client.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 
@@ -148,4 +149,41 @@ Deno.test("control: calls without the token are refused and it is not on the API
     assert.equal(onApiPort.status, 404);
     await onApiPort.body?.cancel();
   });
+});
+
+Deno.test("a project with two HTTP APIs and a gRPC API: chaining, gRPC and the control API together", async () => {
+  const project = fixture("chain_grpc");
+  const registry = await registryOf(project, "e2e.proto");
+  await withServer(
+    project,
+    { env: { CORTEX_CONTROL_TOKEN: TOKEN } },
+    async (s) => {
+      const chained =
+        await (await post(`${s.url}/front`, {}, { "x-request-id": "t-1" }))
+          .json();
+      assert.equal(chained.status, 200);
+      assert.equal(chained.back.requestId, "t-1");
+      const client = new E2eClient(s.grpcPort, registry, "e2e.v1.E2e");
+      try {
+        const { message } = await client.unary("Unary", { text: "hi" });
+        assert.equal(message.text, "HI");
+      } finally {
+        client.close();
+      }
+      const control = new CortexClient({ url: controlUrl(s), token: TOKEN });
+      const apis = await control.list() as Array<
+        { name: string; status: string; endpoint: string }
+      >;
+      assert.deepEqual(apis.map((a) => a.name).sort(), [
+        "back",
+        "front",
+        "grpc",
+      ]);
+      assert.ok(apis.every((a) => a.status === "live"), JSON.stringify(apis));
+      assert.equal(
+        apis.find((a) => a.name === "grpc")!.endpoint,
+        `grpc://localhost:${s.grpcPort}`,
+      );
+    },
+  );
 });
