@@ -17,6 +17,7 @@ import {
   registryOf,
   servingProcess,
 } from "./fixtures/grpc_support/client.ts";
+import { requestReplacement } from "./_supervisor.ts";
 
 const PROJECT = fixture("grpc_e2e");
 /** True while `pid` exists and is not a zombie. */
@@ -218,6 +219,74 @@ Deno.test("grpc crash: SIGTERM drains a gRPC call in flight through both process
           .map((l) => (l.labels as Record<string, unknown>).component).sort();
         assert.deepEqual(stopped, ["grpc", "server"]);
       } finally {
+        client.close();
+      }
+    },
+  );
+});
+
+Deno.test("grpc crash: when the supervisor replaces the serving process, gRPC and HTTP keep answering", async () => {
+  const registry = await registryOf(PROJECT, "e2e.proto");
+  const port = await freePort();
+  const grpcPort = await freePort();
+  await withServer(
+    PROJECT,
+    { port, grpcPort },
+    async ({ url, pid, waitForLine }) => {
+      const client = new E2eClient(grpcPort, registry, "e2e.v1.E2e");
+      const load = httpLoad(url, 4);
+      try {
+        await client.unary("Unary", { text: "before" });
+        const serving = await servingProcess(pid);
+        const grpc = await grpcProcess(pid);
+        // What the serving process writes when a replica's thread is stuck.
+        await requestReplacement(serving);
+        const replaced = await waitForLine(
+          (l) =>
+            isSupervisor(l) &&
+            String(l.message).startsWith("Serving process replaced"),
+          60_000,
+        );
+        assert.equal(replaced.oldPid, serving);
+        await waitForLine(
+          (l) =>
+            isSupervisor(l) &&
+            l.message === `Replaced serving process (pid ${serving}) exited`,
+          40_000,
+        );
+        assert.equal(await alive(serving), false);
+        const stats = await load.stop();
+        Deno.stderr.writeSync(
+          new TextEncoder().encode(
+            `serving process replaced: HTTP meanwhile ${stats.ok} OK, /healthz ${stats.healthOk} OK, ${stats.failures.length} failed ${
+              JSON.stringify(stats.failures.slice(0, 3))
+            }\n`,
+          ),
+        );
+        // The gRPC process reconnects to the new one on the same socket path.
+        const reply = await pollUntil(
+          "a gRPC call after the replacement",
+          () =>
+            client.unary("Unary", { text: "after" }, {
+              deadline: new Date(Date.now() + 1_000),
+            }).then((r) => r.message),
+          15_000,
+          20,
+        );
+        assert.equal(reply.text, "AFTER");
+        assert.equal(await grpcProcess(pid), grpc, "same gRPC process");
+        assert.equal(await servingProcess(pid), replaced.newPid);
+        for (let i = 0; i < 10; i++) {
+          const res = await fetch(`${url}/healthz`);
+          assert.equal(res.status, 200);
+          await res.body?.cancel();
+          assert.equal(
+            (await client.unary("Unary", { text: `n${i}` })).message.text,
+            `N${i}`,
+          );
+        }
+      } finally {
+        await load.stop();
         client.close();
       }
     },

@@ -12,6 +12,7 @@ import {
   withServer,
 } from "./_server.ts";
 import { attempt, type Outcome, pollUntil, scrape } from "./_metrics.ts";
+import { alive, requestReplacement, servingProcesses } from "./_supervisor.ts";
 
 const PROJECT = fixture("shutdown");
 const api = { api: "shutdown" };
@@ -151,4 +152,64 @@ Deno.test("shutdown: a second SIGTERM during a long drain exits at once with a n
     assert.notEqual(status.code, 0);
     for (const o of await Promise.all(requests)) assert.notEqual(o.status, 200);
   });
+});
+
+Deno.test("shutdown: a replaced serving process drains what it admitted; SIGTERM during a replacement drains both and exits 0", async () => {
+  const runtime = await Deno.makeTempDir();
+  try {
+    await withServer(
+      PROJECT,
+      { env: { XDG_RUNTIME_DIR: runtime } },
+      async (s) => {
+        const stateFile = `${runtime}/cortex/${s.port}.json`;
+        const readState = async () =>
+          JSON.parse(await Deno.readTextFile(stateFile)).pid as number;
+        const [first] = await servingProcesses(s.pid);
+        assert.equal(
+          await pollUntil("the state file", 5_000, readState),
+          first,
+        );
+        const requests = await admitted(s.url, 3, 1_500);
+        await requestReplacement(first!);
+        const replaced = await s.waitForLine(
+          (l) => /^Serving process replaced/.test(msg(l)),
+          60_000,
+        );
+        assert.equal(replaced.oldPid, first);
+        const second = replaced.newPid as number;
+        // The old one finishes what it admitted, then exits.
+        for (const o of await Promise.all(requests)) {
+          assert.equal(o.status, 200);
+        }
+        await s.waitForLine(
+          (l) => msg(l) === `Replaced serving process (pid ${first}) exited`,
+          10_000,
+        );
+        assert.equal(await alive(first!), false);
+        assert.equal(await readState(), second);
+        assert.deepEqual(await servingProcesses(s.pid), [second]);
+        const res = await fetch(`${s.url}/shutdown?ms=10`);
+        assert.equal(res.status, 200);
+        await res.body?.cancel();
+
+        // Again, and SIGTERM while the third one starts.
+        await requestReplacement(second);
+        await s.waitForLine(
+          (l) =>
+            msg(l).startsWith(`Replacing the serving process (pid ${second})`),
+          5_000,
+        );
+        const both = await servingProcesses(s.pid);
+        const termAt = Date.now();
+        s.proc.kill("SIGTERM");
+        assert.equal((await s.proc.status).code, 0);
+        // The one still starting finishes starting, then drains at once.
+        assert.ok(Date.now() - termAt < 10_000, `${Date.now() - termAt} ms`);
+        for (const pid of both) assert.equal(await alive(pid), false);
+        await assert.rejects(Deno.stat(stateFile), Deno.errors.NotFound);
+      },
+    );
+  } finally {
+    await Deno.remove(runtime, { recursive: true });
+  }
 });

@@ -21,6 +21,11 @@ export interface ControlPlaneOptions {
   target: ControlTarget;
   /** `--control-port` (0: a free port). */
   port: number;
+  /**
+   * Share a fixed port with the next serving process while the supervisor
+   * replaces this one (SO_REUSEPORT; Linux: same user only).
+   */
+  reusePort?: boolean;
   /** Reads `CORTEX_CONTROL_TOKEN`, `XDG_RUNTIME_DIR`, `HOME` (default `Deno.env.get`). */
   env?: EnvGetter;
 }
@@ -58,6 +63,7 @@ export async function startControlPlane(
     target: opts.target,
     token,
     port: opts.port,
+    reusePort: opts.reusePort,
   });
   let statePath: string | null = null;
   return {

@@ -16,6 +16,11 @@ export interface ControlServerOptions {
   token: string;
   /** The port; 0 (the default) picks a free one. */
   port?: number;
+  /**
+   * Listen with SO_REUSEPORT: a replacement serving process binds the same
+   * fixed port while the one it replaces drains (Linux: same user only).
+   */
+  reusePort?: boolean;
 }
 
 /** A running control server. */
@@ -50,6 +55,7 @@ export async function startControlServer(
   const server = Deno.serve({
     hostname: CONTROL_HOST,
     port: opts.port ?? 0,
+    reusePort: opts.reusePort ?? false,
     onListen: ({ port }) => listening.resolve(port),
     onError: () => new Response('{"error":"Internal error"}', { status: 500 }),
   }, (req) => {

@@ -117,12 +117,16 @@ export async function readStateFile(
  *
  * @param path From {@linkcode stateFilePath}.
  * @param token This server's token.
+ * @param pid The serving process's pid, when a newer one may hold the same
+ * token (a serving process replaced by the supervisor).
  */
 export async function removeStateFile(
   path: string,
   token: string,
+  pid?: number,
 ): Promise<void> {
   const state = await readStateFile(path).catch(() => null);
   if (state?.token !== token) return;
+  if (pid !== undefined && state.pid !== pid) return;
   await Deno.remove(path).catch(() => {});
 }

@@ -28,6 +28,13 @@ import type { GrpcSide, Server } from "./server.ts";
 export interface BridgeServerOptions {
   /** The Unix socket path (replaced when it exists). */
   path: string;
+  /**
+   * Bind here, then rename the socket to `path`. Deno unlinks the path a
+   * listener was bound to when it closes: a serving process being replaced
+   * would otherwise remove the socket its replacement has just bound at
+   * `path`. With a path of its own, closing unlinks nothing that matters.
+   */
+  bindPath?: string;
   /** Admission into the replica pools (`PoolGrpcBackend`). */
   backend: GrpcBackend;
   /** The gRPC APIs, without health. */
@@ -72,8 +79,11 @@ export class GrpcBridgeServer {
 
   /** Listens on the socket and accepts connections in the background. */
   async listen(): Promise<void> {
-    await Deno.remove(this.#opts.path).catch(() => {});
-    const listener = Deno.listen({ transport: "unix", path: this.#opts.path });
+    const { path, bindPath = path } = this.#opts;
+    await Deno.remove(bindPath).catch(() => {});
+    const listener = Deno.listen({ transport: "unix", path: bindPath });
+    // Atomic: the gRPC process finds either the old socket or this one.
+    if (bindPath !== path) await Deno.rename(bindPath, path);
     this.#listener = listener;
     void (async () => {
       try {
@@ -127,7 +137,12 @@ export class GrpcBridgeServer {
     await this.close();
   }
 
-  /** Stops listening and drops every connection (cancelling its calls). */
+  /**
+   * Stops listening and drops every connection (cancelling its calls). With
+   * a `bindPath`, the socket file at `path` stays: it may be a replacement's
+   * (the gRPC process reconnects there once this connection closes); the
+   * supervisor removes its scratch root at exit.
+   */
   async close(): Promise<void> {
     try {
       this.#listener?.close();
@@ -136,7 +151,9 @@ export class GrpcBridgeServer {
     }
     this.#listener = null;
     await Promise.all([...this.#conns].map((c) => c.close()));
-    await Deno.remove(this.#opts.path).catch(() => {});
+    if (this.#opts.bindPath === undefined) {
+      await Deno.remove(this.#opts.path).catch(() => {});
+    }
   }
 }
 
@@ -309,11 +326,13 @@ class BridgeConnection {
 export class GrpcBridgeFrontend implements GrpcSide {
   readonly #server: Server;
   readonly #path: string;
+  readonly #bindPath: string | undefined;
   #bridge: GrpcBridgeServer | null = null;
 
-  constructor(server: Server, path: string) {
+  constructor(server: Server, path: string, bindPath?: string) {
     this.#server = server;
     this.#path = path;
+    this.#bindPath = bindPath;
   }
 
   /** The port the gRPC process listens on, once it has reported it. */
@@ -331,6 +350,7 @@ export class GrpcBridgeFrontend implements GrpcSide {
     }));
     this.#bridge = new GrpcBridgeServer({
       path: this.#path,
+      bindPath: this.#bindPath,
       backend: s.grpcBackend,
       apis,
       isServing: (name) => isServing(s, name),

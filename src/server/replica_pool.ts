@@ -34,6 +34,11 @@ export interface PoolDeps {
   onExit(replica: Replica, exit: ReplicaExit): void;
   /** The number of listening replicas changed. */
   onListeningChange(): void;
+  /**
+   * The watchdog gave up on a replica whose thread is stuck: it is replaced,
+   * but Deno cannot stop such a thread (denoland/deno#35657).
+   */
+  onHung?(replica: Replica): void;
   /** Local cap on replicas (--max-replicas-per-api). */
   maxLocalReplicas: number;
 }
@@ -288,6 +293,7 @@ export class ReplicaPool {
           "hung",
           `no progress for ${Math.round((now - seen.since) / 1000)} s`,
         );
+        this.#deps.onHung?.(r);
       }
     }
   }

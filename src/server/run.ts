@@ -13,9 +13,13 @@ import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
 import { watchProject } from "./watch.ts";
 import { readCommands } from "../supervisor/commands.ts";
+import { stuckReplicaHandler } from "./stuck_replica.ts";
 
 /** Exit codes of the serving process. */
 export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
+
+/** How long past the grace period a stop may take before a forced exit. */
+const HARD_EXIT_AFTER_GRACE_MS = 5_000;
 
 /** Starts the server and prints where each API is served. */
 export async function runServer(
@@ -33,6 +37,11 @@ export async function runServer(
      * writes the state file; without it this process writes the state file.
      */
     controlReport?: string;
+    /**
+     * Under the supervisor: where to ask it to replace this process when a
+     * replica's thread is stuck (src/supervisor/replace_request.ts).
+     */
+    replaceRequest?: string;
   },
 ): Promise<number> {
   try {
@@ -44,16 +53,27 @@ export async function runServer(
   }
   const scratchRoot = opts.scratchRoot ??
     await Deno.makeTempDir({ prefix: "cortex-scratch-" });
-  const server = new Server(project, { ...opts, scratchRoot, control: null });
+  const server: Server = new Server(project, {
+    ...opts,
+    scratchRoot,
+    control: null,
+    onStuckReplica: stuckReplicaHandler(
+      () => server,
+      opts.supervised ? opts.replaceRequest : undefined,
+    ),
+  });
   // The control plane exists before replicas start: they get ctx.client.
   const target = createServerTarget(server);
   const plane = await startControlPlane({
     target,
     port: opts.controlPort ?? 0,
+    // A replacement serving process binds the same port while we drain.
+    reusePort: opts.supervised,
   });
   const watching = new AbortController();
   server.opts.control = plane.endpoint;
   const stopped = Promise.withResolvers<number>();
+  const started = Promise.withResolvers<void>();
   let stops = 0;
   const stop = (why: string) => {
     stops++;
@@ -66,7 +86,22 @@ export async function runServer(
       ...project.apis.map((a) => a.handler.shutdownGracePeriodMs),
     );
     watching.abort();
-    plane.shutdown()
+    // A replica thread stuck in a synchronous loop can outlive every
+    // terminate() (denoland/deno#35657); only the exit of this process ends
+    // it. Whatever else might still hang, we exit soon after the grace.
+    const deadline = setTimeout(() => {
+      server.logger.error(
+        `Still not stopped ${
+          grace + HARD_EXIT_AFTER_GRACE_MS
+        } ms after the stop request; exiting`,
+      );
+      Deno.exit(1);
+    }, grace + HARD_EXIT_AFTER_GRACE_MS);
+    Deno.unrefTimer(deadline);
+    // Told to stop while starting: replicas still being constructed cannot
+    // drain yet, so the start finishes first.
+    started.promise
+      .then(() => plane.shutdown())
       .then(() => server.shutdown(grace))
       .then(() => stopped.resolve(EXIT.ok));
   };
@@ -82,7 +117,13 @@ export async function runServer(
       Deno.addSignalListener(signal, () => stop(signal));
     }
   }
-  await server.start();
+  const finish = async () => {
+    const code = await stopped.promise;
+    await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
+    return code;
+  };
+  await server.start().finally(() => started.resolve());
+  if (stops > 0) return await finish();
   if (server.failed) {
     server.logger.error("No API could start; exiting");
     await plane.shutdown();
@@ -131,9 +172,7 @@ export async function runServer(
     void watchProject(project.dir, target, server.logger, watching.signal);
     server.logger.info(`Watching ${project.dir} for changes`);
   }
-  const code = await stopped.promise;
-  await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
-  return code;
+  return await finish();
 }
 
 /** Loads the project in `dir` then runs it. */

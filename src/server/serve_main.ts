@@ -3,8 +3,11 @@
  * with the narrow flags of src/supervisor/flags.ts.
  *
  * Usage: serve_main.ts <project> [serve flags] [--descriptors FILE]
- * [--grpc-socket PATH]: with a socket, gRPC runs in the gRPC process
- * (src/grpc_process/main.ts), which connects to it.
+ * [--grpc-socket PATH [--grpc-socket-bind PATH]] [--replace-request FILE]:
+ * with a socket, gRPC runs in
+ * the gRPC process (src/grpc_process/main.ts), which connects to it; with a
+ * request file, a stuck replica thread makes this process ask the supervisor
+ * to replace it (src/supervisor/replace_request.ts).
  *
  * @module
  */
@@ -23,6 +26,8 @@ const { values, positionals } = parseArgs({
     "control-report": { type: "string" },
     "scratch-root": { type: "string" },
     "grpc-socket": { type: "string" },
+    "grpc-socket-bind": { type: "string" },
+    "replace-request": { type: "string" },
   },
   allowPositionals: true,
 });
@@ -37,8 +42,13 @@ Deno.exit(
     controlReport: values["control-report"],
     scratchRoot: values["scratch-root"],
     supervised: true,
+    replaceRequest: values["replace-request"],
     ...(values["grpc-socket"]
-      ? { grpc: "bridge" as const, grpcSocket: values["grpc-socket"] }
+      ? {
+        grpc: "bridge" as const,
+        grpcSocket: values["grpc-socket"],
+        grpcSocketBind: values["grpc-socket-bind"],
+      }
       : {}),
   }),
 );

@@ -50,6 +50,13 @@ export interface ServerOptions {
   grpc?: "in-process" | "bridge";
   /** The Unix socket of the gRPC bridge (with `grpc: "bridge"`). */
   grpcSocket?: string;
+  /** Where to bind the bridge socket before renaming it to `grpcSocket`. */
+  grpcSocketBind?: string;
+  /**
+   * A replica's thread is stuck for good (the watchdog replaced the replica,
+   * but the thread keeps running until this process exits).
+   */
+  onStuckReplica?(api: string, replicaId: string): void;
 }
 
 /** Where gRPC runs for a server: in this process or in the gRPC process. */
@@ -229,7 +236,11 @@ export class Server implements ControlHost {
   async #grpcSide(): Promise<GrpcSide> {
     if (this.opts.grpc === "bridge") {
       const { GrpcBridgeFrontend } = await import("./grpc_bridge_server.ts");
-      return new GrpcBridgeFrontend(this, this.opts.grpcSocket!);
+      return new GrpcBridgeFrontend(
+        this,
+        this.opts.grpcSocket!,
+        this.opts.grpcSocketBind,
+      );
     }
     const { GrpcFrontend } = await import("./grpc_frontend.ts");
     return new GrpcFrontend(this);
@@ -267,6 +278,8 @@ export class Server implements ControlHost {
         this.grpcBackend.replicaExited(replica, exit);
       },
       onListeningChange: () => void this.updateListening(),
+      onHung: (replica) =>
+        this.opts.onStuckReplica?.(pool.api.name, replica.id),
     });
     const autoscaler = new Autoscaler({
       cfg: api.autoscaling,

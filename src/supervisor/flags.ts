@@ -70,6 +70,11 @@ export interface ListenSpec {
    * serving process then listens on the socket instead of the gRPC port.
    */
   grpcSocket?: string;
+  /**
+   * Where the serving process binds the bridge socket before renaming it to
+   * `grpcSocket` (one path per serving process: see GrpcBridgeServer).
+   */
+  grpcSocketBind?: string;
 }
 
 function hostPort(hostname: string, port: number): string {
@@ -86,6 +91,9 @@ export function netGrants(project: Project, listen: ListenSpec): string[] {
       ? `unix:${listen.grpcSocket}`
       : hostPort(listen.hostname, listen.grpcPort),
   ]);
+  if (listen.grpcSocket !== undefined && listen.grpcSocketBind !== undefined) {
+    grants.add(`unix:${listen.grpcSocketBind}`);
+  }
   if (listen.controlPort !== null) {
     grants.add(hostPort("127.0.0.1", listen.controlPort));
   }

@@ -30,6 +30,21 @@ Deno.test("netGrants(): the gRPC port, or only the bridge socket when the gRPC p
     netGrants(PROJECT, { ...listen, grpcSocket: "/tmp/c/grpc.sock" }),
     ["0.0.0.0:8888", "unix:/tmp/c/grpc.sock", "127.0.0.1", "api.example.com"],
   );
+  // Bound at a path of its own, then renamed to the shared one.
+  assert.deepEqual(
+    netGrants(PROJECT, {
+      ...listen,
+      grpcSocket: "/tmp/c/grpc.sock",
+      grpcSocketBind: "/tmp/c/gen-2/grpc.sock",
+    }),
+    [
+      "0.0.0.0:8888",
+      "unix:/tmp/c/grpc.sock",
+      "unix:/tmp/c/gen-2/grpc.sock",
+      "127.0.0.1",
+      "api.example.com",
+    ],
+  );
 });
 
 Deno.test("grpcProcessPermissionFlags(): scratch root and runtime read, the socket, the gRPC address, grpc-js env", () => {

@@ -8,6 +8,14 @@
  * passed on as "drain" and the supervisor exits with the serving process's
  * code once both have drained.
  *
+ * When a replica's thread is stuck in a synchronous loop, which Deno cannot
+ * stop (denoland/deno#35657), the serving process asks to be replaced (a
+ * request file in its generation's directory, polled every 250 ms): a new
+ * serving process starts alongside on the same ports (reusePort), and once
+ * it serves, the old one drains and exits, taking the stuck thread with it.
+ * The gRPC process stays connected to the old one until its bridge closes,
+ * then reconnects to the same socket path, which the new one has rebound.
+ *
  * @module
  */
 
@@ -20,7 +28,8 @@ import {
   serverPermissionFlags,
   UNSTABLE_FLAGS,
 } from "./flags.ts";
-import { SupervisedChild } from "./child.ts";
+import { type SpawnedChild, SupervisedChild } from "./child.ts";
+import { replaceRequestPath, watchReplaceRequests } from "./replace_request.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
 import {
   removeStateFile,
@@ -50,29 +59,25 @@ function logLine(level: "INFO" | "ERROR", message: string, extra = {}): void {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 }
 
-/** Waits for the serving process's control report, then writes the state file. */
-async function publishState(
-  child: Deno.ChildProcess,
+/** What the serving process reports once it serves. */
+interface ControlReport {
+  port: number;
+  httpPort: number;
+}
+
+/** Waits for the serving process's control report; null if it exits first. */
+async function waitForReport(
+  child: SpawnedChild,
   report: string,
-  token: string,
-  projectDir: string,
-): Promise<string | null> {
+): Promise<ControlReport | null> {
   let exited = false;
   child.status.then(() => exited = true);
   while (!exited) {
     try {
       const { port, httpPort } = JSON.parse(await Deno.readTextFile(report));
-      const path = stateFilePath(httpPort);
-      await writeStateFile(path, {
-        httpPort,
-        controlPort: port,
-        url: `http://127.0.0.1:${port}`,
-        token,
-        pid: child.pid,
-        projectDir,
-        startedAt: new Date().toISOString(),
-      });
-      return path;
+      if (typeof port === "number" && typeof httpPort === "number") {
+        return { port, httpPort };
+      }
     } catch (error) {
       if (
         !(error instanceof Deno.errors.NotFound) &&
@@ -80,7 +85,7 @@ async function publishState(
       ) {
         logLine(
           "ERROR",
-          `Cannot write the control state file: ${(error as Error).message}`,
+          `Cannot read the control report: ${(error as Error).message}`,
         );
         return null;
       }
@@ -88,6 +93,34 @@ async function publishState(
     await new Promise((r) => setTimeout(r, 100));
   }
   return null;
+}
+
+/** Writes the state file of `child`; returns its path, or null on failure. */
+async function publishState(
+  child: SpawnedChild,
+  report: ControlReport,
+  token: string,
+  projectDir: string,
+): Promise<string | null> {
+  const path = stateFilePath(report.httpPort);
+  try {
+    await writeStateFile(path, {
+      httpPort: report.httpPort,
+      controlPort: report.port,
+      url: `http://127.0.0.1:${report.port}`,
+      token,
+      pid: child.pid,
+      projectDir,
+      startedAt: new Date().toISOString(),
+    });
+    return path;
+  } catch (error) {
+    logLine(
+      "ERROR",
+      `Cannot write the control state file: ${(error as Error).message}`,
+    );
+    return null;
+  }
 }
 
 /** Supervises the serving process of `project`; resolves with the exit code. */
@@ -101,8 +134,8 @@ export async function supervise(
 ): Promise<number> {
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
   // The serving process cannot write outside its scratch root, so it reports
-  // the control port here and the supervisor writes the state file.
-  const controlReport = `${scratchRoot}/control.json`;
+  // its control port in its generation's directory there (and asks to be
+  // replaced the same way); the supervisor writes the state file.
   const token = resolveToken();
   const descriptorsFile = `${scratchRoot}/descriptors.json`;
   const socket = `${scratchRoot}/grpc.sock`;
@@ -116,35 +149,80 @@ export async function supervise(
       encodeDescriptors(await compileDescriptors(project)),
     );
   }
-  const listen = { ...opts, ...(hasGrpc ? { grpcSocket: socket } : {}) };
-  const serving = new SupervisedChild({
+  const genDir = (gen: number) => `${scratchRoot}/gen-${gen}`;
+  // Each serving process binds the bridge socket in its own directory, then
+  // renames it to `socket`, where the gRPC process connects.
+  const listenOf = (gen: number) => ({
+    ...opts,
+    ...(hasGrpc
+      ? { grpcSocket: socket, grpcSocketBind: `${genDir(gen)}/grpc.sock` }
+      : {}),
+  });
+  const reportOf = (gen: number) => `${genDir(gen)}/control.json`;
+  /** Each generation's control report, once it serves (null: it never did). */
+  const reports = new Map<number, Promise<ControlReport | null>>();
+  /** The HTTP port actually bound: later generations bind it too (--port 0). */
+  let httpPort: number | null = null;
+  const serving: SupervisedChild = new SupervisedChild({
     name: "Serving process",
-    args: [
+    // Each generation gets its own scratch directory: one may still be
+    // draining (and removes its scratch root at exit) when the next starts.
+    args: (gen) => [
       "run",
       ...UNSTABLE_FLAGS,
-      ...serverPermissionFlags(project, listen, scratchRoot),
+      ...serverPermissionFlags(project, listenOf(gen), scratchRoot),
       SERVE_MAIN,
       project.dir,
       ...serveArgs,
+      ...(httpPort !== null ? ["--port", String(httpPort)] : []),
       "--scratch-root",
-      `${scratchRoot}/replicas`,
+      `${genDir(gen)}/replicas`,
       "--control-report",
-      controlReport,
+      reportOf(gen),
+      "--replace-request",
+      replaceRequestPath(genDir(gen)),
       ...(hasGrpc
-        ? ["--descriptors", descriptorsFile, "--grpc-socket", socket]
+        ? [
+          "--descriptors",
+          descriptorsFile,
+          "--grpc-socket",
+          socket,
+          "--grpc-socket-bind",
+          listenOf(gen).grpcSocketBind!,
+        ]
         : []),
     ],
     env: { [TOKEN_ENV]: token },
     isFinal: (status) => status.signal === null && FINAL_CODES.has(status.code),
-    beforeSpawn: () => Deno.remove(controlReport).catch(() => {}),
-    onSpawn: async (child) => {
-      const statePath = await publishState(
-        child,
-        controlReport,
-        token,
-        project.dir,
+    beforeSpawn: (gen) => Deno.mkdir(genDir(gen), { recursive: true }),
+    onSpawn: async (child, gen) => {
+      const report = waitForReport(child, reportOf(gen));
+      reports.set(gen, report);
+      if ((await report) === null) return;
+      // Asked to be replaced (a replica's thread is stuck): only the
+      // current generation's request counts.
+      const watching = new AbortController();
+      child.status.then(() => watching.abort());
+      await watchReplaceRequests(
+        replaceRequestPath(genDir(gen)),
+        watching.signal,
+        (reason) => {
+          if (serving.child?.pid === child.pid) void serving.replace(reason);
+        },
       );
-      if (statePath) await removeStateFile(statePath, token);
+    },
+    isReady: async (_child, gen) => (await reports.get(gen)) != null,
+    onCurrent: async (child, gen) => {
+      const report = await reports.get(gen);
+      if (!report) return;
+      httpPort = report.httpPort;
+      const statePath = await publishState(child, report, token, project.dir);
+      await child.status;
+      if (statePath) await removeStateFile(statePath, token, child.pid);
+    },
+    afterExit: async (gen) => {
+      reports.delete(gen);
+      await Deno.remove(genDir(gen), { recursive: true }).catch(() => {});
     },
     log: logLine,
   });
