@@ -122,12 +122,19 @@ export function encodeResult(
   requestId: string,
 ): EncodedResult {
   let callback: Callback | null = null;
-  if (
-    Array.isArray(value) && value.length === 2 &&
-    typeof value[1] === "function"
+  if (Array.isArray(value)) {
+    if (value.length === 2 && typeof value[1] === "function") {
+      callback = value[1] as Callback;
+      value = value[0];
+    } else {
+      return jsonResult(value, requestId);
+    }
+  } else if (
+    value !== null && typeof value === "object" &&
+    Object.getPrototypeOf(value) === Object.prototype
   ) {
-    callback = value[1] as Callback;
-    value = value[0];
+    // The common case (a plain object) skips the dispatch table.
+    return jsonResult(value, requestId);
   }
   const rule = RESULT_ENCODERS.find((e) => e.test(value))!;
   const encoded = rule.encode(value);
@@ -140,6 +147,15 @@ export function encodeResult(
     bytesOut: typeof encoded.body === "string"
       ? utf8ByteLength(encoded.body)
       : encoded.body.byteLength,
+  };
+}
+
+function jsonResult(value: unknown, requestId: string): EncodedResult {
+  const body = JSON.stringify(value);
+  return {
+    response: bodyResponse(body, JSON_TYPE, 200, requestId),
+    callback: null,
+    bytesOut: utf8ByteLength(body),
   };
 }
 

@@ -20,7 +20,7 @@ import type { Deadline } from "./deadlines.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
 import { LazyRequestInfo } from "./request_info.ts";
-import { withRequest } from "./request_context.ts";
+import { callInRequest, withRequest } from "./request_context.ts";
 
 /** The outcome the pipeline logs and returns. */
 export interface RunResult {
@@ -119,9 +119,10 @@ export class RequestRun {
       }
       // Only the handler runs in the request's async context (console lines,
       // chained calls): a wider scope costs on every await of the pipeline.
-      let value = withRequest(
+      let value = callInRequest(
         { requestId: this.#requestId },
         () => this.#method(payload, this.#info),
+        this.#method,
       );
       if (isThenable(value)) value = await this.#raceTimeout(value);
       if (this.#timedOut) return this.#timeoutResult();
