@@ -8,6 +8,13 @@
 
 import type { AccessEntry } from "./logger.ts";
 
+const SAFE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** A JSON string literal; printable ASCII without quote or backslash needs no escaping. */
+function quote(s: string): string {
+  return SAFE.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
 /** Makes a writer of access lines for fixed labels. */
 export function accessLineFormatter(
   labels: Record<string, string | number>,
@@ -26,11 +33,11 @@ export function accessLineFormatter(
       lastIso = new Date(ms).toISOString();
     }
     const latency = e.latencyMs.toFixed(1);
-    const id = JSON.stringify(e.requestId);
+    const id = quote(e.requestId);
+    const method = quote(e.method);
+    const path = quote(e.path);
     return `{"asctime":"${lastIso}","levelname":"INFO","message":${
-      JSON.stringify(`${e.method} ${e.path} ${e.status} ${latency}ms`)
-    },"method":${JSON.stringify(e.method)},"path":${
-      JSON.stringify(e.path)
-    },"status":${e.status},"latencyMs":${e.latencyMs},"requestId":${id},"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;
+      quote(`${e.method} ${e.path} ${e.status} ${latency}ms`)
+    },"method":${method},"path":${path},"status":${e.status},"latencyMs":${e.latencyMs},"requestId":${id},"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;
   };
 }

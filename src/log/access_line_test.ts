@@ -33,3 +33,12 @@ Deno.test("accessLineFormatter() works without labels", () => {
   assert.deepEqual(line.labels, { requestId: "req-1" });
   assert.equal(line.status, 201);
 });
+
+Deno.test("accessLineFormatter() escapes paths with quotes, backslashes and non-ASCII", () => {
+  const f = accessLineFormatter({}, 1);
+  for (const path of ['/a"b', "/a\\b", "/é", "/tab\there"]) {
+    const line = JSON.parse(f({ ...entry, path }));
+    assert.equal(line.path, path);
+    assert.ok(line.message.includes(path));
+  }
+});
