@@ -8,7 +8,7 @@
 
 import { ConfigError } from "../config/config_error.ts";
 import { formatDuration } from "../config/duration.ts";
-import { parseApiConfigs } from "../config/parse_api_configs.ts";
+import type { parseApiConfigs } from "../config/parse_api_configs.ts";
 import type { ApiConfig } from "../config/types.ts";
 
 /** A cortex.yaml-style object (snake_case keys, durations as "10s"). */
@@ -128,6 +128,8 @@ export function isPlainObject(
  * @param current The API as it runs.
  * @param patch The partial spec, e.g. `{ autoscaling: { max_replicas: 4 } }`.
  * @param files The project's files, to check `handler.path`.
+ * @param parse The cortex.yaml parser (passed in so the serving process loads
+ *   the YAML library only when a patch arrives).
  * @returns The new configuration.
  * @throws {ConfigError} When the result is invalid or the patch renames the API;
  *   issues name the field, under the file `patch of API "<name>"`.
@@ -136,6 +138,7 @@ export function applyPatch(
   current: ApiConfig,
   patch: ApiSpec,
   files: readonly string[],
+  parse: typeof parseApiConfigs,
 ): ApiConfig {
   const file = `patch of API "${current.name}"`;
   if ("name" in patch && patch.name !== current.name) {
@@ -150,7 +153,7 @@ export function applyPatch(
   }
   const merged = mergeSpec(apiToSpec(current), patch);
   try {
-    const [api] = parseApiConfigs(
+    const [api] = parse(
       JSON.stringify(merged, null, 2),
       file,
       new Set(files),

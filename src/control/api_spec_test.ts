@@ -57,7 +57,12 @@ Deno.test("mergeSpec() merges mappings, replaces the rest and removes null", () 
 
 Deno.test("applyPatch() changes autoscaling and keeps the rest", () => {
   const api = parse(YAML);
-  const next = applyPatch(api, { autoscaling: { max_replicas: 8 } }, FILES);
+  const next = applyPatch(
+    api,
+    { autoscaling: { max_replicas: 8 } },
+    FILES,
+    parseApiConfigs,
+  );
   assert.equal(next.autoscaling.maxReplicas, 8);
   assert.equal(next.autoscaling.minReplicas, 2);
   assert.deepEqual(next.handler, api.handler);
@@ -67,11 +72,16 @@ Deno.test("applyPatch() changes autoscaling and keeps the rest", () => {
 Deno.test("applyPatch() rejects a rename and an invalid value, naming the field", () => {
   const api = parse(YAML);
   assert.throws(
-    () => applyPatch(api, { name: "other" }, FILES),
+    () => applyPatch(api, { name: "other" }, FILES, parseApiConfigs),
     /cannot be renamed/,
   );
   try {
-    applyPatch(api, { autoscaling: { max_replicas: 0 } }, FILES);
+    applyPatch(
+      api,
+      { autoscaling: { max_replicas: 0 } },
+      FILES,
+      parseApiConfigs,
+    );
     assert.fail("expected a ConfigError");
   } catch (error) {
     assert.ok(error instanceof ConfigError);
@@ -89,7 +99,12 @@ Deno.test("configChange() tells none, scaling and rollout apart", () => {
   assert.equal(
     configChange(
       api,
-      applyPatch(api, { handler: { path: "other.ts" } }, FILES),
+      applyPatch(
+        api,
+        { handler: { path: "other.ts" } },
+        FILES,
+        parseApiConfigs,
+      ),
     ),
     "rollout",
   );

@@ -16,8 +16,6 @@
  */
 
 import { isAbsolute } from "node:path";
-import { loadProject } from "../config/load_project.ts";
-import { parseApiConfigs } from "../config/parse_api_configs.ts";
 import type { ApiConfig, Project } from "../config/types.ts";
 import { apiToSpec, applyPatch, configChange } from "./api_spec.ts";
 import {
@@ -30,6 +28,14 @@ import { errorToResponse, fail, json, readJsonObject } from "./_http.ts";
 import { lineMatchesApi } from "./log_tap.ts";
 import { sseResponse } from "./sse.ts";
 import { isAuthorized } from "./token.ts";
+
+/**
+ * The cortex.yaml loader, imported on first use: the YAML library costs ~40
+ * ms to load, which the serving process should not pay at start-up.
+ */
+function configModule() {
+  return import("../config/load_project.ts");
+}
 
 /** A handler of the control API. */
 export type ControlHandler = (req: Request) => Promise<Response>;
@@ -149,12 +155,14 @@ async function deploy(target: ControlTarget, req: Request): Promise<Response> {
         `Cannot deploy "${body.projectDir}": projectDir must be an absolute path`,
       );
     }
+    const { loadProject } = await configModule();
     project = await loadProject(body.projectDir);
     apis = project.apis;
   } else if (typeof body.yaml === "string") {
     const file = typeof body.file === "string" && body.file !== ""
       ? body.file
       : "cortex.yaml";
+    const { parseApiConfigs } = await configModule();
     apis = parseApiConfigs(body.yaml, file, new Set(target.project().files));
   } else {
     throw new ControlError(
@@ -207,7 +215,13 @@ async function patch(
   api: ApiSnapshot,
   body: Record<string, unknown>,
 ): Promise<Response> {
-  const next = applyPatch(api.config, body, target.project().files);
+  const { parseApiConfigs } = await configModule();
+  const next = applyPatch(
+    api.config,
+    body,
+    target.project().files,
+    parseApiConfigs,
+  );
   checkEndpoint(target, next, new Set([next.name]));
   if (configChange(api.config, next) !== "none") {
     await target.patch(next.name, next);

@@ -1,3 +1,4 @@
+import { parseApiConfigs } from "../config/parse_api_configs.ts";
 import assert from "node:assert/strict";
 import type { Autoscaler } from "../autoscaler/loop.ts";
 import type { ApiConfig, AutoscalingConfig, Project } from "../config/types.ts";
@@ -103,6 +104,7 @@ Deno.test("createServerTarget().patch() scales in place for autoscaling, rolls o
     pool.api,
     { autoscaling: { max_replicas: 2 } },
     h.project.files,
+    parseApiConfigs,
   );
   await target.patch("iris", scaled);
   assert.equal(pool.api, scaled);
@@ -110,7 +112,12 @@ Deno.test("createServerTarget().patch() scales in place for autoscaling, rolls o
   assert.equal(updates.length, 1);
   await target.patch(
     "iris",
-    applyPatch(pool.api, { handler: { path: "fail.ts" } }, h.project.files),
+    applyPatch(
+      pool.api,
+      { handler: { path: "fail.ts" } },
+      h.project.files,
+      parseApiConfigs,
+    ),
   );
   await tick();
   assert.deepEqual(pool.log.slice(1), ["rollOut fail.ts"]);

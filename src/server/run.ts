@@ -6,12 +6,10 @@
  * @module
  */
 
-import { loadProject } from "../config/load_project.ts";
 import type { Project } from "../config/types.ts";
 import { Server, type ServerOptions } from "./server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
-import { watchProject } from "./watch.ts";
 import { readCommands } from "../supervisor/commands.ts";
 import { stuckReplicaHandler } from "./stuck_replica.ts";
 
@@ -169,6 +167,8 @@ export async function runServer(
     },
   });
   if (opts.watch) {
+    // Loaded on demand: it pulls in the cortex.yaml parser.
+    const { watchProject } = await import("./watch.ts");
     void watchProject(project.dir, target, server.logger, watching.signal);
     server.logger.info(`Watching ${project.dir} for changes`);
   }
@@ -180,5 +180,6 @@ export async function serveDir(
   dir: string,
   opts: Omit<ServerOptions, "scratchRoot" | "control">,
 ): Promise<number> {
+  const { loadProject } = await import("../config/load_project.ts");
   return await runServer(await loadProject(dir), opts);
 }

@@ -13,10 +13,28 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadProject } from "../config/load_project.ts";
+import type { Project } from "../config/types.ts";
 import { decodeDescriptors } from "../supervisor/descriptors.ts";
 import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
 import { runServer } from "./run.ts";
+
+/**
+ * The project as the supervisor validated it (first start: used once, then
+ * deleted), else loaded from disk (restarts: the files may have changed).
+ */
+async function readProject(dir: string, snapshot?: string): Promise<Project> {
+  if (snapshot) {
+    try {
+      const project = JSON.parse(await Deno.readTextFile(snapshot)) as Project;
+      await Deno.remove(snapshot).catch(() => {});
+      return project;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  const { loadProject } = await import("../config/load_project.ts");
+  return await loadProject(dir);
+}
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -28,10 +46,11 @@ const { values, positionals } = parseArgs({
     "grpc-socket": { type: "string" },
     "grpc-socket-bind": { type: "string" },
     "replace-request": { type: "string" },
+    "project-json": { type: "string" },
   },
   allowPositionals: true,
 });
-const project = await loadProject(positionals[0]!);
+const project = await readProject(positionals[0]!, values["project-json"]);
 const descriptors = values.descriptors
   ? decodeDescriptors(await Deno.readTextFile(values.descriptors))
   : undefined;
