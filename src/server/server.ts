@@ -8,15 +8,12 @@
 
 import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
 import { Autoscaler } from "../autoscaler/loop.ts";
-import { errorResponse } from "../http/response.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
 import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
-import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
-import { healthResponse } from "./health.ts";
 import { Forwarding } from "./forwarding.ts";
+import { MainRouter } from "./main_router.ts";
 import { PoolGrpcBackend } from "./grpc_backend.ts";
-import { collectMetrics } from "./metrics_endpoint.ts";
 import type { Replica } from "./replica.ts";
 import { ReplicaPool } from "./replica_pool.ts";
 import { FallbackListener } from "./fallback_listener.ts";
@@ -91,11 +88,8 @@ export class Server implements ControlHost {
   draining = false;
   #fallback: FallbackListener;
   #grpc: GrpcSide | null = null;
-  #metricsId = 1;
-  #metricsWaiters = new Map<
-    number,
-    (msg: Extract<FromReplica, { type: "stats" }>) => void
-  >();
+  /** Health, metrics, forwarded and chained requests on the main thread. */
+  readonly router: MainRouter;
   /** The port HTTP is actually served on (resolved when 0 was asked). */
   port: number;
 
@@ -110,8 +104,9 @@ export class Server implements ControlHost {
       write: (lines) => this.#write(lines.join("\n") + "\n"),
     });
     this.grpcBackend = new PoolGrpcBackend((name) => this.apis.get(name)?.pool);
+    this.router = new MainRouter(this);
     this.#fallback = new FallbackListener(
-      (req) => this.route(req),
+      (req) => this.router.route(req),
       this.logger,
     );
   }
@@ -328,117 +323,18 @@ export class Server implements ControlHost {
         this.forwarding.resolve(msg.id, msg.res);
         break;
       case "forward.request":
-        void this.#answerForward(msg, replica);
+        void this.router.answerForward(msg, replica);
         break;
       case "forward.cancel":
-        this.#forwardAborts.get(`${replica.id}/${msg.id}`)?.abort();
+        this.router.cancelForward(replica, msg.id);
         break;
       case "stats":
-        this.#metricsWaiters.get(msg.id)?.(msg);
+        this.router.statsArrived(msg);
         break;
       case "grpc":
         this.grpcBackend.deliver(msg.msg as never);
         break;
     }
-  }
-
-  #forwardAborts = new Map<string, AbortController>();
-
-  async #answerForward(
-    msg: Extract<FromReplica, { type: "forward.request" }>,
-    replica: Replica,
-  ): Promise<void> {
-    const key = `${replica.id}/${msg.id}`;
-    const abort = new AbortController();
-    this.#forwardAborts.set(key, abort);
-    try {
-      const req = fromWireRequest(msg.req, abort.signal);
-      const res = msg.api === null
-        ? await this.route(req)
-        : await this.callApi(msg.api, req);
-      replica.send({
-        type: "forward.response",
-        id: msg.id,
-        res: await toWireResponse(res),
-      });
-    } catch (error) {
-      replica.send({
-        type: "forward.response",
-        id: msg.id,
-        error: String((error as Error)?.message ?? error),
-      });
-    } finally {
-      this.#forwardAborts.delete(key);
-    }
-  }
-
-  /** Sends a request to API `name` (chaining), admitted like any other. */
-  callApi(name: string, req: Request): Promise<Response> {
-    const runtime = this.apis.get(name);
-    if (!runtime) {
-      return Promise.reject(
-        new TypeError(`No API named "${name}" is served here`),
-      );
-    }
-    return this.forwarding.send(runtime.pool, req);
-  }
-
-  /** The main-thread router: health, metrics, then APIs by path. */
-  async route(req: Request): Promise<Response> {
-    const path = new URL(req.url).pathname;
-    let res: Response;
-    if (path === "/healthz") {
-      res = healthResponse(this.health(), this.draining);
-    } else if (path === "/metrics") {
-      res = new Response(await this.metricsText(), {
-        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      });
-    } else if (this.draining) {
-      res = errorResponse(503, "Server is shutting down", {}, {
-        "retry-after": "1",
-      });
-    } else {
-      const route = this.routes().find(({ endpoint }) =>
-        path === endpoint || endpoint === "/" || path.startsWith(endpoint + "/")
-      );
-      res = route
-        ? await this.callApi(route.api, req)
-        : errorResponse(404, `No API is served at "${path}"`);
-    }
-    if (!res.headers.has("x-request-id")) {
-      res.headers.set(
-        "x-request-id",
-        req.headers.get("x-request-id") ?? crypto.randomUUID(),
-      );
-    }
-    return res;
-  }
-
-  /** Per-API readiness for /healthz and `cortex get`. */
-  health() {
-    return [...this.apis.values()].map(({ pool }) => ({
-      name: pool.api.name,
-      ready: pool.ready.length,
-      status: pool.status,
-      error: pool.error,
-    }));
-  }
-
-  /** Pulls stats from every replica and renders /metrics. */
-  metricsText(): Promise<string> {
-    return collectMetrics(this, (replica) => {
-      const id = this.#metricsId++;
-      const { promise, resolve } = Promise.withResolvers<
-        Extract<FromReplica, { type: "stats" }> | null
-      >();
-      const timer = setTimeout(() => resolve(null), 500);
-      this.#metricsWaiters.set(id, (msg) => {
-        clearTimeout(timer);
-        resolve(msg);
-      });
-      replica.send({ type: "stats.pull", id });
-      return promise.finally(() => this.#metricsWaiters.delete(id));
-    });
   }
 
   /**

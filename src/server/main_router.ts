@@ -1,0 +1,145 @@
+/**
+ * The main thread's HTTP router: `/healthz`, `/metrics`, and requests it
+ * hands to an API's replicas (chained calls, requests that reached another
+ * API's replica, and the fallback listener).
+ *
+ * @module
+ */
+
+import { errorResponse } from "../http/response.ts";
+import type { FromReplica, Route } from "../replica/messages.ts";
+import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
+import type { Forwarding } from "./forwarding.ts";
+import { healthResponse } from "./health.ts";
+import { collectMetrics } from "./metrics_endpoint.ts";
+import type { Replica } from "./replica.ts";
+import type { ApiRuntime } from "./server.ts";
+
+type StatsMsg = Extract<FromReplica, { type: "stats" }>;
+
+/** What the router needs from the server. */
+export interface RouterHost {
+  readonly apis: Map<string, ApiRuntime>;
+  readonly forwarding: Forwarding;
+  readonly draining: boolean;
+  routes(): Route[];
+}
+
+/** Routes requests that the main thread answers or forwards. */
+export class MainRouter {
+  readonly #host: RouterHost;
+  readonly #forwardAborts = new Map<string, AbortController>();
+  #metricsId = 1;
+  readonly #metricsWaiters = new Map<number, (msg: StatsMsg) => void>();
+
+  constructor(host: RouterHost) {
+    this.#host = host;
+  }
+
+  /** Health, metrics, then APIs by path. */
+  async route(req: Request): Promise<Response> {
+    const path = new URL(req.url).pathname;
+    const host = this.#host;
+    let res: Response;
+    if (path === "/healthz") {
+      res = healthResponse(this.health(), host.draining);
+    } else if (path === "/metrics") {
+      res = new Response(await this.metricsText(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    } else if (host.draining) {
+      res = errorResponse(503, "Server is shutting down", {}, {
+        "retry-after": "1",
+      });
+    } else {
+      const route = host.routes().find(({ endpoint }) =>
+        path === endpoint || endpoint === "/" || path.startsWith(endpoint + "/")
+      );
+      res = route
+        ? await this.callApi(route.api, req)
+        : errorResponse(404, `No API is served at "${path}"`);
+    }
+    if (!res.headers.has("x-request-id")) {
+      res.headers.set(
+        "x-request-id",
+        req.headers.get("x-request-id") ?? crypto.randomUUID(),
+      );
+    }
+    return res;
+  }
+
+  /** Sends a request to API `name` (chaining), admitted like any other. */
+  callApi(name: string, req: Request): Promise<Response> {
+    const runtime = this.#host.apis.get(name);
+    if (!runtime) {
+      return Promise.reject(
+        new TypeError(`No API named "${name}" is served here`),
+      );
+    }
+    return this.#host.forwarding.send(runtime.pool, req);
+  }
+
+  /** Answers a replica's `forward.request` (a chained call or another API's path). */
+  async answerForward(
+    msg: Extract<FromReplica, { type: "forward.request" }>,
+    replica: Replica,
+  ): Promise<void> {
+    const key = `${replica.id}/${msg.id}`;
+    const abort = new AbortController();
+    this.#forwardAborts.set(key, abort);
+    try {
+      const req = fromWireRequest(msg.req, abort.signal);
+      const res = msg.api === null
+        ? await this.route(req)
+        : await this.callApi(msg.api, req);
+      replica.send({
+        type: "forward.response",
+        id: msg.id,
+        res: await toWireResponse(res),
+      });
+    } catch (error) {
+      replica.send({
+        type: "forward.response",
+        id: msg.id,
+        error: String((error as Error)?.message ?? error),
+      });
+    } finally {
+      this.#forwardAborts.delete(key);
+    }
+  }
+
+  /** The replica's caller gave up on a forwarded request. */
+  cancelForward(replica: Replica, id: number): void {
+    this.#forwardAborts.get(`${replica.id}/${id}`)?.abort();
+  }
+
+  /** A replica answered a stats pull. */
+  statsArrived(msg: StatsMsg): void {
+    this.#metricsWaiters.get(msg.id)?.(msg);
+  }
+
+  /** Per-API readiness for /healthz and `cortex get`. */
+  health() {
+    return [...this.#host.apis.values()].map(({ pool }) => ({
+      name: pool.api.name,
+      ready: pool.ready.length,
+      status: pool.status,
+      error: pool.error,
+    }));
+  }
+
+  /** Pulls stats from every replica and renders /metrics. */
+  metricsText(): Promise<string> {
+    return collectMetrics(this.#host, (replica) => {
+      const id = this.#metricsId++;
+      const { promise, resolve } = Promise.withResolvers<StatsMsg | null>();
+      const timer = setTimeout(() => resolve(null), 500);
+      this.#metricsWaiters.set(id, (msg) => {
+        clearTimeout(timer);
+        resolve(msg);
+      });
+      replica.send({ type: "stats.pull", id });
+      return promise.finally(() => this.#metricsWaiters.delete(id));
+    });
+  }
+}
