@@ -7,11 +7,13 @@
 import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
 import { supervise } from "../supervisor/supervise.ts";
-import { CONTROL_COMMANDS, CONTROL_SUMMARY } from "./control_commands.ts";
-import { DEPLOY_COMMANDS, DEPLOY_HELP } from "./deploy_commands.ts";
 import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
 
-const HELP = `cortex: serve realtime APIs written as TypeScript Handler classes
+/** The full help; it names every command, so it loads their modules. */
+async function help(): Promise<string> {
+  const { CONTROL_SUMMARY } = await import("./control_commands.ts");
+  const { DEPLOY_HELP } = await import("./deploy_commands.ts");
+  return `cortex: serve realtime APIs written as TypeScript Handler classes
 
 Usage: cortex <command> [options]
 
@@ -24,6 +26,7 @@ ${CONTROL_SUMMARY}
   help                 Show this help
 
 Run "cortex <command> --help" for a command's options.`;
+}
 
 const SERVE_HELP = `Usage: cortex serve <project> [options]
 
@@ -120,9 +123,35 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve,
   validate,
   gen,
-  ...CONTROL_COMMANDS,
-  ...DEPLOY_COMMANDS,
 };
+
+/**
+ * Commands whose modules load only when used: `cortex serve` starts faster
+ * without the control client, the compiler and the manifest writers.
+ */
+const LAZY_COMMANDS: Record<
+  string,
+  () => Promise<Record<string, (args: string[]) => Promise<number>>>
+> = {
+  deploy: controlCommands,
+  get: controlCommands,
+  list: controlCommands,
+  refresh: controlCommands,
+  patch: controlCommands,
+  delete: controlCommands,
+  logs: controlCommands,
+  compile: deployCommands,
+  dockerfile: deployCommands,
+  export: deployCommands,
+};
+
+async function controlCommands() {
+  return (await import("./control_commands.ts")).CONTROL_COMMANDS;
+}
+
+async function deployCommands() {
+  return (await import("./deploy_commands.ts")).DEPLOY_COMMANDS;
+}
 
 /** Runs the CLI; returns the exit code. */
 export async function runCli(args: string[]): Promise<number> {
@@ -130,12 +159,13 @@ export async function runCli(args: string[]): Promise<number> {
   if (
     !command || command === "help" || command === "--help" || command === "-h"
   ) {
-    write(HELP);
+    write(await help());
     return command ? 0 : 2;
   }
-  const run = COMMANDS[command];
+  const run = COMMANDS[command] ??
+    (await LAZY_COMMANDS[command]?.())?.[command];
   if (!run) {
-    writeErr(`Unknown command "${command}"\n\n${HELP}`);
+    writeErr(`Unknown command "${command}"\n\n${await help()}`);
     return 2;
   }
   try {

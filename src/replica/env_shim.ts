@@ -6,8 +6,6 @@
  * @module
  */
 
-import process from "node:process";
-
 /** Replaces `Deno.env` and `process.env` in this worker with `vars`. */
 export function installEnv(vars: Record<string, string>): void {
   const store = new Map(Object.entries(vars));
@@ -38,6 +36,10 @@ export function installEnv(vars: Record<string, string>): void {
         }
         : undefined,
   });
+  // The global `process` (Deno 2): importing node:process would cost ~7 ms
+  // at every replica start.
+  const process = (globalThis as { process?: object }).process;
+  if (!process) return;
   try {
     Object.defineProperty(process, "env", { value: proxy, configurable: true });
   } catch {
