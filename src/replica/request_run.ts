@@ -95,6 +95,18 @@ export class RequestRun {
     let callback: Callback | null = null;
     let result: RunResult;
     try {
+      // The body is read before taking a slot: a slot stands for a running
+      // handler call, and a plain (synchronous) handler then takes and frees
+      // its slot without ever queueing.
+      const { request, exceeded } = limitBody(this.#original, ctx.maxBody);
+      let payload: unknown;
+      try {
+        payload = await parsePayload(request);
+      } catch (error) {
+        if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
+        throw error;
+      }
+      if (this.#timedOut) return this.#timeoutResult();
       const slots = ctx.deps.slots;
       if (slots.tryAcquire()) {
         this.#holdsSlot = true;
@@ -108,14 +120,6 @@ export class RequestRun {
           }),
         );
         if (this.#timedOut) return this.#timeoutResult();
-      }
-      const { request, exceeded } = limitBody(this.#original, ctx.maxBody);
-      let payload: unknown;
-      try {
-        payload = await parsePayload(request);
-      } catch (error) {
-        if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
-        throw error;
       }
       // Only the handler runs in the request's async context (console lines,
       // chained calls): a wider scope costs on every await of the pipeline.
