@@ -30,7 +30,7 @@ export class LogFanout implements LogTap {
   readonly #subscribers = new Set<(line: string) => void>();
   // History is kept as the chunks written (split only when asked for):
   // publish() runs for every log batch, on the thread that writes stdout.
-  readonly #chunks: Array<string | Uint8Array> = [];
+  readonly #chunks: string[] = [];
   #chunkChars = 0;
   readonly #max: number;
   #partial = "";
@@ -39,18 +39,7 @@ export class LogFanout implements LogTap {
     this.#max = opts.history ?? 1000;
   }
 
-  /** Feeds UTF-8 bytes as written to stdout (decoded only if someone listens). */
-  publishBytes(bytes: Uint8Array): void {
-    if (this.#subscribers.size > 0) {
-      this.publish(this.#decoder.decode(bytes));
-      return;
-    }
-    this.#remember(bytes, bytes.length);
-  }
-
-  readonly #decoder = new TextDecoder();
-
-  #remember(chunk: string | Uint8Array, size: number): void {
+  #remember(chunk: string, size: number): void {
     if (this.#max === 0) return;
     this.#chunks.push(chunk);
     this.#chunkChars += size;
@@ -88,9 +77,7 @@ export class LogFanout implements LogTap {
   /** {@inheritDoc LogTap.recent} */
   recent(): readonly string[] {
     if (this.#max === 0) return [];
-    const text = this.#chunks.map((c) =>
-      typeof c === "string" ? c : this.#decoder.decode(c)
-    ).join("");
+    const text = this.#chunks.join("");
     const lines = text.split("\n").filter((l) => l !== "");
     return lines.slice(-this.#max);
   }

@@ -104,21 +104,6 @@ export class StdoutSink {
     this.#offer(this.#encoder.encode(text));
   }
 
-  /**
-   * Queues UTF-8 bytes of complete lines (as batched by replicas, which
-   * encode them so this thread only writes).
-   *
-   * @param bytes The encoded lines.
-   */
-  writeBytes(bytes: Uint8Array): void {
-    if (this.#closed || bytes.length === 0) return;
-    if (this.#pretty) {
-      this.write(new TextDecoder().decode(bytes));
-      return;
-    }
-    this.#offer(bytes);
-  }
-
   #offer(bytes: Uint8Array): void {
     // An empty queue always takes the chunk, so one big chunk still goes out.
     if (this.#queued > 0 && this.#queued + bytes.length > this.#max) {

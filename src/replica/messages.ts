@@ -70,7 +70,7 @@ export type ToReplica =
 export type FromReplica =
   | { type: "ready"; methods: string[]; listening: boolean }
   | { type: "failed"; message: string; stack: string }
-  | { type: "log"; bytes: Uint8Array }
+  | { type: "log"; chunk: string }
   | { type: "http.response"; id: number; res: WireResponse }
   | {
     type: "forward.request";

@@ -55,11 +55,10 @@ function routeOf(init: ReplicaInit, path: string): string | null {
 async function start(init: ReplicaInit): Promise<void> {
   const { api } = init;
   installEnv(init.env);
-  // Lines leave encoded, in a transferred buffer: the main thread only writes.
-  const encoder = new TextEncoder();
-  const logs = new LineBuffer((chunk) => {
-    const bytes = encoder.encode(chunk);
-    post({ type: "log", bytes }, [bytes.buffer]);
+  // Batches cross as strings: measured cheaper to post than encoded bytes.
+  const logs = new LineBuffer((chunk) => post({ type: "log", chunk }), {
+    maxBytes: 256 * 1024,
+    delayMs: 10,
   });
   const base = new Logger({
     level: init.logLevel,

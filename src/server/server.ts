@@ -316,8 +316,8 @@ export class Server implements ControlHost {
   #onReplicaMessage(msg: FromReplica, replica: Replica): void {
     switch (msg.type) {
       case "log":
-        this.sink.writeBytes(msg.bytes);
-        this.logTap.publishBytes(msg.bytes);
+        this.sink.write(msg.chunk);
+        this.logTap.publish(msg.chunk);
         break;
       case "http.response":
         this.forwarding.resolve(msg.id, msg.res);
