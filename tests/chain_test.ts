@@ -153,7 +153,7 @@ Deno.test("control: calls without the token are refused and it is not on the API
 
 Deno.test("a project with two HTTP APIs and a gRPC API: chaining, gRPC and the control API together", async () => {
   const project = fixture("chain_grpc");
-  const registry = await registryOf(project, "e2e.proto");
+  const registry = await registryOf(project, "echo.proto");
   await withServer(
     project,
     { env: { CORTEX_CONTROL_TOKEN: TOKEN } },
@@ -163,7 +163,7 @@ Deno.test("a project with two HTTP APIs and a gRPC API: chaining, gRPC and the c
           .json();
       assert.equal(chained.status, 200);
       assert.equal(chained.back.requestId, "t-1");
-      const client = new E2eClient(s.grpcPort, registry, "e2e.v1.E2e");
+      const client = new E2eClient(s.grpcPort, registry, "chain.v1.Upper");
       try {
         const { message } = await client.unary("Unary", { text: "hi" });
         assert.equal(message.text, "HI");

@@ -39,6 +39,7 @@ Options:
   --no-access-log           Do not log one line per request
   --max-replicas-per-api N  Local cap on replicas of each API (default 2 x cores)
   --api NAME                Serve only this API (default: all; env CORTEX_API)
+  --control-port N          Loopback port of the control API (default: any free port)
   --watch                   Reload handlers when project files change`;
 
 function write(text: string): void {
