@@ -28,16 +28,17 @@ async function burnMs(url: string): Promise<number> {
 
 async function run(
   ctx: BenchContext,
-  project: string,
+  api: string,
   body: { file: string; contentType: string },
 ): Promise<{ load: LoadResult; burnMs: number }> {
   const server = await startRuntime({
-    project: `${PROJECTS}${project}`,
+    project: `${PROJECTS}cpu`,
     cpus: ctx.cpus.all,
+    args: ["--api", api],
   });
   try {
     await settle();
-    const url = `http://127.0.0.1:${server.port}/cpu`;
+    const url = `http://127.0.0.1:${server.port}/${api}`;
     const burn = await burnMs(url);
     return { load: await measure(ctx, url, body, CONNECTIONS), burnMs: burn };
   } finally {
@@ -52,13 +53,13 @@ export async function cpuScenario(ctx: BenchContext): Promise<CpuResults> {
     contentType: "application/json",
   };
   await Deno.writeTextFile(body.file, "{}");
-  const one = await run(ctx, "cpu_1", body);
+  const one = await run(ctx, "cpu", body);
   ctx.log(
     `  cpu 1 replica: ${one.load.rps.toFixed(0)} req/s, p50 ${
       one.load.p50Ms.toFixed(1)
     } ms (work ${one.burnMs.toFixed(2)} ms)`,
   );
-  const two = await run(ctx, "cpu_2", body);
+  const two = await run(ctx, "cpu-2", body);
   ctx.log(
     `  cpu 2 replicas: ${two.load.rps.toFixed(0)} req/s, p50 ${
       two.load.p50Ms.toFixed(1)

@@ -58,7 +58,11 @@ async function compare(
 ): Promise<ComparisonRow[]> {
   const servers: RunningServer[] = [];
   try {
-    const runtime = await startRuntime({ project: `${PROJECTS}echo`, cpus });
+    const runtime = await startRuntime({
+      project: `${PROJECTS}echo`,
+      cpus,
+      args: ["--api", "echo"],
+    });
     servers.push(runtime);
     const raw = await startRawHttp(cpus);
     servers.push(raw);

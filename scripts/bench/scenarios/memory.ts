@@ -12,13 +12,14 @@ import { writeWorkloads } from "../bodies.ts";
 import type { BenchContext, MemoryResults } from "../types.ts";
 import { measure } from "./measure.ts";
 
-/** Replicas of the many-replica project (projects/echo_4). */
+/** Replicas of the many-replica API (echo-4 in projects/echo). */
 export const MANY_REPLICAS = 4;
 const LOAD_CONNECTIONS = 64;
 
 /** Waits until healthz reports `n` ready replicas of API "echo". */
 async function waitForReplicas(
   server: RuntimeServer,
+  api: string,
   n: number,
 ): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -27,10 +28,10 @@ async function waitForReplicas(
     const body = await res.json() as {
       apis?: Record<string, { replicas?: number }>;
     };
-    if ((body.apis?.echo?.replicas ?? 0) >= n) return;
+    if ((body.apis?.[api]?.replicas ?? 0) >= n) return;
     await sleep(50);
   }
-  throw new Error(`API "echo" did not reach ${n} ready replicas within 30 s`);
+  throw new Error(`API "${api}" did not reach ${n} ready replicas within 30 s`);
 }
 
 /** RSS once it stops moving (GC after start-up), after a few requests. */
@@ -62,6 +63,7 @@ export async function memoryScenario(
   const one = await startRuntime({
     project: `${PROJECTS}echo`,
     cpus: ctx.cpus.server,
+    args: ["--api", "echo"],
   });
   let idleMB: number, supervisorMB: number, loadPeakMB = 0, afterLoadMB: number;
   let load;
@@ -102,13 +104,18 @@ export async function memoryScenario(
     await one.stop();
   }
   const many = await startRuntime({
-    project: `${PROJECTS}echo_4`,
+    project: `${PROJECTS}echo`,
     cpus: ctx.cpus.server,
-    args: ["--max-replicas-per-api", String(MANY_REPLICAS * 2)],
+    args: [
+      "--api",
+      "echo-4",
+      "--max-replicas-per-api",
+      String(MANY_REPLICAS * 2),
+    ],
   });
   let idleManyMB: number;
   try {
-    await waitForReplicas(many, MANY_REPLICAS);
+    await waitForReplicas(many, "echo-4", MANY_REPLICAS);
     idleManyMB = await idleRss(many);
     ctx.log(
       `  idle RSS, ${MANY_REPLICAS} replicas: ${idleManyMB.toFixed(1)} MB`,
