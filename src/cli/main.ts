@@ -154,8 +154,22 @@ async function deployCommands() {
   return (await import("./deploy_commands.ts")).DEPLOY_COMMANDS;
 }
 
+/**
+ * `deno task` runs in the directory of deno.json; paths on the command line
+ * mean the user's directory, which it passes as INIT_CWD.
+ */
+function enterUserDirectory(): void {
+  try {
+    const dir = Deno.env.get("INIT_CWD");
+    if (dir) Deno.chdir(dir);
+  } catch {
+    // No env or read permission for it: stay where we are.
+  }
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function runCli(args: string[]): Promise<number> {
+  enterUserDirectory();
   const [command, ...rest] = args;
   if (
     !command || command === "help" || command === "--help" || command === "-h"
