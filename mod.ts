@@ -31,3 +31,12 @@ export { HttpError } from "./src/errors/http_error.ts";
 export { Code, GrpcError } from "./src/grpc/grpc_error.ts";
 export type { GrpcCallInfo } from "./src/grpc/types.ts";
 export { ControlError, CortexClient } from "./src/control/client.ts";
+export type {
+  ApiDescription,
+  DeployResult,
+  DeploySpec,
+} from "./src/control/client.ts";
+export {
+  type HandlerHarness,
+  loadHandler,
+} from "./src/testing/handler_harness.ts";

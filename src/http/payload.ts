@@ -142,13 +142,15 @@ export const BODY_PARSERS: ReadonlyArray<
 ];
 
 /**
- * Whether a request carries a body, from its headers. Touching `req.body`
- * would turn the body into a stream and lose Deno's fast whole-body read.
+ * Whether a request carries a body. HTTP/1.1 says so in its headers, which
+ * is checked first: touching `req.body` turns the body into a stream and
+ * loses Deno's fast whole-body read. Without either header (HTTP/2, or a
+ * Request built in code) the body itself tells.
  */
 export function hasBody(req: Request): boolean {
   const length = req.headers.get("content-length");
   if (length !== null) return length !== "0";
-  return req.headers.has("transfer-encoding");
+  return req.headers.has("transfer-encoding") || req.body !== null;
 }
 
 /**
