@@ -35,7 +35,12 @@ export function workerPermissions(
   control: { url: string } | null = null,
 ): WorkerPermissions {
   const net = [...api.handler.allowNet];
-  if (listen) net.push(`${listen.hostname}:${listen.port}`);
+  if (listen) {
+    const host = listen.hostname.includes(":")
+      ? `[${listen.hostname}]` // IPv6 literals need brackets before a port
+      : listen.hostname;
+    net.push(`${host}:${listen.port}`);
+  }
   // ctx.client reaches the control API on loopback.
   if (control) net.push(new URL(control.url).host);
   return {
