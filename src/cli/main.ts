@@ -64,6 +64,13 @@ async function serve(args: string[]): Promise<number> {
   }
   const opts = serveOptions(values);
   const project = await loadProject(dir);
+  const { serverOnPort } = await import("../supervisor/port_guard.ts");
+  const holder = await serverOnPort(opts.port);
+  if (holder !== null) {
+    throw new UsageError(
+      `Port ${opts.port} is already served by cortex (process ${holder}): stop it, or pass --port`,
+    );
+  }
   return await supervise(project, opts, args.filter((a) => a !== dir));
 }
 
