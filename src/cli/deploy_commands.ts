@@ -76,9 +76,19 @@ function write(
 }
 
 /** Runs an argument parser; its errors become UsageErrors (exit code 2). */
-function usage<T>(parse: () => T): T {
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+/** Parses a command's flags (plus --help) and positionals; bad flags are usage errors. */
+function parseCommand<T extends Options>(args: string[], options: T) {
   try {
-    return parse();
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { ...options, help: { type: "boolean", short: "h" } } as
+        & T
+        & { help: { type: "boolean"; short: "h" } },
+    });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -134,22 +144,14 @@ async function guarded(run: () => Promise<number>): Promise<number> {
 
 /** `cortex compile <project> [-o file] [--target T] ...` */
 async function compile(args: string[]): Promise<number> {
-  const { values, positionals } = usage(() =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        output: { type: "string", short: "o" },
-        target: { type: "string" },
-        host: { type: "string" },
-        "scratch-root": { type: "string" },
-        "build-dir": { type: "string" },
-        "keep-build": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    })
-  );
+  const { values, positionals } = parseCommand(args, {
+    output: { type: "string", short: "o" },
+    target: { type: "string" },
+    host: { type: "string" },
+    "scratch-root": { type: "string" },
+    "build-dir": { type: "string" },
+    "keep-build": { type: "boolean" },
+  });
   if (values.help) {
     write(COMPILE_HELP);
     return 0;
@@ -178,18 +180,10 @@ async function compile(args: string[]): Promise<number> {
 
 /** `cortex dockerfile <project> [-o file] [--name NAME]` */
 async function dockerfileCommand(args: string[]): Promise<number> {
-  const { values, positionals } = usage(() =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        output: { type: "string", short: "o" },
-        name: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    })
-  );
+  const { values, positionals } = parseCommand(args, {
+    output: { type: "string", short: "o" },
+    name: { type: "string" },
+  });
   if (values.help) {
     write(DOCKERFILE_HELP);
     return 0;
@@ -219,20 +213,12 @@ async function dockerfileCommand(args: string[]): Promise<number> {
 
 /** `cortex export <project> --format knative|kubernetes [--image IMG] [-o dir]` */
 async function exportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = usage(() =>
-    parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: "string" },
-        image: { type: "string" },
-        namespace: { type: "string" },
-        output: { type: "string", short: "o" },
-        help: { type: "boolean", short: "h" },
-      },
-    })
-  );
+  const { values, positionals } = parseCommand(args, {
+    format: { type: "string" },
+    image: { type: "string" },
+    namespace: { type: "string" },
+    output: { type: "string", short: "o" },
+  });
   if (values.help) {
     write(EXPORT_HELP);
     return 0;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ApiDescription } from "./client.ts";
 import type { ApiConfig, Project } from "../config/types.ts";
 
 /** `cortex get` status of an API. */
@@ -22,28 +23,14 @@ export interface LogTap {
   recent?(): readonly string[];
 }
 
-/** The state of one API as the server sees it now. */
-export interface ApiSnapshot {
-  /** The configuration the API runs with (the latest one during a roll-out). */
-  config: ApiConfig;
-  status: ApiStatus;
-  /** Why the API is in error or why the last roll-out failed, or null. */
-  error: string | null;
-  replicas: {
-    /** Replicas taking requests. */
-    ready: number;
-    /** Replicas the autoscaler (or a patch) asked for. */
-    desired: number;
-    /** Local cap: min(autoscaling.max_replicas, --max-replicas-per-api). */
-    cap: number;
-  };
-  inFlight: number;
-  queued: number;
-  /** Replicas replaced after a crash or hang. */
-  restarts: number;
-  /** Where clients reach it: `http://host:port/path` or `grpc://host:port`. */
-  endpoint: string;
-}
+/**
+ * The state of one API as the server sees it now: what `cortex get` shows
+ * (see {@linkcode ApiDescription}), with the configuration the API runs with
+ * (the latest one during a roll-out) in place of its name, kind and spec.
+ */
+export type ApiSnapshot =
+  & Omit<ApiDescription, "name" | "kind" | "spec">
+  & { config: ApiConfig };
 
 /**
  * The server side of the control API. Mutating methods resolve once the
