@@ -151,121 +151,75 @@ const fromSupervisor = (l: LogLine) =>
   (l.labels as Record<string, unknown> | undefined)?.component ===
     "supervisor";
 
-// Deno 2.9.6 cannot stop a worker spinning in a synchronous loop
-// (denoland/deno#35657): the thread keeps a core busy and its reusePort
-// listener keeps taking connections that never get an answer. So the serving
-// process asks the supervisor to replace it: a new one starts alongside on
-// the same port, then the old one drains and exits, ending the thread.
-Deno.test("faults: a hung replica (sync loop) is replaced, then the serving process is too; every later request succeeds", async () => {
+// A replica is a process of its own: one spinning in a synchronous loop stops
+// sending heartbeats and is killed (SIGKILL always works on a process) and
+// replaced within seconds; the other replica keeps answering meanwhile.
+Deno.test("faults: a hung replica (sync loop) is killed and replaced within seconds; the other keeps answering", async () => {
   await withServer(FAULTS, {}, async ({ url, port, waitForLine, lines }) => {
     await pollUntil(
       "2 ready replicas",
       15_000,
       async () => (await scrape(url)).get("cortex_replicas", api) === 2,
     );
-    // /healthz on fresh connections all along.
-    const health: { at: number; status: number | null }[] = [];
+    // Requests and /healthz on fresh connections all along.
+    const seen: { at: number; status: number | null; took: number }[] = [];
     let watching = true;
-    const healthLoop = (async () => {
+    const loop = (async () => {
       while (watching) {
-        const o = await fresh(`${url}/healthz`, 2_000);
-        health.push({ at: o.startedAt, status: o.status });
-        await new Promise((r) => setTimeout(r, 100));
+        const o = await fresh(`${url}/faults?ms=10`, 2_000);
+        seen.push({
+          at: o.startedAt,
+          status: o.status,
+          took: o.at - o.startedAt,
+        });
+        await new Promise((r) => setTimeout(r, 50));
       }
     })();
 
     const hangAt = Date.now();
-    const hung = rawGet(port, "/faults?hang=1", 40_000);
-    const line = await waitForLine((l) => l.reason === "hung", 20_000);
+    const hung = rawGet(port, "/faults?hang=1", 20_000);
+    const line = await waitForLine((l) => l.reason === "hung", 10_000);
     const took = Date.now() - hangAt;
-    // Watchdog: max(10 s, request_timeout + 5 s), checked every second.
-    assert.ok(took >= 9_000 && took < 14_000, `replaced after ${took} ms`);
-    assert.match(msg(line), /hung: no progress for \d+ s; replacing it/);
+    // request_timeout 1 s: no heartbeat for 2 s, checked every 250 ms.
+    assert.ok(took >= 1_500 && took < 4_000, `killed after ${took} ms`);
+    assert.match(
+      msg(line),
+      /hung: its event loop has been blocked for [\d.]+ s; replacing it/,
+    );
     assert.equal(line.levelname, "ERROR");
-    await waitForLine((l) =>
-      /is stuck .*asking the supervisor to replace this serving process/
-        .test(msg(l))
-    );
-
-    // The supervisor starts a new serving process, then drains the old one.
-    const replacing = await waitForLine(
-      (l) =>
-        fromSupervisor(l) &&
-        msg(l).startsWith("Replacing the serving process (pid "),
-      5_000,
-    );
-    const replaced = await waitForLine(
-      (l) => fromSupervisor(l) && /^Serving process replaced/.test(msg(l)),
-      60_000,
-    );
-    const oldPid = replaced.oldPid as number;
-    assert.equal(replacing.oldPid, oldPid);
-    assert.notEqual(replaced.newPid, oldPid);
-    const drainAt = Date.now();
-    // It exits within its grace period (2 s) and a few seconds, taking the
-    // stuck thread and its listener with it.
-    await waitForLine(
-      (l) =>
-        fromSupervisor(l) &&
-        msg(l) === `Replaced serving process (pid ${oldPid}) exited`,
-      8_000,
-    );
-    assert.equal(await alive(oldPid), false, `pid ${oldPid} still alive`);
-    const goneAt = Date.now();
-    assert.ok(goneAt - drainAt < 8_000, `exited after ${goneAt - drainAt} ms`);
-
-    // The hung request ends with its process (reset, or an error status).
     const outcome = await hung;
     assert.ok(
       outcome.status === null || outcome.status >= 500,
       JSON.stringify(outcome),
     );
-    assert.ok(
-      outcome.at - hangAt < 30_000,
-      `ended after ${outcome.at - hangAt} ms`,
+    await pollUntil(
+      "the replacement replica",
+      15_000,
+      async () => (await scrape(url)).get("cortex_replicas", api) === 2,
     );
-
-    // Every later request, on a new connection, succeeds quickly.
-    for (let i = 0; i < 50; i++) {
-      const o = await fresh(`${url}/faults?ms=20`, 2_000);
-      assert.equal(o.status, 200, `request ${i}: ${JSON.stringify(o)}`);
-      assert.ok(
-        o.at - o.startedAt < 2_000,
-        `request ${i} took ${o.at - o.startedAt} ms`,
-      );
-    }
+    await new Promise((r) => setTimeout(r, 500));
     watching = false;
-    await healthLoop;
-    // /healthz: 200 throughout, except checks that landed on the stuck
-    // thread's listener (no answer) or on the old process while it drained
-    // (503), and none of those once it is gone.
-    const bad = health.filter((h) => h.status !== 200);
+    await loop;
+    // Requests on the stuck replica's listener stall until it is killed;
+    // everything else answers, and nothing fails once it is gone.
+    const ok = seen.filter((o) => o.status === 200 && o.took < 2_000);
+    assert.ok(ok.length >= seen.length * 0.8, JSON.stringify(seen));
+    const killedAt = hangAt + took;
     assert.ok(
-      bad.every((h) =>
-        (h.status === null || h.status === 503) && h.at < goneAt
-      ),
-      JSON.stringify(bad),
+      seen.filter((o) => o.at > killedAt + 200).every((o) => o.status === 200),
+      JSON.stringify(seen.filter((o) => o.status !== 200)),
     );
-    assert.ok(health.filter((h) => h.at > goneAt).length >= 5);
     Deno.stderr.writeSync(
       new TextEncoder().encode(
-        `stuck thread: watchdog after ${took} ms; old serving process gone ${
-          goneAt - hangAt
-        } ms after the hang (${
-          goneAt - drainAt
-        } ms after the drain); /healthz: ${
-          health.length - bad.length
-        } OK, ${bad.length} unanswered or 503 before that\n`,
+        `stuck replica: killed after ${took} ms; ${ok.length}/${seen.length} requests answered within 2 s meanwhile\n`,
       ),
     );
     const m = await scrape(url);
-    assert.equal(m.get("cortex_replicas", api), 2);
-    assert.equal(m.get("cortex_replica_restarts_total", api), 0);
+    assert.equal(m.get("cortex_replica_restarts_total", api), 1);
     assert.equal(
-      lines().filter((l) =>
-        fromSupervisor(l) && msg(l).startsWith("Replacing the serving process")
-      ).length,
-      1,
+      lines().filter((l) => fromSupervisor(l) && /Replacing/.test(msg(l)))
+        .length,
+      0,
     );
   });
 });

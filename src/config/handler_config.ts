@@ -24,6 +24,7 @@ const HANDLER_KEYS = [
   "max_body_size",
   "allow_net",
   "shutdown_grace_period",
+  "startup_timeout",
 ] as const;
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
@@ -36,6 +37,7 @@ export const HANDLER_DEFAULTS = {
   requestTimeoutMs: 60_000,
   maxBodyBytes: 32 * 1024 * 1024,
   shutdownGracePeriodMs: 30_000,
+  startupTimeoutMs: 120_000,
 } as const;
 
 /** Reads `handler.*`; issues go to the reader's list. */
@@ -62,6 +64,8 @@ export function readHandler(
     allowNet: readAllowNet(r),
     shutdownGracePeriodMs: r.duration("shutdown_grace_period", { min: 0 }) ??
       HANDLER_DEFAULTS.shutdownGracePeriodMs,
+    startupTimeoutMs: r.duration("startup_timeout", { above: 0 }) ??
+      HANDLER_DEFAULTS.startupTimeoutMs,
   };
 }
 

@@ -21,6 +21,7 @@ const cases: Case[] = [
       maxBodyBytes: 32 * 1024 * 1024,
       allowNet: [],
       shutdownGracePeriodMs: 30_000,
+      startupTimeoutMs: 120_000,
     },
   },
   {

@@ -38,6 +38,8 @@ export interface HandlerConfig {
   allowNet: string[];
   /** Ours: grace period for a draining replica in milliseconds (default 30000). */
   shutdownGracePeriodMs: number;
+  /** Ours: how long the constructor may take before the replica is failed (default 120000). */
+  startupTimeoutMs: number;
 }
 
 /** `compute.*` after defaults, kept as written for cluster manifests. */

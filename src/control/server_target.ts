@@ -25,7 +25,8 @@ export interface ControlPool {
   readonly status: ApiStatus;
   readonly error: string | null;
   readonly restarts: number;
-  readonly admission: { readonly inFlight: number; readonly queued: number };
+  readonly inFlight: number;
+  readonly queued: number;
   scaleTo(n: number): void;
   rollOut(api: ApiConfig): Promise<void>;
 }
@@ -98,8 +99,8 @@ export function createServerTarget(host: ControlHost): ControlTarget {
       desired: pool.desired,
       cap: Math.min(pool.api.autoscaling.maxReplicas, host.maxReplicasPerApi),
     },
-    inFlight: pool.admission.inFlight,
-    queued: pool.admission.queued,
+    inFlight: pool.inFlight,
+    queued: pool.queued,
     restarts: pool.restarts,
     endpoint: host.endpointOf(pool.api),
   });

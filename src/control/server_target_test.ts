@@ -26,7 +26,8 @@ class FakePool implements ControlPool {
   status = "live" as const;
   error: string | null = null;
   restarts = 0;
-  admission = { inFlight: 2, queued: 0 };
+  inFlight = 2;
+  queued = 0;
   log: string[] = [];
   constructor(api: ApiConfig) {
     this.api = api;

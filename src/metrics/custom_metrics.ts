@@ -43,6 +43,34 @@ function validate(name: string, tags: Record<string, string>): void {
   }
 }
 
+/**
+ * True for a series as {@linkcode CustomMetrics} builds it: the serving
+ * process checks what replicas send with it before rendering /metrics.
+ */
+export function isValidSeries(s: unknown): s is CustomSeries {
+  if (typeof s !== "object" || s === null) return false;
+  const { name, type, tags, value, count, buckets } = s as CustomSeries;
+  if (
+    typeof name !== "string" || !NAME.test(name) || name.startsWith("cortex_")
+  ) return false;
+  if (type !== "gauge" && type !== "counter" && type !== "histogram") {
+    return false;
+  }
+  if (typeof value !== "number" || Number.isNaN(value)) return false;
+  if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
+    return false;
+  }
+  for (const [key, v] of Object.entries(tags)) {
+    if (!TAG.test(key) || key.startsWith("__") || typeof v !== "string") {
+      return false;
+    }
+  }
+  if (type !== "histogram") return count === undefined && buckets === undefined;
+  return typeof count === "number" && Number.isFinite(count) &&
+    Array.isArray(buckets) && buckets.length === LATENCY_BUCKETS.length + 1 &&
+    buckets.every((n) => typeof n === "number" && Number.isFinite(n));
+}
+
 /** In-replica store behind `ctx.metrics`. */
 export class CustomMetrics implements MetricsClient {
   readonly #series = new Map<string, CustomSeries>();

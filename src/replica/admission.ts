@@ -23,9 +23,12 @@ export function createAdmissionBuffer(): SharedArrayBuffer {
 /** Typed view over an API's admission buffer. */
 export class Admission {
   readonly #a: Int32Array;
+  readonly #onChange: () => void;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** @param onChange called after every change of the in-flight or queued count */
+  constructor(buffer: SharedArrayBuffer, onChange: () => void = () => {}) {
     this.#a = new Int32Array(buffer);
+    this.#onChange = onChange;
   }
 
   /** Admits one request unless the API is at its limit. */
@@ -35,12 +38,20 @@ export class Admission {
       Atomics.sub(this.#a, IN_FLIGHT, 1);
       return false;
     }
+    this.#onChange();
     return true;
+  }
+
+  /** Admits one request that was admitted elsewhere, whatever the limit. */
+  admit(): void {
+    Atomics.add(this.#a, IN_FLIGHT, 1);
+    this.#onChange();
   }
 
   /** Ends an admitted request. */
   finish(): void {
     Atomics.sub(this.#a, IN_FLIGHT, 1);
+    this.#onChange();
   }
 
   /** Admitted requests: running, queued and pending callbacks. */
@@ -69,6 +80,7 @@ export class Admission {
     if (slot !== undefined) {
       Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS + 2, delta);
     }
+    this.#onChange();
   }
 
   /** Requests waiting for a handler slot in the replica in `slot`. */
@@ -84,6 +96,7 @@ export class Admission {
   /** Adds `delta` to the load of the replica in `slot`. */
   addLoad(slot: number, delta: number): void {
     Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS, delta);
+    this.#onChange();
   }
 
   /**

@@ -35,13 +35,15 @@ export interface ReplicaInit {
   type: "init";
   api: ApiConfig;
   replicaId: string;
-  slot: number;
   projectDir: string;
   scratchDir: string;
   /** The handler's environment: .env, handler.env, CORTEX_*. */
   env: Record<string, string>;
-  admission: SharedArrayBuffer;
-  /** Where to run this replica's own Deno.serve (null: gRPC-only API). */
+  /**
+   * Where to run this replica's own Deno.serve: only when the server has a
+   * single HTTP API, so a replica never receives another API's traffic
+   * (null: the main thread routes its requests).
+   */
   listen: { hostname: string; port: number } | null;
   routes: Route[];
   /** Every API name of the server, for `http://api-<name>:8888` chaining. */
@@ -63,6 +65,8 @@ export type ToReplica =
   | { type: "forward.response"; id: number; res?: WireResponse; error?: string }
   | { type: "drain" }
   | { type: "routes"; routes: Route[]; apiNames: string[] }
+  /** Stop listening on the HTTP port (another HTTP API was deployed). */
+  | { type: "unlisten" }
   | { type: "stats.pull"; id: number }
   | { type: "grpc"; msg: { type: string; callId: number } };
 
@@ -87,6 +91,11 @@ export type FromReplica =
     custom: CustomSeries[];
   }
   | { type: "drained" }
+  /**
+   * Heartbeat, every 250 ms: work held (running, queued, callbacks), queued
+   * requests and the process's resident memory in bytes.
+   */
+  | { type: "load"; load: number; queued: number; rss: number }
   | { type: "grpc"; msg: { type: string; callId: number } };
 
 /** Serialises a request's head and (fully read) body. */

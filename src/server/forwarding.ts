@@ -17,6 +17,7 @@ import type { ReplicaPool } from "./replica_pool.ts";
 
 interface Pending {
   replica: Replica;
+  pool: ReplicaPool;
   resolve(res: Response): void;
 }
 
@@ -44,42 +45,19 @@ export class Forwarding {
    * Answers decided here (503, 400, a dead replica's 500/504) are counted in
    * the pool's main-thread stats, since no replica saw them.
    */
-  async send(
-    pool: ReplicaPool,
-    req: Request,
-    admitted = false,
-  ): Promise<Response> {
+  async send(pool: ReplicaPool, req: Request): Promise<Response> {
     const started = performance.now();
-    const res = await this.#send(pool, req, admitted);
+    const res = await this.#send(pool, req);
     if (localAnswers.has(res)) {
       pool.mainStats.observe(res.status, (performance.now() - started) / 1000);
     }
     return res;
   }
 
-  async #send(
-    pool: ReplicaPool,
-    req: Request,
-    admitted: boolean,
-  ): Promise<Response> {
+  async #send(pool: ReplicaPool, req: Request): Promise<Response> {
     const api = pool.api.name;
-    if (!admitted && pool.leastLoaded() === null) {
+    if (pool.leastLoaded() === null) {
       // No replica at all (all crashed, or starting): say so, not "at limit".
-      return localAnswer(503, `API "${api}" has no ready replica`, {}, {
-        "retry-after": "1",
-      });
-    }
-    if (!admitted && !pool.admission.tryAdmit()) {
-      return localAnswer(
-        503,
-        `API "${api}" is at its concurrency and queue limit`,
-        {},
-        { "retry-after": "1" },
-      );
-    }
-    const replica = pool.leastLoaded();
-    if (replica === null) {
-      pool.admission.finish();
       return localAnswer(503, `API "${api}" has no ready replica`, {}, {
         "retry-after": "1",
       });
@@ -88,17 +66,23 @@ export class Forwarding {
     try {
       wire = await toWireRequest(req);
     } catch (error) {
-      pool.admission.finish();
       return localAnswer(
         400,
         `Cannot read request body: ${(error as Error).message}`,
       );
     }
-    if (replica.state !== "ready") return await this.#send(pool, req, true);
-    pool.admission.addLoad(replica.slot, 1);
+    const replica = pool.acquire();
+    if (replica === null) {
+      return localAnswer(
+        503,
+        `API "${api}" is at its concurrency and queue limit`,
+        {},
+        { "retry-after": "1" },
+      );
+    }
     const id = this.#nextId++;
     const { promise, resolve } = Promise.withResolvers<Response>();
-    this.#pending.set(id, { replica, resolve });
+    this.#pending.set(id, { replica, pool, resolve });
     const onAbort = () => replica.send({ type: "http.cancel", id });
     req.signal.addEventListener("abort", onAbort, { once: true });
     replica.send({ type: "http.request", id, req: wire, admitted: true });
@@ -109,11 +93,15 @@ export class Forwarding {
     }
   }
 
-  /** A replica answered request `id`. */
-  resolve(id: number, res: WireResponse): void {
+  /**
+   * `replica` answered request `id`. An answer to a request that was not
+   * sent to that replica is ignored: a replica can only answer its own.
+   */
+  resolve(id: number, res: WireResponse, replica: Replica): void {
     const p = this.#pending.get(id);
-    if (!p) return;
+    if (!p || p.replica !== replica) return;
     this.#pending.delete(id);
+    p.pool.release(replica);
     p.resolve(fromWireResponse(res));
   }
 
@@ -122,6 +110,7 @@ export class Forwarding {
     for (const [id, p] of this.#pending) {
       if (p.replica !== replica) continue;
       this.#pending.delete(id);
+      p.pool.release(replica);
       p.resolve(
         exit.reason === "hung"
           ? localAnswer(504, `Replica "${replica.id}" stopped answering`)

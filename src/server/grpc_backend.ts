@@ -33,13 +33,8 @@ export class PoolGrpcBackend implements GrpcBackend {
 
   admit(apiName: string): GrpcLease | null {
     const pool = this.#pools(apiName);
-    if (!pool || !pool.admission.tryAdmit()) return null;
-    const replica = pool.leastLoaded();
-    if (replica === null) {
-      pool.admission.finish();
-      return null;
-    }
-    pool.admission.addLoad(replica.slot, 1);
+    const replica = pool?.acquire() ?? null;
+    if (!pool || replica === null) return null;
     const callId = this.#nextId++;
     const call: Call = {
       replica,
@@ -59,17 +54,15 @@ export class PoolGrpcBackend implements GrpcBackend {
         if (released) return;
         released = true;
         this.#calls.delete(callId);
-        // A dead replica's load was already taken off the in-flight count.
-        if (call.lost) return;
-        pool.admission.addLoad(replica.slot, -1);
-        pool.admission.finish();
+        pool.release(replica);
       },
     };
   }
 
-  /** A replica sent a gRPC message. */
-  deliver(msg: GrpcFromReplica): void {
-    this.#calls.get(msg.callId)?.onMessage(msg);
+  /** `replica` sent a gRPC message: only for a call it holds. */
+  deliver(msg: GrpcFromReplica, replica: Replica): void {
+    const call = this.#calls.get(msg.callId);
+    if (call?.replica === replica) call.onMessage(msg);
   }
 
   /** Fails the calls a dead replica held. */

@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { RemoteBackend } from "../grpc_process/remote_backend.ts";
 import type { GrpcFromReplica, GrpcToReplica } from "../grpc/protocol.ts";
 import { Logger } from "../log/logger.ts";
-import { Admission, createAdmissionBuffer } from "../replica/admission.ts";
 import { GrpcBridgeServer } from "./grpc_bridge_server.ts";
 import { PoolGrpcBackend } from "./grpc_backend.ts";
 import type { Replica } from "./replica.ts";
@@ -80,18 +79,21 @@ async function setUp(limit = 10) {
     labels: {},
     write: (lines) => logs.push(...lines),
   });
-  const admission = new Admission(createAdmissionBuffer());
-  admission.limit = limit;
+  // The pool's admission: calls held, up to `limit`.
+  const admission = { inFlight: 0, limit };
   const replica = new FakeReplica();
   const pool = {
     api: { name: API.name },
-    admission,
-    leastLoaded: () => replica,
+    acquire: () =>
+      admission.inFlight < admission.limit
+        ? (admission.inFlight++, replica)
+        : null,
+    release: () => void admission.inFlight--,
   } as unknown as ReplicaPool;
   const pools = new PoolGrpcBackend((name) =>
     name === API.name ? pool : undefined
   );
-  replica.deliver = (msg) => pools.deliver(msg);
+  replica.deliver = (msg) => pools.deliver(msg, replica as unknown as Replica);
   const state = { serving: true };
   const bridge = () =>
     new GrpcBridgeServer({
@@ -222,7 +224,7 @@ Deno.test("grpc bridge: calls round trip, ids are mapped, admission returns to 0
     assert.deepEqual(leaseIds(t.replica, "grpc.start").sort(), [2, 3, 4]);
     assert.equal(t.replica.seen.length, 9);
     assert.equal(t.admission.inFlight, 0);
-    assert.equal(t.admission.load(0), 0);
+    assert.equal(t.admission.inFlight, 0);
     assert.equal(t.server.openCalls, 0);
     assert.equal(t.remote.openCalls, 0);
   } finally {
@@ -286,7 +288,7 @@ Deno.test("grpc bridge: when the gRPC side goes away its calls are cancelled and
     const held = [t.call("one"), t.call("two")];
     await until("both calls admitted", () => t.server.openCalls === 2);
     assert.equal(t.admission.inFlight, 2);
-    assert.equal(t.admission.load(0), 2);
+    assert.equal(t.admission.inFlight, 2);
     t.remote.stop(); // as when the gRPC process dies: the socket closes
     const lost = await Promise.all(held.map((h) => h.result));
     assert.deepEqual(lost.map((r) => r.lost), [
@@ -295,7 +297,7 @@ Deno.test("grpc bridge: when the gRPC side goes away its calls are cancelled and
     ]);
     await until("the leases to be released", () => t.server.openCalls === 0);
     assert.equal(t.admission.inFlight, 0);
-    assert.equal(t.admission.load(0), 0);
+    assert.equal(t.admission.inFlight, 0);
     assert.deepEqual(
       leaseIds(t.replica, "grpc.cancel").sort(),
       leaseIds(t.replica, "grpc.start").sort(),

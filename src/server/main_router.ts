@@ -30,7 +30,10 @@ export class MainRouter {
   readonly #host: RouterHost;
   readonly #forwardAborts = new Map<string, AbortController>();
   #metricsId = 1;
-  readonly #metricsWaiters = new Map<number, (msg: StatsMsg) => void>();
+  readonly #metricsWaiters = new Map<
+    number,
+    { replica: Replica; resolve: (msg: StatsMsg) => void }
+  >();
 
   constructor(host: RouterHost) {
     this.#host = host;
@@ -113,9 +116,10 @@ export class MainRouter {
     this.#forwardAborts.get(`${replica.id}/${id}`)?.abort();
   }
 
-  /** A replica answered a stats pull. */
-  statsArrived(msg: StatsMsg): void {
-    this.#metricsWaiters.get(msg.id)?.(msg);
+  /** A replica answered a stats pull (only its own pull counts). */
+  statsArrived(msg: StatsMsg, replica: Replica): void {
+    const waiter = this.#metricsWaiters.get(msg.id);
+    if (waiter?.replica === replica) waiter.resolve(msg);
   }
 
   /** Per-API readiness for /healthz and `cortex get`. */
@@ -134,9 +138,12 @@ export class MainRouter {
       const id = this.#metricsId++;
       const { promise, resolve } = Promise.withResolvers<StatsMsg | null>();
       const timer = setTimeout(() => resolve(null), 500);
-      this.#metricsWaiters.set(id, (msg) => {
-        clearTimeout(timer);
-        resolve(msg);
+      this.#metricsWaiters.set(id, {
+        replica,
+        resolve: (msg) => {
+          clearTimeout(timer);
+          resolve(msg);
+        },
       });
       replica.send({ type: "stats.pull", id });
       return promise.finally(() => this.#metricsWaiters.delete(id));

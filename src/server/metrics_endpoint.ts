@@ -1,6 +1,6 @@
 /**
- * Gathers what `GET /metrics` shows: live counters from the shared admission
- * memory, and request stats pulled from each replica (kept for replicas that
+ * Gathers what `GET /metrics` shows: live counters from the replicas' load
+ * reports, and request stats pulled from each replica (kept for replicas that
  * have ended so counters never go backwards).
  *
  * @module
@@ -42,11 +42,11 @@ export async function collectMetrics(
     }
     out.push({
       api: name,
-      inFlight: pool.admission.inFlight,
-      queued: pool.admission.queued,
+      inFlight: pool.inFlight,
+      queued: pool.queued,
       replicas: pool.ready.length,
       desiredReplicas: pool.desired,
-      limit: pool.admission.limit,
+      limit: pool.limit,
       restarts: pool.restarts,
       rejected: stats["503"]?.count ?? 0,
       decisions: { ...autoscaler.decisions },

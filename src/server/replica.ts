@@ -1,87 +1,236 @@
 /**
- * The main thread's handle on one replica worker: starting it with its
- * permissions, the messages it sends, and its end (drained, crashed, killed).
+ * The serving process's handle on one replica process: starting it with its
+ * flags, checking and passing on what it sends, its load and memory, and its
+ * end (drained, crashed, killed).
+ *
+ * A replica is a separate OS process so that whatever its handler does
+ * (loop forever, allocate without bound, crash) ends with that process:
+ * unlike a Worker, a process can always be killed, and its heap is its own.
  *
  * @module
  */
 
+import { FrameWriter } from "../grpc/frames.ts";
+import { Logger } from "../log/logger.ts";
 import type {
   FromReplica,
   ReplicaInit,
   ToReplica,
 } from "../replica/messages.ts";
-import type { WorkerPermissions } from "./permissions.ts";
+import { ownLines } from "./replica_log_check.ts";
+import {
+  BadReplicaMessage,
+  checkFromReplica,
+} from "./replica_message_check.ts";
+import type { ReplicaSocket } from "./replica_socket.ts";
 
 /** Lifecycle of a replica. */
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped";
 
 /** Why a replica ended. */
 export interface ReplicaExit {
-  reason: "drained" | "crashed" | "failed" | "killed" | "hung";
+  reason: "drained" | "crashed" | "failed" | "killed" | "hung" | "memory";
   message: string;
   stack?: string;
 }
 
-/** Receives a replica's messages (other than ready/failed/drained). */
+/** Receives a replica's checked messages (other than ready/failed/drained/load). */
 export type ReplicaListener = (msg: FromReplica, replica: Replica) => void;
 
-const WORKER_URL = new URL("../replica/worker.ts", import.meta.url);
+/** How to start the process: the command and its arguments before the socket. */
+export interface ReplicaCommand {
+  command: string;
+  args: string[];
+  /** The process's working directory (the project directory). */
+  cwd?: string;
+}
 
-/** One running replica worker. */
+/** Output kept to explain a crash. */
+const STDERR_TAIL = 2_000;
+
+/** One running replica process. */
 export class Replica {
   readonly id: string;
-  readonly slot: number;
+  readonly api: string;
   state: ReplicaState = "starting";
   /** The handler's method names, once ready. */
   methods: string[] = [];
   listening = false;
-  readonly #worker: Worker;
+  /** Work the replica last reported (running, queued, callbacks). */
+  reportedLoad = 0;
+  /** Requests it last reported waiting for a handler slot. */
+  queued = 0;
+  /** Resident memory it last reported, in bytes. */
+  rss = 0;
+  /** Requests and calls the serving process sent and that are not answered. */
+  sent = 0;
+  /** When it last sent anything (every message counts as a heartbeat). */
+  lastSeen = Date.now();
+  readonly startedAt = Date.now();
+  readonly #child: Deno.ChildProcess;
+  #writer: FrameWriter | null = null;
+  #queue: ToReplica[] = [];
   readonly #ready = Promise.withResolvers<void>();
   readonly #exited = Promise.withResolvers<ReplicaExit>();
+  #stderrTail = "";
+  readonly #output: Logger;
 
   constructor(
     init: ReplicaInit,
-    permissions: WorkerPermissions,
+    launch: ReplicaCommand,
+    socket: ReplicaSocket,
     onMessage: ReplicaListener,
+    log: (chunk: string) => void,
   ) {
     this.id = init.replicaId;
-    this.slot = init.slot;
+    this.api = init.api.name;
     this.#ready.promise.catch(() => {});
-    this.#worker = new Worker(WORKER_URL, {
-      type: "module",
-      name: `${init.api.name}/${init.replicaId}`,
-      // deno-lint-ignore no-explicit-any
-      deno: { permissions } as any,
+    const owner = { apiName: init.api.name, replicaId: init.replicaId };
+    const wrapped: string[] = [];
+    this.#output = new Logger({
+      level: "debug",
+      labels: {
+        apiName: init.api.name,
+        apiKind: init.api.kind,
+        replicaId: this.id,
+      },
+      write: (lines) => wrapped.push(...lines),
     });
-    this.#worker.onmessage = (event: MessageEvent<FromReplica>) => {
-      const msg = event.data;
-      if (msg.type === "ready") {
+    const wrap = (level: "info" | "warning" | "error", source: string) =>
+    (
+      text: string,
+    ) => {
+      this.#output[level](text, { extra: { source } });
+      return wrapped.splice(0).join("\n");
+    };
+    const { nonce, conn } = socket.expect();
+    this.#child = new Deno.Command(launch.command, {
+      args: [...launch.args, socket.path, nonce],
+      cwd: launch.cwd,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    void this.#pipeOutput(
+      this.#child.stdout,
+      (t) => log(ownLines(t, owner, wrap("info", "stdout"))),
+    );
+    const stderrDone = this.#pipeOutput(this.#child.stderr, (t) => {
+      this.#stderrTail = (this.#stderrTail + t).slice(-STDERR_TAIL);
+      log(ownLines(t, owner, wrap("error", "stderr")));
+    });
+    const forged = wrap("warning", "unlabelled log line");
+    void this.#child.status.then(async (status) => {
+      // What it printed last says why it ended (its stderr closes with it).
+      await Promise.race([stderrDone, new Promise((r) => setTimeout(r, 200))]);
+      socket.cancel(nonce);
+      const why = status.signal
+        ? `killed by ${status.signal}`
+        : `exited with code ${status.code}`;
+      // Deno prints "error: Uncaught ..." and then the stack.
+      const printed = this.#stderrTail.split("\n").map((l) => l.trim())
+        .filter(Boolean);
+      const tail = printed.find((l) => /^error: /.test(l)) ?? printed.at(-1);
+      const message = tail ? `${why}: ${tail}` : why;
+      this.#ready.reject(new Error(message));
+      this.#end({
+        reason: this.state === "starting" ? "failed" : "crashed",
+        message,
+      }, false);
+    });
+    void conn.then((c) => {
+      if (this.state === "stopped") {
+        c.conn.close();
+        return;
+      }
+      this.#writer = new FrameWriter(c.conn, {
+        onError: () => this.kill("crashed", "its channel failed"),
+      });
+      this.#writer.send(init);
+      for (const msg of this.#queue.splice(0)) this.#writer.send(msg);
+      return c.read((raw) =>
+        this.#receive(
+          raw,
+          onMessage,
+          (chunk) => log(ownLines(chunk, owner, forged)),
+        )
+      );
+    }).catch((error) =>
+      this.kill("crashed", `its channel failed: ${(error as Error).message}`)
+    );
+  }
+
+  #receive(
+    raw: unknown,
+    onMessage: ReplicaListener,
+    log: (chunk: string) => void,
+  ): void {
+    if (this.state === "stopped") return;
+    let msg: FromReplica;
+    try {
+      msg = checkFromReplica(raw);
+    } catch (error) {
+      if (!(error instanceof BadReplicaMessage)) throw error;
+      this.kill(
+        this.state === "starting" ? "failed" : "crashed",
+        `sent an invalid message (${error.message}); replaced`,
+      );
+      return;
+    }
+    this.lastSeen = Date.now();
+    switch (msg.type) {
+      case "load":
+        this.reportedLoad = msg.load;
+        this.queued = msg.queued;
+        this.rss = msg.rss;
+        return;
+      case "log":
+        log(msg.chunk);
+        return;
+      case "ready":
+        if (this.state !== "starting") return;
         this.state = "ready";
         this.methods = msg.methods;
         this.listening = msg.listening;
         this.#ready.resolve();
-      } else if (msg.type === "failed") {
+        break;
+      case "failed":
         this.#ready.reject(
           Object.assign(new Error(msg.message), { stack: msg.stack }),
         );
         this.#end({ reason: "failed", message: msg.message, stack: msg.stack });
-      } else if (msg.type === "drained") {
+        break;
+      case "drained":
+        if (this.state !== "draining") return;
         this.#end({ reason: "drained", message: "drained" });
+        break;
+    }
+    onMessage(msg, this);
+  }
+
+  async #pipeOutput(
+    stream: ReadableStream<Uint8Array>,
+    write: (text: string) => void,
+  ): Promise<void> {
+    let partial = "";
+    try {
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+        const cut = text.lastIndexOf("\n");
+        if (cut === -1) {
+          partial += text;
+          continue;
+        }
+        write(partial + text.slice(0, cut + 1));
+        partial = text.slice(cut + 1);
       }
-      onMessage(msg, this);
-    };
-    this.#worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      const message = event.message || "Replica crashed";
-      this.#ready.reject(new Error(message));
-      // A replica that never became ready failed to start: replacing it would loop.
-      this.#end({
-        reason: this.state === "starting" ? "failed" : "crashed",
-        message,
-      });
-    };
-    this.#worker.onmessageerror = () => {};
-    this.#worker.postMessage(init);
+    } catch { /* the process is gone */ }
+    if (partial) write(partial + "\n");
+  }
+
+  /** Work it holds: what it reported, or what was sent to it if more. */
+  get load(): number {
+    return Math.max(this.reportedLoad, this.sent);
   }
 
   /** Resolves when the handler is constructed and the replica serves. */
@@ -94,27 +243,43 @@ export class Replica {
     return this.#exited.promise;
   }
 
-  /** Sends a message to the worker. */
-  send(msg: ToReplica, transfer: Transferable[] = []): void {
-    if (this.state !== "stopped") this.#worker.postMessage(msg, transfer);
+  /** The process id (for tests and logs). */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Sends a message to the replica. */
+  send(msg: ToReplica): void {
+    if (this.state === "stopped") return;
+    if (this.#writer) this.#writer.send(msg);
+    else this.#queue.push(msg);
   }
 
   /** Stops taking new requests; ends once in-flight work and callbacks are done. */
   drain(): void {
     if (this.state === "stopped" || this.state === "draining") return;
+    if (this.state === "starting") {
+      this.kill("killed", "stopped while starting");
+      return;
+    }
     this.state = "draining";
     this.send({ type: "drain" });
   }
 
-  /** Terminates the worker at once. */
+  /** Kills the process at once. */
   kill(reason: ReplicaExit["reason"] = "killed", message = "terminated"): void {
+    this.#ready.reject(new Error(message));
     this.#end({ reason, message });
   }
 
-  #end(exit: ReplicaExit): void {
+  #end(exit: ReplicaExit, kill = true): void {
     if (this.state === "stopped") return;
     this.state = "stopped";
-    this.#worker.terminate();
+    if (kill) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
     this.#exited.resolve(exit);
   }
 }

@@ -1,27 +1,40 @@
 /**
- * The replicas of one API: starting, scaling, picking the least-loaded one,
- * replacing crashed or stuck ones, draining on scale-down and roll-outs.
+ * The replicas of one API: starting, scaling, admitting and picking the
+ * least-loaded one for work the serving process hands out, replacing
+ * crashed, stuck, over-memory or failing ones, draining on scale-down and
+ * roll-outs.
  *
  * @module
  */
 
 import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
-import {
-  Admission,
-  createAdmissionBuffer,
-  MAX_SLOTS,
-} from "../replica/admission.ts";
 import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
-import { handlerEnv, workerPermissions } from "./permissions.ts";
+import { handlerEnv } from "./permissions.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
-import { Replica, type ReplicaExit } from "./replica.ts";
+import { Replica, type ReplicaCommand, type ReplicaExit } from "./replica.ts";
+import type { ReplicaSocket } from "./replica_socket.ts";
+import { parseByteSize } from "../config/quantity.ts";
+
+/** A replica's own listener address, when it may have one. */
+export type ListenAddress = { hostname: string; port: number };
 
 /** What the pool needs from the server. */
 export interface PoolDeps {
   project: Project;
   scratchRoot: string;
-  listen: { hostname: string; port: number } | null;
+  /** Where new replicas listen, or null when the main thread routes. */
+  listen(): ListenAddress | null;
+  /** The channel every replica process connects to. */
+  socket: ReplicaSocket;
+  /** How to start a replica process of `api`. */
+  command(
+    api: ApiConfig,
+    scratchDir: string,
+    listen: ListenAddress | null,
+  ): ReplicaCommand;
+  /** Writes log lines (already checked) from a replica. */
+  log(chunk: string): void;
   routes: () => Route[];
   apiNames: () => string[];
   accessLog: boolean;
@@ -34,13 +47,34 @@ export interface PoolDeps {
   onExit(replica: Replica, exit: ReplicaExit): void;
   /** The number of listening replicas changed. */
   onListeningChange(): void;
-  /**
-   * The watchdog gave up on a replica whose thread is stuck: it is replaced,
-   * but Deno cannot stop such a thread (denoland/deno#35657).
-   */
-  onHung?(replica: Replica): void;
   /** Local cap on replicas (--max-replicas-per-api). */
   maxLocalReplicas: number;
+}
+
+/** Memory limit of a replica without `compute.mem`. */
+export const DEFAULT_REPLICA_MEMORY = 1024 * 1024 * 1024;
+
+/** A replica whose event loop stalls this long is hung (see hangMsOf). */
+const MAX_HANG_MS = 5_000;
+
+/** Back-off between attempts to start a failing API. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
+
+/**
+ * How long a replica may go without a heartbeat: its event loop is blocked
+ * (a synchronous loop), so it cannot even time out its own requests.
+ */
+export function hangMsOf(api: ApiConfig): number {
+  return Math.min(api.handler.requestTimeoutMs, MAX_HANG_MS) + 1_000;
+}
+
+/** The memory limit of each replica of `api`, in bytes (`compute.mem`). */
+export function memoryLimitOf(api: ApiConfig): number {
+  const mem = api.compute.mem;
+  return mem === null
+    ? DEFAULT_REPLICA_MEMORY
+    : parseByteSize(mem) ?? DEFAULT_REPLICA_MEMORY;
 }
 
 /** Status shown by `cortex get`. */
@@ -51,8 +85,6 @@ let replicaCounter = 0;
 /** The replica pool of one API. */
 export class ReplicaPool {
   api: ApiConfig;
-  readonly admission: Admission;
-  readonly admissionBuffer: SharedArrayBuffer;
   readonly replicas = new Set<Replica>();
   /** Replica count the autoscaler (or a patch) asked for. */
   desired: number;
@@ -63,18 +95,59 @@ export class ReplicaPool {
   error: string | null = null;
   #deps: PoolDeps;
   #stopped = false;
-  #beats = new Map<Replica, { beat: number; since: number }>();
   #watchdog: ReturnType<typeof setInterval>;
   #rollingOut = 0;
+  /** Consecutive start failures, for the retry back-off. */
+  #failures = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(api: ApiConfig, deps: PoolDeps) {
     this.api = api;
     this.#deps = deps;
-    this.admissionBuffer = createAdmissionBuffer();
-    this.admission = new Admission(this.admissionBuffer);
     this.desired = this.#cap(api.autoscaling.initReplicas);
-    this.#watchdog = setInterval(() => this.#checkHeartbeats(), 1000);
+    this.#watchdog = setInterval(() => this.#watch(), 250);
     Deno.unrefTimer(this.#watchdog);
+  }
+
+  /** Admitted work of the API: what every replica holds. */
+  get inFlight(): number {
+    let n = 0;
+    for (const r of this.replicas) n += r.load;
+    return n;
+  }
+
+  /** Requests waiting for a handler slot in any replica. */
+  get queued(): number {
+    let n = 0;
+    for (const r of this.replicas) n += r.queued;
+    return n;
+  }
+
+  /** Ready replicas x max_replica_concurrency. */
+  get limit(): number {
+    return this.ready.length * this.api.autoscaling.maxReplicaConcurrency;
+  }
+
+  /**
+   * Admits one request or call that the serving process hands out: the
+   * least-loaded ready replica, unless even that one is at
+   * max_replica_concurrency (then null: 503 or UNAVAILABLE). Pair with
+   * {@linkcode release}.
+   */
+  acquire(): Replica | null {
+    const best = this.leastLoaded();
+    if (
+      best === null || best.load >= this.api.autoscaling.maxReplicaConcurrency
+    ) {
+      return null;
+    }
+    best.sent++;
+    return best;
+  }
+
+  /** Ends what {@linkcode acquire} admitted. */
+  release(replica: Replica): void {
+    if (replica.sent > 0) replica.sent--;
   }
 
   /** Ready replicas taking new work. */
@@ -128,7 +201,6 @@ export class ReplicaPool {
       });
       this.error = null;
       for (const r of old) r.drain();
-      this.#updateLimit();
     } finally {
       this.#rollingOut--;
     }
@@ -140,7 +212,7 @@ export class ReplicaPool {
     let bestLoad = Infinity;
     for (const r of this.replicas) {
       if (r.state !== "ready") continue;
-      const load = this.admission.load(r.slot);
+      const load = r.load;
       if (load < bestLoad) {
         best = r;
         bestLoad = load;
@@ -153,6 +225,7 @@ export class ReplicaPool {
   async stop(graceMs: number): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#watchdog);
+    clearTimeout(this.#retry);
     const all = [...this.replicas];
     for (const r of all) r.drain();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -176,27 +249,16 @@ export class ReplicaPool {
     );
   }
 
-  #freeSlot(): number {
-    const used = new Set([...this.replicas].map((r) => r.slot));
-    for (let i = 0; i < MAX_SLOTS; i++) if (!used.has(i)) return i;
-    throw new RangeError(
-      `Cannot start replica of API "${this.api.name}": all ${MAX_SLOTS} slots in use`,
-    );
-  }
-
   #spawn(api: ApiConfig): Replica {
     const d = this.#deps;
-    const slot = this.#freeSlot();
-    this.admission.resetSlot(slot);
     const replicaId = `${api.name}-${++replicaCounter}`;
     const scratchDir = `${d.scratchRoot}/${replicaId}`;
     Deno.mkdirSync(scratchDir, { recursive: true });
-    const listen = api.handler.protobufPath === null ? d.listen : null;
+    const listen = api.handler.protobufPath === null ? d.listen() : null;
     const init: ReplicaInit = {
       type: "init",
       api,
       replicaId,
-      slot,
       projectDir: d.project.dir,
       scratchDir,
       env: handlerEnv(d.project, api, {
@@ -205,7 +267,6 @@ export class ReplicaPool {
         CORTEX_PROJECT_DIR: d.project.dir,
         CORTEX_SCRATCH_DIR: scratchDir,
       }),
-      admission: this.admissionBuffer,
       listen,
       routes: d.routes(),
       apiNames: d.apiNames(),
@@ -216,21 +277,22 @@ export class ReplicaPool {
     };
     const replica = new Replica(
       init,
-      workerPermissions(d.project, api, scratchDir, listen, d.control),
+      d.command(api, scratchDir, listen),
+      d.socket,
       (msg, r) => d.onMessage(msg, r),
+      (chunk) => d.log(chunk),
     );
     this.replicas.add(replica);
     replica.ready.then(() => {
-      this.#updateLimit();
+      this.#failures = 0;
+      this.error = null;
       d.onListeningChange();
     }, (error: Error) => {
+      if (replica.state === "stopped" && this.#stopped) return;
       this.error = error.message;
-      d.logger.exception(
-        `Replica of API "${api.name}" failed to start`,
-        error,
-        {
-          extra: { replicaId },
-        },
+      d.logger.error(
+        `Replica "${replicaId}" of API "${api.name}" failed to start: ${error.message}`,
+        { extra: { api: api.name, replicaId, stack: error.stack } },
       );
     });
     replica.exited.then((exit) => this.#onExit(replica, exit));
@@ -239,21 +301,40 @@ export class ReplicaPool {
 
   #onExit(replica: Replica, exit: ReplicaExit): void {
     this.replicas.delete(replica);
-    this.#beats.delete(replica);
-    this.admission.releaseSlot(replica.slot);
-    this.#updateLimit();
     this.#deps.onListeningChange();
     this.#deps.onExit(replica, exit);
     Deno.remove(`${this.#deps.scratchRoot}/${replica.id}`, { recursive: true })
       .catch(() => {});
-    if (exit.reason === "crashed" || exit.reason === "hung") {
+    if (
+      exit.reason === "crashed" || exit.reason === "hung" ||
+      exit.reason === "memory"
+    ) {
       this.restarts++;
       this.#deps.logger.error(
-        `Replica "${replica.id}" of API "${this.api.name}" ${exit.reason}: ${exit.message}; replacing it`,
+        `Replica "${replica.id}" of API "${this.api.name}" ${
+          exit.reason === "memory" ? "went over its memory limit" : exit.reason
+        }: ${exit.message}; replacing it`,
         { extra: { replicaId: replica.id, reason: exit.reason } },
       );
     }
-    if (exit.reason !== "failed") this.#reconcile();
+    if (exit.reason === "failed") this.#retryLater();
+    else this.#reconcile();
+  }
+
+  /**
+   * A replica failed to start (its constructor threw, hung or the process
+   * died): try again after a back-off that doubles up to 30 s, so a broken
+   * API neither spins nor stays down for good.
+   */
+  #retryLater(): void {
+    if (this.#stopped || this.#retry !== undefined) return;
+    const delay = Math.min(RETRY_MIN_MS * 2 ** this.#failures, RETRY_MAX_MS);
+    this.#failures++;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#reconcile();
+    }, delay);
+    Deno.unrefTimer(this.#retry);
   }
 
   #reconcile(): void {
@@ -265,35 +346,43 @@ export class ReplicaPool {
     const extra = live.length - this.desired;
     if (extra > 0) {
       // Drain the least-loaded replicas first: they finish soonest.
-      live.sort((a, b) =>
-        this.admission.load(a.slot) - this.admission.load(b.slot)
-      )
+      live.sort((a, b) => a.load - b.load)
         .slice(0, extra).forEach((r) => r.drain());
     }
-    this.#updateLimit();
   }
 
-  #updateLimit(): void {
-    this.admission.limit = this.ready.length *
-      this.api.autoscaling.maxReplicaConcurrency;
-  }
-
-  /** A replica whose thread has not ticked for long while it holds work is stuck. */
-  #checkHeartbeats(): void {
+  /**
+   * Ends replicas that stopped making progress: no heartbeat (a blocked
+   * event loop), over their memory limit, or a constructor that has not
+   * returned within handler.startup_timeout. Each is killed and replaced.
+   */
+  #watch(): void {
     const now = Date.now();
-    const hangMs = Math.max(10_000, this.api.handler.requestTimeoutMs + 5_000);
+    const api = this.api;
+    const hangMs = hangMsOf(api);
+    const memory = memoryLimitOf(api);
     for (const r of this.replicas) {
-      if (r.state !== "ready" && r.state !== "draining") continue;
-      const beat = this.admission.heartbeat(r.slot);
-      const seen = this.#beats.get(r);
-      if (!seen || seen.beat !== beat) {
-        this.#beats.set(r, { beat, since: now });
-      } else if (now - seen.since > hangMs) {
+      if (r.state === "starting") {
+        if (now - r.startedAt > api.handler.startupTimeoutMs) {
+          r.kill(
+            "failed",
+            `its constructor did not finish within ${api.handler.startupTimeoutMs} ms (handler.startup_timeout)`,
+          );
+        }
+      } else if (r.state !== "stopped" && now - r.lastSeen > hangMs) {
         r.kill(
           "hung",
-          `no progress for ${Math.round((now - seen.since) / 1000)} s`,
+          `its event loop has been blocked for ${
+            Math.round((now - r.lastSeen) / 100) / 10
+          } s`,
         );
-        this.#deps.onHung?.(r);
+      } else if (r.rss > memory) {
+        r.kill(
+          "memory",
+          `it holds ${Math.round(r.rss / 2 ** 20)} MiB, over ${
+            Math.round(memory / 2 ** 20)
+          } MiB (compute.mem)`,
+        );
       }
     }
   }

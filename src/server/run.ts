@@ -11,7 +11,6 @@ import { Server, type ServerOptions } from "./server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
 import { readCommands } from "../supervisor/commands.ts";
-import { stuckReplicaHandler } from "./stuck_replica.ts";
 
 /** Exit codes of the serving process. */
 export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
@@ -55,10 +54,6 @@ export async function runServer(
     ...opts,
     scratchRoot,
     control: null,
-    onStuckReplica: stuckReplicaHandler(
-      () => server,
-      opts.supervised ? opts.replaceRequest : undefined,
-    ),
   });
   // The control plane exists before replicas start: they get ctx.client.
   const target = createServerTarget(server);

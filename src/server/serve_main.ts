@@ -43,6 +43,7 @@ const { values, positionals } = parseArgs({
     descriptors: { type: "string" },
     "control-report": { type: "string" },
     "scratch-root": { type: "string" },
+    "replica-socket": { type: "string" },
     "grpc-socket": { type: "string" },
     "grpc-socket-bind": { type: "string" },
     "replace-request": { type: "string" },
@@ -60,6 +61,7 @@ Deno.exit(
     descriptors,
     controlReport: values["control-report"],
     scratchRoot: values["scratch-root"],
+    replicaSocket: values["replica-socket"],
     supervised: true,
     replaceRequest: values["replace-request"],
     ...(values["grpc-socket"]

@@ -15,7 +15,10 @@ import { Forwarding } from "./forwarding.ts";
 import { MainRouter } from "./main_router.ts";
 import { PoolGrpcBackend } from "./grpc_backend.ts";
 import type { Replica } from "./replica.ts";
-import { ReplicaPool } from "./replica_pool.ts";
+import { memoryLimitOf, ReplicaPool } from "./replica_pool.ts";
+import { ReplicaSocket } from "./replica_socket.ts";
+import { replicaCommand } from "./replica_command.ts";
+import { workerPermissions } from "./permissions.ts";
 import { FallbackListener } from "./fallback_listener.ts";
 import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
@@ -35,6 +38,11 @@ export interface ServerOptions {
   onlyApi: string | null;
   /** Where replicas get their scratch directories. */
   scratchRoot: string;
+  /**
+   * The Unix socket replica processes connect to (default: `r.sock` in the
+   * scratch root); the serving process needs `unix:` net access to it.
+   */
+  replicaSocket?: string;
   /** The control API for ctx.client, when one runs. */
   control: ReplicaInit["control"];
   /** Precompiled descriptors by proto path (from the supervisor or a binary). */
@@ -49,11 +57,6 @@ export interface ServerOptions {
   grpcSocket?: string;
   /** Where to bind the bridge socket before renaming it to `grpcSocket`. */
   grpcSocketBind?: string;
-  /**
-   * A replica's thread is stuck for good (the watchdog replaced the replica,
-   * but the thread keeps running until this process exits).
-   */
-  onStuckReplica?(api: string, replicaId: string): void;
 }
 
 /** Where gRPC runs for a server: in this process or in the gRPC process. */
@@ -88,6 +91,7 @@ export class Server implements ControlHost {
   draining = false;
   #fallback: FallbackListener;
   #grpc: GrpcSide | null = null;
+  #socket: ReplicaSocket | null = null;
   /** Health, metrics, forwarded and chained requests on the main thread. */
   readonly router: MainRouter;
   /** The port HTTP is actually served on (resolved when 0 was asked). */
@@ -150,6 +154,7 @@ export class Server implements ControlHost {
     }
     const runtime = this.#addApi(api);
     this.#broadcastRoutes();
+    if (this.#httpApiCount() > 1) await this.#stopReplicaListeners();
     await runtime.pool.start();
     runtime.autoscaler.start();
     await this.updateListening();
@@ -169,6 +174,25 @@ export class Server implements ControlHost {
   /** Reports a background failure. */
   onError(message: string, error: unknown): void {
     this.logger.exception(message, error);
+  }
+
+  #httpApiCount(): number {
+    return this.routes().length;
+  }
+
+  /**
+   * Replicas listen on the HTTP port only while the server has one HTTP
+   * API: a replica never receives another API's requests, whose headers and
+   * bodies its handler could read. When a second HTTP API arrives, the main
+   * thread takes the port first, then the replicas let go of it.
+   */
+  async #stopReplicaListeners(): Promise<void> {
+    const listening = [...this.apis.values()].flatMap(({ pool }) =>
+      [...pool.replicas].filter((r) => r.listening)
+    );
+    for (const r of listening) r.listening = false;
+    await this.updateListening();
+    for (const r of listening) r.send({ type: "unlisten" });
   }
 
   /** Tells every replica the current routes and API names. */
@@ -196,6 +220,9 @@ export class Server implements ControlHost {
     // Reserve the port first so replicas join an address that is ours (and
     // port 0 resolves to a real port before replicas start).
     this.port = await this.#fallback.listen(this.opts.hostname, this.opts.port);
+    this.#socket = ReplicaSocket.open(
+      this.opts.replicaSocket ?? `${this.opts.scratchRoot}/r.sock`,
+    );
     const selected = this.project.apis.filter((a) =>
       this.opts.onlyApi === null || a.name === this.opts.onlyApi
     );
@@ -259,7 +286,25 @@ export class Server implements ControlHost {
         return server.project;
       },
       scratchRoot: this.opts.scratchRoot,
-      listen: { hostname: this.opts.hostname, port: this.port },
+      listen: () =>
+        this.#httpApiCount() === 1
+          ? { hostname: this.opts.hostname, port: this.port }
+          : null,
+      socket: this.#socket!,
+      command: (api, scratchDir, listen) =>
+        replicaCommand({
+          permissions: workerPermissions(
+            this.project,
+            api,
+            scratchDir,
+            listen,
+            this.opts.control,
+          ),
+          socket: this.#socket!.path,
+          memoryBytes: memoryLimitOf(api),
+          cwd: this.project.dir,
+        }),
+      log: (chunk) => this.#write(chunk),
       routes: () => this.routes(),
       apiNames: () => [...this.apis.keys()],
       accessLog: this.opts.accessLog,
@@ -273,12 +318,10 @@ export class Server implements ControlHost {
         this.grpcBackend.replicaExited(replica, exit);
       },
       onListeningChange: () => void this.updateListening(),
-      onHung: (replica) =>
-        this.opts.onStuckReplica?.(pool.api.name, replica.id),
     });
     const autoscaler = new Autoscaler({
       cfg: api.autoscaling,
-      getInFlight: () => pool.admission.inFlight,
+      getInFlight: () => pool.inFlight,
       getReplicas: () => pool.desired,
       setReplicas: (n, reason) => {
         this.logger.info(
@@ -315,12 +358,8 @@ export class Server implements ControlHost {
 
   #onReplicaMessage(msg: FromReplica, replica: Replica): void {
     switch (msg.type) {
-      case "log":
-        this.sink.write(msg.chunk);
-        this.logTap.publish(msg.chunk);
-        break;
       case "http.response":
-        this.forwarding.resolve(msg.id, msg.res);
+        this.forwarding.resolve(msg.id, msg.res, replica);
         break;
       case "forward.request":
         void this.router.answerForward(msg, replica);
@@ -329,10 +368,10 @@ export class Server implements ControlHost {
         this.router.cancelForward(replica, msg.id);
         break;
       case "stats":
-        this.router.statsArrived(msg);
+        this.router.statsArrived(msg, replica);
         break;
       case "grpc":
-        this.grpcBackend.deliver(msg.msg as never);
+        this.grpcBackend.deliver(msg.msg as never, replica);
         break;
     }
   }
@@ -353,6 +392,7 @@ export class Server implements ControlHost {
       ...[...this.apis.values()].map(({ pool }) => pool.stop(graceMs)),
     ]);
     await this.#fallback.close();
+    this.#socket?.close();
     this.logger.info("Stopped");
     await this.sink.flush();
   }

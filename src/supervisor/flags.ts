@@ -75,6 +75,8 @@ export interface ListenSpec {
    * `grpcSocket` (one path per serving process: see GrpcBridgeServer).
    */
   grpcSocketBind?: string;
+  /** The Unix socket replica processes connect to (the serving process binds it). */
+  replicaSocket?: string;
 }
 
 function hostPort(hostname: string, port: number): string {
@@ -97,6 +99,9 @@ export function netGrants(project: Project, listen: ListenSpec): string[] {
   if (listen.controlPort !== null) {
     grants.add(hostPort("127.0.0.1", listen.controlPort));
   }
+  if (listen.replicaSocket !== undefined) {
+    grants.add(`unix:${listen.replicaSocket}`);
+  }
   for (const api of project.apis) {
     for (const host of api.handler.allowNet) grants.add(host);
   }
@@ -105,9 +110,10 @@ export function netGrants(project: Project, listen: ListenSpec): string[] {
 
 /**
  * Permission flags of the serving process. Read: the project directory and
- * the scratch root and the runtime's own modules. Write: the scratch root. Net: see {@linkcode netGrants}.
- * Env: {@linkcode SERVER_ENV}. No run, ffi or sys: protos are compiled
- * before the server starts.
+ * the scratch root and the runtime's own modules. Write: the scratch root.
+ * Net: see {@linkcode netGrants}. Env: {@linkcode SERVER_ENV}. Run: only the
+ * Deno executable, to start replica processes (each with narrower flags).
+ * No ffi or sys: protos are compiled before the server starts.
  */
 export function serverPermissionFlags(
   project: Project,
@@ -122,6 +128,7 @@ export function serverPermissionFlags(
     `--allow-write=${scratchRoot}`,
     `--allow-net=${netGrants(project, listen).join(",")}`,
     `--allow-env=${SERVER_ENV.join(",")}`,
+    `--allow-run=${Deno.execPath()}`,
     "--no-prompt",
   ];
 }

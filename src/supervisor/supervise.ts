@@ -160,6 +160,7 @@ export async function supervise(
   // renames it to `socket`, where the gRPC process connects.
   const listenOf = (gen: number) => ({
     ...opts,
+    replicaSocket: `${genDir(gen)}/replicas/r.sock`,
     ...(hasGrpc
       ? { grpcSocket: socket, grpcSocketBind: `${genDir(gen)}/grpc.sock` }
       : {}),
@@ -186,6 +187,8 @@ export async function supervise(
         : []),
       "--scratch-root",
       `${genDir(gen)}/replicas`,
+      "--replica-socket",
+      listenOf(gen).replicaSocket,
       "--control-report",
       reportOf(gen),
       "--replace-request",

@@ -1,13 +1,15 @@
 /**
- * A replica: one sandboxed Worker running one handler instance. It serves its
- * API's HTTP requests on its own `Deno.serve` (all replicas share the port
- * with `reusePort`, so most requests never cross a thread), and takes
- * forwarded HTTP requests, chained calls and gRPC calls from the main thread.
+ * A replica's runtime: one sandboxed process running one handler instance.
+ * When the server has a single HTTP API it serves that API's requests on its
+ * own `Deno.serve` (all replicas share the port with `reusePort`, so most
+ * requests never cross a process); it takes forwarded HTTP requests, chained
+ * calls and gRPC calls from the serving process over its private channel.
+ *
+ * Everything the runtime needs from the outside (the channel, the listener,
+ * `Deno.memoryUsage`) is captured before the handler's module loads.
  *
  * @module
  */
-
-/// <reference lib="deno.worker" />
 
 import { LineBuffer } from "../log/line_buffer.ts";
 import { Logger } from "../log/logger.ts";
@@ -16,7 +18,7 @@ import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
-import { Admission } from "./admission.ts";
+import { Admission, createAdmissionBuffer } from "./admission.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
 import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
@@ -37,9 +39,23 @@ import { createControlClient } from "../control/client.ts";
 // without read access to the runtime's files.
 import "../../mod.ts";
 
-function post(msg: FromReplica, transfer: Transferable[] = []): void {
-  self.postMessage(msg, transfer);
+/** The replica's end of its private channel to the serving process. */
+export interface ParentChannel {
+  post(msg: FromReplica): void;
+  /** Sets the receiver of the serving process's messages. */
+  onMessage(receive: (msg: ToReplica) => void): void;
+  /** Resolves when everything posted so far is written. */
+  flushed(): Promise<void>;
 }
+
+/** How often a replica reports its load (also its heartbeat). */
+export const LOAD_REPORT_MS = 250;
+
+/** How soon a change of load is reported. */
+const REPORT_DELAY_MS = 5;
+
+/** The only slot of a replica's own admission counters. */
+const SLOT = 0;
 
 /** Matches a path to the API serving it (exact endpoint or below it). */
 function routeOf(init: ReplicaInit, path: string): string | null {
@@ -52,8 +68,14 @@ function routeOf(init: ReplicaInit, path: string): string | null {
   return null;
 }
 
-async function start(init: ReplicaInit): Promise<void> {
+/** Starts the replica described by `init`; rejects if the handler cannot load. */
+export async function startReplica(
+  init: ReplicaInit,
+  channel: ParentChannel,
+): Promise<void> {
   const { api } = init;
+  const post = channel.post;
+  const memoryUsage = Deno.memoryUsage;
   installEnv(init.env);
   // Batches cross as strings: measured cheaper to post than encoded bytes.
   const logs = new LineBuffer((chunk) => post({ type: "log", chunk }), {
@@ -95,10 +117,21 @@ async function start(init: ReplicaInit): Promise<void> {
   };
   globalThis.console = makeConsole(scoped);
 
-  const admission = new Admission(init.admission);
+  // Cortex's max_replica_concurrency: what this replica admits, running
+  // and queued; the serving process admits what it sends here the same way.
+  // Load changes are reported within REPORT_DELAY_MS (one message for many).
+  let reportTimer: ReturnType<typeof setTimeout> | undefined;
+  const reportSoon = () => {
+    reportTimer ??= setTimeout(() => {
+      reportTimer = undefined;
+      report();
+    }, REPORT_DELAY_MS);
+  };
+  const admission = new Admission(createAdmissionBuffer(), reportSoon);
+  admission.limit = api.autoscaling.maxReplicaConcurrency;
   const slots = new Slots(
     api.handler.processesPerReplica * api.handler.threadsPerProcess,
-    (delta) => admission.addQueued(delta, init.slot),
+    (delta) => admission.addQueued(delta, SLOT),
   );
   const stats = new RequestStats();
   const metrics = new CustomMetrics();
@@ -128,6 +161,9 @@ async function start(init: ReplicaInit): Promise<void> {
       reject(req.signal.reason ?? new DOMException("Aborted", "AbortError"));
     };
     req.signal.addEventListener("abort", onAbort, { once: true });
+    // The serving process sees this replica's load as of now (the channel
+    // keeps order): a /metrics scrape right after a request counts it done.
+    report();
     post({ type: "forward.request", id, api, req: wire });
     return await promise.finally(() =>
       req.signal.removeEventListener("abort", onAbort)
@@ -176,7 +212,7 @@ async function start(init: ReplicaInit): Promise<void> {
     api,
     handler,
     admission,
-    slot: init.slot,
+    slot: SLOT,
     slots,
     stats,
     loggerFor: (requestId) => base.child({ requestId }),
@@ -218,6 +254,9 @@ async function start(init: ReplicaInit): Promise<void> {
       });
     });
     await listening.promise;
+    // The listener is bound: from here on nothing in this process (the
+    // handler above all) may bind or reach the server's port.
+    Deno.permissions.revokeSync({ name: "net", host: listenHost(init.listen) });
   }
 
   // Requests the main thread routes to this replica.
@@ -228,6 +267,10 @@ async function start(init: ReplicaInit): Promise<void> {
   ) {
     const abort = new AbortController();
     incoming.set(id, abort);
+    // Admitted by the serving process: counted here too, so requests that
+    // arrive on this replica's own listener see it.
+    admission.admit();
+    admission.addLoad(SLOT, 1);
     const req = fromWireRequest(msg.req, abort.signal);
     const requestId = requestIdOf(req);
     try {
@@ -245,25 +288,33 @@ async function start(init: ReplicaInit): Promise<void> {
     }
   }
 
-  const heartbeat = setInterval(() => admission.beat(init.slot), 500);
-  admission.beat(init.slot);
+  function report(): void {
+    post({
+      type: "load",
+      load: admission.load(SLOT),
+      queued: admission.queued,
+      rss: memoryUsage().rss,
+    });
+  }
+  const heartbeat = setInterval(report, LOAD_REPORT_MS);
 
   async function drain(): Promise<void> {
     await server?.shutdown();
     // Wait for everything admitted here, then for callbacks.
-    while (admission.load(init.slot) > 0 || pendingWork.size > 0) {
-      await Promise.race([
-        Promise.allSettled([...pendingWork]),
-        new Promise((r) => setTimeout(r, 50)),
-      ]);
+    while (admission.load(SLOT) > 0 || pendingWork.size > 0) {
+      // Never a bare microtask loop: with no tracked work, the requests
+      // still running need the event loop to finish.
+      const tick = new Promise((r) => setTimeout(r, 50));
+      await (pendingWork.size > 0
+        ? Promise.race([Promise.allSettled([...pendingWork]), tick])
+        : tick);
     }
     clearInterval(heartbeat);
     logs.flushNow();
     post({ type: "drained" });
   }
 
-  self.onmessage = (event: MessageEvent<ToReplica>) => {
-    const msg = event.data;
+  channel.onMessage((msg) => {
     switch (msg.type) {
       case "http.request":
         void serveForwarded(msg.id, msg);
@@ -280,6 +331,7 @@ async function start(init: ReplicaInit): Promise<void> {
         break;
       }
       case "stats.pull":
+        report();
         post({
           type: "stats",
           id: msg.id,
@@ -295,11 +347,15 @@ async function start(init: ReplicaInit): Promise<void> {
         apiNames.clear();
         for (const name of msg.apiNames) apiNames.add(name);
         break;
+      case "unlisten":
+        void server?.shutdown();
+        break;
       case "grpc":
         grpc?.onMessage(msg.msg);
         break;
     }
-  };
+  });
+  report();
   logs.flushNow();
   post({
     type: "ready",
@@ -309,13 +365,10 @@ async function start(init: ReplicaInit): Promise<void> {
   });
 }
 
-self.onmessage = (event: MessageEvent<ToReplica>) => {
-  if (event.data.type !== "init") return;
-  start(event.data).catch((error: Error) => {
-    post({
-      type: "failed",
-      message: String(error?.message ?? error),
-      stack: String(error?.stack ?? error),
-    });
-  });
-};
+/** The net permission descriptor host of a listening address. */
+function listenHost(listen: { hostname: string; port: number }): string {
+  const host = listen.hostname.includes(":")
+    ? `[${listen.hostname}]`
+    : listen.hostname;
+  return `${host}:${listen.port}`;
+}

@@ -1,0 +1,62 @@
+/**
+ * The command line of a replica process: `deno run` with the replica's own
+ * narrow permissions (src/server/permissions.ts), its heap limit
+ * (`compute.mem`) and the replica entry point. Grants for the replica socket
+ * are given up by the replica before any handler code loads.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import type { ReplicaCommand } from "./replica.ts";
+import type { WorkerPermissions } from "./permissions.ts";
+
+/** The replica process's entry module. */
+export const REPLICA_MAIN = fileURLToPath(
+  new URL("../replica/process_main.ts", import.meta.url),
+);
+
+/** The runtime's deno.json: its import map resolves `cortex` for handlers. */
+export const RUNTIME_CONFIG = fileURLToPath(
+  new URL("../../deno.json", import.meta.url),
+);
+
+/** Deno's list flags separate entries with commas; a comma in a path doubles. */
+function list(entries: string[]): string {
+  return entries.map((e) => e.replaceAll(",", ",,")).join(",");
+}
+
+/** Options of {@linkcode replicaCommand}. */
+export interface ReplicaCommandOptions {
+  permissions: WorkerPermissions;
+  /** The serving process's replica socket. */
+  socket: string;
+  /** Heap limit in bytes. */
+  memoryBytes: number;
+  /** Working directory (the project directory). */
+  cwd: string;
+}
+
+/** `deno run` of the replica entry with exactly the replica's grants. */
+export function replicaCommand(opts: ReplicaCommandOptions): ReplicaCommand {
+  const p = opts.permissions;
+  const net = [...(p.net || []), `unix:${opts.socket}`];
+  return {
+    command: Deno.execPath(),
+    cwd: opts.cwd,
+    args: [
+      "run",
+      "--unstable-net",
+      "--unstable-no-legacy-abort",
+      "--no-prompt",
+      `--config=${RUNTIME_CONFIG}`,
+      `--allow-read=${list([...p.read, opts.socket])}`,
+      `--allow-write=${list([...p.write, opts.socket])}`,
+      `--allow-net=${list(net)}`,
+      `--v8-flags=--max-old-space-size=${
+        Math.max(16, Math.floor(opts.memoryBytes / 2 ** 20))
+      }`,
+      REPLICA_MAIN,
+    ],
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * Checks every message a replica process sends before the serving process
+ * acts on it. A replica runs untrusted handler code in its own realm, so what
+ * arrives may be forged or malformed: a message that fails here never reaches
+ * the server, and the replica that sent it is replaced.
+ *
+ * Only the shape is checked here; whether a replica may answer a given id is
+ * checked where the id is known (forwarding, gRPC backend, metrics pulls).
+ *
+ * @module
+ */
+
+import { LATENCY_BUCKETS } from "../metrics/request_stats.ts";
+import { isValidSeries } from "../metrics/custom_metrics.ts";
+import type {
+  FromReplica,
+  WireRequest,
+  WireResponse,
+} from "../replica/messages.ts";
+
+/** Thrown for a message that is not what the runtime sends. */
+export class BadReplicaMessage extends Error {
+  override name = "BadReplicaMessage";
+}
+
+/** Largest list a replica may send (methods, headers, series). */
+const MAX_ITEMS = 10_000;
+const MAX_TEXT = 1 << 20;
+
+function fail(what: string): never {
+  throw new BadReplicaMessage(what);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function id(v: unknown, field = "id"): number {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) {
+    fail(`${field} is not a non-negative integer`);
+  }
+  return v as number;
+}
+
+function text(v: unknown, field: string, max = MAX_TEXT): string {
+  if (typeof v !== "string" || v.length > max) {
+    fail(`${field} is not a string of at most ${max} characters`);
+  }
+  return v;
+}
+
+function count(v: unknown, field: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    fail(`${field} is not a finite non-negative number`);
+  }
+  return v;
+}
+
+function headers(v: unknown, field: string): [string, string][] {
+  if (!Array.isArray(v) || v.length > MAX_ITEMS) fail(`${field} is not a list`);
+  for (const pair of v) {
+    if (
+      !Array.isArray(pair) || pair.length !== 2 ||
+      typeof pair[0] !== "string" || typeof pair[1] !== "string"
+    ) fail(`${field} holds an entry that is not a [name, value] pair`);
+  }
+  return v as [string, string][];
+}
+
+function body(v: unknown, field: string): Uint8Array | null {
+  if (v !== null && !(v instanceof Uint8Array)) {
+    fail(`${field} is neither bytes nor null`);
+  }
+  return v;
+}
+
+function wireResponse(v: unknown): WireResponse {
+  if (!isRecord(v)) fail("res is not an object");
+  const status = v.status;
+  if (
+    !Number.isInteger(status) || (status as number) < 200 ||
+    (status as number) > 599
+  ) {
+    fail("res.status is not an HTTP status between 200 and 599");
+  }
+  return {
+    status: status as number,
+    headers: headers(v.headers, "res.headers"),
+    body: body(v.body, "res.body"),
+  };
+}
+
+function wireRequest(v: unknown): WireRequest {
+  if (!isRecord(v)) fail("req is not an object");
+  return {
+    method: text(v.method, "req.method", 64),
+    url: text(v.url, "req.url", 65_536),
+    headers: headers(v.headers, "req.headers"),
+    body: body(v.body, "req.body"),
+  };
+}
+
+function stats(v: unknown): Record<string, unknown> {
+  if (!isRecord(v)) fail("stats is not an object");
+  for (const [status, s] of Object.entries(v)) {
+    if (!/^[1-5]\d\d$/.test(status)) fail(`stats has a bad status "${status}"`);
+    if (!isRecord(s)) fail(`stats.${status} is not an object`);
+    count(s.count, `stats.${status}.count`);
+    count(s.sum, `stats.${status}.sum`);
+    const b = s.buckets;
+    if (!Array.isArray(b) || b.length !== LATENCY_BUCKETS.length + 1) {
+      fail(`stats.${status}.buckets has the wrong length`);
+    }
+    b.forEach((n, i) => count(n, `stats.${status}.buckets[${i}]`));
+  }
+  return v;
+}
+
+function series(v: unknown): unknown[] {
+  if (!Array.isArray(v) || v.length > MAX_ITEMS) fail("custom is not a list");
+  for (const s of v) {
+    if (!isValidSeries(s)) fail("custom holds a series that is not valid");
+  }
+  return v;
+}
+
+function grpc(v: unknown): FromReplica & { type: "grpc" } {
+  if (!isRecord(v)) fail("msg is not an object");
+  id(v.callId, "msg.callId");
+  switch (v.type) {
+    case "grpc.header":
+      if (!isRecord(v.metadata)) fail("msg.metadata is not an object");
+      break;
+    case "grpc.message":
+      break;
+    case "grpc.done":
+      if (
+        !Number.isInteger(v.code) || (v.code as number) < 0 ||
+        (v.code as number) > 16
+      ) {
+        fail("msg.code is not a gRPC status code");
+      }
+      text(v.details, "msg.details");
+      if (v.trailers !== undefined && !isRecord(v.trailers)) {
+        fail("msg.trailers is not an object");
+      }
+      break;
+    default:
+      fail(`msg.type "${String(v.type)}" is not a gRPC reply`);
+  }
+  return { type: "grpc", msg: v as { type: string; callId: number } };
+}
+
+/**
+ * The message, checked, as the server may use it.
+ *
+ * @throws {BadReplicaMessage} naming what was wrong
+ */
+export function checkFromReplica(msg: unknown): FromReplica {
+  if (!isRecord(msg)) fail("message is not an object");
+  switch (msg.type) {
+    case "ready": {
+      const methods = msg.methods;
+      if (!Array.isArray(methods) || methods.length > MAX_ITEMS) {
+        fail("methods is not a list");
+      }
+      methods.forEach((m) => text(m, "methods[]", 1024));
+      if (typeof msg.listening !== "boolean") {
+        fail("listening is not a boolean");
+      }
+      return { type: "ready", methods, listening: msg.listening };
+    }
+    case "failed":
+      return {
+        type: "failed",
+        message: text(msg.message, "message"),
+        stack: text(msg.stack, "stack"),
+      };
+    case "log":
+      return { type: "log", chunk: text(msg.chunk, "chunk", 64 << 20) };
+    case "http.response":
+      return {
+        type: "http.response",
+        id: id(msg.id),
+        res: wireResponse(msg.res),
+      };
+    case "forward.request":
+      if (msg.api !== null) text(msg.api, "api", 1024);
+      return {
+        type: "forward.request",
+        id: id(msg.id),
+        api: msg.api as string | null,
+        req: wireRequest(msg.req),
+      };
+    case "forward.cancel":
+      return { type: "forward.cancel", id: id(msg.id) };
+    case "stats":
+      return {
+        type: "stats",
+        id: id(msg.id),
+        stats: stats(msg.stats) as never,
+        custom: series(msg.custom) as never,
+      };
+    case "drained":
+      return { type: "drained" };
+    case "load":
+      return {
+        type: "load",
+        load: count(msg.load, "load"),
+        queued: count(msg.queued, "queued"),
+        rss: count(msg.rss, "rss"),
+      };
+    case "grpc":
+      return grpc(msg.msg);
+    default:
+      fail(`type "${String(msg.type)}" is not a replica message`);
+  }
+}

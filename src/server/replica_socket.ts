@@ -1,0 +1,123 @@
+/**
+ * The serving process's Unix socket for replica processes. Each replica is
+ * started with a one-time nonce and connects here first thing; the first
+ * frame it sends must be `{type: "hello", nonce}`. A connection with an
+ * unknown or used nonce is closed, so a process cannot open a second channel
+ * or take over another replica's. (Replicas also give up their access to the
+ * socket's path before any handler code loads.)
+ *
+ * @module
+ */
+
+import { FrameDecoder } from "../grpc/frames.ts";
+
+/** An accepted replica channel: its connection and what it sent after hello. */
+export interface ReplicaConn {
+  conn: Deno.UnixConn;
+  /** Reads the rest of the messages, in order, until the channel closes. */
+  read(onMessage: (msg: unknown) => void): Promise<void>;
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+/** Listens for replica processes and matches them to their nonce. */
+export class ReplicaSocket {
+  readonly path: string;
+  readonly #listener: Deno.UnixListener;
+  readonly #waiting = new Map<string, (c: ReplicaConn) => void>();
+
+  private constructor(path: string, listener: Deno.UnixListener) {
+    this.path = path;
+    this.#listener = listener;
+    void this.#accept();
+  }
+
+  /** Binds the socket at `path` (removing a stale file first). */
+  static open(path: string): ReplicaSocket {
+    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", {
+      recursive: true,
+    });
+    try {
+      Deno.removeSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return new ReplicaSocket(
+      path,
+      Deno.listen({ transport: "unix", path }),
+    );
+  }
+
+  /** A fresh nonce, and the connection that presents it. */
+  expect(): { nonce: string; conn: Promise<ReplicaConn> } {
+    const nonce = crypto.randomUUID();
+    const { promise, resolve } = Promise.withResolvers<ReplicaConn>();
+    this.#waiting.set(nonce, resolve);
+    return { nonce, conn: promise };
+  }
+
+  /** Forgets a nonce whose replica will never connect. */
+  cancel(nonce: string): void {
+    this.#waiting.delete(nonce);
+  }
+
+  close(): void {
+    try {
+      this.#listener.close();
+    } catch { /* already closed */ }
+  }
+
+  async #accept(): Promise<void> {
+    while (true) {
+      let conn: Deno.UnixConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch {
+        return; // closed
+      }
+      void this.#greet(conn);
+    }
+  }
+
+  async #greet(conn: Deno.UnixConn): Promise<void> {
+    const decoder = new FrameDecoder();
+    const buf = new Uint8Array(64 * 1024);
+    const timer = setTimeout(() => conn.close(), HELLO_TIMEOUT_MS);
+    let pending: unknown[] = [];
+    try {
+      while (pending.length === 0) {
+        const n = await conn.read(buf);
+        if (n === null) throw new Error("closed before hello");
+        pending = decoder.push(buf.slice(0, n));
+      }
+    } catch {
+      clearTimeout(timer);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      return;
+    }
+    clearTimeout(timer);
+    const hello = pending.shift() as { type?: unknown; nonce?: unknown };
+    const resolve = typeof hello?.nonce === "string" && hello.type === "hello"
+      ? this.#waiting.get(hello.nonce)
+      : undefined;
+    if (!resolve) {
+      conn.close();
+      return;
+    }
+    this.#waiting.delete(hello.nonce as string);
+    resolve({
+      conn,
+      read: async (onMessage) => {
+        for (const msg of pending) onMessage(msg);
+        pending = [];
+        while (true) {
+          const n = await conn.read(buf);
+          if (n === null) return;
+          for (const msg of decoder.push(buf.slice(0, n))) onMessage(msg);
+        }
+      },
+    });
+  }
+}
