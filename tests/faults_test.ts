@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { fixture, type LogLine, withServer } from "./_server.ts";
 import { attempt, loadLoops, pollUntil, scrape, tally } from "./_metrics.ts";
-import { alive } from "./_supervisor.ts";
 
 const FAULTS = fixture("faults");
 const api = { api: "faults" };

@@ -60,6 +60,9 @@ export function binaryPermissionFlags(
     `--allow-write=${opts.scratchRoot}`,
     `--allow-net=${binaryNetGrants(project, opts.hostname).join(",")}`,
     `--allow-env=${SERVER_ENV.join(",")}`,
+    // Replicas are processes of the binary itself, whose path is known only
+    // when it runs; each gives up `run` before its handler loads.
+    "--allow-run",
     "--no-prompt",
   ];
 }

@@ -18,6 +18,35 @@ import { runServer } from "../server/run.ts";
 import { decodeDescriptors } from "../supervisor/descriptors.ts";
 import type { EmbeddedBuild } from "./entry_source.ts";
 import { healthcheck, healthzUrl } from "./healthcheck.ts";
+import { runReplicaProcess } from "../replica/process_main.ts";
+import type { ReplicaInit } from "../replica/messages.ts";
+
+/** The argument a binary starts its replica processes with. */
+export const REPLICA_ROLE = "--cortex-replica";
+
+/**
+ * A replica process of a binary starts with the binary's permissions: it
+ * gives up running programs, the environment, and every network grant that
+ * is not its API's own `allow_net` before its handler loads. (Its listening
+ * address is given up by the runtime right after it binds.)
+ */
+export function narrowBinaryReplica(
+  build: EmbeddedBuild,
+): (init: ReplicaInit) => void {
+  return (init) => {
+    Deno.permissions.revokeSync({ name: "run" });
+    Deno.permissions.revokeSync({ name: "env" });
+    const baked = build.permissions.find((f) => f.startsWith("--allow-net="))
+      ?.slice("--allow-net=".length).split(",") ?? [];
+    const keep = new Set(init.api.handler.allowNet);
+    const listen = init.listen?.hostname;
+    for (const host of baked) {
+      if (!keep.has(host) && host !== listen) {
+        Deno.permissions.revokeSync({ name: "net", host });
+      }
+    }
+  };
+}
 
 /** `parseArgs` table of a binary's flags. */
 export const BINARY_FLAGS = {
@@ -114,6 +143,10 @@ export async function runBinary(
   projectDir: URL,
   args: string[],
 ): Promise<number> {
+  if (args[0] === REPLICA_ROLE) {
+    await runReplicaProcess(args[1]!, args[2]!, narrowBinaryReplica(build));
+    return 0;
+  }
   try {
     const { values } = parseArgs({
       args,
@@ -156,6 +189,7 @@ export async function runBinary(
         ? descriptors
         : undefined,
       scratchRoot,
+      replicaSocket: "loopback",
       // The control API (for ctx.client) reports its port here instead of
       // the user's state file, which the binary has no permission to write.
       controlReport: `${scratchRoot}/control.json`,

@@ -34,10 +34,6 @@ const BINARY_MAIN_URL = new URL("./binary_main.ts", import.meta.url).href;
 const RELATIVE_PATHS_SOURCE = fileURLToPath(
   new URL("./relative_paths.ts", import.meta.url),
 );
-/** The replica Worker script: Workers are embedded only when included. */
-export const WORKER_SCRIPT = fileURLToPath(
-  new URL("../replica/worker.ts", import.meta.url),
-);
 
 /** Options of {@linkcode planCompile}. */
 export interface CompileOptions {
@@ -201,7 +197,8 @@ export async function planCompile(
     ...generated.map(([rel, from]) => ({ path: join(copyDir, rel), from })),
     { path: entryPath, from: { text: source } },
   ];
-  const includes = [...build.files.map((f) => join(copyDir, f)), WORKER_SCRIPT];
+  // Replicas are the binary itself (`--cortex-replica`): nothing else to embed.
+  const includes = build.files.map((f) => join(copyDir, f));
   const compileArgs = [
     "compile",
     "--config",

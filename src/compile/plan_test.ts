@@ -7,12 +7,7 @@ import {
   SERVER_ENV,
   UNSTABLE_FLAGS,
 } from "../supervisor/flags.ts";
-import {
-  CompileError,
-  defaultScratchRoot,
-  planCompile,
-  WORKER_SCRIPT,
-} from "./plan.ts";
+import { CompileError, defaultScratchRoot, planCompile } from "./plan.ts";
 
 const FIXTURE = fileURLToPath(
   new URL("../../tests/fixtures/compile/", import.meta.url),
@@ -41,7 +36,6 @@ Deno.test("planCompile() embeds the project files after .cortexignore, the wrapp
     `${copy}/handler.ts`,
     `${copy}/lib/util.ts`,
     `${copy}/values.json`,
-    WORKER_SCRIPT,
   ]);
   // No dotfiles, no cortex.yaml, no ignored secret.txt.
   assert.ok(
@@ -52,7 +46,7 @@ Deno.test("planCompile() embeds the project files after .cortexignore, the wrapp
   assert.ok(p.files.every((f) => f.path.startsWith(BUILD + "/")));
 });
 
-Deno.test("planCompile() bakes in read and write of the scratch root only", async () => {
+Deno.test("planCompile() bakes in read and write of the scratch root only, and run for its replicas", async () => {
   const p = await plan();
   assert.deepEqual(p.flags, [
     ...UNSTABLE_FLAGS,
@@ -60,6 +54,7 @@ Deno.test("planCompile() bakes in read and write of the scratch root only", asyn
     "--allow-write=/tmp/cortex-api",
     "--allow-net=0.0.0.0,127.0.0.1",
     `--allow-env=${SERVER_ENV.join(",")}`,
+    "--allow-run",
     "--no-prompt",
   ]);
 });

@@ -72,6 +72,8 @@ export type ToReplica =
 
 /** Replica → main thread. */
 export type FromReplica =
+  /** The first message on a new channel (see src/server/replica_socket.ts). */
+  | { type: "hello"; nonce: string }
   | { type: "ready"; methods: string[]; listening: boolean }
   | { type: "failed"; message: string; stack: string }
   | { type: "log"; chunk: string }

@@ -1,72 +1,106 @@
 /**
- * Entry point of a replica process: `process_main.ts <socket> <nonce>`.
+ * Entry point of a replica process: `process_main.ts <address> <nonce>`
+ * (a compiled binary runs the same as `<binary> --cortex-replica <address>
+ * <nonce>`).
  *
- * It connects to the serving process's replica socket, introduces itself
- * with the nonce it was started with, gives up its access to the socket's
- * path (so nothing in this process can open a second channel), and runs the
- * replica described by the `init` message it receives. It exits when the
- * serving process closes the channel.
+ * It connects to the serving process's replica socket (`unix:<path>`, or
+ * `127.0.0.1:<port>` in a compiled binary), introduces itself with the nonce
+ * it was started with, gives up its access to that address (so nothing in
+ * this process can open a second channel), and runs the replica described
+ * by the `init` message it receives. It exits when the serving process
+ * closes the channel.
  *
  * @module
  */
 
 import { FrameWriter, readMessages } from "../grpc/frames.ts";
-import type { FromReplica, ToReplica } from "./messages.ts";
+import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
 import { type ParentChannel, startReplica } from "./runtime.ts";
 
-const [socketPath, nonce] = Deno.args;
-if (!socketPath || !nonce) {
-  throw new TypeError("Usage: process_main.ts <socket> <nonce>");
+async function connect(address: string): Promise<Deno.Conn> {
+  if (address.startsWith("unix:")) {
+    const path = address.slice(5);
+    const conn = await Deno.connect({ transport: "unix", path });
+    Deno.permissions.revokeSync({ name: "net", host: address });
+    Deno.permissions.revokeSync({ name: "read", path });
+    Deno.permissions.revokeSync({ name: "write", path });
+    return conn;
+  }
+  const at = address.lastIndexOf(":");
+  const conn = await Deno.connect({
+    hostname: address.slice(0, at),
+    port: Number(address.slice(at + 1)),
+  });
+  Deno.permissions.revokeSync({ name: "net", host: address });
+  return conn;
 }
 
-// The serving process decides when a replica stops (it drains, then ends
-// it): a signal sent to the whole process group must not cut requests short.
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.addSignalListener(signal, () => {});
-}
+/**
+ * Runs one replica process until the serving process closes its channel.
+ *
+ * @param narrow called with the init message before the handler loads: a
+ *   compiled binary, which starts with the serving process's permissions,
+ *   gives up what the replica must not have here.
+ */
+export async function runReplicaProcess(
+  address: string,
+  nonce: string,
+  narrow: (init: ReplicaInit) => void = () => {},
+): Promise<void> {
+  // The serving process decides when a replica stops (it drains, then ends
+  // it): a signal sent to the whole process group must not cut requests.
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => {});
+  }
+  const exit = Deno.exit;
+  const conn = await connect(address);
+  const writer = new FrameWriter(conn, {
+    // The serving process is gone: nothing left to serve for.
+    onError: () => exit(0),
+  });
+  let receive: ((msg: ToReplica) => void) | null = null;
+  const early: ToReplica[] = [];
+  const channel: ParentChannel = {
+    post: (msg: FromReplica) => writer.send(msg),
+    onMessage: (fn) => {
+      receive = fn;
+      for (const msg of early.splice(0)) fn(msg);
+    },
+    flushed: () => writer.flushed(),
+  };
+  writer.send({ type: "hello", nonce });
 
-const conn = await Deno.connect({ transport: "unix", path: socketPath });
-for (
-  const descriptor of [
-    { name: "net", host: `unix:${socketPath}` },
-    { name: "read", path: socketPath },
-    { name: "write", path: socketPath },
-  ] as const
-) {
-  Deno.permissions.revokeSync(descriptor);
-}
-
-const exit = Deno.exit;
-const writer = new FrameWriter(conn, {
-  // The serving process is gone: nothing left to serve for.
-  onError: () => exit(0),
-});
-let receive: ((msg: ToReplica) => void) | null = null;
-const early: ToReplica[] = [];
-const channel: ParentChannel = {
-  post: (msg: FromReplica) => writer.send(msg),
-  onMessage: (fn) => {
-    receive = fn;
-    for (const msg of early.splice(0)) fn(msg);
-  },
-  flushed: () => writer.flushed(),
-};
-writer.send({ type: "hello", nonce });
-
-let started = false;
-readMessages(conn, (message) => {
-  const msg = message as ToReplica;
-  if (!started && msg.type === "init") {
-    started = true;
-    startReplica(msg, channel).catch(async (error: Error) => {
-      channel.post({
-        type: "failed",
-        message: String(error?.message ?? error),
-        stack: String(error?.stack ?? error),
-      });
-      await channel.flushed();
-      exit(1);
+  let started = false;
+  const fail = async (error: Error) => {
+    channel.post({
+      type: "failed",
+      message: String(error?.message ?? error),
+      stack: String(error?.stack ?? error),
     });
-  } else if (receive) receive(msg);
-  else early.push(msg);
-}).then(() => exit(0), () => exit(0));
+    await channel.flushed();
+    exit(1);
+  };
+  await readMessages(conn, (message) => {
+    const msg = message as ToReplica;
+    if (!started && msg.type === "init") {
+      started = true;
+      try {
+        narrow(msg);
+      } catch (error) {
+        void fail(error as Error);
+        return;
+      }
+      startReplica(msg, channel).catch(fail);
+    } else if (receive) receive(msg);
+    else early.push(msg);
+  }).catch(() => {});
+  exit(0);
+}
+
+if (import.meta.main) {
+  const [address, nonce] = Deno.args;
+  if (!address || !nonce) {
+    throw new TypeError("Usage: process_main.ts <address> <nonce>");
+  }
+  await runReplicaProcess(address, nonce);
+}

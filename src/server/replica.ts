@@ -105,7 +105,7 @@ export class Replica {
     };
     const { nonce, conn } = socket.expect();
     this.#child = new Deno.Command(launch.command, {
-      args: [...launch.args, socket.path, nonce],
+      args: [...launch.args, socket.address, nonce],
       cwd: launch.cwd,
       env: { NO_COLOR: "1" },
       stdin: "null",

@@ -21,6 +21,11 @@ export const RUNTIME_CONFIG = fileURLToPath(
   new URL("../../deno.json", import.meta.url),
 );
 
+/** True inside a `deno compile` binary (its main module is embedded). */
+export function isCompiledBinary(): boolean {
+  return /\/deno-compile-/.test(Deno.mainModule);
+}
+
 /** Deno's list flags separate entries with commas; a comma in a path doubles. */
 function list(entries: string[]): string {
   return entries.map((e) => e.replaceAll(",", ",,")).join(",");
@@ -29,7 +34,7 @@ function list(entries: string[]): string {
 /** Options of {@linkcode replicaCommand}. */
 export interface ReplicaCommandOptions {
   permissions: WorkerPermissions;
-  /** The serving process's replica socket. */
+  /** The serving process's replica socket: `unix:<path>` or `host:port`. */
   socket: string;
   /** Heap limit in bytes. */
   memoryBytes: number;
@@ -40,7 +45,18 @@ export interface ReplicaCommandOptions {
 /** `deno run` of the replica entry with exactly the replica's grants. */
 export function replicaCommand(opts: ReplicaCommandOptions): ReplicaCommand {
   const p = opts.permissions;
-  const net = [...(p.net || []), `unix:${opts.socket}`];
+  const net = [...(p.net || []), opts.socket];
+  // Connecting to a Unix socket also takes read and write access to its path.
+  const path = opts.socket.startsWith("unix:") ? [opts.socket.slice(5)] : [];
+  if (isCompiledBinary()) {
+    // A compiled binary starts itself; the replica gives up what it must
+    // not have before the handler loads (src/compile/binary_main.ts).
+    return {
+      command: Deno.execPath(),
+      cwd: opts.cwd,
+      args: ["--cortex-replica"],
+    };
+  }
   return {
     command: Deno.execPath(),
     cwd: opts.cwd,
@@ -50,8 +66,8 @@ export function replicaCommand(opts: ReplicaCommandOptions): ReplicaCommand {
       "--unstable-no-legacy-abort",
       "--no-prompt",
       `--config=${RUNTIME_CONFIG}`,
-      `--allow-read=${list([...p.read, opts.socket])}`,
-      `--allow-write=${list([...p.write, opts.socket])}`,
+      `--allow-read=${list([...p.read, ...path])}`,
+      `--allow-write=${list([...p.write, ...path])}`,
       `--allow-net=${list(net)}`,
       `--v8-flags=--max-old-space-size=${
         Math.max(16, Math.floor(opts.memoryBytes / 2 ** 20))

@@ -13,7 +13,7 @@ import { FrameDecoder } from "../grpc/frames.ts";
 
 /** An accepted replica channel: its connection and what it sent after hello. */
 export interface ReplicaConn {
-  conn: Deno.UnixConn;
+  conn: Deno.Conn;
   /** Reads the rest of the messages, in order, until the channel closes. */
   read(onMessage: (msg: unknown) => void): Promise<void>;
 }
@@ -22,17 +22,28 @@ const HELLO_TIMEOUT_MS = 10_000;
 
 /** Listens for replica processes and matches them to their nonce. */
 export class ReplicaSocket {
-  readonly path: string;
-  readonly #listener: Deno.UnixListener;
+  /** Where replicas connect: `unix:<path>` or `<host>:<port>` (loopback). */
+  readonly address: string;
+  readonly #listener: Deno.Listener;
   readonly #waiting = new Map<string, (c: ReplicaConn) => void>();
 
-  private constructor(path: string, listener: Deno.UnixListener) {
-    this.path = path;
+  private constructor(address: string, listener: Deno.Listener) {
+    this.address = address;
     this.#listener = listener;
     void this.#accept();
   }
 
-  /** Binds the socket at `path` (removing a stale file first). */
+  /**
+   * Listens on loopback TCP: for compiled binaries, whose permissions are
+   * fixed before the path of a Unix socket could be known.
+   */
+  static openLoopback(): ReplicaSocket {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const { port } = listener.addr as Deno.NetAddr;
+    return new ReplicaSocket(`127.0.0.1:${port}`, listener);
+  }
+
+  /** Binds the Unix socket at `path` (removing a stale file first). */
   static open(path: string): ReplicaSocket {
     Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", {
       recursive: true,
@@ -43,7 +54,7 @@ export class ReplicaSocket {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     return new ReplicaSocket(
-      path,
+      `unix:${path}`,
       Deno.listen({ transport: "unix", path }),
     );
   }
@@ -69,7 +80,7 @@ export class ReplicaSocket {
 
   async #accept(): Promise<void> {
     while (true) {
-      let conn: Deno.UnixConn;
+      let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
       } catch {
@@ -79,7 +90,7 @@ export class ReplicaSocket {
     }
   }
 
-  async #greet(conn: Deno.UnixConn): Promise<void> {
+  async #greet(conn: Deno.Conn): Promise<void> {
     const decoder = new FrameDecoder();
     const buf = new Uint8Array(64 * 1024);
     const timer = setTimeout(() => conn.close(), HELLO_TIMEOUT_MS);

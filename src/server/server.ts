@@ -40,7 +40,8 @@ export interface ServerOptions {
   scratchRoot: string;
   /**
    * The Unix socket replica processes connect to (default: `r.sock` in the
-   * scratch root); the serving process needs `unix:` net access to it.
+   * scratch root; the serving process needs `unix:` net access to it), or
+   * "loopback" for a TCP port on 127.0.0.1 (compiled binaries).
    */
   replicaSocket?: string;
   /** The control API for ctx.client, when one runs. */
@@ -220,9 +221,11 @@ export class Server implements ControlHost {
     // Reserve the port first so replicas join an address that is ours (and
     // port 0 resolves to a real port before replicas start).
     this.port = await this.#fallback.listen(this.opts.hostname, this.opts.port);
-    this.#socket = ReplicaSocket.open(
-      this.opts.replicaSocket ?? `${this.opts.scratchRoot}/r.sock`,
-    );
+    this.#socket = this.opts.replicaSocket === "loopback"
+      ? ReplicaSocket.openLoopback()
+      : ReplicaSocket.open(
+        this.opts.replicaSocket ?? `${this.opts.scratchRoot}/r.sock`,
+      );
     const selected = this.project.apis.filter((a) =>
       this.opts.onlyApi === null || a.name === this.opts.onlyApi
     );
@@ -300,7 +303,7 @@ export class Server implements ControlHost {
             listen,
             this.opts.control,
           ),
-          socket: this.#socket!.path,
+          socket: this.#socket!.address,
           memoryBytes: memoryLimitOf(api),
           cwd: this.project.dir,
         }),
