@@ -128,15 +128,22 @@ export class Replica {
       const why = status.signal
         ? `killed by ${status.signal}`
         : `exited with code ${status.code}`;
-      // Deno prints "error: Uncaught ..." and then the stack.
+      // Deno prints "error: Uncaught ..." and then the stack; V8 prints
+      // "Fatal JavaScript out of memory" when the heap limit is reached.
       const printed = this.#stderrTail.split("\n").map((l) => l.trim())
         .filter(Boolean);
-      const tail = printed.find((l) => /^error: /.test(l)) ?? printed.at(-1);
-      const message = tail ? `${why}: ${tail}` : why;
+      const oom = printed.find((l) => /out of memory/i.test(l));
+      const tail = oom ?? printed.find((l) => /^error: /.test(l)) ??
+        printed.at(-1);
+      const message = tail ? `${why}: ${tail.replace(/^#\s*/, "")}` : why;
       this.#ready.reject(new Error(message));
       this.#end({
-        reason: this.state === "starting" ? "failed" : "crashed",
-        message,
+        reason: oom
+          ? "memory"
+          : this.state === "starting"
+          ? "failed"
+          : "crashed",
+        message: oom ? `its heap reached the limit (${message})` : message,
       }, false);
     });
     void conn.then((c) => {

@@ -1,0 +1,174 @@
+/**
+ * A hostile handler next to a well-behaved API in one server, as a
+ * compromised npm dependency would run it: nothing it does may reach the
+ * other API's traffic, the runtime's messages, the logs of another API, or
+ * the availability of the other API. Each test was run against the
+ * Worker-based replicas first and failed there (see SECURITY.md).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { fixture, type LogLine, withServer } from "../_server.ts";
+import { attempt, loadLoops, pollUntil, scrape, tally } from "../_metrics.ts";
+
+const PAIR = fixture("hostile_pair");
+const msg = (l: LogLine) => String(l.message ?? "");
+const labels = (l: LogLine) =>
+  (l.labels ?? {}) as Record<string, string | undefined>;
+
+async function json(url: string, init: RequestInit = {}) {
+  const res = await fetch(url, {
+    ...init,
+    signal: AbortSignal.timeout(15_000),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Keeps the victim busy; returns its outcomes and the share answered 200 within 2 s. */
+function victimLoad(url: string) {
+  const load = loadLoops(4, () => `${url}/victim`, {
+    headers: { authorization: "Bearer victim-secret-token" },
+  });
+  return {
+    load,
+    async stop() {
+      const outcomes = await load.stop();
+      const ok = outcomes.filter((o) =>
+        o.status === 200 && o.at - o.startedAt < 2_000
+      );
+      return { outcomes, share: ok.length / outcomes.length };
+    },
+  };
+}
+
+Deno.test("security: a handler cannot bind the server's port or any port, in a single-API server", async () => {
+  await withServer(fixture("hostile_alone"), {}, async ({ url }) => {
+    const { status, body } = await json(`${url}/hostile?attack=bind`);
+    assert.equal(status, 200);
+    assert.deepEqual(body.results, ["NotCapable", "NotCapable"]);
+    // Every connection is still answered by the runtime.
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, () => attempt(`${url}/hostile`)),
+    );
+    assert.deepEqual(tally(outcomes), { 200: 40 });
+    assert.ok(outcomes.every((o) => !o.body.includes("forged")));
+  });
+});
+
+Deno.test("security: another API's requests never enter the hostile handler's process", async () => {
+  await withServer(PAIR, {}, async ({ url }) => {
+    const bind = await json(`${url}/hostile?attack=bind`);
+    assert.deepEqual(bind.body.results, ["NotCapable", "NotCapable"]);
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        attempt(`${url}/victim`, {
+          headers: { authorization: "Bearer victim-secret-token" },
+        })),
+    );
+    assert.deepEqual(tally(outcomes), { 200: 40 });
+    assert.ok(outcomes.every((o) => JSON.parse(o.body).auth === true));
+    const seen = await json(`${url}/hostile?attack=seen`);
+    assert.deepEqual(seen.body.seen, []);
+  });
+});
+
+Deno.test("security: log lines a handler forges for another API are labelled with its own replica", async () => {
+  await withServer(PAIR, {}, async ({ url, lines, waitForLine }) => {
+    const { status } = await json(`${url}/hostile?attack=forge-log`);
+    assert.equal(status, 200);
+    await waitForLine((l) => msg(l).includes("forged by hostile"));
+    await new Promise((r) => setTimeout(r, 300));
+    const forged = lines().filter((l) =>
+      msg(l).includes("forged by hostile") ||
+      JSON.stringify(l).includes("forged by hostile")
+    );
+    assert.ok(forged.length >= 2, JSON.stringify(forged));
+    for (const l of forged) assert.equal(labels(l).apiName, "hostile");
+    assert.equal(
+      lines().filter((l) =>
+        labels(l).apiName === "victim" && msg(l) === "forged by hostile"
+      ).length,
+      0,
+    );
+  });
+});
+
+Deno.test("security: forged runtime frames get the hostile replica replaced; the server and the victim are unaffected", async () => {
+  await withServer(PAIR, {}, async ({ url, lines, waitForLine }) => {
+    const victim = victimLoad(url);
+    const forged = await attempt(`${url}/hostile?attack=forge-frames`);
+    // Its own request dies with it, or is answered before the frame lands.
+    assert.ok(forged.status === 200 || forged.status === 500, forged.body);
+    const line = await waitForLine(
+      (l) =>
+        /Replica "hostile-\d+" of API "hostile" crashed: sent an invalid message/
+          .test(msg(l)),
+      10_000,
+    );
+    assert.equal(line.levelname, "ERROR");
+    await pollUntil(
+      "the hostile API replaced",
+      15_000,
+      async () =>
+        (await scrape(url)).get("cortex_replicas", { api: "hostile" }) === 1,
+    );
+    const { outcomes, share } = await victim.stop();
+    assert.equal(share, 1, JSON.stringify(tally(outcomes)));
+    const metrics = await fetch(`${url}/metrics`);
+    assert.equal(metrics.status, 200);
+    await metrics.body?.cancel();
+    assert.equal(
+      lines().filter((l) =>
+        JSON.stringify(l).includes("forged frame") &&
+        labels(l).apiName === "victim"
+      ).length,
+      0,
+    );
+  });
+});
+
+for (const attack of ["spin", "alloc", "alloc-external"] as const) {
+  Deno.test(`security: a handler that ${attack === "spin" ? "spins forever" : attack === "alloc" ? "allocates heap without bound" : "holds gigabytes of buffers"} is ended and replaced; the other API keeps answering`, async () => {
+    await withServer(PAIR, {}, async ({ url, waitForLine }) => {
+      const victim = victimLoad(url);
+      await pollUntil(
+        "victim load",
+        5_000,
+        () => victim.load.outcomes.length > 10,
+      );
+      const started = Date.now();
+      const hit = await attempt(`${url}/hostile?attack=${attack}`, {
+        signal: AbortSignal.timeout(20_000),
+      });
+      assert.ok(hit.status === null || hit.status >= 500, JSON.stringify(hit));
+      const why = attack === "spin"
+        ? /hung: its event loop has been blocked/
+        : attack === "alloc"
+        ? /went over its memory limit: its heap reached the limit \(killed by \w+: Fatal JavaScript out of memory/
+        : /went over its memory limit: it holds \d+ MiB, over 256 MiB \(compute\.mem\)/;
+      const line = await waitForLine(
+        (l) => labels(l).component === "server" && why.test(msg(l)),
+        20_000,
+      );
+      const ended = Date.now() - started;
+      assert.ok(ended < 10_000, `ended after ${ended} ms`);
+      assert.match(msg(line), /replacing it/);
+      await pollUntil(
+        "the hostile API back",
+        20_000,
+        async () =>
+          (await scrape(url)).get("cortex_replicas", { api: "hostile" }) === 1,
+      );
+      const { outcomes, share } = await victim.stop();
+      assert.ok(share >= 0.95, `${share}: ${JSON.stringify(tally(outcomes))}`);
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          `hostile ${attack}: ended after ${ended} ms; victim ${
+            Math.round(share * 1000) / 10
+          }% of ${outcomes.length} requests answered 200 within 2 s\n`,
+        ),
+      );
+    });
+  });
+}
