@@ -213,3 +213,41 @@ Deno.test("shutdown: a replaced serving process drains what it admitted; SIGTERM
     await Deno.remove(runtime, { recursive: true });
   }
 });
+
+Deno.test("shutdown: a two-API server answers every admitted request of both APIs, then exits at once", async () => {
+  await withServer(fixture("shutdown_pair"), {}, async (s) => {
+    const requests = ["first", "second"].flatMap((name) =>
+      Array.from(
+        { length: 24 },
+        (_, i) =>
+          attempt(`${s.url}/${name}?n=${i}&ms=1000`, {
+            signal: AbortSignal.timeout(30_000),
+          }),
+      )
+    );
+    await pollUntil("48 admitted requests", 10_000, async () => {
+      const m = await scrape(s.url);
+      return m.get("cortex_in_flight_requests", { api: "first" }) +
+          m.get("cortex_in_flight_requests", { api: "second" }) >= 48;
+    }, 25);
+    const sentAt = Date.now();
+    s.proc.kill("SIGTERM");
+    const outcomes = await Promise.all(requests);
+    const answered = outcomes.filter((o) => o.status === 200).length;
+    assert.equal(
+      answered,
+      48,
+      JSON.stringify(outcomes.find((o) => o.status !== 200)),
+    );
+    const status = await s.proc.status;
+    const took = Date.now() - sentAt;
+    assert.equal(status.code, 0);
+    // Done once the last callback ran (~1.3 s), far from the 30 s grace.
+    assert.ok(took < 5_000, `exited ${took} ms after SIGTERM`);
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `two-API drain: ${answered}/48 answered, exit ${took} ms after SIGTERM\n`,
+      ),
+    );
+  });
+});

@@ -100,11 +100,45 @@ export type FromReplica =
   | { type: "load"; load: number; queued: number; rss: number }
   | { type: "grpc"; msg: { type: string; callId: number } };
 
-/** Serialises a request's head and (fully read) body. */
-export async function toWireRequest(req: Request): Promise<WireRequest> {
-  const body = req.body === null
-    ? null
-    : new Uint8Array(await req.arrayBuffer());
+/** A body read for a hand-off was longer than the limit. */
+export class BodyTooLarge extends RangeError {
+  override name = "BodyTooLarge";
+}
+
+/** Reads a body, failing as soon as it passes `max` bytes. */
+async function readBody(body: ReadableStream<Uint8Array>, max: number) {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > max) {
+      await body.cancel().catch(() => {});
+      throw new BodyTooLarge(`Request body is larger than ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Serialises a request's head and body, read whole but never past `maxBody`
+ * bytes (declared or streamed): {@linkcode BodyTooLarge} otherwise.
+ */
+export async function toWireRequest(
+  req: Request,
+  maxBody = Infinity,
+): Promise<WireRequest> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > maxBody) {
+    throw new BodyTooLarge(`Request body is larger than ${maxBody} bytes`);
+  }
+  const body = req.body === null ? null : await readBody(req.body, maxBody);
   const headers = [...req.headers].filter(([k]) =>
     k !== "content-length" && k !== "transfer-encoding"
   );

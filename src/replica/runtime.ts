@@ -25,6 +25,7 @@ import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
 import { createHttpPipeline, pathOf, requestIdOf } from "./http_pipeline.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
 import {
+  BodyTooLarge,
   fromWireRequest,
   fromWireResponse,
   toWireRequest,
@@ -150,9 +151,13 @@ export async function startReplica(
     number,
     { resolve: (r: Response) => void; reject: (e: Error) => void }
   >();
-  async function forward(api: string | null, req: Request): Promise<Response> {
+  async function forward(
+    api: string | null,
+    req: Request,
+    maxBody = Infinity,
+  ): Promise<Response> {
     const id = nextForwardId++;
-    const wire = await toWireRequest(req);
+    const wire = await toWireRequest(req, maxBody);
     const { promise, resolve, reject } = Promise.withResolvers<Response>();
     forwards.set(id, { resolve, reject });
     const onAbort = () => {
@@ -247,7 +252,14 @@ export async function startReplica(
         return serveOwn(req, { requestId });
       }
       if (target !== null || path === "/healthz" || path === "/metrics") {
-        return forward(null, req);
+        // /healthz and /metrics take no body; another API's request (while
+        // a newly deployed API takes over the port) is bounded by ours.
+        const max = target === null ? 0 : api.handler.maxBodyBytes;
+        return forward(null, req, max).catch((error) =>
+          error instanceof BodyTooLarge
+            ? errorResponse(413, `Request body is larger than ${max} bytes`)
+            : Promise.reject(error)
+        );
       }
       return errorResponse(404, `No API is served at "${path}"`, {}, {
         "x-request-id": requestIdOf(req),

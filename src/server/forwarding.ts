@@ -8,6 +8,7 @@
 
 import { errorResponse } from "../http/response.ts";
 import {
+  BodyTooLarge,
   fromWireResponse,
   toWireRequest,
   type WireResponse,
@@ -63,9 +64,16 @@ export class Forwarding {
       });
     }
     let wire;
+    const max = pool.api.handler.maxBodyBytes;
     try {
-      wire = await toWireRequest(req);
+      wire = await toWireRequest(req, max);
     } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return localAnswer(
+          413,
+          `Request body is larger than the limit of ${max} bytes (handler.max_body_size)`,
+        );
+      }
       return localAnswer(
         400,
         `Cannot read request body: ${(error as Error).message}`,

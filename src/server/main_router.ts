@@ -17,6 +17,12 @@ import type { ApiRuntime } from "./server.ts";
 
 type StatsMsg = Extract<FromReplica, { type: "stats" }>;
 
+/** True when a body was declared or is being streamed. */
+function hasBody(req: Request): boolean {
+  const length = req.headers.get("content-length");
+  return length !== null ? Number(length) > 0 : req.body !== null;
+}
+
 /** What the router needs from the server. */
 export interface RouterHost {
   readonly apis: Map<string, ApiRuntime>;
@@ -44,7 +50,11 @@ export class MainRouter {
     const path = new URL(req.url).pathname;
     const host = this.#host;
     let res: Response;
-    if (path === "/healthz") {
+    if ((path === "/healthz" || path === "/metrics") && hasBody(req)) {
+      // They take no body: refuse it without reading it.
+      await req.body?.cancel().catch(() => {});
+      res = errorResponse(413, `${path} takes no request body`);
+    } else if (path === "/healthz") {
       res = healthResponse(this.health(), host.draining);
     } else if (path === "/metrics") {
       res = new Response(await this.metricsText(), {

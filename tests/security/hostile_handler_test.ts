@@ -46,7 +46,7 @@ Deno.test("security: a handler cannot bind the server's port or any port, in a s
   await withServer(fixture("hostile_alone"), {}, async ({ url }) => {
     const { status, body } = await json(`${url}/hostile?attack=bind`);
     assert.equal(status, 200);
-    assert.deepEqual(body.results, ["NotCapable", "NotCapable"]);
+    assert.deepEqual(body.results, new Array(8).fill("NotCapable"));
     // Every connection is still answered by the runtime.
     const outcomes = await Promise.all(
       Array.from({ length: 40 }, () => attempt(`${url}/hostile`)),
@@ -59,7 +59,7 @@ Deno.test("security: a handler cannot bind the server's port or any port, in a s
 Deno.test("security: another API's requests never enter the hostile handler's process", async () => {
   await withServer(PAIR, {}, async ({ url }) => {
     const bind = await json(`${url}/hostile?attack=bind`);
-    assert.deepEqual(bind.body.results, ["NotCapable", "NotCapable"]);
+    assert.deepEqual(bind.body.results, new Array(8).fill("NotCapable"));
     const outcomes = await Promise.all(
       Array.from({ length: 40 }, () =>
         attempt(`${url}/victim`, {
