@@ -9,9 +9,8 @@
 
 import type { Project } from "../config/types.ts";
 
-/** Unstable features the runtime needs (worker permissions, reusePort). */
+/** Unstable features the runtime needs (reusePort). */
 export const UNSTABLE_FLAGS = [
-  "--unstable-worker-options",
   "--unstable-net",
   "--unstable-no-legacy-abort",
 ];
