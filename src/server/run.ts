@@ -34,11 +34,6 @@ export async function runServer(
      * writes the state file; without it this process writes the state file.
      */
     controlReport?: string;
-    /**
-     * Under the supervisor: where to ask it to replace this process when a
-     * replica's thread is stuck (src/supervisor/replace_request.ts).
-     */
-    replaceRequest?: string;
   },
 ): Promise<number> {
   try {
@@ -79,9 +74,8 @@ export async function runServer(
       ...project.apis.map((a) => a.handler.shutdownGracePeriodMs),
     );
     watching.abort();
-    // A replica thread stuck in a synchronous loop can outlive every
-    // terminate() (denoland/deno#35657); only the exit of this process ends
-    // it. Whatever else might still hang, we exit soon after the grace.
+    // Whatever might still hang (a client that never reads, a replica that
+    // will not drain), we exit soon after the grace.
     const deadline = setTimeout(() => {
       server.logger.error(
         `Still not stopped ${

@@ -3,11 +3,12 @@
  * with the narrow flags of src/supervisor/flags.ts.
  *
  * Usage: serve_main.ts <project> [serve flags] [--descriptors FILE]
- * [--grpc-socket PATH [--grpc-socket-bind PATH]] [--replace-request FILE]:
- * with a socket, gRPC runs in
- * the gRPC process (src/grpc_process/main.ts), which connects to it; with a
- * request file, a stuck replica thread makes this process ask the supervisor
- * to replace it (src/supervisor/replace_request.ts).
+ * [--grpc-socket PATH [--grpc-socket-bind PATH]] [--replica-socket PATH]
+ * [--replace-request FILE]: with a gRPC socket, gRPC runs in the gRPC process
+ * (src/grpc_process/main.ts), which connects to it; replica processes connect
+ * to the replica socket; the replace-request file is where the supervisor
+ * watches for a request to replace this process (src/supervisor/
+ * replace_request.ts; this process only names it).
  *
  * @module
  */
@@ -63,7 +64,6 @@ Deno.exit(
     scratchRoot: values["scratch-root"],
     replicaSocket: values["replica-socket"],
     supervised: true,
-    replaceRequest: values["replace-request"],
     ...(values["grpc-socket"]
       ? {
         grpc: "bridge" as const,
