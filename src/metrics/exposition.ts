@@ -18,6 +18,10 @@ export interface ApiMetrics {
   limit: number;
   restarts: number;
   rejected: number;
+  /** Requests a busy replica handed to another replica of the API. */
+  handedOff: number;
+  /** Work held by each live replica, by replica id. */
+  replicaLoads: Record<string, number>;
   decisions: Record<string, number>;
   stats: StatsSnapshot;
   custom: CustomSeries[];
@@ -107,6 +111,28 @@ export function renderMetrics(apis: ApiMetrics[]): string {
   );
   for (const a of apis) {
     w.sample("cortex_replica_restarts_total", { api: a.api }, a.restarts);
+  }
+  w.declare(
+    "cortex_replica_in_flight_requests",
+    "gauge",
+    "Work held by one replica: running, queued and pending callbacks",
+  );
+  for (const a of apis) {
+    for (const [replica, load] of Object.entries(a.replicaLoads)) {
+      w.sample(
+        "cortex_replica_in_flight_requests",
+        { api: a.api, replica },
+        load,
+      );
+    }
+  }
+  w.declare(
+    "cortex_handed_off_requests_total",
+    "counter",
+    "Requests a replica with no free slot handed to another replica",
+  );
+  for (const a of apis) {
+    w.sample("cortex_handed_off_requests_total", { api: a.api }, a.handedOff);
   }
   w.declare(
     "cortex_rejected_requests_total",

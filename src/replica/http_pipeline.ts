@@ -39,6 +39,15 @@ export interface PipelineDeps {
   access(line: AccessEntry): void;
   /** Keeps the replica from draining until the promise settles. */
   track(work: Promise<unknown>): void;
+  /**
+   * Offers an admitted request this replica has no free slot for to
+   * another replica: its response, the request back (with its body) when
+   * none has room, or null (synchronously) when there is no other replica.
+   */
+  handOff?(
+    req: Request,
+    requestId: string,
+  ): Promise<Response | Request> | null;
 }
 
 /** One access log entry. */
@@ -188,14 +197,38 @@ export function createHttpPipeline(deps: PipelineDeps) {
           ),
         );
       }
-      // Admitted: in flight until it and its callback end. The main thread
-      // counts forwarded requests on this slot itself.
+      // Admitted: in flight until it and its callback end.
       admission.addLoad(slot, 1);
+      const handed = deps.slots.free === 0
+        ? deps.handOff?.(original, requestId)
+        : null;
+      if (handed) {
+        return handed.then((outcome) => {
+          if (outcome instanceof Request) {
+            return runHere(outcome, original, started, requestId, method, opts);
+          }
+          // Served (and logged and counted) by the replica that took it.
+          admission.addLoad(slot, -1);
+          admission.finish();
+          return outcome;
+        });
+      }
     }
-    return new RequestRun(ctx, original, requestId, method, opts.signal)
+    return runHere(original, original, started, requestId, method, opts);
+  };
+
+  function runHere(
+    req: Request,
+    original: Request,
+    started: number,
+    requestId: string,
+    method: HandlerMethod,
+    opts: CallOptions,
+  ): Promise<Response> {
+    return new RequestRun(ctx, req, requestId, method, opts.signal)
       .run()
       .then((r) =>
         finish(original, started, requestId, r.response, r.bytesOut, r.hasId)
       );
-  };
+  }
 }

@@ -46,6 +46,8 @@ export interface ReplicaInit {
    */
   listen: { hostname: string; port: number } | null;
   routes: Route[];
+  /** Ready replicas of this API when it starts (then `peers` messages). */
+  peers: number;
   /** Every API name of the server, for `http://api-<name>:8888` chaining. */
   apiNames: string[];
   /** handler.log_level: filters the handler's own lines. */
@@ -62,11 +64,20 @@ export type ToReplica =
   | ReplicaInit
   | { type: "http.request"; id: number; req: WireRequest; admitted: boolean }
   | { type: "http.cancel"; id: number }
-  | { type: "forward.response"; id: number; res?: WireResponse; error?: string }
+  | {
+    type: "forward.response";
+    id: number;
+    res?: WireResponse;
+    error?: string;
+    /** A hand-off no other replica had room for: run it here. */
+    declined?: boolean;
+  }
   | { type: "drain" }
   | { type: "routes"; routes: Route[]; apiNames: string[] }
   /** Stop listening on the HTTP port (another HTTP API was deployed). */
   | { type: "unlisten" }
+  /** How many replicas of its API are ready (for hand-offs). */
+  | { type: "peers"; ready: number }
   | { type: "stats.pull"; id: number }
   | { type: "grpc"; msg: { type: string; callId: number } };
 
@@ -84,6 +95,11 @@ export type FromReplica =
     /** Target API (chaining), or null to route by path (healthz, metrics, other APIs). */
     api: string | null;
     req: WireRequest;
+    /**
+     * A request of the sender's own API that it has no free slot for: run it
+     * on another replica with a free slot, or decline.
+     */
+    handoff?: boolean;
   }
   | { type: "forward.cancel"; id: number }
   | {
@@ -97,7 +113,14 @@ export type FromReplica =
    * Heartbeat, every 250 ms: work held (running, queued, callbacks), queued
    * requests and the process's resident memory in bytes.
    */
-  | { type: "load"; load: number; queued: number; rss: number }
+  | {
+    type: "load";
+    load: number;
+    queued: number;
+    rss: number;
+    /** Requests handed to other replicas so far. */
+    handedOff: number;
+  }
   | { type: "grpc"; msg: { type: string; callId: number } };
 
 /** A body read for a hand-off was longer than the limit. */

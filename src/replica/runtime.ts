@@ -30,6 +30,7 @@ import {
   fromWireResponse,
   toWireRequest,
   toWireResponse,
+  type WireRequest,
 } from "./messages.ts";
 import { installPermissionHints } from "./permission_hints.ts";
 import { currentRequestId } from "./request_context.ts";
@@ -149,16 +150,29 @@ export async function startReplica(
   let nextForwardId = 1;
   const forwards = new Map<
     number,
-    { resolve: (r: Response) => void; reject: (e: Error) => void }
+    { resolve: (r: Response | null) => void; reject: (e: Error) => void }
   >();
   async function forward(
     api: string | null,
     req: Request,
     maxBody = Infinity,
   ): Promise<Response> {
-    const id = nextForwardId++;
     const wire = await toWireRequest(req, maxBody);
-    const { promise, resolve, reject } = Promise.withResolvers<Response>();
+    return (await send(api, wire, req.signal, false))!;
+  }
+
+  /** Sends a request to the serving process; null when a hand-off is declined. */
+  async function send(
+    api: string | null,
+    wire: WireRequest,
+    signal: AbortSignal,
+    handoff: boolean,
+  ): Promise<Response | null> {
+    const id = nextForwardId++;
+    const req = { signal };
+    const { promise, resolve, reject } = Promise.withResolvers<
+      Response | null
+    >();
     forwards.set(id, { resolve, reject });
     const onAbort = () => {
       post({ type: "forward.cancel", id });
@@ -169,10 +183,37 @@ export async function startReplica(
     // The serving process sees this replica's load as of now (the channel
     // keeps order): a /metrics scrape right after a request counts it done.
     report();
-    post({ type: "forward.request", id, api, req: wire });
+    post({ type: "forward.request", id, api, req: wire, handoff });
     return await promise.finally(() =>
       req.signal.removeEventListener("abort", onAbort)
     );
+  }
+
+  // Ready replicas of this API (the serving process tells us): with others
+  // around, a request this replica has no free slot for goes to one with a
+  // free slot instead of waiting here.
+  let peers = init.peers;
+  let handedOff = 0;
+  async function handOff(
+    req: Request,
+    requestId: string,
+  ): Promise<Response | Request> {
+    let wire: WireRequest;
+    try {
+      wire = await toWireRequest(req, api.handler.maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      return errorResponse(
+        413,
+        `Request body is larger than the limit of ${api.handler.maxBodyBytes} bytes (handler.max_body_size)`,
+      );
+    }
+    wire.headers = wire.headers.filter(([k]) => k !== "x-request-id");
+    wire.headers.push(["x-request-id", requestId]);
+    const res = await send(api.name, wire, req.signal, true);
+    if (res === null) return fromWireRequest(wire, req.signal);
+    handedOff++;
+    return res;
   }
 
   installPermissionHints();
@@ -225,6 +266,7 @@ export async function startReplica(
       ? (entry) => logs.push([accessLine(entry)])
       : () => {},
     track,
+    handOff: (req, requestId) => peers > 1 ? handOff(req, requestId) : null,
   });
   const serveOwn = pipeline;
 
@@ -306,6 +348,7 @@ export async function startReplica(
       load: admission.load(SLOT),
       queued: admission.queued,
       rss: memoryUsage().rss,
+      handedOff,
     });
   }
   const heartbeat = setInterval(report, LOAD_REPORT_MS);
@@ -338,7 +381,8 @@ export async function startReplica(
         const waiter = forwards.get(msg.id);
         forwards.delete(msg.id);
         if (!waiter) break;
-        if (msg.res) waiter.resolve(fromWireResponse(msg.res));
+        if (msg.declined) waiter.resolve(null);
+        else if (msg.res) waiter.resolve(fromWireResponse(msg.res));
         else waiter.reject(new TypeError(msg.error ?? "Request failed"));
         break;
       }
@@ -358,6 +402,9 @@ export async function startReplica(
         init.routes = msg.routes;
         apiNames.clear();
         for (const name of msg.apiNames) apiNames.add(name);
+        break;
+      case "peers":
+        peers = msg.ready;
         break;
       case "unlisten":
         void server?.shutdown();

@@ -54,6 +54,11 @@ export class Slots {
     }
   }
 
+  /** Slots free right now. */
+  get free(): number {
+    return this.#free;
+  }
+
   /** Calls waiting for a slot. */
   get queued(): number {
     return this.#waiting.length;

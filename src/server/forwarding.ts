@@ -11,6 +11,7 @@ import {
   BodyTooLarge,
   fromWireResponse,
   toWireRequest,
+  type WireRequest,
   type WireResponse,
 } from "../replica/messages.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
@@ -88,16 +89,42 @@ export class Forwarding {
         { "retry-after": "1" },
       );
     }
+    return await this.#dispatch(pool, replica, wire, req.signal);
+  }
+
+  /**
+   * Runs a request that replica `from` admitted but has no free slot for on
+   * another replica of the API with a free slot, or resolves null when there
+   * is none (then `from` queues it itself).
+   */
+  async handOff(
+    pool: ReplicaPool,
+    from: Replica,
+    wire: WireRequest,
+    signal: AbortSignal,
+  ): Promise<Response | null> {
+    const replica = pool.acquireFree(from);
+    if (replica === null) return null;
+    return await this.#dispatch(pool, replica, wire, signal);
+  }
+
+  /** Sends an admitted request to `replica` and waits for its answer. */
+  async #dispatch(
+    pool: ReplicaPool,
+    replica: Replica,
+    wire: WireRequest,
+    signal: AbortSignal,
+  ): Promise<Response> {
     const id = this.#nextId++;
     const { promise, resolve } = Promise.withResolvers<Response>();
     this.#pending.set(id, { replica, pool, resolve });
     const onAbort = () => replica.send({ type: "http.cancel", id });
-    req.signal.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort, { once: true });
     replica.send({ type: "http.request", id, req: wire, admitted: true });
     try {
       return await promise;
     } finally {
-      req.signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", onAbort);
     }
   }
 

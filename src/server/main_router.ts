@@ -101,6 +101,26 @@ export class MainRouter {
     const abort = new AbortController();
     this.#forwardAborts.set(key, abort);
     try {
+      if (msg.handoff) {
+        const pool = this.#host.apis.get(replica.api)?.pool;
+        const res = pool &&
+          await this.#host.forwarding.handOff(
+            pool,
+            replica,
+            msg.req,
+            abort.signal,
+          );
+        replica.send(
+          res
+            ? {
+              type: "forward.response",
+              id: msg.id,
+              res: await toWireResponse(res),
+            }
+            : { type: "forward.response", id: msg.id, declined: true },
+        );
+        return;
+      }
       const req = fromWireRequest(msg.req, abort.signal);
       const res = msg.api === null
         ? await this.route(req)

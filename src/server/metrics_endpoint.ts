@@ -48,6 +48,8 @@ export async function collectMetrics(
       desiredReplicas: pool.desired,
       limit: pool.limit,
       restarts: pool.restarts,
+      handedOff: pool.handedOff,
+      replicaLoads: Object.fromEntries(live.map((r) => [r.id, r.load])),
       rejected: stats["503"]?.count ?? 0,
       decisions: { ...autoscaler.decisions },
       stats,

@@ -62,6 +62,8 @@ export class Replica {
   queued = 0;
   /** Resident memory it last reported, in bytes. */
   rss = 0;
+  /** Requests it handed to other replicas (it reports the running total). */
+  handedOff = 0;
   /** Requests and calls the serving process sent and that are not answered. */
   sent = 0;
   /** When it last sent anything (every message counts as a heartbeat). */
@@ -191,6 +193,7 @@ export class Replica {
         this.reportedLoad = msg.load;
         this.queued = msg.queued;
         this.rss = msg.rss;
+        this.handedOff = msg.handedOff;
         return;
       case "log":
         log(msg.chunk);

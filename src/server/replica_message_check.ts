@@ -186,11 +186,15 @@ export function checkFromReplica(msg: unknown): FromReplica {
       };
     case "forward.request":
       if (msg.api !== null) text(msg.api, "api", 1024);
+      if (msg.handoff !== undefined && typeof msg.handoff !== "boolean") {
+        fail("handoff is not a boolean");
+      }
       return {
         type: "forward.request",
         id: id(msg.id),
         api: msg.api as string | null,
         req: wireRequest(msg.req),
+        handoff: msg.handoff === true,
       };
     case "forward.cancel":
       return { type: "forward.cancel", id: id(msg.id) };
@@ -209,6 +213,7 @@ export function checkFromReplica(msg: unknown): FromReplica {
         load: count(msg.load, "load"),
         queued: count(msg.queued, "queued"),
         rss: count(msg.rss, "rss"),
+        handedOff: count(msg.handedOff, "handedOff"),
       };
     case "grpc":
       return grpc(msg.msg);

@@ -32,7 +32,7 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       custom: [{ name: "my_gauge", type: "gauge", tags: { a: "b" }, value: 1 }],
     },
     { type: "drained" },
-    { type: "load", load: 1, queued: 0, rss: 1e6 },
+    { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0 },
     {
       type: "grpc",
       msg: { type: "grpc.done", callId: 4, code: 0, details: "" },
@@ -76,7 +76,10 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       },
       /custom holds a series/,
     ],
-    [{ type: "load", load: Infinity, queued: 0, rss: 0 }, /load is not/],
+    [
+      { type: "load", load: Infinity, queued: 0, rss: 0, handedOff: 0 },
+      /load is not/,
+    ],
     [
       { type: "grpc", msg: { type: "grpc.start", callId: 1 } },
       /not a gRPC reply/,

@@ -97,6 +97,7 @@ export class ReplicaPool {
   #stopped = false;
   #watchdog: ReturnType<typeof setInterval>;
   #rollingOut = 0;
+  #handedOffByEnded = 0;
   /** Consecutive start failures, for the retry back-off. */
   #failures = 0;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -121,6 +122,30 @@ export class ReplicaPool {
     let n = 0;
     for (const r of this.replicas) n += r.queued;
     return n;
+  }
+
+  /** Requests handed from a busy replica to another, ended replicas included. */
+  get handedOff(): number {
+    let n = this.#handedOffByEnded;
+    for (const r of this.replicas) n += r.handedOff;
+    return n;
+  }
+
+  /**
+   * A replica of this API, other than `from`, with a free handler slot: the
+   * least-loaded one, admitted like {@linkcode acquire}; null when every
+   * replica is busy (the sender then queues the request itself).
+   */
+  acquireFree(from: Replica): Replica | null {
+    const slots = this.api.handler.processesPerReplica *
+      this.api.handler.threadsPerProcess;
+    let best: Replica | null = null;
+    for (const r of this.replicas) {
+      if (r === from || r.state !== "ready" || r.load >= slots) continue;
+      if (best === null || r.load < best.load) best = r;
+    }
+    if (best !== null) best.sent++;
+    return best;
   }
 
   /** Ready replicas x max_replica_concurrency. */
@@ -269,6 +294,7 @@ export class ReplicaPool {
       }),
       listen,
       routes: d.routes(),
+      peers: this.ready.length + 1,
       apiNames: d.apiNames(),
       logLevel: api.handler.logLevel,
       runtimeLogLevel: d.runtimeLogLevel,
@@ -286,6 +312,7 @@ export class ReplicaPool {
     replica.ready.then(() => {
       this.#failures = 0;
       this.error = null;
+      this.#tellPeers();
       d.onListeningChange();
     }, (error: Error) => {
       if (replica.state === "stopped" && this.#stopped) return;
@@ -301,6 +328,8 @@ export class ReplicaPool {
 
   #onExit(replica: Replica, exit: ReplicaExit): void {
     this.replicas.delete(replica);
+    this.#tellPeers();
+    this.#handedOffByEnded += replica.handedOff;
     this.#deps.onListeningChange();
     this.#deps.onExit(replica, exit);
     Deno.remove(`${this.#deps.scratchRoot}/${replica.id}`, { recursive: true })
@@ -319,6 +348,12 @@ export class ReplicaPool {
     }
     if (exit.reason === "failed") this.#retryLater();
     else this.#reconcile();
+  }
+
+  /** Tells each replica how many of the API's replicas are ready. */
+  #tellPeers(): void {
+    const ready = this.ready;
+    for (const r of ready) r.send({ type: "peers", ready: ready.length });
   }
 
   /**
@@ -348,6 +383,7 @@ export class ReplicaPool {
       // Drain the least-loaded replicas first: they finish soonest.
       live.sort((a, b) => a.load - b.load)
         .slice(0, extra).forEach((r) => r.drain());
+      this.#tellPeers();
     }
   }
 
