@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Replicas and autoscaling", end to end over real sockets against
+ * The contract "Replicas and autoscaling", end to end over real sockets against
  * `cortex serve`: the pool grows under load and shrinks after it, requests
  * beyond the admission limit get 503 + Retry-After, and requests beyond a
  * replica's slots queue.

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Errors and bad input (HTTP)": 404, 405, 500, HttpError, 413,
+ * The contract "Errors and bad input (HTTP)": 404, 405, 500, HttpError, 413,
  * 504, 503, and the x-request-id on every response.
  */
 

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Replicas and autoscaling": a replica that crashes or hangs is
+ * The contract "Replicas and autoscaling": a replica that crashes or hangs is
  * replaced and only the requests it held fail; request timeouts answer 504
  * and abort the handler's signal, as does a client that goes away.
  */

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "gRPC", end to end: `cortex serve` on a fixture project, calls
+ * The contract "gRPC", end to end: `cortex serve` on a fixture project, calls
  * over a real socket with @grpc/grpc-js, every call through Worker replicas.
  */
 

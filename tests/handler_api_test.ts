@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Handler (TypeScript)": method names, the exported class, what
+ * The contract "Handler (TypeScript)": method names, the exported class, what
  * the constructor and the methods receive, and constructor failures.
  */
 

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Endpoints of a running server": `GET /metrics` in Prometheus
+ * The contract "Endpoints of a running server": `GET /metrics` in Prometheus
  * text format, with per-API in-flight, queue, replicas (current and desired),
  * requests by status class, latency histograms, 503s, restarts, autoscaler
  * decisions, and the handlers' own metrics (`ctx.metrics`).

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Payload, by Content-Type": what the handler receives for each
+ * The contract "Payload, by Content-Type": what the handler receives for each
  * kind of body, and the 400s for bodies that do not parse.
  */
 

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Return value": how each kind of handler result is sent, that
+ * The contract "Return value": how each kind of handler result is sent, that
  * streams are sent while produced, and that callbacks run after the response.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The handler sandbox (DESIGN.md "Project directory"): each denial fails with
+ * The handler sandbox (README "Permissions and the sandbox"): each denial fails with
  * an error naming the permission, and what is allowed works.
  */
 

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md "Replicas and autoscaling": SIGTERM drains. No new requests,
+ * The contract "Replicas and autoscaling": SIGTERM drains. No new requests,
  * every admitted request and pending callback finishes, then exit 0; a
  * second signal during the drain exits at once with a non-zero code.
  */

@@ -1,5 +1,5 @@
 /**
- * Request body → handler payload, by Content-Type (DESIGN.md "Payload").
+ * Request body → handler payload, by Content-Type (README "Requests and responses").
  * The dispatch is a table so each rule is tested on its own.
  *
  * @module

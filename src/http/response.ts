@@ -1,5 +1,5 @@
 /**
- * Handler return value → Response (DESIGN.md "Return value"). The dispatch is
+ * Handler return value → Response (README "Requests and responses"). The dispatch is
  * a table of encoders tried in order.
  *
  * @module

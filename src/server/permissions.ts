@@ -1,6 +1,6 @@
 /**
  * The Deno permissions of a replica worker: the narrowest set that lets the
- * handler do its job (DESIGN.md "Project directory", issue "The sandbox").
+ * handler do its job (README "Permissions and the sandbox", SECURITY.md).
  *
  * @module
  */
