@@ -87,7 +87,11 @@ export class Replica {
     this.id = init.replicaId;
     this.api = init.api.name;
     this.#ready.promise.catch(() => {});
-    const owner = { apiName: init.api.name, replicaId: init.replicaId };
+    const owner = {
+      apiName: init.api.name,
+      apiKind: init.api.kind,
+      replicaId: init.replicaId,
+    };
     const wrapped: string[] = [];
     this.#output = new Logger({
       level: "debug",

@@ -96,20 +96,48 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
   }
 });
 
-Deno.test("ownLines() keeps the replica's own lines and wraps every other", () => {
-  const owner = { apiName: "a", replicaId: "a-1" };
-  const own = JSON.stringify({
+Deno.test("ownLines() keeps the replica's own lines and wraps every other, however the label is spelled", () => {
+  const owner = { apiName: "a", apiKind: "RealtimeAPI", replicaId: "a-1" };
+  const mine = { apiName: "a", apiKind: "RealtimeAPI", replicaId: "a-1" };
+  const theirs = { apiName: "b", apiKind: "RealtimeAPI", replicaId: "b-1" };
+  const own = JSON.stringify({ asctime: "t", message: "hi", labels: mine });
+  const ownNested = JSON.stringify({
+    asctime: "t",
     message: "hi",
-    labels: { apiName: "a", replicaId: "a-1" },
+    extra: { labels: "text" },
+    labels: mine,
   });
-  const forged = JSON.stringify({
-    message: "x",
-    labels: { apiName: "b", replicaId: "b-1" },
-  });
+  const forged = [
+    JSON.stringify({ asctime: "t", message: "x", labels: theirs }),
+    // A second "labels" key: the last one wins in JSON parsers.
+    `{"asctime":"t","labels":${JSON.stringify(mine)},"labels":${
+      JSON.stringify(theirs)
+    }}`,
+    // The same key spelled with an escape, or with a space before the colon.
+    `{"asctime":"t","labels":${JSON.stringify(mine)},"\\u006cabels":${
+      JSON.stringify(theirs)
+    }}`,
+    `{"asctime":"t","labels" :${JSON.stringify(theirs)}}`,
+    "raw text",
+  ];
+  for (const line of forged) {
+    const parsed = (() => {
+      try {
+        return JSON.parse(line).labels?.apiName;
+      } catch {
+        return "not json";
+      }
+    })();
+    assert.notEqual(parsed, "a", line);
+  }
   const out = ownLines(
-    `${own}\n${forged}\nraw text\n`,
+    [own, ownNested, ...forged].join("\n") + "\n",
     owner,
     (t) => `W(${t})`,
   );
-  assert.equal(out, `${own}\nW(${forged})\nW(raw text)\n`);
+  assert.deepEqual(out.split("\n").filter(Boolean), [
+    own,
+    ownNested,
+    ...forged.map((l) => `W(${l})`),
+  ]);
 });
