@@ -18,6 +18,13 @@ import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
+import { withoutBody } from "../http/body_guard.ts";
+import {
+  DEFAULT_LIMITS,
+  type GuardedServer,
+  newConnectionStats,
+  serveGuarded,
+} from "../http/guarded_server.ts";
 import { Admission, createAdmissionBuffer } from "./admission.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
@@ -227,18 +234,22 @@ export async function startReplica(
     ? new ReplicaGrpc({ handler, post, logger: base, slots, track })
     : null;
 
-  let server: Deno.HttpServer | null = null;
+  let server: GuardedServer | null = null;
+  const connections = newConnectionStats();
   if (init.listen) {
     const listening = Promise.withResolvers<void>();
-    server = Deno.serve({
+    server = serveGuarded({
       hostname: init.listen.hostname,
       port: init.listen.port,
       reusePort: true,
+      limits: init.limits ?? DEFAULT_LIMITS,
+      stats: connections,
       onListen: () => listening.resolve(),
       onError: (error) => {
         base.exception("Cannot serve request", error);
         return errorResponse(500, "Internal server error");
       },
+      onWarning: (message, extra) => runtime.warning(message, { extra }),
     }, (req) => {
       const path = pathOf(req.url);
       const target = routeOf(init, path);
@@ -246,9 +257,12 @@ export async function startReplica(
         const requestId = requestIdOf(req);
         return serveOwn(req, { requestId });
       }
-      if (target !== null || path === "/healthz" || path === "/metrics") {
-        return forward(null, req);
+      if (path === "/healthz" || path === "/metrics") {
+        // No body: never read here nor handed on.
+        const bare = withoutBody(req);
+        return bare instanceof Response ? bare : forward(null, bare);
       }
+      if (target !== null) return forward(null, req);
       return errorResponse(404, `No API is served at "${path}"`, {}, {
         "x-request-id": requestIdOf(req),
       });
@@ -337,6 +351,7 @@ export async function startReplica(
           id: msg.id,
           stats: stats.snapshot(),
           custom: metrics.snapshot(),
+          connections,
         });
         break;
       case "drain":
