@@ -41,8 +41,7 @@ export function withoutBody(req: Request): Request | Response {
       } takes no request body (${length} bytes declared)`,
     );
   }
-  if (length === null && !req.headers.has("transfer-encoding")) return req;
-  if (length === 0) return req;
+  if (length === 0 || req.body === null) return req;
   return new Request(req.url, {
     method: req.method,
     headers: req.headers,

@@ -391,18 +391,6 @@ export function defaultMaxConnections(fdLimit: number | null): number {
   return Math.max(16, limit - reservedDescriptors(limit));
 }
 
-/** The soft "Max open files" of a /proc/<pid>/limits text, or null. */
-export function fdLimitOf(limitsText: string): number | null {
-  const line = limitsText.split("\n").find((l) =>
-    l.startsWith("Max open files")
-  );
-  const soft = line?.slice("Max open files".length).trim().split(/\s+/)[0];
-  if (soft === undefined) return null;
-  if (soft === "unlimited") return 1 << 20;
-  const n = Number(soft);
-  return Number.isInteger(n) && n > 0 ? n : null;
-}
-
 /** Limits when none are given: the defaults for an unknown descriptor limit. */
 export const DEFAULT_LIMITS: ConnectionLimits = {
   maxConnections: defaultMaxConnections(null),
