@@ -25,6 +25,11 @@ export interface ServerOptions {
    * the whole group with `Deno.kill(-pid, signal)` like `kill -- -PGID`.
    */
   detached?: boolean;
+  /**
+   * A command the server runs under, e.g. `["prlimit", "--nofile=256:256"]`
+   * to lower its descriptor limit.
+   */
+  wrap?: string[];
 }
 
 /** A JSON log line, as parsed from stdout. */
@@ -68,8 +73,10 @@ export function example(name: string): string {
 
 /** The one place that knows how to start a server. */
 function serverCommand(projectDir: string, opts: ServerOptions): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
+  const wrap = opts.wrap ?? [];
+  return new Deno.Command(wrap[0] ?? Deno.execPath(), {
     args: [
+      ...(wrap.length > 0 ? [...wrap.slice(1), Deno.execPath()] : []),
       "run",
       "--unstable-worker-options",
       "--unstable-net",

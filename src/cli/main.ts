@@ -38,6 +38,12 @@ Options:
   --log-format F            json (default) or pretty
   --no-access-log           Do not log one line per request
   --max-replicas-per-api N  Local cap on replicas of each API (default 2 x cores)
+  --max-connections N       Open HTTP connections per listening process; more are
+                            closed at once (default: 3/4 of the descriptor limit)
+  --header-timeout D        Time a new connection has to send its request headers
+                            (default 10s)
+  --idle-timeout D          Time a kept-alive connection may wait for its next
+                            request (default 60s)
   --api NAME                Serve only this API (default: all; env CORTEX_API)
   --control-port N          Loopback port of the control API (default: any free port)
   --watch                   Reload handlers when project files change`;

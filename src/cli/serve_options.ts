@@ -7,6 +7,13 @@
 import { parseArgs } from "node:util";
 import type { LogLevel } from "../config/types.ts";
 import type { ServerOptions } from "../server/server.ts";
+import { parseDuration } from "../config/duration.ts";
+import {
+  type ConnectionLimits,
+  DEFAULT_HEADER_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  defaultMaxConnections,
+} from "../http/guarded_server.ts";
 
 /** Thrown for bad command-line usage (exit code 2). */
 export class UsageError extends Error {
@@ -26,6 +33,9 @@ export const SERVE_FLAGS = {
   "log-format": { type: "string" },
   "no-access-log": { type: "boolean" },
   "max-replicas-per-api": { type: "string" },
+  "max-connections": { type: "string" },
+  "header-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
   api: { type: "string" },
   watch: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -53,9 +63,58 @@ export function defaultReplicaCap(): number {
   return Math.max(2, 2 * (navigator.hardwareConcurrency || 1));
 }
 
+function timeout(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) {
+    throw new UsageError(
+      `Option --${flag} is "${value}": expected a duration above 0, e.g. 10s or 500ms`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * Connection limits from the serve flags. `fdLimit` is the descriptor limit
+ * of the serving process when known: the default `--max-connections` leaves
+ * a quarter of it for everything else.
+ */
+export function connectionLimits(
+  values: ReturnType<typeof parseServeArgs>["values"],
+  fdLimit: number | null = null,
+): ConnectionLimits {
+  const max = values["max-connections"];
+  const maxConnections = max === undefined
+    ? defaultMaxConnections(fdLimit)
+    : Number(max);
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new UsageError(
+      `Option --max-connections is "${max}": expected an integer of at least 1`,
+    );
+  }
+  return {
+    maxConnections,
+    headerTimeoutMs: timeout(
+      values["header-timeout"],
+      "header-timeout",
+      DEFAULT_HEADER_TIMEOUT_MS,
+    ),
+    idleTimeoutMs: timeout(
+      values["idle-timeout"],
+      "idle-timeout",
+      DEFAULT_IDLE_TIMEOUT_MS,
+    ),
+  };
+}
+
 /** Turns parsed serve flags into server options. */
 export function serveOptions(
   values: ReturnType<typeof parseServeArgs>["values"],
+  fdLimit: number | null = null,
 ): Omit<ServerOptions, "scratchRoot" | "control"> & {
   controlPort: number;
   watch: boolean;
@@ -88,6 +147,7 @@ export function serveOptions(
     logFormat: format,
     accessLog: !values["no-access-log"],
     maxReplicasPerApi: maxReplicas,
+    limits: connectionLimits(values, fdLimit),
     onlyApi: values.api ?? Deno.env.get("CORTEX_API") ?? null,
     watch: values.watch ?? false,
   };

@@ -69,6 +69,12 @@ Options:
   --log-format F            json (default) or pretty
   --no-access-log           Do not log one line per request
   --max-replicas-per-api N  Cap on replicas of each API (default 2 x cores)
+  --max-connections N       Open HTTP connections per listening process; more are
+                            closed at once (default: 3/4 of the descriptor limit)
+  --header-timeout D        Time a new connection has to send its request headers
+                            (default 10s)
+  --idle-timeout D          Time a kept-alive connection may wait for its next
+                            request (default 60s)
   --print-permissions       Print the Deno permission flags this binary carries
   --healthcheck             Exit 0 when GET /healthz on --port answers 200, else 1`;
 }

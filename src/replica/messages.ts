@@ -7,6 +7,10 @@
 
 import type { ApiConfig, LogLevel } from "../config/types.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
+import type {
+  ConnectionLimits,
+  ConnectionStats,
+} from "../http/guarded_server.ts";
 import type { StatsSnapshot } from "../metrics/request_stats.ts";
 
 /** An HTTP request as plain data. */
@@ -45,6 +49,8 @@ export interface ReplicaInit {
    * (null: the main thread routes its requests).
    */
   listen: { hostname: string; port: number } | null;
+  /** Connection limits and timeouts of that listener (`cortex serve` flags). */
+  limits?: ConnectionLimits;
   routes: Route[];
   /** Ready replicas of this API when it starts (then `peers` messages). */
   peers: number;
@@ -107,6 +113,8 @@ export type FromReplica =
     id: number;
     stats: StatsSnapshot;
     custom: CustomSeries[];
+    /** The replica's own listener's counters, when it listens. */
+    connections?: ConnectionStats;
   }
   | { type: "drained" }
   /**

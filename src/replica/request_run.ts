@@ -62,6 +62,7 @@ export class RequestRun {
   #timedOut = false;
   #onTimeout: ((res: Response) => void) | null = null;
   #holdsSlot = false;
+  #bodyRead = false;
   #ended = false;
   #logger: ReturnType<PipelineContext["deps"]["loggerFor"]> | null = null;
 
@@ -98,15 +99,20 @@ export class RequestRun {
       // The body is read before taking a slot: a slot stands for a running
       // handler call, and a plain (synchronous) handler then takes and frees
       // its slot without ever queueing.
+      // The request timeout covers the body too: a body that is too slow
+      // gets 408 and frees the request's admission at once.
       const { request, exceeded } = limitBody(this.#original, ctx.maxBody);
       let payload: unknown;
       try {
-        payload = await parsePayload(request);
+        const parsing = parsePayload(request);
+        parsing.catch(() => {});
+        payload = await this.#raceTimeout(parsing);
       } catch (error) {
         if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
         throw error;
       }
-      if (this.#timedOut) return this.#timeoutResult();
+      if (this.#timedOut) return this.#timeoutResult(408);
+      this.#bodyRead = true;
       const slots = ctx.deps.slots;
       if (slots.tryAcquire()) {
         this.#holdsSlot = true;
@@ -138,7 +144,9 @@ export class RequestRun {
         hasId: encoded.bytesOut !== null,
       };
     } catch (error) {
-      if (this.#timedOut) return this.#timeoutResult();
+      if (this.#timedOut) {
+        return this.#timeoutResult(this.#bodyRead ? 504 : 408);
+      }
       result = {
         response: this.#errorResponse(error),
         bytesOut: null,
@@ -203,15 +211,23 @@ export class RequestRun {
     this.#onTimeout?.(errorResponse(504, "Request timed out"));
   }
 
-  #timeoutResult(): RunResult {
+  #timeoutResult(status: 504 | 408 = 504): RunResult {
     this.#end();
     const { api, timeoutMs } = this.#ctx;
     return {
-      response: errorResponse(
-        504,
-        `API "${api.name}" did not answer within ${timeoutMs} ms (handler.request_timeout)`,
-        { request_id: this.#requestId },
-      ),
+      response: status === 408
+        // The rest of the body is not worth reading: the connection ends.
+        ? errorResponse(
+          408,
+          `The request body did not arrive within ${timeoutMs} ms (handler.request_timeout of API "${api.name}")`,
+          { request_id: this.#requestId },
+          { connection: "close" },
+        )
+        : errorResponse(
+          504,
+          `API "${api.name}" did not answer within ${timeoutMs} ms (handler.request_timeout)`,
+          { request_id: this.#requestId },
+        ),
       bytesOut: null,
       hasId: false,
     };

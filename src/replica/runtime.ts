@@ -18,6 +18,13 @@ import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
+import { withoutBody } from "../http/body_guard.ts";
+import {
+  DEFAULT_LIMITS,
+  type GuardedServer,
+  newConnectionStats,
+  serveGuarded,
+} from "../http/guarded_server.ts";
 import { Admission, createAdmissionBuffer } from "./admission.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
@@ -274,18 +281,22 @@ export async function startReplica(
     ? new ReplicaGrpc({ handler, post, logger: base, slots, track })
     : null;
 
-  let server: Deno.HttpServer | null = null;
+  let server: GuardedServer | null = null;
+  const connections = newConnectionStats();
   if (init.listen) {
     const listening = Promise.withResolvers<void>();
-    server = Deno.serve({
+    server = serveGuarded({
       hostname: init.listen.hostname,
       port: init.listen.port,
       reusePort: true,
+      limits: init.limits ?? DEFAULT_LIMITS,
+      stats: connections,
       onListen: () => listening.resolve(),
       onError: (error) => {
         base.exception("Cannot serve request", error);
         return errorResponse(500, "Internal server error");
       },
+      onWarning: (message, extra) => runtime.warning(message, { extra }),
     }, (req) => {
       const path = pathOf(req.url);
       const target = routeOf(init, path);
@@ -293,10 +304,15 @@ export async function startReplica(
         const requestId = requestIdOf(req);
         return serveOwn(req, { requestId });
       }
-      if (target !== null || path === "/healthz" || path === "/metrics") {
-        // /healthz and /metrics take no body; another API's request (while
-        // a newly deployed API takes over the port) is bounded by ours.
-        const max = target === null ? 0 : api.handler.maxBodyBytes;
+      if (path === "/healthz" || path === "/metrics") {
+        // No body: never read here nor handed on.
+        const bare = withoutBody(req);
+        return bare instanceof Response ? bare : forward(null, bare);
+      }
+      if (target !== null) {
+        // Another API's request, while a newly deployed API takes over the
+        // port: handed on, bounded by our own limit.
+        const max = api.handler.maxBodyBytes;
         return forward(null, req, max).catch((error) =>
           error instanceof BodyTooLarge
             ? errorResponse(413, `Request body is larger than ${max} bytes`)
@@ -393,6 +409,7 @@ export async function startReplica(
           id: msg.id,
           stats: stats.snapshot(),
           custom: metrics.snapshot(),
+          connections,
         });
         break;
       case "drain":

@@ -8,36 +8,53 @@
 
 import type { Logger } from "../log/logger.ts";
 import { errorResponse } from "../http/response.ts";
+import {
+  type ConnectionLimits,
+  type ConnectionStats,
+  DEFAULT_LIMITS,
+  type GuardedServer,
+  serveGuarded,
+} from "../http/guarded_server.ts";
 
 /** Opens and closes the main-thread listener on demand. */
 export class FallbackListener {
-  #server: Deno.HttpServer | null = null;
+  #server: GuardedServer | null = null;
   readonly #handler: (req: Request) => Promise<Response>;
   readonly #logger: Logger;
+  readonly #limits: ConnectionLimits;
+  readonly #stats: ConnectionStats | undefined;
 
-  constructor(handler: (req: Request) => Promise<Response>, logger: Logger) {
+  constructor(
+    handler: (req: Request) => Promise<Response>,
+    logger: Logger,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
+    stats?: ConnectionStats,
+  ) {
     this.#handler = handler;
     this.#logger = logger;
+    this.#limits = limits;
+    this.#stats = stats;
   }
 
   /** Listens unless already listening; resolves with the bound port. */
   async listen(hostname: string, port: number): Promise<number> {
     await this.#closing;
     // Checked after the wait: a concurrent listen() may have opened it.
-    const open = this.#server as Deno.HttpServer | null;
-    if (open) return (open.addr as Deno.NetAddr).port;
-    const { promise, resolve } = Promise.withResolvers<number>();
-    this.#server = Deno.serve({
+    const open = this.#server as GuardedServer | null;
+    if (open) return open.addr.port;
+    this.#server = serveGuarded({
       hostname,
       port,
       reusePort: true,
-      onListen: (addr) => resolve(addr.port),
+      limits: this.#limits,
+      stats: this.#stats,
       onError: (error) => {
         this.#logger.exception("Cannot serve request", error);
         return errorResponse(500, "Internal server error");
       },
+      onWarning: (message, extra) => this.#logger.warning(message, { extra }),
     }, this.#handler);
-    return await promise;
+    return this.#server.addr.port;
   }
 
   /** Stops listening; resolves once the socket is closed (also for callers that come late). */

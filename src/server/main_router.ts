@@ -7,6 +7,7 @@
  */
 
 import { errorResponse } from "../http/response.ts";
+import { guardBody, withoutBody } from "../http/body_guard.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
 import type { Forwarding } from "./forwarding.ts";
@@ -14,14 +15,12 @@ import { healthResponse } from "./health.ts";
 import { collectMetrics } from "./metrics_endpoint.ts";
 import type { Replica } from "./replica.ts";
 import type { ApiRuntime } from "./server.ts";
+import type {
+  ConnectionLimits,
+  ConnectionStats,
+} from "../http/guarded_server.ts";
 
 type StatsMsg = Extract<FromReplica, { type: "stats" }>;
-
-/** True when a body was declared or is being streamed. */
-function hasBody(req: Request): boolean {
-  const length = req.headers.get("content-length");
-  return length !== null ? Number(length) > 0 : req.body !== null;
-}
 
 /** What the router needs from the server. */
 export interface RouterHost {
@@ -29,6 +28,9 @@ export interface RouterHost {
   readonly forwarding: Forwarding;
   readonly draining: boolean;
   routes(): Route[];
+  /** The main thread's listener counters and limits, for /metrics. */
+  readonly connections?: ConnectionStats;
+  readonly limits?: ConnectionLimits;
 }
 
 /** Routes requests that the main thread answers or forwards. */
@@ -50,10 +52,12 @@ export class MainRouter {
     const path = new URL(req.url).pathname;
     const host = this.#host;
     let res: Response;
-    if ((path === "/healthz" || path === "/metrics") && hasBody(req)) {
-      // They take no body: refuse it without reading it.
-      await req.body?.cancel().catch(() => {});
-      res = errorResponse(413, `${path} takes no request body`);
+    const bare = path === "/healthz" || path === "/metrics"
+      ? withoutBody(req)
+      : req;
+    if (bare instanceof Response) {
+      // /healthz and /metrics take no body: a large one is refused unread.
+      res = bare;
     } else if (path === "/healthz") {
       res = healthResponse(this.health(), host.draining);
     } else if (path === "/metrics") {
@@ -69,7 +73,7 @@ export class MainRouter {
         path === endpoint || endpoint === "/" || path.startsWith(endpoint + "/")
       );
       res = route
-        ? await this.callApi(route.api, req)
+        ? await this.#callGuarded(route.api, req)
         : errorResponse(404, `No API is served at "${path}"`);
     }
     if (!res.headers.has("x-request-id")) {
@@ -79,6 +83,23 @@ export class MainRouter {
       );
     }
     return res;
+  }
+
+  /**
+   * Sends a request to API `name` with the API's body limits: its declared
+   * length is checked before reading (413), its streamed length and its
+   * arrival within `handler.request_timeout` while reading (413, 408).
+   */
+  async #callGuarded(name: string, req: Request): Promise<Response> {
+    const handler = this.#host.apis.get(name)?.pool.api.handler;
+    if (!handler) return await this.callApi(name, req);
+    const guarded = guardBody(req, {
+      maxBytes: handler.maxBodyBytes,
+      timeoutMs: handler.requestTimeoutMs,
+      api: name,
+    });
+    if (guarded instanceof Response) return guarded;
+    return guarded.verdict(await this.callApi(name, guarded.request));
   }
 
   /** Sends a request to API `name` (chaining), admitted like any other. */

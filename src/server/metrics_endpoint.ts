@@ -16,6 +16,14 @@ import { mergeStats, type StatsSnapshot } from "../metrics/request_stats.ts";
 import type { FromReplica } from "../replica/messages.ts";
 import type { Replica } from "./replica.ts";
 import type { ApiRuntime } from "./server.ts";
+import type {
+  ConnectionLimits,
+  ConnectionStats,
+} from "../http/guarded_server.ts";
+import {
+  type ListenerCounters,
+  renderConnectionMetrics,
+} from "../metrics/connection_metrics.ts";
 
 type StatsMsg = Extract<FromReplica, { type: "stats" }>;
 
@@ -24,16 +32,31 @@ const lastSeen = new Map<string, Map<string, StatsMsg>>();
 
 /** Renders /metrics for every API of the server. */
 export async function collectMetrics(
-  server: { apis: Map<string, ApiRuntime> },
+  server: {
+    apis: Map<string, ApiRuntime>;
+    connections?: ConnectionStats;
+    limits?: ConnectionLimits;
+  },
   pull: (replica: Replica) => Promise<StatsMsg | null>,
 ): Promise<string> {
   const out: ApiMetrics[] = [];
+  const listeners: ListenerCounters[] = server.connections
+    ? [{ stats: server.connections, live: true }]
+    : [];
   for (const [name, { pool, autoscaler }] of server.apis) {
     const seen = lastSeen.get(name) ?? new Map<string, StatsMsg>();
     lastSeen.set(name, seen);
     const live = [...pool.replicas].filter((r) => r.state !== "stopped");
     const pulled = await Promise.all(live.map(pull));
     pulled.forEach((msg, i) => msg && seen.set(live[i]!.id, msg));
+    for (const msg of seen.values()) {
+      if (msg.connections) {
+        listeners.push({
+          stats: msg.connections,
+          live: pulled.includes(msg),
+        });
+      }
+    }
     const stats: StatsSnapshot = pool.mainStats.snapshot();
     const custom: CustomSeries[][] = [];
     for (const msg of seen.values()) {
@@ -56,5 +79,8 @@ export async function collectMetrics(
       custom: mergeCustom(custom),
     });
   }
-  return renderMetrics(out);
+  const text = renderMetrics(out);
+  return server.limits
+    ? text + renderConnectionMetrics(server.limits, listeners)
+    : text;
 }

@@ -64,7 +64,8 @@ export function ownLines(
     let end = chunk.indexOf("\n", start);
     if (end === -1) end = chunk.length;
     const line = chunk.slice(start, end);
-    const own = line.length === 0 || isOwn(line, owner, marker);
+    // An empty line is dropped, so it also takes the rebuilding path.
+    const own = line.length > 0 && isOwn(line, owner, marker);
     if (!own && out === null) out = chunk.slice(0, start);
     if (out !== null && line.length > 0) {
       out += (own ? line : wrap(line)) + "\n";

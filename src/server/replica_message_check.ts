@@ -17,6 +17,7 @@ import type {
   WireRequest,
   WireResponse,
 } from "../replica/messages.ts";
+import type { ConnectionStats } from "../http/guarded_server.ts";
 
 /** Thrown for a message that is not what the runtime sends. */
 export class BadReplicaMessage extends Error {
@@ -87,6 +88,25 @@ function wireResponse(v: unknown): WireResponse {
     status: status as number,
     headers: headers(v.headers, "res.headers"),
     body: body(v.body, "res.body"),
+  };
+}
+
+/** A replica listener's connection counters (all non-negative numbers). */
+function connections(v: unknown): ConnectionStats | undefined {
+  if (v === undefined) return undefined;
+  if (!isRecord(v) || !isRecord(v.timedOut)) {
+    fail("connections is not an object");
+  }
+  const t = v.timedOut;
+  return {
+    open: count(v.open, "connections.open"),
+    refused: count(v.refused, "connections.refused"),
+    timedOut: {
+      header: count(t.header, "connections.timedOut.header"),
+      idle: count(t.idle, "connections.timedOut.idle"),
+      body: count(t.body, "connections.timedOut.body"),
+    },
+    acceptErrors: count(v.acceptErrors, "connections.acceptErrors"),
   };
 }
 
@@ -204,6 +224,7 @@ export function checkFromReplica(msg: unknown): FromReplica {
         id: id(msg.id),
         stats: stats(msg.stats) as never,
         custom: series(msg.custom) as never,
+        connections: connections(msg.connections),
       };
     case "drained":
       return { type: "drained" };

@@ -130,6 +130,8 @@ Deno.test("ownLines() keeps the replica's own lines and wraps every other, howev
     })();
     assert.notEqual(parsed, "a", line);
   }
+  assert.equal(ownLines("\n", owner, (t) => `W(${t})`), "");
+  assert.equal(ownLines(`${own}\n\n`, owner, (t) => `W(${t})`), `${own}\n`);
   const out = ownLines(
     [own, ownNested, ...forged].join("\n") + "\n",
     owner,

@@ -15,6 +15,7 @@ import { RequestStats } from "../metrics/request_stats.ts";
 import { Replica, type ReplicaCommand, type ReplicaExit } from "./replica.ts";
 import type { ReplicaSocket } from "./replica_socket.ts";
 import { parseByteSize } from "../config/quantity.ts";
+import type { ConnectionLimits } from "../http/guarded_server.ts";
 
 /** A replica's own listener address, when it may have one. */
 export type ListenAddress = { hostname: string; port: number };
@@ -49,6 +50,8 @@ export interface PoolDeps {
   onListeningChange(): void;
   /** Local cap on replicas (--max-replicas-per-api). */
   maxLocalReplicas: number;
+  /** Connection limits of replicas' own listeners (serve flags). */
+  limits?: ConnectionLimits;
 }
 
 /** Memory limit of a replica without `compute.mem`. */
@@ -300,6 +303,7 @@ export class ReplicaPool {
       runtimeLogLevel: d.runtimeLogLevel,
       accessLog: d.accessLog,
       control: d.control,
+      limits: d.limits,
     };
     const replica = new Replica(
       init,

@@ -49,6 +49,7 @@ const { values, positionals } = parseArgs({
     "grpc-socket-bind": { type: "string" },
     "replace-request": { type: "string" },
     "project-json": { type: "string" },
+    "fd-limit": { type: "string" },
   },
   allowPositionals: true,
 });
@@ -58,7 +59,10 @@ const descriptors = values.descriptors
   : undefined;
 Deno.exit(
   await runServer(project, {
-    ...serveOptions(values),
+    ...serveOptions(
+      values,
+      values["fd-limit"] ? Number(values["fd-limit"]) || null : null,
+    ),
     descriptors,
     controlReport: values["control-report"],
     scratchRoot: values["scratch-root"],

@@ -20,6 +20,12 @@ import { ReplicaSocket } from "./replica_socket.ts";
 import { replicaCommand } from "./replica_command.ts";
 import { workerPermissions } from "./permissions.ts";
 import { FallbackListener } from "./fallback_listener.ts";
+import {
+  type ConnectionLimits,
+  type ConnectionStats,
+  DEFAULT_LIMITS,
+  newConnectionStats,
+} from "../http/guarded_server.ts";
 import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
 import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
@@ -58,6 +64,11 @@ export interface ServerOptions {
   grpcSocket?: string;
   /** Where to bind the bridge socket before renaming it to `grpcSocket`. */
   grpcSocketBind?: string;
+  /**
+   * Connection limits and timeouts of every HTTP listener (the main
+   * thread's and each replica's; `--max-connections` is per process).
+   */
+  limits?: ConnectionLimits;
 }
 
 /** Where gRPC runs for a server: in this process or in the gRPC process. */
@@ -95,6 +106,8 @@ export class Server implements ControlHost {
   #socket: ReplicaSocket | null = null;
   /** Health, metrics, forwarded and chained requests on the main thread. */
   readonly router: MainRouter;
+  /** Counters of the main thread's HTTP listener. */
+  readonly connections: ConnectionStats = newConnectionStats();
   /** The port HTTP is actually served on (resolved when 0 was asked). */
   port: number;
 
@@ -113,12 +126,19 @@ export class Server implements ControlHost {
     this.#fallback = new FallbackListener(
       (req) => this.router.route(req),
       this.logger,
+      this.limits,
+      this.connections,
     );
   }
 
   #write(chunk: string): void {
     this.sink.write(chunk);
     this.logTap.publish(chunk);
+  }
+
+  /** Connection limits of every HTTP listener. */
+  get limits(): ConnectionLimits {
+    return this.opts.limits ?? DEFAULT_LIMITS;
   }
 
   /** Local replica cap (`--max-replicas-per-api`). */
@@ -315,6 +335,7 @@ export class Server implements ControlHost {
       control: this.opts.control,
       logger: this.logger,
       maxLocalReplicas: this.opts.maxReplicasPerApi,
+      limits: this.limits,
       onMessage: (msg, replica) => this.#onReplicaMessage(msg, replica),
       onExit: (replica, exit) => {
         this.forwarding.replicaExited(replica, exit);

@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import type { Project } from "../config/types.ts";
 import type { ServerOptions } from "../server/server.ts";
 import { compileDescriptors, encodeDescriptors } from "./descriptors.ts";
+import { probeFdLimit } from "./fd_limit.ts";
 import {
   grpcProcessPermissionFlags,
   serverPermissionFlags,
@@ -133,6 +134,8 @@ export async function supervise(
   serveArgs: string[],
 ): Promise<number> {
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
+  // The default --max-connections follows the serving process's fd limit.
+  const fdLimit = await probeFdLimit();
   // The serving process cannot write outside its scratch root, so it reports
   // its control port in its generation's directory there (and asks to be
   // replaced the same way); the supervisor writes the state file.
@@ -185,6 +188,7 @@ export async function supervise(
       ...(projectFileUnused && !(projectFileUnused = false)
         ? ["--project-json", projectFile]
         : []),
+      ...(fdLimit !== null ? ["--fd-limit", String(fdLimit)] : []),
       "--scratch-root",
       `${genDir(gen)}/replicas`,
       "--replica-socket",

@@ -1,0 +1,399 @@
+/**
+ * An HTTP listener with `Deno.serve`'s interface plus what a production proxy
+ * enforces and `Deno.serve` (Deno 2.9) cannot: a maximum of open connections
+ * (beyond it a new connection is closed at once), a request-header timeout,
+ * an idle keep-alive timeout, and an accept loop that survives descriptor
+ * exhaustion (EMFILE backs off and retries instead of ending the process).
+ *
+ * It runs its own accept loop on `Deno.listen` (`reusePort` needs
+ * `--unstable-net`) and serves each accepted connection with the runtime's
+ * own per-connection server (`serveHttpOnConnection`, what node:http uses),
+ * so requests take the same path as under `Deno.serve`. Timeouts are checked
+ * by one coarse sweep per listener, not a timer per connection or request.
+ *
+ * What it can see is the request boundary: the handler call (headers
+ * complete) and the response sent. So the header timeout covers a new
+ * connection's first request; between requests of a kept-alive connection
+ * the idle timeout covers the wait for the next request's headers. Reading a
+ * request's body is the handler's to bound (`src/replica/request_run.ts`
+ * answers 408 within `handler.request_timeout`; {@linkcode countBodyTimeout}).
+ * A connection that times out is closed without an answer (the connection
+ * belongs to the runtime's HTTP parser then, which cannot be written to).
+ *
+ * @module
+ */
+
+/** Limits of one listener. */
+export interface ConnectionLimits {
+  /** Open connections at most; a connection beyond it is closed at once. */
+  maxConnections: number;
+  /** How long a new connection may take to send its first request's headers. */
+  headerTimeoutMs: number;
+  /** How long a kept-alive connection may wait for its next request. */
+  idleTimeoutMs: number;
+}
+
+/** Counters of a listener (plain numbers; safe to read at any time). */
+export interface ConnectionStats {
+  /** Connections open now. */
+  open: number;
+  /** Connections closed at once because `maxConnections` were open. */
+  refused: number;
+  /** Connections closed by a timeout, by kind. */
+  timedOut: { header: number; idle: number; body: number };
+  /** Failed accepts (e.g. EMFILE: too many open files), retried after a pause. */
+  acceptErrors: number;
+}
+
+/** Fresh zeroed counters. */
+export function newConnectionStats(): ConnectionStats {
+  return {
+    open: 0,
+    refused: 0,
+    timedOut: { header: 0, idle: 0, body: 0 },
+    acceptErrors: 0,
+  };
+}
+
+/** Options of {@linkcode serveGuarded}. */
+export interface GuardedServeOptions {
+  hostname: string;
+  port: number;
+  reusePort?: boolean;
+  limits: ConnectionLimits;
+  /** Called once the socket is bound. */
+  onListen?(addr: Deno.NetAddr): void;
+  /** Answers a request whose handler threw (default: 500). */
+  onError?(error: unknown): Response | Promise<Response>;
+  /** Rate-limited warnings: refused connections, accept errors. */
+  onWarning?(message: string, extra: Record<string, unknown>): void;
+  /** Counters to add to (default: new ones), e.g. shared by listeners. */
+  stats?: ConnectionStats;
+}
+
+/** A running listener, shaped like `Deno.HttpServer`. */
+export interface GuardedServer {
+  readonly addr: Deno.NetAddr;
+  /** Resolves once the listener and every connection are closed. */
+  readonly finished: Promise<void>;
+  readonly stats: ConnectionStats;
+  /**
+   * Stops accepting, closes idle connections (and connections still sending
+   * headers) at once, and waits for requests in flight to be answered.
+   */
+  shutdown(): Promise<void>;
+}
+
+/** A handler like `Deno.serve`'s. */
+export type GuardedHandler = (
+  req: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+/** The runtime's per-connection server (ext/http/00_serve.ts). */
+type ServeOnConnection = (
+  conn: Deno.Conn,
+  signal: AbortSignal,
+  handler: GuardedHandler,
+  onError: (error: unknown) => Response | Promise<Response>,
+  onListen: () => void,
+) => { finished: Promise<void>; shutdown(): Promise<void> };
+
+function serveOnConnection(): ServeOnConnection {
+  // deno-lint-ignore no-explicit-any
+  const internal = (Deno as any)[(Deno as any).internal];
+  const fn = internal?.serveHttpOnConnection;
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      "This Deno has no per-connection HTTP server (Deno[Deno.internal].serveHttpOnConnection)",
+    );
+  }
+  return fn as ServeOnConnection;
+}
+
+/** Header (new connection), active (a request in flight), idle (kept alive). */
+const HEADERS = 0;
+const ACTIVE = 1;
+const IDLE = 2;
+/** Answered with `connection: close`; ended after a short linger. */
+const CLOSING = 3;
+
+/**
+ * How long a connection answered with `connection: close` (e.g. a 413 or 408
+ * with the body unread) stays open so the client can read the answer, at
+ * most the idle timeout.
+ */
+const LINGER_MS = 2_000;
+
+/** One accepted connection. */
+class Connection {
+  state = HEADERS;
+  /** Requests in flight (HTTP/1.1: one; h2c may run several). */
+  active = 0;
+  /** performance.now() past which the connection is closed (HEADERS, IDLE). */
+  deadline: number;
+  readonly abort = new AbortController();
+  server: { finished: Promise<void>; shutdown(): Promise<void> } | null = null;
+  /** Set by an answer with `connection: close`: linger this long, then end. */
+  closeAfter: number | null = null;
+
+  constructor(deadline: number) {
+    this.deadline = deadline;
+  }
+}
+
+const WARN_EVERY_MS = 10_000;
+const MIN_BACKOFF_MS = 20;
+const MAX_BACKOFF_MS = 1_000;
+
+function defaultOnError(error: unknown): Response {
+  // deno-lint-ignore no-console
+  console.error("Cannot serve request", error);
+  return new Response("Internal Server Error", { status: 500 });
+}
+
+function isClosedListener(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted;
+}
+
+/**
+ * Serves HTTP on `hostname:port` with connection limits and timeouts.
+ *
+ * @example
+ * ```ts
+ * const server = serveGuarded({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   limits: { maxConnections: 1000, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000 },
+ * }, () => new Response("ok"));
+ * await server.shutdown();
+ * ```
+ */
+export function serveGuarded(
+  options: GuardedServeOptions,
+  handler: GuardedHandler,
+): GuardedServer {
+  const serveOn = serveOnConnection();
+  const { limits } = options;
+  const stats = options.stats ?? newConnectionStats();
+  const onError = options.onError ?? defaultOnError;
+  const listener = Deno.listen({
+    hostname: options.hostname,
+    port: options.port,
+    // deno-lint-ignore no-explicit-any
+    ...(options.reusePort ? { reusePort: true } as any : {}),
+  }) as Deno.TcpListener;
+  const addr = listener.addr as Deno.NetAddr;
+  const conns = new Set<Connection>();
+  const closed = new Set<Promise<void>>();
+  let stopping = false;
+
+  const lastWarned = new Map<string, number>();
+  const suppressed = new Map<string, number>();
+  function warn(kind: string, message: string, extra: Record<string, unknown>) {
+    const now = performance.now();
+    const last = lastWarned.get(kind);
+    if (last !== undefined && now - last < WARN_EVERY_MS) {
+      suppressed.set(kind, (suppressed.get(kind) ?? 0) + 1);
+      return;
+    }
+    lastWarned.set(kind, now);
+    const more = suppressed.get(kind) ?? 0;
+    suppressed.delete(kind);
+    options.onWarning?.(message, { ...extra, suppressedSinceLast: more });
+  }
+
+  // One coarse sweep closes connections past their deadline.
+  const resolution = Math.min(
+    1_000,
+    Math.max(25, Math.min(limits.headerTimeoutMs, limits.idleTimeoutMs) / 10),
+  );
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const c of conns) {
+      if (c.state === ACTIVE || c.deadline > now) continue;
+      if (c.state === HEADERS) stats.timedOut.header++;
+      else if (c.state === IDLE) stats.timedOut.idle++;
+      close(c);
+    }
+  }, resolution);
+  Deno.unrefTimer(sweep);
+
+  function close(c: Connection): void {
+    if (!conns.delete(c)) return;
+    c.abort.abort();
+  }
+
+  function serve(conn: Deno.Conn): void {
+    const c = new Connection(performance.now() + limits.headerTimeoutMs);
+    conns.add(c);
+    stats.open++;
+    const done = () => {
+      conns.delete(c);
+      stats.open--;
+      closed.delete(finished);
+    };
+    const begin = () => {
+      c.active++;
+      c.state = ACTIVE;
+    };
+    const end = () => {
+      if (--c.active > 0 || c.state === CLOSING) return;
+      if (c.closeAfter !== null) {
+        // The unread rest of the body is not drained: the connection ends
+        // once the client had time to read the answer.
+        c.state = CLOSING;
+        c.deadline = performance.now() + c.closeAfter;
+        return;
+      }
+      c.state = IDLE;
+      c.deadline = performance.now() + limits.idleTimeoutMs;
+    };
+    const seen = (res: Response): Response => {
+      // Only error answers may end their connection (cheap check first).
+      if (res.status >= 400 && res.headers.get("connection") === "close") {
+        if (res.status === 408) stats.timedOut.body++;
+        c.closeAfter = Math.min(LINGER_MS, limits.idleTimeoutMs);
+      }
+      return res;
+    };
+    let finished: Promise<void>;
+    try {
+      c.server = serveOn(
+        conn,
+        c.abort.signal,
+        (req, info) => {
+          begin();
+          // Over when the response is sent (or the connection fails).
+          info.completed.then(end, end);
+          const res = handler(req, info);
+          return res instanceof Response ? seen(res) : res.then(seen);
+        },
+        onError,
+        () => {},
+      );
+      finished = c.server.finished.then(done, done);
+    } catch (error) {
+      // The connection is unusable (e.g. reset before it was served).
+      finished = Promise.resolve();
+      done();
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+      warn("serve", "Cannot serve a connection", {
+        error: String((error as Error)?.message ?? error),
+      });
+      return;
+    }
+    closed.add(finished);
+  }
+
+  const loop = (async () => {
+    let backoff = MIN_BACKOFF_MS;
+    while (!stopping) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (stopping || isClosedListener(error)) break;
+        // EMFILE/ENFILE/ENOBUFS…: the pending connection stays queued in
+        // the kernel; pause so the loop does not spin, then retry.
+        stats.acceptErrors++;
+        warn("accept", "Cannot accept a connection; retrying", {
+          error: String((error as Error)?.message ?? error),
+          openConnections: stats.open,
+          retryInMs: backoff,
+        });
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        continue;
+      }
+      backoff = MIN_BACKOFF_MS;
+      if (stopping) {
+        conn.close();
+        break;
+      }
+      if (conns.size >= limits.maxConnections) {
+        stats.refused++;
+        conn.close();
+        warn(
+          "refused",
+          `Connection refused: ${limits.maxConnections} connections are open (--max-connections)`,
+          { maxConnections: limits.maxConnections, refused: stats.refused },
+        );
+        continue;
+      }
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+      } catch {
+        // Not TCP, or already reset.
+      }
+      serve(conn);
+    }
+  })();
+
+  options.onListen?.(addr);
+
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (): Promise<void> => {
+    shuttingDown ??= (async () => {
+      stopping = true;
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      await loop;
+      const graceful: Promise<void>[] = [];
+      for (const c of [...conns]) {
+        // Idle, or still sending headers: nothing to finish.
+        if (c.state !== ACTIVE) close(c);
+        else if (c.server) graceful.push(c.server.shutdown().catch(() => {}));
+      }
+      await Promise.all(graceful);
+      await Promise.all([...closed]);
+      clearInterval(sweep);
+    })();
+    return shuttingDown;
+  };
+
+  const finished = loop.then(async () => {
+    // The loop ends only when shutting down.
+    await shuttingDown;
+  });
+
+  return { addr, finished, stats, shutdown };
+}
+
+/** Default header timeout (10 s). */
+export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+/** Default idle keep-alive timeout (60 s). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+
+/**
+ * Descriptors kept for everything but client connections: replicas'
+ * channels, the gRPC bridge, log pipes, files and handlers' outbound
+ * connections. A quarter of the limit, at least 64.
+ */
+export function reservedDescriptors(fdLimit: number): number {
+  return Math.max(64, Math.floor(fdLimit / 4));
+}
+
+/** When the descriptor limit cannot be read: a common hard limit. */
+export const FALLBACK_FD_LIMIT = 4096;
+
+/** The default `--max-connections` for a process with `fdLimit` descriptors. */
+export function defaultMaxConnections(fdLimit: number | null): number {
+  const limit = fdLimit ?? FALLBACK_FD_LIMIT;
+  return Math.max(16, limit - reservedDescriptors(limit));
+}
+
+/** Limits when none are given: the defaults for an unknown descriptor limit. */
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  maxConnections: defaultMaxConnections(null),
+  headerTimeoutMs: DEFAULT_HEADER_TIMEOUT_MS,
+  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+};
