@@ -125,6 +125,53 @@ const CLOSING = 3;
  */
 const LINGER_MS = 2_000;
 
+let ignoring = false;
+
+/**
+ * Aborting a connection the client has just closed makes Deno's
+ * per-connection server throw `BadResource` from an abort listener (Deno
+ * 2.9.6), which would end the process as an uncaught error. Our closes race
+ * with clients' by nature (timeouts, reconnects), so that one error is
+ * ignored; every other uncaught error still ends the process.
+ */
+function ignoreClosedConnectionAborts(): void {
+  if (ignoring) return;
+  ignoring = true;
+  globalThis.addEventListener("error", (event) => {
+    const error = event.error;
+    if (
+      error instanceof Deno.errors.BadResource &&
+      /deno_http\/00_serve/.test(String(error.stack))
+    ) event.preventDefault();
+  });
+}
+
+/** Responses after which their connection ends (see askToReconnect). */
+const RECONNECT = new WeakSet<Response>();
+
+/**
+ * Marks `res` so its connection ends once it is sent, with `connection:
+ * close` telling the client to open a new one: the kernel then spreads the
+ * new connection over every listener of the port (rebalancing after a
+ * scale-up).
+ */
+export function askToReconnect(res: Response): Response {
+  try {
+    res.headers.set("connection", "close");
+  } catch {
+    // Immutable headers (a fetched Response returned as is): copy them.
+    const headers = new Headers(res.headers);
+    headers.set("connection", "close");
+    res = new Response(res.body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers,
+    });
+  }
+  RECONNECT.add(res);
+  return res;
+}
+
 /** One accepted connection. */
 class Connection {
   state = HEADERS;
@@ -174,6 +221,7 @@ export function serveGuarded(
   options: GuardedServeOptions,
   handler: GuardedHandler,
 ): GuardedServer {
+  ignoreClosedConnectionAborts();
   const serveOn = serveOnConnection();
   const { limits } = options;
   const stats = options.stats ?? newConnectionStats();
@@ -251,6 +299,12 @@ export function serveGuarded(
       c.deadline = performance.now() + limits.idleTimeoutMs;
     };
     const seen = (res: Response): Response => {
+      if (RECONNECT.has(res)) {
+        // The client closes it on reading `connection: close`; the linger
+        // ends it for a client that does not.
+        c.closeAfter = Math.min(LINGER_MS, limits.idleTimeoutMs);
+        return res;
+      }
       // Only error answers may end their connection (cheap check first).
       if (res.status >= 400 && res.headers.get("connection") === "close") {
         if (res.status === 408) stats.timedOut.body++;

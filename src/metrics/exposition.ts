@@ -20,6 +20,8 @@ export interface ApiMetrics {
   rejected: number;
   /** Requests a busy replica handed to another replica of the API. */
   handedOff: number;
+  /** Clients a busy replica asked to reconnect. */
+  reconnects: number;
   /** Work held by each live replica, by replica id. */
   replicaLoads: Record<string, number>;
   decisions: Record<string, number>;
@@ -133,6 +135,14 @@ export function renderMetrics(apis: ApiMetrics[]): string {
   );
   for (const a of apis) {
     w.sample("cortex_handed_off_requests_total", { api: a.api }, a.handedOff);
+  }
+  w.declare(
+    "cortex_reconnects_asked_total",
+    "counter",
+    "Kept-alive clients a busy replica asked to reconnect (connection: close)",
+  );
+  for (const a of apis) {
+    w.sample("cortex_reconnects_asked_total", { api: a.api }, a.reconnects);
   }
   w.declare(
     "cortex_rejected_requests_total",

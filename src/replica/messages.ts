@@ -128,6 +128,8 @@ export type FromReplica =
     rss: number;
     /** Requests handed to other replicas so far. */
     handedOff: number;
+    /** Clients asked to reconnect so far (see reconnect_policy.ts). */
+    reconnects: number;
   }
   | { type: "grpc"; msg: { type: string; callId: number } };
 

@@ -20,6 +20,7 @@ import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
+  askToReconnect,
   DEFAULT_LIMITS,
   type GuardedServer,
   newConnectionStats,
@@ -42,6 +43,7 @@ import {
 import { installPermissionHints } from "./permission_hints.ts";
 import { currentRequestId } from "./request_context.ts";
 import { Slots } from "./slots.ts";
+import { ReconnectPolicy } from "./reconnect_policy.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
 import { createControlClient } from "../control/client.ts";
 // Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
@@ -273,13 +275,22 @@ export async function startReplica(
       ? (entry) => logs.push([accessLine(entry)])
       : () => {},
     track,
-    handOff: (req, requestId) => peers > 1 ? handOff(req, requestId) : null,
+    handOff: (req, requestId) => {
+      reconnect.overCapacity(performance.now());
+      return peers > 1 ? handOff(req, requestId) : null;
+    },
   });
   const serveOwn = pipeline;
 
   const grpc = api.handler.protobufPath
     ? new ReplicaGrpc({ handler, post, logger: base, slots, track })
     : null;
+
+  // After a scale-up, a replica that had more work than slots asks some
+  // clients to reconnect, so the kernel spreads them over the new replicas.
+  const reconnect = new ReconnectPolicy();
+  const rebalance = (res: Response) =>
+    reconnect.shouldAsk(performance.now(), peers) ? askToReconnect(res) : res;
 
   let server: GuardedServer | null = null;
   const connections = newConnectionStats();
@@ -302,7 +313,8 @@ export async function startReplica(
       const target = routeOf(init, path);
       if (target === api.name) {
         const requestId = requestIdOf(req);
-        return serveOwn(req, { requestId });
+        const res = serveOwn(req, { requestId });
+        return res instanceof Response ? rebalance(res) : res.then(rebalance);
       }
       if (path === "/healthz" || path === "/metrics") {
         // No body: never read here nor handed on.
@@ -365,6 +377,7 @@ export async function startReplica(
       queued: admission.queued,
       rss: memoryUsage().rss,
       handedOff,
+      reconnects: reconnect.asked,
     });
   }
   const heartbeat = setInterval(report, LOAD_REPORT_MS);

@@ -72,6 +72,7 @@ export async function collectMetrics(
       limit: pool.limit,
       restarts: pool.restarts,
       handedOff: pool.handedOff,
+      reconnects: pool.reconnects,
       replicaLoads: Object.fromEntries(live.map((r) => [r.id, r.load])),
       rejected: stats["503"]?.count ?? 0,
       decisions: { ...autoscaler.decisions },

@@ -64,6 +64,8 @@ export class Replica {
   rss = 0;
   /** Requests it handed to other replicas (it reports the running total). */
   handedOff = 0;
+  /** Clients it asked to reconnect (running total). */
+  reconnects = 0;
   /** Requests and calls the serving process sent and that are not answered. */
   sent = 0;
   /** When it last sent anything (every message counts as a heartbeat). */
@@ -198,6 +200,7 @@ export class Replica {
         this.queued = msg.queued;
         this.rss = msg.rss;
         this.handedOff = msg.handedOff;
+        this.reconnects = msg.reconnects;
         return;
       case "log":
         log(msg.chunk);

@@ -235,6 +235,7 @@ export function checkFromReplica(msg: unknown): FromReplica {
         queued: count(msg.queued, "queued"),
         rss: count(msg.rss, "rss"),
         handedOff: count(msg.handedOff, "handedOff"),
+        reconnects: count(msg.reconnects, "reconnects"),
       };
     case "grpc":
       return grpc(msg.msg);

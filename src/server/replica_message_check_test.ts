@@ -32,7 +32,7 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       custom: [{ name: "my_gauge", type: "gauge", tags: { a: "b" }, value: 1 }],
     },
     { type: "drained" },
-    { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0 },
+    { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0, reconnects: 0 },
     {
       type: "grpc",
       msg: { type: "grpc.done", callId: 4, code: 0, details: "" },
@@ -77,7 +77,14 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       /custom holds a series/,
     ],
     [
-      { type: "load", load: Infinity, queued: 0, rss: 0, handedOff: 0 },
+      {
+        type: "load",
+        load: Infinity,
+        queued: 0,
+        rss: 0,
+        handedOff: 0,
+        reconnects: 0,
+      },
       /load is not/,
     ],
     [

@@ -101,6 +101,7 @@ export class ReplicaPool {
   #watchdog: ReturnType<typeof setInterval>;
   #rollingOut = 0;
   #handedOffByEnded = 0;
+  #reconnectsByEnded = 0;
   /** Consecutive start failures, for the retry back-off. */
   #failures = 0;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -131,6 +132,13 @@ export class ReplicaPool {
   get handedOff(): number {
     let n = this.#handedOffByEnded;
     for (const r of this.replicas) n += r.handedOff;
+    return n;
+  }
+
+  /** Clients asked to reconnect by busy replicas, ended replicas included. */
+  get reconnects(): number {
+    let n = this.#reconnectsByEnded;
+    for (const r of this.replicas) n += r.reconnects;
     return n;
   }
 
@@ -334,6 +342,7 @@ export class ReplicaPool {
     this.replicas.delete(replica);
     this.#tellPeers();
     this.#handedOffByEnded += replica.handedOff;
+    this.#reconnectsByEnded += replica.reconnects;
     this.#deps.onListeningChange();
     this.#deps.onExit(replica, exit);
     Deno.remove(`${this.#deps.scratchRoot}/${replica.id}`, { recursive: true })
