@@ -8,6 +8,10 @@
 import type { ApiConfig, LogLevel } from "../config/types.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import type { StatsSnapshot } from "../metrics/request_stats.ts";
+import type {
+  ControlFromReplica,
+  ControlToReplica,
+} from "../control/proxy_messages.ts";
 
 /** An HTTP request as plain data. */
 export interface WireRequest {
@@ -51,8 +55,8 @@ export interface ReplicaInit {
   /** --log-level: filters the runtime's lines (access log, errors). */
   runtimeLogLevel: LogLevel;
   accessLog: boolean;
-  /** For `ctx.client`: the control API. */
-  control: { url: string; token: string } | null;
+  /** `ctx.client` is available (its calls go to the main thread, no token). */
+  control: boolean;
 }
 
 /** Main thread → replica. */
@@ -64,7 +68,8 @@ export type ToReplica =
   | { type: "drain" }
   | { type: "routes"; routes: Route[]; apiNames: string[] }
   | { type: "stats.pull"; id: number }
-  | { type: "grpc"; msg: { type: string; callId: number } };
+  | { type: "grpc"; msg: { type: string; callId: number } }
+  | ControlToReplica;
 
 /** Replica → main thread. */
 export type FromReplica =
@@ -87,7 +92,8 @@ export type FromReplica =
     custom: CustomSeries[];
   }
   | { type: "drained" }
-  | { type: "grpc"; msg: { type: string; callId: number } };
+  | { type: "grpc"; msg: { type: string; callId: number } }
+  | ControlFromReplica;
 
 /** Serialises a request's head and (fully read) body. */
 export async function toWireRequest(req: Request): Promise<WireRequest> {

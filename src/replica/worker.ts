@@ -32,7 +32,7 @@ import { installPermissionHints } from "./permission_hints.ts";
 import { currentRequestId } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
-import { createControlClient } from "../control/client.ts";
+import { ProxiedControl } from "./control_client.ts";
 // Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
 // without read access to the runtime's files.
 import "../../mod.ts";
@@ -154,9 +154,10 @@ async function start(init: ReplicaInit): Promise<void> {
     await import(handlerUrl.href),
     api.handler.path,
   );
+  const control = init.control ? new ProxiedControl(post) : null;
   const ctx = {
     logger: handlerLogger,
-    client: init.control ? createControlClient(init.control) : null,
+    client: control?.client ?? null,
     metrics,
     api: {
       name: api.name,
@@ -297,6 +298,10 @@ async function start(init: ReplicaInit): Promise<void> {
         break;
       case "grpc":
         grpc?.onMessage(msg.msg);
+        break;
+      case "control.response":
+      case "control.chunk":
+        control?.onMessage(msg);
         break;
     }
   };

@@ -6,6 +6,7 @@
  */
 
 import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
+import type { NetRules } from "../config/net_rules.ts";
 import type { Logger } from "../log/logger.ts";
 import {
   Admission,
@@ -27,6 +28,8 @@ export interface PoolDeps {
   accessLog: boolean;
   runtimeLogLevel: LogLevel;
   control: ReplicaInit["control"];
+  /** The server's allow_net rules now (its ports are known once it listens). */
+  netRules(): NetRules;
   logger: Logger;
   /** Messages that are not lifecycle events (logs, forwards, responses, gRPC). */
   onMessage(msg: FromReplica, replica: Replica): void;
@@ -216,7 +219,7 @@ export class ReplicaPool {
     };
     const replica = new Replica(
       init,
-      workerPermissions(d.project, api, scratchDir, listen, d.control),
+      workerPermissions(d.project, api, scratchDir, listen, d.netRules()),
       (msg, r) => d.onMessage(msg, r),
     );
     this.replicas.add(replica);
