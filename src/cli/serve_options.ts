@@ -28,6 +28,7 @@ export const SERVE_FLAGS = {
   "max-replicas-per-api": { type: "string" },
   api: { type: "string" },
   watch: { type: "boolean" },
+  "allow-loopback-net": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -59,6 +60,7 @@ export function serveOptions(
 ): Omit<ServerOptions, "scratchRoot" | "control"> & {
   controlPort: number;
   watch: boolean;
+  allowLoopbackNet: boolean;
 } {
   const level = values["log-level"] ?? "info";
   if (!LEVELS.includes(level)) {
@@ -90,6 +92,7 @@ export function serveOptions(
     maxReplicasPerApi: maxReplicas,
     onlyApi: values.api ?? Deno.env.get("CORTEX_API") ?? null,
     watch: values.watch ?? false,
+    allowLoopbackNet: values["allow-loopback-net"] ?? false,
   };
 }
 
