@@ -432,6 +432,42 @@ Deno.test("security: with --allow-loopback-net, loopback is grantable but the se
   });
 });
 
+Deno.test("security: a patched loopback grant reaches nothing the serving process was not given at start", async () => {
+  // Before: the serving process held 127.0.0.1 on every port (control port
+  // 0), so patching allow_net to 127.0.0.1 reached any loopback service.
+  const local = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("loopback service"),
+  );
+  try {
+    await withProject(["--allow-loopback-net"], async (s) => {
+      const url = `http://127.0.0.1:${local.addr.port}`;
+      const reach = () =>
+        op(s, "manager", {
+          op: "direct",
+          controlUrl: url,
+          path: "/",
+          token: "none",
+        });
+      refused({ ...(await reach()), status: 0 } as Attempt, 0, /net access/);
+      // Allowed by the rules (the flag is on), so the patch is accepted...
+      value(
+        await call(s, "manager", "patch", "manager", {
+          handler: { allow_net: [`127.0.0.1:${local.addr.port}`] },
+        }),
+      );
+      // ...but no replica can get a grant its serving process lacks.
+      await s.waitForLine(
+        (l) => String(l.message).startsWith('Roll-out of API "manager" failed'),
+        20_000,
+      );
+      refused({ ...(await reach()), status: 0 } as Attempt, 0, /net access/);
+    });
+  } finally {
+    await local.shutdown();
+  }
+});
+
 Deno.test("security: a loopback allow_net entry stops serve unless --allow-loopback-net is given", async () => {
   const project = fixture("security_loopback");
   const refusedRun = await runToExit(project, { timeoutMs: 30_000 });
