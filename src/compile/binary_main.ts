@@ -40,6 +40,8 @@ Options:
   --log-format F            json (default) or pretty
   --no-access-log           Do not log one line per request
   --max-replicas-per-api N  Cap on replicas of each API (default 2 x cores)
+  --allow-loopback-net      Grant loopback entries of handler.allow_net
+                            (the server's own ports are never granted)
   --print-permissions       Print the Deno permission flags this binary carries
   --healthcheck             Exit 0 when GET /healthz on --port answers 200, else 1`;
 }
