@@ -79,6 +79,18 @@ Deno.test("parseNetEntry() tells loopback hosts from others", () => {
 Deno.test("netEntryProblem(): form only without rules; loopback and own ports with them", () => {
   assert.equal(netEntryProblem("127.0.0.1:5432"), null);
   assert.match(netEntryProblem("127.0.0.1")!, /a port is required/);
+  // Not host:port at all: Unix sockets (the gRPC bridge), ranges, URLs.
+  for (
+    const text of [
+      "unix:/tmp/cortex-x/grpc.sock",
+      "10.0.0.0/8:80",
+      "http://example.com:80",
+      "example.com:80/path",
+      "user@example.com:22",
+    ]
+  ) {
+    assert.notEqual(netEntryProblem(text), null, text);
+  }
   const rules = {
     allowLoopback: false,
     ownPorts: ownPorts({ http: 8888, grpc: 0, control: 4000 }),
