@@ -91,9 +91,9 @@ function hostPort(hostname: string, port: number): string {
 
 /**
  * Net grants: listening addresses, the control API and handler allow-lists.
- * The gRPC port only when the project has a gRPC API. The control API's grant is its exact address; with port 0 that is
- * `127.0.0.1:0`, which lets the process bind a free port and connect to
- * nothing on loopback. `allow_net` entries that break the rules of
+ * The gRPC port only when the project has a gRPC API. The control API's
+ * grant is its exact address; with port 0 that is `127.0.0.1:0`, which
+ * lets the process bind a free port and connect to nothing on loopback. `allow_net` entries that break the rules of
  * src/config/net_rules.ts (loopback without `allowLoopbackNet`, the
  * server's own ports) are left out: the supervisor refuses such a project
  * before starting, and replicas are refused them again.
