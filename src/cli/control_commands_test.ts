@@ -79,9 +79,9 @@ Deno.test("cortex get prints a kubectl-style table, found through the state file
     assert.equal(
       c.out.join("\n"),
       [
-        "NAME   KIND          STATUS   REPLICAS   IN-FLIGHT   ENDPOINT",
-        "iris   RealtimeAPI   live     2/2        3           http://localhost:8888/iris",
-        "grpc   RealtimeAPI   error    1/1        0           grpc://localhost:9000",
+        "NAME   KIND          STATUS   REPLICAS   IN-FLIGHT   ENDPOINT                     CONTROL",
+        "iris   RealtimeAPI   live     2/2        3           http://localhost:8888/iris   read",
+        "grpc   RealtimeAPI   error    1/1        0           grpc://localhost:9000        read",
       ].join("\n"),
     );
   });
@@ -101,7 +101,17 @@ Deno.test("cortex get colours status only when asked, and -o json prints JSON", 
       "--server-port",
       "18889",
     ]);
-    assert.equal(JSON.parse(json.out[0]!).name, "iris");
+    const iris = JSON.parse(json.out[0]!);
+    assert.equal(iris.name, "iris");
+    // The policy of ctx.client, every action listed (none granted here).
+    assert.deepEqual(iris.spec.handler.control, {
+      read_env: [],
+      logs: [],
+      patch: [],
+      refresh: [],
+      delete: [],
+      deploy: [],
+    });
     const detail = captureIo(env);
     await createControlCommands(detail.io).get!([
       "grpc",

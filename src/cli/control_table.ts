@@ -6,6 +6,7 @@
  */
 
 import type { ApiDescription, ApiStatus } from "../control/client.ts";
+import { GATED_ACTIONS } from "../control/policy.ts";
 
 const RESET = "\x1b[0m";
 const STATUS_COLORS: Readonly<Record<ApiStatus, string>> = {
@@ -22,7 +23,25 @@ export const COLUMNS = [
   "REPLICAS",
   "IN-FLIGHT",
   "ENDPOINT",
+  "CONTROL",
 ] as const;
+
+/**
+ * What the API's handler may do through `ctx.client` (`handler.control`):
+ * "read" when nothing is granted, else e.g. "read; logs: *; patch: iris,w".
+ */
+export function controlCell(api: ApiDescription): string {
+  const handler = api.spec.handler as Record<string, unknown> | undefined;
+  const grants = (handler?.control ?? {}) as Record<string, unknown>;
+  const parts = ["read"];
+  for (const action of GATED_ACTIONS) {
+    const list = grants[action];
+    if (Array.isArray(list) && list.length > 0) {
+      parts.push(`${action}: ${list.join(",")}`);
+    }
+  }
+  return parts.join("; ");
+}
 
 /** Colours `status` (green, yellow, red) when `color` is on. */
 export function paintStatus(status: ApiStatus, color: boolean): string {
@@ -49,6 +68,7 @@ export function renderApiTable(
     `${a.replicas.ready}/${a.replicas.desired}`,
     String(a.inFlight),
     a.endpoint,
+    controlCell(a),
   ]);
   const widths = COLUMNS.map((h, i) =>
     Math.max(h.length, ...rows.map((r) => r[i]!.length))
@@ -79,6 +99,7 @@ export function renderApiDetail(
     `queued:             ${api.queued}`,
     `restarts:           ${api.restarts}`,
     `replica cap:        ${api.replicas.cap} (local)`,
+    `ctx.client may:     ${controlCell(api)} (handler.control)`,
     `autoscaling:        min ${auto.min_replicas ?? "?"}, max ${
       auto.max_replicas ?? "?"
     }, ` +

@@ -31,14 +31,27 @@ function api(over: Partial<ApiDescription>): ApiDescription {
 Deno.test("renderApiTable() aligns columns without colour", () => {
   const text = renderApiTable([
     api({}),
-    api({ name: "a-longer-name", status: "updating", inFlight: 0 }),
+    api({
+      name: "a-longer-name",
+      status: "updating",
+      inFlight: 0,
+      spec: {
+        handler: {
+          control: {
+            read_env: [],
+            logs: ["*"],
+            patch: ["iris", "a-longer-name"],
+          },
+        },
+      },
+    }),
   ], { color: false });
   assert.equal(
     text,
     [
-      "NAME            KIND          STATUS     REPLICAS   IN-FLIGHT   ENDPOINT",
-      "iris            RealtimeAPI   live       1/2        12          http://localhost:8888/iris",
-      "a-longer-name   RealtimeAPI   updating   1/2        0           http://localhost:8888/iris",
+      "NAME            KIND          STATUS     REPLICAS   IN-FLIGHT   ENDPOINT                     CONTROL",
+      "iris            RealtimeAPI   live       1/2        12          http://localhost:8888/iris   read",
+      "a-longer-name   RealtimeAPI   updating   1/2        0           http://localhost:8888/iris   read; logs: *; patch: iris,a-longer-name",
     ].join("\n"),
   );
   assert.equal(renderApiTable([], { color: false }), "No APIs are deployed");
@@ -71,6 +84,7 @@ Deno.test("renderApiDetail() adds queue, restarts, cap, error and a curl example
   });
   assert.match(text, /queued: {13}3/);
   assert.match(text, /replica cap: {8}8 \(local\)/);
+  assert.match(text, /ctx\.client may: {5}read \(handler\.control\)/);
   assert.match(text, /autoscaling: {8}min 1, max 8, max concurrency 1024/);
   assert.match(text, /error: {14}boom/);
   assert.match(text, /curl http:\/\/localhost:8888\/iris -X POST/);

@@ -6,6 +6,7 @@
 
 import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
+import { ownPorts } from "../config/net_rules.ts";
 import { supervise } from "../supervisor/supervise.ts";
 import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
 
@@ -46,6 +47,9 @@ Options:
                             request (default 60s)
   --api NAME                Serve only this API (default: all; env CORTEX_API)
   --control-port N          Loopback port of the control API (default: any free port)
+  --allow-loopback-net      Let handler.allow_net name loopback addresses
+                            (e.g. "localhost:5432"); the server's own ports
+                            are never granted
   --watch                   Reload handlers when project files change`;
 
 function write(text: string): void {
@@ -69,7 +73,16 @@ async function serve(args: string[]): Promise<number> {
     );
   }
   const opts = serveOptions(values);
-  const project = await loadProject(dir);
+  const project = await loadProject(dir, {
+    net: {
+      allowLoopback: opts.allowLoopbackNet,
+      ownPorts: ownPorts({
+        http: opts.port,
+        grpc: opts.grpcPort,
+        control: opts.controlPort,
+      }),
+    },
+  });
   const { serverOnPort } = await import("../supervisor/port_guard.ts");
   const holder = await serverOnPort(opts.port);
   if (holder !== null) {

@@ -38,6 +38,7 @@ export const SERVE_FLAGS = {
   "idle-timeout": { type: "string" },
   api: { type: "string" },
   watch: { type: "boolean" },
+  "allow-loopback-net": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -118,6 +119,7 @@ export function serveOptions(
 ): Omit<ServerOptions, "scratchRoot" | "control"> & {
   controlPort: number;
   watch: boolean;
+  allowLoopbackNet: boolean;
 } {
   const level = values["log-level"] ?? "info";
   if (!LEVELS.includes(level)) {
@@ -150,6 +152,7 @@ export function serveOptions(
     limits: connectionLimits(values, fdLimit),
     onlyApi: values.api ?? Deno.env.get("CORTEX_API") ?? null,
     watch: values.watch ?? false,
+    allowLoopbackNet: values["allow-loopback-net"] ?? false,
   };
 }
 

@@ -33,10 +33,18 @@ export const LOOPBACK = "127.0.0.1";
 /**
  * Net grants of a binary: its listening host and loopback on any port (the
  * ports are chosen when the binary starts, with `--port` and `--grpc-port`),
- * and every API's `handler.allow_net`. No control API runs in a binary.
+ * and every API's `handler.allow_net`, loopback entries included: whether a
+ * replica gets them is decided when the binary runs (`--allow-loopback-net`,
+ * its own ports; src/server/permissions.ts).
  */
 export function binaryNetGrants(project: Project, hostname: string): string[] {
-  const listen = { hostname, port: 0, grpcPort: 0, controlPort: null };
+  const listen = {
+    hostname,
+    port: 0,
+    grpcPort: 0,
+    controlPort: null,
+    allowLoopbackNet: true,
+  };
   const grants = new Set(netGrants(project, listen));
   grants.add(LOOPBACK);
   return [...grants];

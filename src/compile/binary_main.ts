@@ -75,6 +75,8 @@ Options:
                             (default 10s)
   --idle-timeout D          Time a kept-alive connection may wait for its next
                             request (default 60s)
+  --allow-loopback-net      Grant loopback entries of handler.allow_net
+                            (the server's own ports are never granted)
   --print-permissions       Print the Deno permission flags this binary carries
   --healthcheck             Exit 0 when GET /healthz on --port answers 200, else 1`;
 }

@@ -8,6 +8,8 @@ import { readAutoscaling } from "./autoscaling_config.ts";
 import type { IssueList } from "./config_error.ts";
 import { FieldReader } from "./field_reader.ts";
 import { readHandler } from "./handler_config.ts";
+import type { NetRules } from "./net_rules.ts";
+import { isApiName, MAX_API_NAME_LENGTH } from "./value_checks.ts";
 import { parseQuantity } from "./quantity.ts";
 import type {
   ApiConfig,
@@ -27,11 +29,8 @@ const API_KEYS = [
   "networking",
 ] as const;
 
-/** Lower-case DNS-1035 label: it becomes the host name `api-<name>`. */
-const NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const MAX_NAME_LENGTH = 42;
 const NAME_HINT =
-  `must be a lower-case DNS label: a-z, 0-9 and "-", starting with a letter, not ending with "-", at most ${MAX_NAME_LENGTH} characters`;
+  `must be a lower-case DNS label: a-z, 0-9 and "-", starting with a letter, not ending with "-", at most ${MAX_API_NAME_LENGTH} characters`;
 
 /** Paths the server itself answers on. */
 export const RESERVED_ENDPOINTS = ["/healthz", "/metrics"] as const;
@@ -43,9 +42,7 @@ export function validName(map: YamlMap): string | null {
   return isValidName(value.value) ? value.value : null;
 }
 
-function isValidName(name: string): boolean {
-  return name.length <= MAX_NAME_LENGTH && NAME.test(name);
-}
+const isValidName = isApiName;
 
 /** An API with the lines of the fields that must be unique in the file. */
 export interface ReadApi {
@@ -57,7 +54,13 @@ export interface ReadApi {
 /** Reads one API; every problem is recorded in `issues`. */
 export function readApi(
   map: YamlMap,
-  options: { issues: IssueList; prefix: string; files: ReadonlySet<string> },
+  options: {
+    issues: IssueList;
+    prefix: string;
+    files: ReadonlySet<string>;
+    /** The server's `allow_net` rules, when a server will run the API. */
+    net?: NetRules;
+  },
 ): ReadApi {
   const r = new FieldReader(map, { path: "", line: map.line }, options);
   r.checkKeys(API_KEYS);
@@ -74,7 +77,7 @@ export function readApi(
   if (kind !== undefined && kind !== "RealtimeAPI") {
     r.reject("kind", r.node("kind")!, 'this runtime serves only "RealtimeAPI"');
   }
-  const handler = readHandler(r.section("handler"), options.files);
+  const handler = readHandler(r.section("handler"), options.files, options.net);
   const networking = r.section("networking");
   const api: ApiConfig = {
     name,

@@ -5,10 +5,16 @@
  */
 
 import type { FieldReader } from "./field_reader.ts";
-import type { BatchingConfig, HandlerConfig, LogLevel } from "./types.ts";
+import type {
+  BatchingConfig,
+  ControlGrants,
+  HandlerConfig,
+  LogLevel,
+} from "./types.ts";
 import { toPlain } from "./yaml_tree.ts";
 import { parseByteSize } from "./quantity.ts";
-import { checkHost, checkProjectPath } from "./value_checks.ts";
+import { checkProjectPath, isApiName } from "./value_checks.ts";
+import { NET_ENTRY_HINT, netEntryProblem, type NetRules } from "./net_rules.ts";
 
 const HANDLER_KEYS = [
   "type",
@@ -23,9 +29,32 @@ const HANDLER_KEYS = [
   "request_timeout",
   "max_body_size",
   "allow_net",
+  "control",
   "shutdown_grace_period",
   "startup_timeout",
 ] as const;
+
+/** `handler.control` keys, as written in cortex.yaml, and their field. */
+export const CONTROL_KEYS = {
+  read_env: "readEnv",
+  logs: "logs",
+  patch: "patch",
+  refresh: "refresh",
+  delete: "delete",
+  deploy: "deploy",
+} as const satisfies Record<string, keyof ControlGrants>;
+
+/** No grant: `ctx.client` may only read the status of APIs. */
+export function noControlGrants(): ControlGrants {
+  return {
+    readEnv: [],
+    logs: [],
+    patch: [],
+    refresh: [],
+    delete: [],
+    deploy: [],
+  };
+}
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
 const HANDLER_EXTENSIONS = [".ts", ".js", ".mts", ".mjs"];
@@ -40,10 +69,15 @@ export const HANDLER_DEFAULTS = {
   startupTimeoutMs: 120_000,
 } as const;
 
-/** Reads `handler.*`; issues go to the reader's list. */
+/**
+ * Reads `handler.*`; issues go to the reader's list.
+ *
+ * @param net The server's `allow_net` rules, when a server will run it.
+ */
 export function readHandler(
   r: FieldReader,
   projectFiles: ReadonlySet<string>,
+  net?: NetRules,
 ): HandlerConfig {
   r.checkKeys(HANDLER_KEYS);
   readType(r);
@@ -61,7 +95,8 @@ export function readHandler(
     requestTimeoutMs: r.duration("request_timeout", { above: 0 }) ??
       HANDLER_DEFAULTS.requestTimeoutMs,
     maxBodyBytes: readBodySize(r),
-    allowNet: readAllowNet(r),
+    allowNet: readAllowNet(r, net),
+    control: readControl(r),
     shutdownGracePeriodMs: r.duration("shutdown_grace_period", { min: 0 }) ??
       HANDLER_DEFAULTS.shutdownGracePeriodMs,
     startupTimeoutMs: r.duration("startup_timeout", { above: 0 }) ??
@@ -180,22 +215,55 @@ function readBodySize(r: FieldReader): number {
   return bytes;
 }
 
-function readAllowNet(r: FieldReader): string[] {
+function readAllowNet(r: FieldReader, net?: NetRules): string[] {
   const list = r.list("allow_net");
   const out: string[] = [];
   list?.items.forEach((item, i) => {
     const key = `allow_net[${i}]`;
     if (item.kind !== "scalar" || typeof item.value !== "string") {
-      r.reject(
-        key,
-        item,
-        'expected a string such as "example.com" or "example.com:443"',
-      );
+      r.reject(key, item, NET_ENTRY_HINT);
       return;
     }
-    const problem = checkHost(item.value);
+    const problem = netEntryProblem(item.value, net);
     if (problem !== null) r.reject(key, item, problem);
     else out.push(item.value);
   });
   return out;
+}
+
+const CONTROL_HINT =
+  'expected a mapping of actions to API names, e.g. { patch: [iris], logs: ["*"] }';
+const TARGETS_HINT = 'expected a list of API names, or ["*"] for every API';
+
+function readControl(r: FieldReader): ControlGrants {
+  const grants = noControlGrants();
+  const node = r.node("control");
+  if (node === undefined) return grants;
+  if (node.kind !== "map") {
+    r.reject("control", node, CONTROL_HINT);
+    return grants;
+  }
+  const c = r.section("control");
+  c.checkKeys(Object.keys(CONTROL_KEYS));
+  for (const [key, field] of Object.entries(CONTROL_KEYS)) {
+    const value = c.node(key);
+    if (value === undefined) continue;
+    if (value.kind !== "seq") {
+      c.reject(key, value, TARGETS_HINT);
+      continue;
+    }
+    value.items.forEach((item, i) => {
+      const name = item.kind === "scalar" ? item.value : null;
+      if (typeof name === "string" && (name === "*" || isApiName(name))) {
+        if (!grants[field].includes(name)) grants[field].push(name);
+      } else {
+        c.reject(
+          `${key}[${i}]`,
+          item,
+          'expected an API name (a lower-case DNS label) or "*"',
+        );
+      }
+    });
+  }
+  return grants;
 }

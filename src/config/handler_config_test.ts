@@ -20,6 +20,14 @@ const cases: Case[] = [
       requestTimeoutMs: 60_000,
       maxBodyBytes: 32 * 1024 * 1024,
       allowNet: [],
+      control: {
+        readEnv: [],
+        logs: [],
+        patch: [],
+        refresh: [],
+        delete: [],
+        deploy: [],
+      },
       shutdownGracePeriodMs: 30_000,
       startupTimeoutMs: 120_000,
     },
@@ -205,7 +213,7 @@ const cases: Case[] = [
   {
     name: "our durations, body size and allow_net",
     yaml:
-      'name: iris\nhandler:\n  path: handler.ts\n  request_timeout: 1m30s\n  shutdown_grace_period: 5\n  max_body_size: 10MB\n  allow_net: [example.com, "api.example.com:443", "[::1]:8080", 10.0.0.1]\n',
+      'name: iris\nhandler:\n  path: handler.ts\n  request_timeout: 1m30s\n  shutdown_grace_period: 5\n  max_body_size: 10MB\n  allow_net: [example.com:80, "API.example.com:443", "[2001:db8::1]:8080", 10.0.0.1:5432]\n',
     get: (a) => [
       a.handler.requestTimeoutMs,
       a.handler.shutdownGracePeriodMs,
@@ -213,10 +221,10 @@ const cases: Case[] = [
       a.handler.allowNet,
     ],
     want: [90_000, 5_000, 10_000_000, [
-      "example.com",
-      "api.example.com:443",
-      "[::1]:8080",
-      "10.0.0.1",
+      "example.com:80",
+      "API.example.com:443",
+      "[2001:db8::1]:8080",
+      "10.0.0.1:5432",
     ]],
   },
   {
@@ -234,8 +242,148 @@ const cases: Case[] = [
       `${E}:5: handler.shutdown_grace_period is "soon": expected a duration such as "30s", "1m30s" or "500ms", or an integer number of seconds`,
       `${E}:6: handler.max_body_size is "10 parsecs": expected a byte size such as "32Mi", "10MB" or an integer number of bytes`,
       `${E}:8: handler.allow_net[0] is "example.com:http": the port must be an integer from 1 to 65535`,
-      `${E}:9: handler.allow_net[1] is 8080: expected a string such as "example.com" or "example.com:443"`,
-      `${E}:10: handler.allow_net[2] is "bad host": expected "host" or "host:port", e.g. "example.com:443"`,
+      `${E}:9: handler.allow_net[1] is 8080: expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:10: handler.allow_net[2] is "bad host": expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+    ],
+  },
+  {
+    name: "allow_net: concrete host:port pairs only",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  allow_net:\n" +
+      [
+        "example.com",
+        "10.0.0.1",
+        "[2001:db8::1]",
+        "example.com:",
+        "example.com:0",
+        "*.example.com:443",
+        "*",
+        "0.0.0.0:80",
+        "[::]:80",
+        "[::ffff:0.0.0.0]:80",
+        "0x7f.0.0.1:80",
+        "127.1:80",
+        "010.0.0.1:80",
+        "2130706433:80",
+        "::1:80",
+        "[::1%lo]:80",
+      ].map((h) => `    - "${h}"\n`).join(""),
+    wantErr: [
+      `${E}:5: handler.allow_net[0] is "example.com": a port is required: expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:6: handler.allow_net[1] is "10.0.0.1": a port is required: expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:7: handler.allow_net[2] is "[2001:db8::1]": a port is required: expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:8: handler.allow_net[3] is "example.com:": a port is required: expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:9: handler.allow_net[4] is "example.com:0": the port must be an integer from 1 to 65535`,
+      `${E}:10: handler.allow_net[5] is "*.example.com:443": wildcards are not allowed: list each host and port, expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:11: handler.allow_net[6] is "*": wildcards are not allowed: list each host and port, expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:12: handler.allow_net[7] is "0.0.0.0:80": the unspecified address means "any address" (it reaches this machine): expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:13: handler.allow_net[8] is "[::]:80": the unspecified address means "any address" (it reaches this machine): expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:14: handler.allow_net[9] is "[::ffff:0.0.0.0]:80": the unspecified address means "any address" (it reaches this machine): expected "host:port", e.g. "api.example.com:443" or "[2001:db8::1]:443"`,
+      `${E}:15: handler.allow_net[10] is "0x7f.0.0.1:80": expected a host name or an IPv4 address of four decimal numbers 0-255 without leading zeros, e.g. "10.0.0.1:8080"`,
+      `${E}:16: handler.allow_net[11] is "127.1:80": expected a host name or an IPv4 address of four decimal numbers 0-255 without leading zeros, e.g. "10.0.0.1:8080"`,
+      `${E}:17: handler.allow_net[12] is "010.0.0.1:80": expected a host name or an IPv4 address of four decimal numbers 0-255 without leading zeros, e.g. "10.0.0.1:8080"`,
+      `${E}:18: handler.allow_net[13] is "2130706433:80": expected a host name or an IPv4 address of four decimal numbers 0-255 without leading zeros, e.g. "10.0.0.1:8080"`,
+      `${E}:19: handler.allow_net[14] is "::1:80": expected an IPv6 address in brackets, e.g. "[2001:db8::1]:443"`,
+      `${E}:20: handler.allow_net[15] is "[::1%lo]:80": expected an IPv6 address in brackets, e.g. "[2001:db8::1]:443"`,
+    ],
+  },
+  {
+    name:
+      "allow_net: loopback needs --allow-loopback-net, own ports are never granted",
+    net: {
+      allowLoopback: false,
+      ownPorts: [
+        { port: 8888, what: "HTTP" },
+        { port: 9000, what: "gRPC" },
+        { port: 4000, what: "control", loopbackOnly: true },
+      ],
+    },
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  allow_net:\n" +
+      [
+        "127.0.0.1:5432",
+        "127.3.2.1:5432",
+        "localhost:5432",
+        "db.localhost:5432",
+        "[::1]:5432",
+        "[::ffff:127.0.0.1]:5432",
+        "[0:0:0:0:0:0:0:1]:5432",
+        "api.example.com:8888",
+        "10.0.0.1:9000",
+        "api.example.com:4000",
+        "api.example.com:443",
+      ].map((h) => `    - "${h}"\n`).join(""),
+    wantErr: [
+      ...[5, 6, 7, 8, 9, 10, 11].map((line, i) =>
+        `${E}:${line}: handler.allow_net[${i}] is "${
+          [
+            "127.0.0.1:5432",
+            "127.3.2.1:5432",
+            "localhost:5432",
+            "db.localhost:5432",
+            "[::1]:5432",
+            "[::ffff:127.0.0.1]:5432",
+            "[0:0:0:0:0:0:0:1]:5432",
+          ][i]
+        }": a loopback address: handlers may not reach this machine's own services unless the server was started with --allow-loopback-net`
+      ),
+      `${E}:12: handler.allow_net[7] is "api.example.com:8888": port 8888 is this server's HTTP port: handlers may never reach or listen on the server's own ports (call another API at http://api-<name>:8888 instead)`,
+      `${E}:13: handler.allow_net[8] is "10.0.0.1:9000": port 9000 is this server's gRPC port: handlers may never reach or listen on the server's own ports (call another API at http://api-<name>:8888 instead)`,
+    ],
+  },
+  {
+    name:
+      "allow_net: with --allow-loopback-net, loopback but not the server's own ports",
+    net: {
+      allowLoopback: true,
+      ownPorts: [
+        { port: 8888, what: "HTTP" },
+        { port: 4000, what: "control", loopbackOnly: true },
+      ],
+    },
+    yaml:
+      'name: iris\nhandler:\n  path: handler.ts\n  allow_net: ["localhost:5432", "[::1]:6379", "127.0.0.1:4000", "127.0.0.1:8888"]\n',
+    wantErr: [
+      `${E}:4: handler.allow_net[2] is "127.0.0.1:4000": port 4000 is this server's control port: handlers may never reach or listen on the server's own ports (call another API at http://api-<name>:8888 instead)`,
+      `${E}:4: handler.allow_net[3] is "127.0.0.1:8888": port 8888 is this server's HTTP port: handlers may never reach or listen on the server's own ports (call another API at http://api-<name>:8888 instead)`,
+    ],
+  },
+  {
+    name: "allow_net: loopback is accepted with --allow-loopback-net",
+    net: { allowLoopback: true, ownPorts: [] },
+    yaml:
+      'name: iris\nhandler:\n  path: handler.ts\n  allow_net: ["localhost:5432", "[::1]:6379"]\n',
+    get: (a) => a.handler.allowNet,
+    want: ["localhost:5432", "[::1]:6379"],
+  },
+  {
+    name: "control: actions to API names",
+    yaml:
+      'name: iris\nhandler:\n  path: handler.ts\n  control:\n    patch: [iris, worker]\n    logs: ["*"]\n    read_env: [iris, iris]\n',
+    get: (a) => a.handler.control,
+    want: {
+      readEnv: ["iris"],
+      logs: ["*"],
+      patch: ["iris", "worker"],
+      refresh: [],
+      delete: [],
+      deploy: [],
+    },
+  },
+  {
+    name: "control: bad shapes, names and keys",
+    yaml:
+      'name: iris\nhandler:\n  path: handler.ts\n  control:\n    pach: [iris]\n    logs: "*"\n    delete: [Iris, 3, "*"]\n',
+    wantErr: [
+      `${E}:5: handler.control.pach is not a known field: did you mean "patch"?`,
+      `${E}:6: handler.control.logs is "*": expected a list of API names, or ["*"] for every API`,
+      `${E}:7: handler.control.delete[0] is "Iris": expected an API name (a lower-case DNS label) or "*"`,
+      `${E}:7: handler.control.delete[1] is 3: expected an API name (a lower-case DNS label) or "*"`,
+    ],
+  },
+  {
+    name: "control: must be a mapping",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  control: manage\n",
+    wantErr: [
+      `${E}:4: handler.control is "manage": expected a mapping of actions to API names, e.g. { patch: [iris], logs: ["*"] }`,
     ],
   },
   {

@@ -7,7 +7,7 @@
 import { join, resolve } from "node:path";
 import { ConfigError } from "./config_error.ts";
 import { readDotenv } from "./dotenv.ts";
-import { parseApiConfigs } from "./parse_api_configs.ts";
+import { parseApiConfigs, type ParseOptions } from "./parse_api_configs.ts";
 import { listProjectFiles } from "./project_files.ts";
 import type { Project } from "./types.ts";
 
@@ -23,11 +23,15 @@ export const CONFIG_FILE = "cortex.yaml";
  * wrote the directory; `Project.dir` and `Project.configPath` are absolute.
  *
  * @param dir The project directory, absolute or relative to the cwd.
+ * @param options `net`: the serving server's `allow_net` rules.
  * @returns The resolved project.
  * @throws {ConfigError} When cortex.yaml is missing or invalid, `.env` sets a
  *   `CORTEX_` variable, or `dir` is "/" or the home directory.
  */
-export async function loadProject(dir: string): Promise<Project> {
+export async function loadProject(
+  dir: string,
+  options: ParseOptions = {},
+): Promise<Project> {
   const absDir = resolve(dir);
   const configFile = join(dir, CONFIG_FILE);
   await refuseBroadDirectory(dir, configFile);
@@ -42,7 +46,7 @@ export async function loadProject(dir: string): Promise<Project> {
     );
   }
   const files = await listProjectFiles(dir);
-  const apis = parseApiConfigs(text, configFile, new Set(files));
+  const apis = parseApiConfigs(text, configFile, new Set(files), options);
   const dotenv = await readDotenv(dir);
   return {
     dir: absDir,

@@ -8,8 +8,15 @@
 import { type ReadApi, readApi, validName } from "./api_config.ts";
 import { IssueList } from "./config_error.ts";
 import { describe } from "./field_reader.ts";
+import type { NetRules } from "./net_rules.ts";
 import type { ApiConfig } from "./types.ts";
 import { parseYaml, type YamlMap } from "./yaml_tree.ts";
+
+/** Options of {@linkcode parseApiConfigs} and `loadProject`. */
+export interface ParseOptions {
+  /** The rules of the server that will run the APIs. */
+  net?: NetRules;
+}
 
 /**
  * Parses cortex.yaml text into resolved API configurations.
@@ -18,6 +25,9 @@ import { parseYaml, type YamlMap } from "./yaml_tree.ts";
  * @param file The file name to use in messages, as the user gave it.
  * @param projectFiles Files of the project (relative POSIX paths), to check
  *   `handler.path` and `handler.protobuf_path`.
+ * @param options `net`: the rules of the server that will run the APIs
+ *   (loopback and its own ports in `handler.allow_net`); without them only
+ *   the form of each entry is checked.
  * @returns One configuration per API, in file order.
  * @throws {ConfigError} With every issue found, each with its line.
  */
@@ -25,6 +35,7 @@ export function parseApiConfigs(
   text: string,
   file: string,
   projectFiles: Set<string>,
+  options: ParseOptions = {},
 ): ApiConfig[] {
   const issues = new IssueList(file);
   const root = parseYaml(text, file);
@@ -73,7 +84,15 @@ export function parseApiConfigs(
       : name !== null
       ? `api "${name}": `
       : `api #${i + 1}: `;
-    return { ...readApi(map, { issues, prefix, files: projectFiles }), prefix };
+    return {
+      ...readApi(map, {
+        issues,
+        prefix,
+        files: projectFiles,
+        net: options.net,
+      }),
+      prefix,
+    };
   });
   checkUnique(apis, issues);
   issues.throwIfAny();

@@ -34,12 +34,31 @@ export interface HandlerConfig {
   requestTimeoutMs: number;
   /** Ours: maximum request body in bytes (default 32 MiB). */
   maxBodyBytes: number;
-  /** Ours: network hosts the handler may reach ("host" or "host:port"). */
+  /** Ours: concrete "host:port" pairs the handler may reach (src/config/net_rules.ts). */
   allowNet: string[];
+  /** Ours: what `ctx.client` may do beyond reading the status of APIs. */
+  control: ControlGrants;
   /** Ours: grace period for a draining replica in milliseconds (default 30000). */
   shutdownGracePeriodMs: number;
   /** Ours: how long the constructor may take before the replica is failed (default 120000). */
   startupTimeoutMs: number;
+}
+
+/**
+ * `handler.control`: for each control action a handler may be granted, the
+ * APIs it may do it to (names, or "*" for every API). Reading the status of
+ * APIs (`get`, `list`) needs no grant.
+ */
+export interface ControlGrants {
+  /** See the `handler.env` values of these APIs in `get`/`list`/`patch` answers. */
+  readEnv: string[];
+  /** Follow these APIs' logs. */
+  logs: string[];
+  patch: string[];
+  refresh: string[];
+  delete: string[];
+  /** Create or update these APIs by name ("*" also allows a project directory). */
+  deploy: string[];
 }
 
 /** `compute.*` after defaults, kept as written for cluster manifests. */

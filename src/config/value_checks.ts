@@ -1,6 +1,6 @@
 /**
- * Checks of single values used by several sections: project-relative paths
- * and `allow_net` hosts.
+ * Checks of single values used by several sections: project-relative paths.
+ * (`allow_net` entries: src/config/net_rules.ts.)
  *
  * @module
  */
@@ -74,41 +74,13 @@ export function checkProjectPath(
   return path;
 }
 
-const LABEL = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-const HOST_HINT = 'expected "host" or "host:port", e.g. "example.com:443"';
+/** Lower-case DNS-1035 label: an API name becomes the host name `api-<name>`. */
+const API_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Returns why `text` is not a valid allow_net entry, or null when it is. */
-export function checkHost(text: string): string | null {
-  let host: string;
-  let port: string | undefined;
-  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(text);
-  if (bracketed !== null) {
-    host = bracketed[1] ?? "";
-    port = bracketed[2];
-  } else {
-    const match = /^([^:]+)(?::([^:]*))?$/.exec(text);
-    if (match === null) {
-      return text.includes("::")
-        ? 'expected an IPv6 address in brackets, e.g. "[::1]:8080"'
-        : HOST_HINT;
-    }
-    host = match[1] ?? "";
-    port = match[2];
-    if (host.length > 253 || !host.split(".").every((l) => LABEL.test(l))) {
-      return HOST_HINT;
-    }
-    if (/^[\d.]+$/.test(host) && !isIpv4(host)) return HOST_HINT;
-  }
-  if (port === undefined) return null;
-  const n = Number(port);
-  if (!/^\d+$/.test(port) || n < 1 || n > 65535) {
-    return "the port must be an integer from 1 to 65535";
-  }
-  return null;
-}
+/** Longest API name. */
+export const MAX_API_NAME_LENGTH = 42;
 
-function isIpv4(host: string): boolean {
-  const parts = host.split(".");
-  return parts.length === 4 &&
-    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+/** True when `name` is a valid API name. */
+export function isApiName(name: string): boolean {
+  return name.length <= MAX_API_NAME_LENGTH && API_NAME.test(name);
 }

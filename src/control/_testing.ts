@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { parseApiConfigs } from "../config/parse_api_configs.ts";
 import type { ApiConfig, Project } from "../config/types.ts";
+import type { NetRules } from "../config/net_rules.ts";
 import type { ApiSnapshot, ControlTarget } from "./control_target.ts";
 import { LogFanout } from "./log_tap.ts";
 
@@ -94,6 +95,8 @@ export class FakeTarget implements ControlTarget {
   readonly logs: LogFanout = new LogFanout();
   /** When set, every mutating call throws it. */
   failWith: Error | null = null;
+  /** The server's allow_net rules, when a test sets them. */
+  netRules?: () => NetRules;
 
   constructor(snapshots: ApiSnapshot[] = []) {
     for (const s of snapshots) this.apis.set(s.config.name, s);

@@ -10,6 +10,7 @@ import { ConfigError } from "../config/config_error.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { parseApiConfigs } from "../config/parse_api_configs.ts";
 import type { ApiConfig } from "../config/types.ts";
+import { grantsToSpec } from "./policy.ts";
 
 /** A cortex.yaml-style object (snake_case keys, durations as "10s"). */
 export type ApiSpec = Record<string, unknown>;
@@ -45,6 +46,7 @@ export function apiToSpec(api: ApiConfig): ApiSpec {
     request_timeout: d(h.requestTimeoutMs),
     max_body_size: h.maxBodyBytes,
     allow_net: h.allowNet,
+    control: grantsToSpec(h.control),
     shutdown_grace_period: d(h.shutdownGracePeriodMs),
   };
   const concurrency = h.processesPerReplica * h.threadsPerProcess;

@@ -1,7 +1,9 @@
 /**
- * The Cortex client: talks to a running server's control API (loopback only,
- * token required). Handlers get one as `ctx.client`; the `cortex` control
- * commands use it too.
+ * The Cortex client: talks to a running server's control API. The `cortex`
+ * control commands reach it over loopback with the token; handlers get one
+ * as `ctx.client` whose calls the runtime carries to the control API itself
+ * (no token, no network) under the calling API's policy
+ * (src/control/policy.ts).
  *
  * @module
  */
@@ -77,6 +79,30 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
+/** One control call, as a {@linkcode ControlTransport} carries it. */
+export interface ControlCall {
+  method: string;
+  /** E.g. `/apis/iris` or `/apis/iris/logs?tail=5`. */
+  path: string;
+  /** JSON text, or null. */
+  body: string | null;
+  signal?: AbortSignal;
+}
+
+/**
+ * Carries a control call to the control API and resolves with its response
+ * (status and JSON body, or an event stream for logs); rejects when the
+ * control API cannot be reached.
+ */
+export type ControlTransport = (call: ControlCall) => Promise<Response>;
+
+/** A control API reached through a transport instead of a URL and token. */
+export interface TransportEndpoint {
+  transport: ControlTransport;
+  /** What `url` shows (default `cortex:runtime`). */
+  url?: string;
+}
+
 /**
  * A client for the control API.
  *
@@ -87,44 +113,59 @@ export interface ClientOptions {
  * ```
  */
 export class CortexClient {
-  readonly #endpoint: ControlEndpoint;
-  readonly #fetch: typeof fetch;
+  readonly #url: string;
+  readonly #transport: ControlTransport;
 
   /**
-   * @param endpoint The control API's URL and token.
+   * @param endpoint The control API's URL and token, or a transport.
    * @param opts Options.
    */
-  constructor(endpoint: ControlEndpoint, opts: ClientOptions = {}) {
-    this.#endpoint = endpoint;
-    this.#fetch = opts.fetch ?? ((input, init) => fetch(input, init));
+  constructor(
+    endpoint: ControlEndpoint | TransportEndpoint,
+    opts: ClientOptions = {},
+  ) {
+    if ("transport" in endpoint) {
+      this.#url = endpoint.url ?? "cortex:runtime";
+      this.#transport = endpoint.transport;
+      return;
+    }
+    const { url, token } = endpoint;
+    const fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
+    this.#url = url;
+    this.#transport = (call) =>
+      fetchFn(new URL(call.path, url), {
+        method: call.method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(call.body === null ? {} : { "content-type": "application/json" }),
+        },
+        ...(call.body === null ? {} : { body: call.body }),
+        ...(call.signal ? { signal: call.signal } : {}),
+      });
   }
 
   /** The control API's URL. */
   get url(): string {
-    return this.#endpoint.url;
+    return this.#url;
   }
 
   async #send(
     method: string,
     path: string,
-    init: RequestInit = {},
+    init: { body?: string; signal?: AbortSignal } = {},
   ): Promise<Response> {
     let res: Response;
     try {
-      res = await this.#fetch(new URL(path, this.#endpoint.url), {
-        ...init,
+      res = await this.#transport({
         method,
-        headers: {
-          authorization: `Bearer ${this.#endpoint.token}`,
-          ...(init.body === undefined
-            ? {}
-            : { "content-type": "application/json" }),
-        },
+        path,
+        body: init.body ?? null,
+        signal: init.signal,
       });
     } catch (error) {
       throw new ControlError(
         0,
-        `Cannot reach the control API at ${this.#endpoint.url}: ${
+        `Cannot reach the control API at ${this.#url}: ${
           (error as Error).message
         }`,
       );
@@ -229,14 +270,4 @@ export class CortexClient {
 
 function apiPath(name: string): string {
   return `/apis/${encodeURIComponent(name)}`;
-}
-
-/**
- * The client a handler gets as `ctx.client`.
- *
- * @param endpoint The control API's URL and token.
- * @returns A client.
- */
-export function createControlClient(endpoint: ControlEndpoint): CortexClient {
-  return new CortexClient(endpoint);
 }

@@ -7,6 +7,7 @@
 
 import type { ApiDescription } from "./client.ts";
 import type { ApiConfig, Project } from "../config/types.ts";
+import type { NetRules } from "../config/net_rules.ts";
 
 /** `cortex get` status of an API. */
 export type ApiStatus = "live" | "updating" | "error";
@@ -62,4 +63,9 @@ export interface ControlTarget {
   delete(name: string): Promise<void>;
   /** The server's log stream. */
   logs: LogTap;
+  /**
+   * The server's `allow_net` rules (loopback, its own ports), applied to
+   * every deployed or patched API; without it only the form is checked.
+   */
+  netRules?(): NetRules;
 }

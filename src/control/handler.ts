@@ -1,9 +1,12 @@
 /**
  * The control API as a pure request handler: authentication, routing and
  * the operations (list, get, deploy, patch, refresh, delete, logs) over a
- * {@linkcode ControlTarget}.
+ * {@linkcode ControlTarget}. Calls from the network carry the token and may
+ * do everything; calls a handler makes through `ctx.client` reach
+ * {@linkcode createControlRouter} in-process with the calling API as
+ * `caller` and are subject to its policy (src/control/policy.ts).
  *
- * Routes (all require `Authorization: Bearer <token>`):
+ * Routes (over the network, all require `Authorization: Bearer <token>`):
  * - `GET /apis`: `{ apis: ApiDescription[] }`
  * - `POST /apis`: deploy `{ projectDir }` or `{ yaml, file? }` → `{ apis: DeployResult[] }`
  * - `GET /apis/<name>`: `ApiDescription`
@@ -28,6 +31,13 @@ import { errorToResponse, fail, json, readJsonObject } from "./_http.ts";
 import { lineMatchesApi } from "./log_tap.ts";
 import { sseResponse } from "./sse.ts";
 import { isAuthorized } from "./token.ts";
+import {
+  authorize,
+  authorizeProjectDeploy,
+  checkHandlerChange,
+  type ControlCaller,
+  redact,
+} from "./policy.ts";
 
 /**
  * The cortex.yaml loader, imported on first use: the YAML library costs ~40
@@ -39,6 +49,32 @@ function configModule() {
 
 /** A handler of the control API. */
 export type ControlHandler = (req: Request) => Promise<Response>;
+
+/**
+ * Answers a control request from `caller` (an API's handler, subject to its
+ * policy) or from the operator (null: already authenticated). Never throws.
+ */
+export type ControlRouter = (
+  req: Request,
+  caller: ControlCaller | null,
+) => Promise<Response>;
+
+/**
+ * Creates the in-process control router: no token, the caller decides what
+ * is allowed.
+ *
+ * @param target The server (or a fake in tests).
+ * @returns The router.
+ */
+export function createControlRouter(target: ControlTarget): ControlRouter {
+  return async (req, caller) => {
+    try {
+      return await route(target, req, caller);
+    } catch (error) {
+      return errorToResponse(error);
+    }
+  };
+}
 
 /**
  * Creates the control API handler.
@@ -59,6 +95,7 @@ export function createControlHandler(
   target: ControlTarget,
   token: string,
 ): ControlHandler {
+  const router = createControlRouter(target);
   return async (req) => {
     if (!isAuthorized(req, token)) {
       return fail(
@@ -69,25 +106,26 @@ export function createControlHandler(
         },
       );
     }
-    try {
-      return await route(target, req);
-    } catch (error) {
-      return errorToResponse(error);
-    }
+    return await router(req, null);
   };
 }
 
-async function route(target: ControlTarget, req: Request): Promise<Response> {
+async function route(
+  target: ControlTarget,
+  req: Request,
+  caller: ControlCaller | null,
+): Promise<Response> {
   const url = new URL(req.url);
   const parts = url.pathname.split("/").filter((p) => p !== "");
   if (parts[0] !== "apis" || parts.length > 3) {
     return fail(404, `No control operation at "${url.pathname}"`);
   }
+  const show = (api: ApiDescription) => caller ? redact(api, caller) : api;
   if (parts.length === 1) {
     if (req.method === "GET") {
-      return json(200, { apis: target.list().map(describe) });
+      return json(200, { apis: target.list().map(describe).map(show) });
     }
-    if (req.method === "POST") return await deploy(target, req);
+    if (req.method === "POST") return await deploy(target, req, caller);
     return notAllowed("GET, POST");
   }
   let name: string;
@@ -106,13 +144,26 @@ async function route(target: ControlTarget, req: Request): Promise<Response> {
     ? "GET"
     : "GET, PATCH, DELETE";
   if (!allowed.split(", ").includes(req.method)) return notAllowed(allowed);
+  const op = action ?? req.method;
+  // A denied call never touches anything (nor says whether the API exists).
+  if (caller && op !== "GET") {
+    authorize(
+      caller,
+      op === "PATCH" ? "patch" : op === "DELETE" ? "delete" : op as
+        | "refresh"
+        | "logs",
+      name,
+    );
+  }
   const api = target.get(name);
   if (api === null) return fail(404, `No API named "${name}" is deployed`);
-  switch (action ?? req.method) {
+  switch (op) {
     case "GET":
-      return json(200, describe(api));
-    case "PATCH":
-      return await patch(target, api, await readJsonObject(req));
+      return json(200, show(describe(api)));
+    case "PATCH": {
+      const body = await readJsonObject(req);
+      return json(200, show(await patch(target, api, body, caller)));
+    }
     case "DELETE":
       await target.delete(name);
       return json(200, { name, action: "deleted" });
@@ -144,11 +195,17 @@ export function describe(s: ApiSnapshot): ApiDescription {
   };
 }
 
-async function deploy(target: ControlTarget, req: Request): Promise<Response> {
+async function deploy(
+  target: ControlTarget,
+  req: Request,
+  caller: ControlCaller | null,
+): Promise<Response> {
   const body = await readJsonObject(req);
+  const net = target.netRules?.();
   let apis: ApiConfig[];
   let project: Project | null = null;
   if (typeof body.projectDir === "string") {
+    if (caller) authorizeProjectDeploy(caller);
     if (!isAbsolute(body.projectDir)) {
       throw new ControlError(
         400,
@@ -156,19 +213,32 @@ async function deploy(target: ControlTarget, req: Request): Promise<Response> {
       );
     }
     const { loadProject } = await configModule();
-    project = await loadProject(body.projectDir);
+    project = await loadProject(body.projectDir, { net });
     apis = project.apis;
   } else if (typeof body.yaml === "string") {
     const file = typeof body.file === "string" && body.file !== ""
       ? body.file
       : "cortex.yaml";
     const { parseApiConfigs } = await configModule();
-    apis = parseApiConfigs(body.yaml, file, new Set(target.project().files));
+    apis = parseApiConfigs(body.yaml, file, new Set(target.project().files), {
+      net,
+    });
   } else {
     throw new ControlError(
       400,
       'Cannot deploy: expected {"projectDir": "/abs/dir"} or {"yaml": "...", "file": "name"}',
     );
+  }
+  if (caller) {
+    for (const api of apis) authorize(caller, "deploy", api.name);
+    const running = target.list().map((s) => s.config);
+    for (const api of apis) {
+      const before = target.get(api.name)?.config ?? null;
+      checkHandlerChange(caller, "deploy", before, api, [
+        ...running,
+        ...apis.filter((a) => a !== api),
+      ]);
+    }
   }
   for (const api of apis) {
     checkEndpoint(
@@ -214,19 +284,25 @@ async function patch(
   target: ControlTarget,
   api: ApiSnapshot,
   body: Record<string, unknown>,
-): Promise<Response> {
+  caller: ControlCaller | null,
+): Promise<ApiDescription> {
   const { parseApiConfigs } = await configModule();
+  const net = target.netRules?.();
   const next = applyPatch(
     api.config,
     body,
     target.project().files,
-    parseApiConfigs,
+    (text, file, files) => parseApiConfigs(text, file, files, { net }),
   );
+  if (caller) {
+    const running = target.list().map((s) => s.config);
+    checkHandlerChange(caller, "patch", api.config, next, running);
+  }
   checkEndpoint(target, next, new Set([next.name]));
   if (configChange(api.config, next) !== "none") {
     await target.patch(next.name, next);
   }
-  return json(200, describe(target.get(next.name) ?? { ...api, config: next }));
+  return describe(target.get(next.name) ?? { ...api, config: next });
 }
 
 function logs(target: ControlTarget, name: string, req: Request): Response {

@@ -8,6 +8,7 @@
  */
 
 import type { ApiConfig, AutoscalingConfig, Project } from "../config/types.ts";
+import type { NetRules } from "../config/net_rules.ts";
 import { configChange } from "./api_spec.ts";
 import { ControlError } from "./client.ts";
 import type {
@@ -57,6 +58,8 @@ export interface ControlHost {
   removeApi(name: string): Promise<void>;
   /** Reports a background failure (a roll-out or start that failed). */
   onError(message: string, error: unknown): void;
+  /** What handler.allow_net may name on this server (loopback, own ports). */
+  netRules?(): NetRules;
 }
 
 /**
@@ -154,5 +157,6 @@ export function createServerTarget(host: ControlHost): ControlTarget {
       return Promise.resolve();
     },
     logs: host.logTap,
+    ...(host.netRules ? { netRules: () => host.netRules!() } : {}),
   };
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { CortexClient } from "../control/client.ts";
+
 /** Structured logger passed to handlers as `ctx.logger`. */
 export interface HandlerLogger {
   /** Logs at DEBUG; `extra` is flattened one level into the JSON line. */
@@ -48,8 +50,15 @@ export interface ApiInfo {
 export interface HandlerContext {
   /** Structured JSON logger labelled with the API and replica. */
   logger: HandlerLogger;
-  /** The Cortex client for the running server (deploy, get, delete, ...). */
-  client: unknown;
+  /**
+   * The Cortex client for the running server, or null outside one. The
+   * runtime carries its calls (no token, no network) under this API's
+   * policy: reading APIs (`get`, `list`, `handler.env` values hidden) by
+   * default; `logs`, `patch`, `refresh`, `delete`, `deploy` and the env
+   * values only for the APIs that `handler.control` in cortex.yaml names.
+   * Refused calls throw a `ControlError` with status 403.
+   */
+  client: CortexClient | null;
   /** Custom metrics. */
   metrics: MetricsClient;
   /** The API this handler serves. */

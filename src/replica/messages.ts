@@ -12,6 +12,10 @@ import type {
   ConnectionStats,
 } from "../http/guarded_server.ts";
 import type { StatsSnapshot } from "../metrics/request_stats.ts";
+import type {
+  ControlFromReplica,
+  ControlToReplica,
+} from "../control/proxy_messages.ts";
 
 /** An HTTP request as plain data. */
 export interface WireRequest {
@@ -61,8 +65,8 @@ export interface ReplicaInit {
   /** --log-level: filters the runtime's lines (access log, errors). */
   runtimeLogLevel: LogLevel;
   accessLog: boolean;
-  /** For `ctx.client`: the control API. */
-  control: { url: string; token: string } | null;
+  /** `ctx.client` is available (its calls go to the main thread, no token). */
+  control: boolean;
 }
 
 /** Main thread → replica. */
@@ -85,7 +89,8 @@ export type ToReplica =
   /** How many replicas of its API are ready (for hand-offs). */
   | { type: "peers"; ready: number }
   | { type: "stats.pull"; id: number }
-  | { type: "grpc"; msg: { type: string; callId: number } };
+  | { type: "grpc"; msg: { type: string; callId: number } }
+  | ControlToReplica;
 
 /** Replica → main thread. */
 export type FromReplica =
@@ -131,7 +136,8 @@ export type FromReplica =
     /** Clients asked to reconnect so far (see reconnect_policy.ts). */
     reconnects: number;
   }
-  | { type: "grpc"; msg: { type: string; callId: number } };
+  | { type: "grpc"; msg: { type: string; callId: number } }
+  | ControlFromReplica;
 
 /** A body read for a hand-off was longer than the limit. */
 export class BodyTooLarge extends RangeError {

@@ -45,7 +45,7 @@ import { currentRequestId } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
-import { createControlClient } from "../control/client.ts";
+import { ProxiedControl } from "./control_client.ts";
 // Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
 // without read access to the runtime's files.
 import "../../mod.ts";
@@ -245,9 +245,10 @@ export async function startReplica(
     await import(handlerUrl.href),
     api.handler.path,
   );
+  const control = init.control ? new ProxiedControl(post) : null;
   const ctx = {
     logger: handlerLogger,
-    client: init.control ? createControlClient(init.control) : null,
+    client: control?.client ?? null,
     metrics,
     api: {
       name: api.name,
@@ -441,6 +442,10 @@ export async function startReplica(
         break;
       case "grpc":
         grpc?.onMessage(msg.msg);
+        break;
+      case "control.response":
+      case "control.chunk":
+        control?.onMessage(msg);
         break;
     }
   });

@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import type { ApiConfig, Project } from "../config/types.ts";
+import { netEntryProblem, type NetRules } from "../config/net_rules.ts";
 
 /** A Worker's `deno.permissions` option. */
 export interface WorkerPermissions {
@@ -22,27 +23,36 @@ export interface WorkerPermissions {
 /**
  * Read: each available project file (so dotfiles, cortex.yaml and ignored
  * files stay unreadable even inside the project) and the scratch directory.
- * Write: the scratch directory. Net: `handler.allow_net`, plus the serving
- * port so the replica can run its own listener, plus the loopback control
- * API for `ctx.client`. Env: none (the handler's
+ * Write: the scratch directory. Net: `handler.allow_net`, each entry checked
+ * again against the server's rules (loopback only with
+ * --allow-loopback-net, never the server's own ports), plus the serving
+ * port so the replica can run its own listener. Never the control API:
+ * `ctx.client` calls go to the main thread. Env: none (the handler's
  * variables are provided in-process). No run, ffi or sys.
+ *
+ * @throws {Error} When an `allow_net` entry breaks the server's rules (it
+ *   was validated on its way in; this is the last line).
  */
 export function workerPermissions(
   project: Project,
   api: ApiConfig,
   scratchDir: string,
   listen: { hostname: string; port: number } | null,
-  control: { url: string } | null = null,
+  rules: NetRules,
 ): WorkerPermissions {
-  const net = [...api.handler.allowNet];
+  const net = api.handler.allowNet.map((entry) => {
+    const problem = netEntryProblem(entry, rules);
+    if (problem === null) return entry;
+    throw new Error(
+      `Cannot grant API "${api.name}" net access to "${entry}" (handler.allow_net): ${problem}`,
+    );
+  });
   if (listen) {
     const host = listen.hostname.includes(":")
       ? `[${listen.hostname}]` // IPv6 literals need brackets before a port
       : listen.hostname;
     net.push(`${host}:${listen.port}`);
   }
-  // ctx.client reaches the control API on loopback.
-  if (control) net.push(new URL(control.url).host);
   return {
     read: [...project.files.map((f) => join(project.dir, f)), scratchDir],
     write: [scratchDir],

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { ApiConfig, Project } from "../config/types.ts";
+import type { NetRules } from "../config/net_rules.ts";
 import { handlerEnv, workerPermissions } from "./permissions.ts";
 
 const api = {
@@ -12,22 +13,27 @@ const project = {
   dotenv: { A: "dotenv", C: "dotenv" },
 } as unknown as Project;
 
-Deno.test("workerPermissions() grants each project file, the scratch dir and the listener", () => {
+const RULES: NetRules = {
+  allowLoopback: false,
+  ownPorts: [
+    { port: 8888, what: "HTTP" },
+    { port: 4000, what: "control", loopbackOnly: true },
+  ],
+};
+
+Deno.test("workerPermissions() grants each project file, the scratch dir and the listener, never the control API", () => {
   const p = workerPermissions(project, api, "/tmp/s/iris-1", {
     hostname: "0.0.0.0",
     port: 8888,
-  }, { url: "http://127.0.0.1:4000" });
+  }, RULES);
   assert.deepEqual(p.read, [
     "/srv/iris/handler.ts",
     "/srv/iris/models/m.bin",
     "/tmp/s/iris-1",
   ]);
   assert.deepEqual(p.write, ["/tmp/s/iris-1"]);
-  assert.deepEqual(p.net, [
-    "example.com:443",
-    "0.0.0.0:8888",
-    "127.0.0.1:4000",
-  ]);
+  // ctx.client goes through the main thread: no grant for 127.0.0.1:4000.
+  assert.deepEqual(p.net, ["example.com:443", "0.0.0.0:8888"]);
   assert.equal(p.env, false);
   assert.equal(p.run, false);
   assert.equal(p.ffi, false);
@@ -38,8 +44,54 @@ Deno.test("workerPermissions() brackets an IPv6 listening address", () => {
   const p = workerPermissions(project, api, "/tmp/s", {
     hostname: "::1",
     port: 9,
-  });
+  }, RULES);
   assert.ok((p.net as string[]).includes("[::1]:9"));
+});
+
+Deno.test("workerPermissions() refuses allow_net entries that break the server's rules, whatever let them in", () => {
+  const withNet = (allowNet: string[]) =>
+    ({ ...api, handler: { ...api.handler, allowNet } }) as ApiConfig;
+  for (
+    const [entry, why] of [
+      ["127.0.0.1", /a port is required/],
+      ["127.0.0.1:5432", /loopback address.*--allow-loopback-net/],
+      ["localhost:4000", /loopback address/],
+      ["api.example.com:8888", /port 8888 is this server's HTTP port/],
+      ["*.example.com:443", /wildcards/],
+    ] as const
+  ) {
+    assert.throws(
+      () => workerPermissions(project, withNet([entry]), "/tmp/s", null, RULES),
+      (e: Error) =>
+        e.message.startsWith(
+          `Cannot grant API "iris" net access to "${entry}" (handler.allow_net): `,
+        ) && why.test(e.message),
+      entry,
+    );
+  }
+  const loopback = { ...RULES, allowLoopback: true };
+  assert.deepEqual(
+    workerPermissions(
+      project,
+      withNet(["127.0.0.1:5432"]),
+      "/tmp/s",
+      null,
+      loopback,
+    )
+      .net,
+    ["127.0.0.1:5432"],
+  );
+  assert.throws(
+    () =>
+      workerPermissions(
+        project,
+        withNet(["127.0.0.1:4000"]),
+        "/tmp/s",
+        null,
+        loopback,
+      ),
+    /port 4000 is this server's control port/,
+  );
 });
 
 Deno.test("handlerEnv() layers .env, then handler.env, then the runtime's variables", () => {

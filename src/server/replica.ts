@@ -115,7 +115,10 @@ export class Replica {
     this.#child = new Deno.Command(launch.command, {
       args: [...launch.args, socket.address, nonce],
       cwd: launch.cwd,
-      env: { NO_COLOR: "1" },
+      // The serving process's environment holds the control token: blank it
+      // (a replica has no env permission, but nothing secret should be in
+      // its process at all).
+      env: { NO_COLOR: "1", CORTEX_CONTROL_TOKEN: "" },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

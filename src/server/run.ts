@@ -10,6 +10,7 @@ import type { Project } from "../config/types.ts";
 import { Server, type ServerOptions } from "./server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
+import { ControlProxy } from "./control_proxy.ts";
 import { readCommands } from "../supervisor/commands.ts";
 
 /** Exit codes of the serving process. */
@@ -50,7 +51,8 @@ export async function runServer(
     scratchRoot,
     control: null,
   });
-  // The control plane exists before replicas start: they get ctx.client.
+  // The control plane exists before replicas start: they get ctx.client,
+  // whose calls the proxy runs in-process under each API's policy.
   const target = createServerTarget(server);
   const plane = await startControlPlane({
     target,
@@ -59,7 +61,8 @@ export async function runServer(
     reusePort: opts.supervised,
   });
   const watching = new AbortController();
-  server.opts.control = plane.endpoint;
+  server.opts.control = new ControlProxy(target);
+  server.opts.controlPort = plane.port;
   const stopped = Promise.withResolvers<number>();
   const started = Promise.withResolvers<void>();
   let stops = 0;

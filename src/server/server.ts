@@ -10,7 +10,7 @@ import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
 import { Autoscaler } from "../autoscaler/loop.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
-import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
+import type { FromReplica, Route } from "../replica/messages.ts";
 import { Forwarding } from "./forwarding.ts";
 import { MainRouter } from "./main_router.ts";
 import { PoolGrpcBackend } from "./grpc_backend.ts";
@@ -30,6 +30,8 @@ import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
 import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
 import type { DescriptorMap } from "../supervisor/descriptors.ts";
+import type { ControlProxy } from "./control_proxy.ts";
+import { type NetRules, ownPorts } from "../config/net_rules.ts";
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -50,8 +52,12 @@ export interface ServerOptions {
    * "loopback" for a TCP port on 127.0.0.1 (compiled binaries).
    */
   replicaSocket?: string;
-  /** The control API for ctx.client, when one runs. */
-  control: ReplicaInit["control"];
+  /** Carries handlers' ctx.client calls to the control API, when one runs. */
+  control: ControlProxy | null;
+  /** `--allow-loopback-net`: handler.allow_net may name loopback addresses. */
+  allowLoopbackNet?: boolean;
+  /** The control API's port once it listens (never granted to handlers). */
+  controlPort?: number;
   /** Precompiled descriptors by proto path (from the supervisor or a binary). */
   descriptors?: DescriptorMap;
   /**
@@ -158,6 +164,18 @@ export class Server implements ControlHost {
   /** The bound gRPC port (the asked one until gRPC starts). */
   get grpcPort(): number {
     return this.#grpc?.port ?? this.opts.grpcPort;
+  }
+
+  /** What handler.allow_net may name on this server (its ports as bound). */
+  netRules(): NetRules {
+    return {
+      allowLoopback: this.opts.allowLoopbackNet ?? false,
+      ownPorts: ownPorts({
+        http: this.port,
+        grpc: this.grpcPort,
+        control: this.opts.controlPort,
+      }),
+    };
   }
 
   /** Replaces the project (a deployed directory) before new replicas start. */
@@ -321,7 +339,7 @@ export class Server implements ControlHost {
             api,
             scratchDir,
             listen,
-            this.opts.control,
+            this.netRules(),
           ),
           socket: this.#socket!.address,
           memoryBytes: memoryLimitOf(api),
@@ -332,12 +350,14 @@ export class Server implements ControlHost {
       apiNames: () => [...this.apis.keys()],
       accessLog: this.opts.accessLog,
       runtimeLogLevel: this.opts.logLevel,
-      control: this.opts.control,
+      control: this.opts.control !== null,
       logger: this.logger,
       maxLocalReplicas: this.opts.maxReplicasPerApi,
       limits: this.limits,
-      onMessage: (msg, replica) => this.#onReplicaMessage(msg, replica),
+      onMessage: (msg, replica) =>
+        this.#onReplicaMessage(msg, replica, pool.api.name),
       onExit: (replica, exit) => {
+        this.opts.control?.forget(replica);
         this.forwarding.replicaExited(replica, exit);
         this.grpcBackend.replicaExited(replica, exit);
       },
@@ -380,7 +400,7 @@ export class Server implements ControlHost {
     }
   }
 
-  #onReplicaMessage(msg: FromReplica, replica: Replica): void {
+  #onReplicaMessage(msg: FromReplica, replica: Replica, api: string): void {
     switch (msg.type) {
       case "http.response":
         this.forwarding.resolve(msg.id, msg.res, replica);
@@ -396,6 +416,13 @@ export class Server implements ControlHost {
         break;
       case "grpc":
         this.grpcBackend.deliver(msg.msg as never, replica);
+        break;
+      case "control.request":
+      case "control.cancel":
+        this.opts.control?.onMessage(msg, replica, {
+          api,
+          send: (m) => replica.send(m),
+        });
         break;
     }
   }

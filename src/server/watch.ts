@@ -23,7 +23,7 @@ export async function watchProject(
   let timer: ReturnType<typeof setTimeout> | undefined;
   const reload = async () => {
     try {
-      const project = await loadProject(dir);
+      const project = await loadProject(dir, { net: target.netRules?.() });
       await target.deploy(project.apis, project);
       logger.info("Project changed: rolling out", {
         extra: { apis: project.apis.map((a) => a.name) },

@@ -8,6 +8,7 @@
  */
 
 import type { Project } from "../config/types.ts";
+import { netEntryProblem, ownPorts } from "../config/net_rules.ts";
 
 /** Unstable features the runtime needs (reusePort). */
 export const UNSTABLE_FLAGS = [
@@ -65,6 +66,11 @@ export interface ListenSpec {
   /** Loopback port of the control API (0: chosen at run time), or null when none runs. */
   controlPort: number | null;
   /**
+   * `--allow-loopback-net`: loopback entries of `handler.allow_net` are
+   * granted (the server's own ports never are).
+   */
+  allowLoopbackNet?: boolean;
+  /**
    * The gRPC bridge's Unix socket when the gRPC process serves gRPC: the
    * serving process then listens on the socket instead of the gRPC port.
    */
@@ -84,25 +90,44 @@ function hostPort(hostname: string, port: number): string {
   return port === 0 ? host : `${host}:${port}`;
 }
 
-/** Net grants: listening addresses, the control API and handler allow-lists. */
+/**
+ * Net grants: listening addresses, the control API and handler allow-lists.
+ * The gRPC port only when the project has a gRPC API. The control API's
+ * grant is its exact address; with port 0 that is `127.0.0.1:0`, which
+ * lets the process bind a free port and connect to nothing on loopback. `allow_net` entries that break the rules of
+ * src/config/net_rules.ts (loopback without `allowLoopbackNet`, the
+ * server's own ports) are left out: the supervisor refuses such a project
+ * before starting, and replicas are refused them again.
+ */
 export function netGrants(project: Project, listen: ListenSpec): string[] {
-  const grants = new Set<string>([
-    hostPort(listen.hostname, listen.port),
-    listen.grpcSocket !== undefined
-      ? `unix:${listen.grpcSocket}`
-      : hostPort(listen.hostname, listen.grpcPort),
-  ]);
+  const grants = new Set<string>([hostPort(listen.hostname, listen.port)]);
+  // An HTTP-only project never listens on the gRPC port (a gRPC API cannot
+  // be deployed into it later either).
+  if (listen.grpcSocket !== undefined) grants.add(`unix:${listen.grpcSocket}`);
+  else if (project.apis.some((a) => a.handler.protobufPath !== null)) {
+    grants.add(hostPort(listen.hostname, listen.grpcPort));
+  }
   if (listen.grpcSocket !== undefined && listen.grpcSocketBind !== undefined) {
     grants.add(`unix:${listen.grpcSocketBind}`);
   }
   if (listen.controlPort !== null) {
-    grants.add(hostPort("127.0.0.1", listen.controlPort));
+    grants.add(`127.0.0.1:${listen.controlPort}`);
   }
   if (listen.replicaSocket !== undefined) {
     grants.add(`unix:${listen.replicaSocket}`);
   }
+  const rules = {
+    allowLoopback: listen.allowLoopbackNet ?? false,
+    ownPorts: ownPorts({
+      http: listen.port,
+      grpc: listen.grpcPort,
+      control: listen.controlPort,
+    }),
+  };
   for (const api of project.apis) {
-    for (const host of api.handler.allowNet) grants.add(host);
+    for (const host of api.handler.allowNet) {
+      if (netEntryProblem(host, rules) === null) grants.add(host);
+    }
   }
   return [...grants];
 }

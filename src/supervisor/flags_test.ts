@@ -10,7 +10,10 @@ import {
 
 const PROJECT = {
   dir: "/p",
-  apis: [{ handler: { allowNet: ["api.example.com"] } }],
+  apis: [
+    { handler: { allowNet: ["api.example.com:443"], protobufPath: null } },
+    { handler: { allowNet: [], protobufPath: "api.proto" } },
+  ],
 } as unknown as Project;
 
 Deno.test("netGrants(): the gRPC port, or only the bridge socket when the gRPC process serves gRPC", () => {
@@ -23,12 +26,17 @@ Deno.test("netGrants(): the gRPC port, or only the bridge socket when the gRPC p
   assert.deepEqual(netGrants(PROJECT, listen), [
     "0.0.0.0:8888",
     "0.0.0.0:9000",
-    "127.0.0.1",
-    "api.example.com",
+    "127.0.0.1:0",
+    "api.example.com:443",
   ]);
   assert.deepEqual(
     netGrants(PROJECT, { ...listen, grpcSocket: "/tmp/c/grpc.sock" }),
-    ["0.0.0.0:8888", "unix:/tmp/c/grpc.sock", "127.0.0.1", "api.example.com"],
+    [
+      "0.0.0.0:8888",
+      "unix:/tmp/c/grpc.sock",
+      "127.0.0.1:0",
+      "api.example.com:443",
+    ],
   );
   // Bound at a path of its own, then renamed to the shared one.
   assert.deepEqual(
@@ -41,8 +49,72 @@ Deno.test("netGrants(): the gRPC port, or only the bridge socket when the gRPC p
       "0.0.0.0:8888",
       "unix:/tmp/c/grpc.sock",
       "unix:/tmp/c/gen-2/grpc.sock",
-      "127.0.0.1",
-      "api.example.com",
+      "127.0.0.1:0",
+      "api.example.com:443",
+    ],
+  );
+});
+
+Deno.test("netGrants(): never loopback on every port; the control API's exact address only", () => {
+  const listen = {
+    hostname: "127.0.0.1",
+    port: 8888,
+    grpcPort: 9000,
+    controlPort: 0,
+  };
+  const grants = netGrants(PROJECT, listen);
+  // Port 0 of the control API: bind a free port, reach nothing.
+  assert.ok(grants.includes("127.0.0.1:0"));
+  assert.ok(!grants.some((g) => /^(127\.0\.0\.1|localhost|\[::1\])$/.test(g)));
+  assert.deepEqual(
+    netGrants(PROJECT, { ...listen, controlPort: 4000 }).filter((g) =>
+      g.startsWith("127.0.0.1")
+    ),
+    ["127.0.0.1:8888", "127.0.0.1:9000", "127.0.0.1:4000"],
+  );
+  // An HTTP-only project does not hold the gRPC port.
+  assert.deepEqual(
+    netGrants({ ...PROJECT, apis: [PROJECT.apis[0]!] }, listen),
+    ["127.0.0.1:8888", "127.0.0.1:0", "api.example.com:443"],
+  );
+});
+
+Deno.test("netGrants(): allow_net entries that break the server's rules are left out", () => {
+  const project = {
+    dir: "/p",
+    apis: [{
+      handler: {
+        protobufPath: null,
+        allowNet: [
+          "db.example.com:5432",
+          "127.0.0.1:5432",
+          "localhost:6379",
+          "127.0.0.1:4000",
+          "10.0.0.1:8888",
+          "127.0.0.1",
+        ],
+      },
+    }],
+  } as unknown as Project;
+  const listen = {
+    hostname: "0.0.0.0",
+    port: 8888,
+    grpcPort: 9000,
+    controlPort: 4000,
+  };
+  assert.deepEqual(netGrants(project, listen), [
+    "0.0.0.0:8888",
+    "127.0.0.1:4000",
+    "db.example.com:5432",
+  ]);
+  assert.deepEqual(
+    netGrants(project, { ...listen, allowLoopbackNet: true }),
+    [
+      "0.0.0.0:8888",
+      "127.0.0.1:4000",
+      "db.example.com:5432",
+      "127.0.0.1:5432",
+      "localhost:6379",
     ],
   );
 });
