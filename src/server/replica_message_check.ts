@@ -239,6 +239,22 @@ export function checkFromReplica(msg: unknown): FromReplica {
       };
     case "grpc":
       return grpc(msg.msg);
+    case "control.request": {
+      const method = text(msg.method, "method", 16);
+      if (!["GET", "POST", "PATCH", "DELETE"].includes(method)) {
+        fail(`method "${method}" is not a control API method`);
+      }
+      if (msg.body !== null) text(msg.body, "body", 64 << 20);
+      return {
+        type: "control.request",
+        id: id(msg.id),
+        method,
+        path: text(msg.path, "path", 4096),
+        body: msg.body as string | null,
+      };
+    }
+    case "control.cancel":
+      return { type: "control.cancel", id: id(msg.id) };
     default:
       fail(`type "${String(msg.type)}" is not a replica message`);
   }

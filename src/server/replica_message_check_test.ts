@@ -92,6 +92,10 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       /not a gRPC reply/,
     ],
     [{ type: "hello", nonce: "x" }, /not a replica message/],
+    [
+      { type: "control.request", id: 1, method: "PUT", path: "/", body: null },
+      /not a control API method/,
+    ],
     [{ type: "init" }, /not a replica message/],
   ];
   for (const [msg, why] of bad) {

@@ -95,6 +95,22 @@ export interface ApiRuntime {
   autoscaler: Autoscaler;
 }
 
+/**
+ * A replica process could be started with any grant, unlike a Worker, which
+ * cannot exceed its parent: so a replica gets no network access that this
+ * process was not given at start (a patched or deployed `allow_net` takes a
+ * restart of `serve`).
+ */
+function checkNetWithinOwn(api: ApiConfig): void {
+  for (const host of api.handler.allowNet) {
+    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
+      throw new Error(
+        `Cannot grant API "${api.name}" net access to "${host}" (handler.allow_net): this server was not started with it; restart serve with the project that names it`,
+      );
+    }
+  }
+}
+
 /** The main-thread side of a running project. */
 export class Server implements ControlHost {
   project: Project;
@@ -332,8 +348,9 @@ export class Server implements ControlHost {
           ? { hostname: this.opts.hostname, port: this.port }
           : null,
       socket: this.#socket!,
-      command: (api, scratchDir, listen) =>
-        replicaCommand({
+      command: (api, scratchDir, listen) => {
+        checkNetWithinOwn(api);
+        return replicaCommand({
           permissions: workerPermissions(
             this.project,
             api,
@@ -344,7 +361,8 @@ export class Server implements ControlHost {
           socket: this.#socket!.address,
           memoryBytes: memoryLimitOf(api),
           cwd: this.project.dir,
-        }),
+        });
+      },
       log: (chunk) => this.#write(chunk),
       routes: () => this.routes(),
       apiNames: () => [...this.apis.keys()],
