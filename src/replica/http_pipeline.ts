@@ -8,12 +8,14 @@
 
 import type { ApiConfig } from "../config/types.ts";
 import type { HandlerLogger } from "../handler/types.ts";
+import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
 import type { Admission } from "./admission.ts";
 import { declaredTooLarge } from "./body_limit.ts";
 import {
   allowedMethods,
+  findHeadMethod,
   findMethod,
   type HandlerInstance,
   type HandlerMethod,
@@ -120,6 +122,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
   const methods = new Map<string, HandlerMethod | null>(
     HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
   );
+  methods.set("HEAD", findHeadMethod(deps.handler));
   const allow = allowedMethods(deps.handler).join(", ");
 
   /** Logs and counts the response, and sets its x-request-id. */
@@ -151,8 +154,14 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Promise<Response> | Response {
     const started = performance.now();
     const requestId = opts.requestId ?? requestIdOf(original);
-    const method = methods.get(original.method) ??
-      findMethod(deps.handler, original.method);
+    let method = methods.get(original.method);
+    if (method === undefined) {
+      const refused = unsupportedMethod(original, () => requestId);
+      if (refused) {
+        return finish(original, started, requestId, refused, null, true);
+      }
+      method = findMethod(deps.handler, original.method);
+    }
     if (!method) {
       return finish(
         original,

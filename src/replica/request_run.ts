@@ -51,6 +51,25 @@ function afterBody(res: Response, run: () => void): Response {
   });
 }
 
+/**
+ * A HEAD answer: the status and headers of the GET (or HEAD) method's
+ * response, with the Content-Length its body would have had, and no body.
+ * Dropped here rather than by the HTTP layer, so the body is never produced
+ * for nothing and a callback runs at once.
+ */
+function withoutBody(result: RunResult): RunResult {
+  const res = result.response;
+  const length = result.bytesOut ?? res.headers.get("content-length");
+  res.body?.cancel().catch(() => {});
+  const head = new Response(null, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+  if (length !== null) head.headers.set("content-length", String(length));
+  return { response: head, bytesOut: 0, hasId: result.hasId };
+}
+
 /** State of one admitted request. */
 export class RequestRun {
   readonly #ctx: PipelineContext;
@@ -104,7 +123,13 @@ export class RequestRun {
         payload = await parsePayload(request);
       } catch (error) {
         if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
-        throw error;
+        // Parse errors are HttpErrors already; anything else is a body that
+        // could not be read (cut short by the client): 400, not logged.
+        if (error instanceof HttpError) throw error;
+        throw new HttpError(
+          400,
+          `Cannot read request body: ${(error as Error)?.message ?? error}`,
+        );
       }
       if (this.#timedOut) return this.#timeoutResult();
       const slots = ctx.deps.slots;
@@ -137,6 +162,7 @@ export class RequestRun {
         bytesOut: encoded.bytesOut,
         hasId: encoded.bytesOut !== null,
       };
+      if (this.#original.method === "HEAD") result = withoutBody(result);
     } catch (error) {
       if (this.#timedOut) return this.#timeoutResult();
       result = {

@@ -16,6 +16,7 @@ import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
+import { unreadableBody, unsupportedMethod } from "../http/refusals.ts";
 import { Admission } from "./admission.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
@@ -119,7 +120,14 @@ async function start(init: ReplicaInit): Promise<void> {
   >();
   async function forward(api: string | null, req: Request): Promise<Response> {
     const id = nextForwardId++;
-    const wire = await toWireRequest(req);
+    let wire;
+    try {
+      wire = await toWireRequest(req);
+    } catch (error) {
+      // A client's body cut short: 400, as in the pipeline.
+      if (api === null) return unreadableBody(error, requestIdOf(req));
+      throw error;
+    }
     const { promise, resolve, reject } = Promise.withResolvers<Response>();
     forwards.set(id, { resolve, reject });
     const onAbort = () => {
@@ -211,7 +219,7 @@ async function start(init: ReplicaInit): Promise<void> {
         return serveOwn(req, { requestId });
       }
       if (target !== null || path === "/healthz" || path === "/metrics") {
-        return forward(null, req);
+        return unsupportedMethod(req, requestIdOf) ?? forward(null, req);
       }
       return errorResponse(404, `No API is served at "${path}"`, {}, {
         "x-request-id": requestIdOf(req),

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
@@ -41,7 +42,11 @@ export class MainRouter {
     const path = new URL(req.url).pathname;
     const host = this.#host;
     let res: Response;
-    if (path === "/healthz") {
+    const refused = unsupportedMethod(req);
+    if (refused) {
+      // Before anything else: such a request could not be handed on.
+      res = refused;
+    } else if (path === "/healthz") {
       res = healthResponse(this.health(), host.draining);
     } else if (path === "/metrics") {
       res = new Response(await this.metricsText(), {
