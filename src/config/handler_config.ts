@@ -24,6 +24,7 @@ const HANDLER_KEYS = [
   "max_body_size",
   "allow_net",
   "shutdown_grace_period",
+  "access_log",
 ] as const;
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
@@ -62,7 +63,27 @@ export function readHandler(
     allowNet: readAllowNet(r),
     shutdownGracePeriodMs: r.duration("shutdown_grace_period", { min: 0 }) ??
       HANDLER_DEFAULTS.shutdownGracePeriodMs,
+    accessLog: readAccessLog(r),
   };
+}
+
+/** `access_log`: true (1), false (0), or a sample rate in (0, 1]. */
+function readAccessLog(r: FieldReader): number {
+  const node = r.node("access_log");
+  if (node === undefined) return 1;
+  const value = node.kind === "scalar" ? node.value : null;
+  if (value === true) return 1;
+  if (value === false) return 0;
+  if (
+    typeof value === "number" && Number.isFinite(value) && value > 0 &&
+    value <= 1
+  ) return value;
+  r.reject(
+    "access_log",
+    node,
+    "expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off",
+  );
+  return 1;
 }
 
 function readType(r: FieldReader): void {

@@ -21,6 +21,7 @@ const cases: Case[] = [
       maxBodyBytes: 32 * 1024 * 1024,
       allowNet: [],
       shutdownGracePeriodMs: 30_000,
+      accessLog: 1,
     },
   },
   {
@@ -235,6 +236,65 @@ const cases: Case[] = [
       `${E}:8: handler.allow_net[0] is "example.com:http": the port must be an integer from 1 to 65535`,
       `${E}:9: handler.allow_net[1] is 8080: expected a string such as "example.com" or "example.com:443"`,
       `${E}:10: handler.allow_net[2] is "bad host": expected "host" or "host:port", e.g. "example.com:443"`,
+    ],
+  },
+  {
+    name: "access_log: true",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: true}\n",
+    get: (a) => a.handler.accessLog,
+    want: 1,
+  },
+  {
+    name: "access_log: false",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: false}\n",
+    get: (a) => a.handler.accessLog,
+    want: 0,
+  },
+  {
+    name: "access_log: a sample rate",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: 0.05}\n",
+    get: (a) => a.handler.accessLog,
+    want: 0.05,
+  },
+  {
+    name: "access_log: 1",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: 1}\n",
+    get: (a) => a.handler.accessLog,
+    want: 1,
+  },
+  {
+    name: "access_log 0 is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: 0\n",
+    wantErr: [
+      `${E}:4: handler.access_log is 0: expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log 1.5 is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: 1.5\n",
+    wantErr: [
+      `${E}:4: handler.access_log is 1.5: expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log 10% is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: 10%\n",
+    wantErr: [
+      `${E}:4: handler.access_log is "10%": expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log [true] is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: [true]\n",
+    wantErr: [
+      `${E}:4: handler.access_log is a list: expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log yes is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: yes\n",
+    wantErr: [
+      `${E}:4: handler.access_log is "yes": expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
     ],
   },
   {

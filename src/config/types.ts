@@ -38,6 +38,12 @@ export interface HandlerConfig {
   allowNet: string[];
   /** Ours: grace period for a draining replica in milliseconds (default 30000). */
   shutdownGracePeriodMs: number;
+  /**
+   * Ours: the share of requests that get an access line: 1 (`true`, the
+   * default), 0 (`false`: none), or a sample rate in between, under which
+   * responses with status >= 500 are always logged.
+   */
+  accessLog: number;
 }
 
 /** `compute.*` after defaults, kept as written for cluster manifests. */

@@ -46,6 +46,11 @@ export function apiToSpec(api: ApiConfig): ApiSpec {
     max_body_size: h.maxBodyBytes,
     allow_net: h.allowNet,
     shutdown_grace_period: d(h.shutdownGracePeriodMs),
+    access_log: h.accessLog === 1
+      ? true
+      : h.accessLog === 0
+      ? false
+      : h.accessLog,
   };
   const concurrency = h.processesPerReplica * h.threadsPerProcess;
   const autoscaling: ApiSpec = {

@@ -96,6 +96,20 @@ export function pathOf(url: string): string {
   return end === -1 ? url.slice(start) : url.slice(start, start + end);
 }
 
+/**
+ * Which responses get an access line under `handler.access_log`: all (1),
+ * none (0), or a random share `rate` of them plus every one with a status of
+ * 500 or more.
+ */
+export function accessSampler(
+  rate: number,
+  random: () => number = Math.random,
+): (status: number) => boolean {
+  if (rate >= 1) return () => true;
+  if (rate <= 0) return () => false;
+  return (status) => status >= 500 || random() < rate;
+}
+
 /** What every request of a pipeline shares. */
 export interface PipelineContext {
   deps: PipelineDeps;
@@ -124,6 +138,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
   );
   methods.set("HEAD", findHeadMethod(deps.handler));
   const allow = allowedMethods(deps.handler).join(", ");
+  const logged = accessSampler(api.handler.accessLog ?? 1);
 
   /** Logs and counts the response, and sets its x-request-id. */
   function finish(
@@ -136,15 +151,17 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Response {
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
-    deps.access({
-      method: original.method,
-      path: pathOf(original.url),
-      status: res.status,
-      latencyMs: Math.round(latency * 100) / 100,
-      requestId,
-      bytesIn: Number(original.headers.get("content-length") ?? 0),
-      bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
-    });
+    if (logged(res.status)) {
+      deps.access({
+        method: original.method,
+        path: pathOf(original.url),
+        status: res.status,
+        latencyMs: Math.round(latency * 100) / 100,
+        requestId,
+        bytesIn: Number(original.headers.get("content-length") ?? 0),
+        bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
+      });
+    }
     return hasId ? res : withRequestId(res, requestId);
   }
 

@@ -23,6 +23,7 @@ const base: ApiConfig = {
     maxBodyBytes: 32 * 1024 * 1024,
     allowNet: [],
     shutdownGracePeriodMs: 30_000,
+    accessLog: 1,
   },
   compute: { cpu: "500m", mem: "1Gi", gpu: 0 },
   autoscaling: {
@@ -56,6 +57,7 @@ const grpc: ApiConfig = {
     env: { CORTEX_API: "spoofed", TOP_K: "10" },
     requestTimeoutMs: 900_000,
     shutdownGracePeriodMs: 12_300,
+    accessLog: 0.5,
   },
   compute: { cpu: "2", mem: null, gpu: 1 },
   autoscaling: {
