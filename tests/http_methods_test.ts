@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { fixture, type LogLine, withServer } from "./_server.ts";
+import { scrape } from "./_metrics.ts";
 import { rawRequest, type RawResponse } from "./_raw_http.ts";
 
 const CONNECTIONS = 8;
@@ -128,6 +129,16 @@ Deno.test("http methods: TRACE, lower case, HEAD and truncated bodies get 4xx/5x
           const rs = await each(port, request, true);
           assert.deepEqual(statuses(rs), [400]);
           assert.match(rs[0]!.body, /Cannot read request body/);
+        }
+      },
+    );
+
+    await t.step(
+      "nothing stays in flight (refused requests that were handed on too)",
+      async () => {
+        const m = await scrape(`http://127.0.0.1:${port}`);
+        for (const api of ["items", "other"]) {
+          assert.equal(m.get("cortex_in_flight_requests", { api }), 0, api);
         }
       },
     );

@@ -165,6 +165,26 @@ export function createHttpPipeline(deps: PipelineDeps) {
     return hasId ? res : withRequestId(res, requestId);
   }
 
+  /**
+   * An answer given before the request runs. A forwarded request was
+   * admitted by the main thread on this replica's slot: it leaves the
+   * in-flight count here, as a RequestRun's end would.
+   */
+  function refuse(
+    original: Request,
+    started: number,
+    requestId: string,
+    admitted: boolean | undefined,
+    res: Response,
+    hasId = false,
+  ): Response {
+    if (admitted) {
+      admission.addLoad(slot, -1);
+      admission.finish();
+    }
+    return finish(original, started, requestId, res, null, hasId);
+  }
+
   return function handle(
     original: Request,
     opts: CallOptions = {},
@@ -175,15 +195,23 @@ export function createHttpPipeline(deps: PipelineDeps) {
     if (method === undefined) {
       const refused = unsupportedMethod(original, () => requestId);
       if (refused) {
-        return finish(original, started, requestId, refused, null, true);
+        return refuse(
+          original,
+          started,
+          requestId,
+          opts.admitted,
+          refused,
+          true,
+        );
       }
       method = findMethod(deps.handler, original.method);
     }
     if (!method) {
-      return finish(
+      return refuse(
         original,
         started,
         requestId,
+        opts.admitted,
         errorResponse(
           405,
           `Method "${original.method}" is not implemented by API "${api.name}"`,
@@ -193,10 +221,11 @@ export function createHttpPipeline(deps: PipelineDeps) {
       );
     }
     if (declaredTooLarge(original, maxBody)) {
-      return finish(
+      return refuse(
         original,
         started,
         requestId,
+        opts.admitted,
         errorResponse(413, ctx.tooLargeMessage),
       );
     }

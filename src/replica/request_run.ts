@@ -124,8 +124,9 @@ export class RequestRun {
       } catch (error) {
         if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
         // Parse errors are HttpErrors already; anything else is a body that
-        // could not be read (cut short by the client): 400, not logged.
-        if (error instanceof HttpError) throw error;
+        // could not be read (cut short by the client): 400, not logged; 499
+        // when the client is gone altogether.
+        if (error instanceof HttpError || this.#info.clientGone) throw error;
         throw new HttpError(
           400,
           `Cannot read request body: ${(error as Error)?.message ?? error}`,
