@@ -23,7 +23,7 @@ Deno.test("errors: status codes for unknown paths, methods, throws and HttpError
       assert.equal(res.status, 405);
       await res.body?.cancel();
       const allow = (res.headers.get("allow") ?? "").split(/,\s*/).sort();
-      assert.deepEqual(allow, ["GET", "POST"]);
+      assert.deepEqual(allow, ["GET", "HEAD", "POST"]);
     });
 
     await t.step(

@@ -41,6 +41,18 @@ export interface AutoscalerOptions {
   getReplicas(): number;
   /** Called when a tick wants a different count; may be async. */
   setReplicas(n: number, reason: string): void | Promise<void>;
+  /**
+   * The most replicas this machine runs for the API
+   * (`--max-replicas-per-api`), below `cfg.maxReplicas`: decisions above it
+   * scale to it, and `onCapped` reports it once instead of asking again on
+   * every tick.
+   */
+  maxReplicas?: number;
+  /**
+   * Called when a decision first goes over `maxReplicas` (again after it
+   * went back under): the count wanted, the cap and the decision's reason.
+   */
+  onCapped?(wanted: number, cap: number, reason: string): void;
   /** Defaults to the real clock, with timers that do not keep the process alive. */
   clock?: Clock;
   /** Sampling interval in ms (default 1000). */
@@ -88,6 +100,8 @@ export class Autoscaler {
   #state: ScalerState | null = null;
   #last: Decision | null = null;
   #counts: DecisionCounts = { up: 0, down: 0, hold: 0 };
+  /** True while decisions are over `maxReplicas` (reported once). */
+  #capped = false;
   #sampleTimer: unknown = null;
   #tickTimer: unknown = null;
 
@@ -207,15 +221,30 @@ export class Autoscaler {
       );
       this.#state = d.state;
       this.#last = d;
-      if (d.desired > current) this.#counts.up++;
-      else if (d.desired < current) this.#counts.down++;
+      const desired = this.#cap(d.desired, d.reason);
+      if (desired > current) this.#counts.up++;
+      else if (desired < current) this.#counts.down++;
       else this.#counts.hold++;
-      if (d.desired === current) return;
-      const done = this.#opts.setReplicas(d.desired, d.reason);
+      if (desired === current) return;
+      const done = this.#opts.setReplicas(desired, d.reason);
       if (done instanceof Promise) done.catch((error) => this.#fail(error));
     } catch (error) {
       this.#fail(error);
     }
+  }
+
+  /** `wanted`, at most the local cap; reports reaching the cap once. */
+  #cap(wanted: number, reason: string): number {
+    const cap = this.#opts.maxReplicas;
+    if (cap === undefined || wanted <= cap) {
+      this.#capped = false;
+      return wanted;
+    }
+    if (!this.#capped) {
+      this.#capped = true;
+      this.#opts.onCapped?.(wanted, cap, reason);
+    }
+    return cap;
   }
 
   #fail(error: unknown): void {

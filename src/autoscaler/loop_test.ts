@@ -261,3 +261,40 @@ Deno.test("Autoscaler rejects a non-positive tick or sample interval", () => {
   const scaler = new Autoscaler({ ...base, cfg: CFG, clock: new FakeClock() });
   assert.throws(() => scaler.updateConfig({ ...CFG, tickMs: NaN }), RangeError);
 });
+
+Deno.test("Autoscaler at the local cap: scales to it, reports the cap once, does not ask again every tick", () => {
+  const capped: [number, number, string][] = [];
+  const calls: number[] = [];
+  const pool = { replicas: 3, inFlight: 20 }; // wants many more than 4
+  const { clock, scaler } = setup({
+    maxReplicas: 4,
+    onCapped: (wanted, cap, reason) => capped.push([wanted, cap, reason]),
+    getInFlight: () => pool.inFlight,
+    getReplicas: () => pool.replicas,
+    // Like ReplicaPool, which never goes past --max-replicas-per-api.
+    setReplicas: (n) => {
+      calls.push(n);
+      pool.replicas = Math.min(n, 4);
+    },
+  });
+  scaler.start();
+  clock.advance(10_000);
+  assert.deepEqual(calls, [4]);
+  assert.equal(capped.length, 1);
+  const [wanted, cap, reason] = capped[0]!;
+  assert.ok(wanted > 4, `wanted ${wanted}`);
+  assert.equal(cap, 4);
+  assert.match(reason, /in-flight/);
+  clock.advance(10 * 10_000);
+  assert.deepEqual(calls, [4], "no scaling call on each tick at the cap");
+  assert.equal(capped.length, 1, "the cap is reported once");
+  assert.equal(scaler.decisions.hold, 10);
+  // Below the cap again, then over it again: reported anew.
+  pool.inFlight = 2;
+  clock.advance(60_000);
+  assert.ok(pool.replicas < 4, `scaled down to ${pool.replicas}`);
+  pool.inFlight = 20;
+  clock.advance(30_000);
+  assert.equal(pool.replicas, 4);
+  assert.equal(capped.length, 2);
+});

@@ -32,6 +32,7 @@ const HANDLER_KEYS = [
   "control",
   "shutdown_grace_period",
   "startup_timeout",
+  "access_log",
 ] as const;
 
 /** `handler.control` keys, as written in cortex.yaml, and their field. */
@@ -101,7 +102,27 @@ export function readHandler(
       HANDLER_DEFAULTS.shutdownGracePeriodMs,
     startupTimeoutMs: r.duration("startup_timeout", { above: 0 }) ??
       HANDLER_DEFAULTS.startupTimeoutMs,
+    accessLog: readAccessLog(r),
   };
+}
+
+/** `access_log`: true (1), false (0), or a sample rate in (0, 1]. */
+function readAccessLog(r: FieldReader): number {
+  const node = r.node("access_log");
+  if (node === undefined) return 1;
+  const value = node.kind === "scalar" ? node.value : null;
+  if (value === true) return 1;
+  if (value === false) return 0;
+  if (
+    typeof value === "number" && Number.isFinite(value) && value > 0 &&
+    value <= 1
+  ) return value;
+  r.reject(
+    "access_log",
+    node,
+    "expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off",
+  );
+  return 1;
 }
 
 function readType(r: FieldReader): void {

@@ -30,6 +30,7 @@ const cases: Case[] = [
       },
       shutdownGracePeriodMs: 30_000,
       startupTimeoutMs: 120_000,
+      accessLog: 1,
     },
   },
   {
@@ -384,6 +385,65 @@ const cases: Case[] = [
     yaml: "name: iris\nhandler:\n  path: handler.ts\n  control: manage\n",
     wantErr: [
       `${E}:4: handler.control is "manage": expected a mapping of actions to API names, e.g. { patch: [iris], logs: ["*"] }`,
+    ],
+  },
+  {
+    name: "access_log: true",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: true}\n",
+    get: (a) => a.handler.accessLog,
+    want: 1,
+  },
+  {
+    name: "access_log: false",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: false}\n",
+    get: (a) => a.handler.accessLog,
+    want: 0,
+  },
+  {
+    name: "access_log: a sample rate",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: 0.05}\n",
+    get: (a) => a.handler.accessLog,
+    want: 0.05,
+  },
+  {
+    name: "access_log: 1",
+    yaml: "name: iris\nhandler: {path: handler.ts, access_log: 1}\n",
+    get: (a) => a.handler.accessLog,
+    want: 1,
+  },
+  {
+    name: "access_log 0 is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: 0\n",
+    wantErr: [
+      `${E}:4: handler.access_log is 0: expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log 1.5 is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: 1.5\n",
+    wantErr: [
+      `${E}:4: handler.access_log is 1.5: expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log 10% is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: 10%\n",
+    wantErr: [
+      `${E}:4: handler.access_log is "10%": expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log [true] is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: [true]\n",
+    wantErr: [
+      `${E}:4: handler.access_log is a list: expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
+    ],
+  },
+  {
+    name: "access_log yes is rejected",
+    yaml: "name: iris\nhandler:\n  path: handler.ts\n  access_log: yes\n",
+    wantErr: [
+      `${E}:4: handler.access_log is "yes": expected true, false or a sample rate greater than 0 and at most 1 (e.g. 0.1); false turns access lines off`,
     ],
   },
   {

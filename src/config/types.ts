@@ -40,6 +40,12 @@ export interface HandlerConfig {
   control: ControlGrants;
   /** Ours: grace period for a draining replica in milliseconds (default 30000). */
   shutdownGracePeriodMs: number;
+  /**
+   * Ours: the share of requests that get an access line: 1 (`true`, the
+   * default), 0 (`false`: none), or a sample rate in between, under which
+   * responses with status >= 500 are always logged.
+   */
+  accessLog: number;
   /** Ours: how long the constructor may take before the replica is failed (default 120000). */
   startupTimeoutMs: number;
 }

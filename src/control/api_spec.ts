@@ -48,6 +48,11 @@ export function apiToSpec(api: ApiConfig): ApiSpec {
     allow_net: h.allowNet,
     control: grantsToSpec(h.control),
     shutdown_grace_period: d(h.shutdownGracePeriodMs),
+    access_log: h.accessLog === 1
+      ? true
+      : h.accessLog === 0
+      ? false
+      : h.accessLog,
   };
   const concurrency = h.processesPerReplica * h.threadsPerProcess;
   const autoscaling: ApiSpec = {

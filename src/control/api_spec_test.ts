@@ -14,6 +14,7 @@ const YAML = `
     server_side_batching: { max_batch_size: 8, batch_interval: 150ms }
     request_timeout: 1m30s
     allow_net: ["example.com:443"]
+    access_log: 0.25
   compute: { cpu: 500m, mem: 256Mi }
   autoscaling:
     min_replicas: 2

@@ -29,7 +29,11 @@ export type GrpcToReplica =
     method: string;
     kind: MethodKind;
     metadata: GrpcMetadata;
-    /** Epoch milliseconds, or null when the client set no deadline. */
+    /**
+     * Epoch milliseconds, or null when the client set no deadline. The
+     * serving process bounds it by `handler.request_timeout` before the
+     * replica sees it.
+     */
     deadline: number | null;
     /** The client's `x-request-id`, or a new id. */
     requestId: string;

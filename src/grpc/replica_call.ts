@@ -55,6 +55,8 @@ export class ReplicaCall {
   #trailers: GrpcMetadata = {};
   #headerSent = false;
   #finished = false;
+  /** Resolves when the call has ended (its status is sent). */
+  readonly #ended = Promise.withResolvers<void>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(opts: ReplicaCallOptions) {
@@ -83,23 +85,31 @@ export class ReplicaCall {
       // The slot's promise must not reject: the core may chain on it (e.g.
       // `.finally()` to track pending work) and an unhandled rejection there
       // crashes the replica. Handler failures are settled inside the slot.
-      await this.#opts.runWithSlot(async () => {
-        try {
-          if (this.#finished) return;
-          const streamIn = start.kind === "client_stream" ||
-            start.kind === "bidi";
-          const payload = streamIn ? this.input : await this.#single();
-          const result = fn.call(handler, payload, this.#info());
-          if (start.kind === "server_stream" || start.kind === "bidi") {
-            await this.#sendStream(await result, name);
-          } else {
-            this.#send(await result, name);
-          }
-          this.#finish(Code.OK, "");
-        } catch (err) {
-          this.#fail(err, name);
-        }
+      await this.#opts.runWithSlot(() => {
+        if (this.#finished) return Promise.resolve();
+        // The slot is held until the call ends, not until the handler
+        // returns: at the deadline (or a cancel) the call ends at once and a
+        // handler that ignores its signal runs on without a slot, its late
+        // result dropped.
+        return Promise.race([this.#invoke(fn, name), this.#ended.promise]);
       });
+    } catch (err) {
+      this.#fail(err, name);
+    }
+  }
+
+  async #invoke(fn: Method, name: string): Promise<void> {
+    const { start, handler } = this.#opts;
+    try {
+      const streamIn = start.kind === "client_stream" || start.kind === "bidi";
+      const payload = streamIn ? this.input : await this.#single();
+      const result = fn.call(handler, payload, this.#info());
+      if (start.kind === "server_stream" || start.kind === "bidi") {
+        await this.#sendStream(await result, name);
+      } else {
+        this.#send(await result, name);
+      }
+      this.#finish(Code.OK, "");
     } catch (err) {
       this.#fail(err, name);
     }
@@ -188,6 +198,7 @@ export class ReplicaCall {
   #finish(code: Code, details: string): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#ended.resolve();
     clearTimeout(this.#timer);
     this.#flushHeader();
     const callId = this.#opts.start.callId;

@@ -7,6 +7,7 @@ import type { GrpcCallInfo } from "./types.ts";
 function harness(handler: object) {
   const sent: GrpcFromReplica[] = [];
   const done = Promise.withResolvers<GrpcFromReplica>();
+  const slot = { held: 0, released: Promise.withResolvers<void>() };
   const side = createGrpcReplicaSide({
     handler,
     post: (msg) => {
@@ -14,9 +15,21 @@ function harness(handler: object) {
       if (msg.type === "grpc.done") done.resolve(msg);
     },
     logError: () => {},
-    runWithSlot: (fn) => fn(),
+    runWithSlot: async (fn) => {
+      slot.held++;
+      try {
+        return await fn();
+      } finally {
+        slot.held--;
+        slot.released.resolve();
+      }
+    },
   });
-  const start = (method: string, kind: MethodKind): void =>
+  const start = (
+    method: string,
+    kind: MethodKind,
+    deadline: number | null = null,
+  ): void =>
     side.onMessage({
       type: "grpc.start",
       callId: 1,
@@ -25,12 +38,12 @@ function harness(handler: object) {
       method,
       kind,
       metadata: {},
-      deadline: null,
+      deadline,
       requestId: "r",
     });
   const send = (msg: Partial<GrpcToReplica> & { type: string }) =>
     side.onMessage({ callId: 1, ...msg } as GrpcToReplica);
-  return { side, sent, done: done.promise, start, send };
+  return { side, sent, done: done.promise, slot, start, send };
 }
 
 Deno.test("createGrpcReplicaSide() reports a missing method as UNIMPLEMENTED", async () => {
@@ -87,4 +100,31 @@ Deno.test("createGrpcReplicaSide() rejects invalid metadata keys", async () => {
   h.send({ type: "grpc.end" });
   const done = await h.done;
   assert.equal(done.type === "grpc.done" && done.code, Code.INTERNAL);
+});
+
+Deno.test("createGrpcReplicaSide() ends a call at its deadline and frees its slot, even if the handler ignores the signal", async () => {
+  let aborted: unknown;
+  const late = Promise.withResolvers<unknown>();
+  const h = harness({
+    Predict: (_: unknown, info: GrpcCallInfo) => {
+      info.signal.addEventListener("abort", () => aborted = info.signal.reason);
+      return late.promise; // never looks at the signal
+    },
+  });
+  const started = Date.now();
+  h.start("Predict", "unary", Date.now() + 50);
+  h.send({ type: "grpc.message", message: {} });
+  h.send({ type: "grpc.end" });
+  const done = await h.done;
+  assert.equal(done.type === "grpc.done" && done.code, Code.DEADLINE_EXCEEDED);
+  assert.ok(Date.now() - started < 1_000);
+  assert.equal((aborted as { code?: number })?.code, Code.DEADLINE_EXCEEDED);
+  await h.slot.released.promise;
+  assert.equal(h.slot.held, 0, "the slot is free while the handler runs on");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(h.side.activeCalls(), 0);
+  // Its late answer is dropped.
+  late.resolve({});
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(h.sent.map((m) => m.type), ["grpc.done"]);
 });

@@ -34,7 +34,10 @@ export interface GrpcCallInfo {
    * a `GrpcError` with code `CANCELLED` or `DEADLINE_EXCEEDED`.
    */
   readonly signal: AbortSignal;
-  /** The client's deadline, or null when it set none. */
+  /**
+   * The call's deadline: the earlier of the client's and
+   * `handler.request_timeout` (null only outside a server, e.g. in tests).
+   */
   readonly deadline: Date | null;
   /** The request id (the client's `x-request-id`, or a new one). */
   readonly requestId: string;

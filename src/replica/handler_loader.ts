@@ -59,7 +59,21 @@ export function findMethod(
   return null;
 }
 
-/** The verbs the instance implements, for the `Allow` header. */
+/**
+ * The method serving HEAD: `handleHead` when the handler has one, else
+ * `handleGet` (HEAD is GET without the body; the pipeline drops the body).
+ */
+export function findHeadMethod(
+  instance: HandlerInstance,
+): HandlerMethod | null {
+  return findMethod(instance, "HEAD") ?? findMethod(instance, "GET");
+}
+
+/** The verbs the instance implements, for the `Allow` header (HEAD with GET). */
 export function allowedMethods(instance: HandlerInstance): string[] {
-  return HTTP_METHODS.filter((verb) => findMethod(instance, verb) !== null);
+  const verbs: string[] = HTTP_METHODS.filter((verb) =>
+    findMethod(instance, verb) !== null
+  );
+  if (findHeadMethod(instance) !== null) verbs.push("HEAD");
+  return verbs;
 }

@@ -8,12 +8,14 @@
 
 import type { ApiConfig } from "../config/types.ts";
 import type { HandlerLogger } from "../handler/types.ts";
+import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
 import type { Admission } from "./admission.ts";
 import { declaredTooLarge } from "./body_limit.ts";
 import {
   allowedMethods,
+  findHeadMethod,
   findMethod,
   type HandlerInstance,
   type HandlerMethod,
@@ -103,6 +105,20 @@ export function pathOf(url: string): string {
   return end === -1 ? url.slice(start) : url.slice(start, start + end);
 }
 
+/**
+ * Which responses get an access line under `handler.access_log`: all (1),
+ * none (0), or a random share `rate` of them plus every one with a status of
+ * 500 or more.
+ */
+export function accessSampler(
+  rate: number,
+  random: () => number = Math.random,
+): (status: number) => boolean {
+  if (rate >= 1) return () => true;
+  if (rate <= 0) return () => false;
+  return (status) => status >= 500 || random() < rate;
+}
+
 /** What every request of a pipeline shares. */
 export interface PipelineContext {
   deps: PipelineDeps;
@@ -129,7 +145,9 @@ export function createHttpPipeline(deps: PipelineDeps) {
   const methods = new Map<string, HandlerMethod | null>(
     HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
   );
+  methods.set("HEAD", findHeadMethod(deps.handler));
   const allow = allowedMethods(deps.handler).join(", ");
+  const logged = accessSampler(api.handler.accessLog ?? 1);
 
   /** Logs and counts the response, and sets its x-request-id. */
   function finish(
@@ -142,16 +160,38 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Response {
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
-    deps.access({
-      method: original.method,
-      path: pathOf(original.url),
-      status: res.status,
-      latencyMs: Math.round(latency * 100) / 100,
-      requestId,
-      bytesIn: Number(original.headers.get("content-length") ?? 0),
-      bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
-    });
+    if (logged(res.status)) {
+      deps.access({
+        method: original.method,
+        path: pathOf(original.url),
+        status: res.status,
+        latencyMs: Math.round(latency * 100) / 100,
+        requestId,
+        bytesIn: Number(original.headers.get("content-length") ?? 0),
+        bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
+      });
+    }
     return hasId ? res : withRequestId(res, requestId);
+  }
+
+  /**
+   * An answer given before the request runs. A forwarded request was
+   * admitted by the main thread on this replica's slot: it leaves the
+   * in-flight count here, as a RequestRun's end would.
+   */
+  function refuse(
+    original: Request,
+    started: number,
+    requestId: string,
+    admitted: boolean | undefined,
+    res: Response,
+    hasId = false,
+  ): Response {
+    if (admitted) {
+      admission.addLoad(slot, -1);
+      admission.finish();
+    }
+    return finish(original, started, requestId, res, null, hasId);
   }
 
   return function handle(
@@ -160,13 +200,27 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Promise<Response> | Response {
     const started = performance.now();
     const requestId = opts.requestId ?? requestIdOf(original);
-    const method = methods.get(original.method) ??
-      findMethod(deps.handler, original.method);
+    let method = methods.get(original.method);
+    if (method === undefined) {
+      const refused = unsupportedMethod(original, () => requestId);
+      if (refused) {
+        return refuse(
+          original,
+          started,
+          requestId,
+          opts.admitted,
+          refused,
+          true,
+        );
+      }
+      method = findMethod(deps.handler, original.method);
+    }
     if (!method) {
-      return finish(
+      return refuse(
         original,
         started,
         requestId,
+        opts.admitted,
         errorResponse(
           405,
           `Method "${original.method}" is not implemented by API "${api.name}"`,
@@ -176,10 +230,11 @@ export function createHttpPipeline(deps: PipelineDeps) {
       );
     }
     if (declaredTooLarge(original, maxBody)) {
-      return finish(
+      return refuse(
         original,
         started,
         requestId,
+        opts.admitted,
         errorResponse(413, ctx.tooLargeMessage),
       );
     }

@@ -51,6 +51,25 @@ function afterBody(res: Response, run: () => void): Response {
   });
 }
 
+/**
+ * A HEAD answer: the status and headers of the GET (or HEAD) method's
+ * response, with the Content-Length its body would have had, and no body.
+ * Dropped here rather than by the HTTP layer, so the body is never produced
+ * for nothing and a callback runs at once.
+ */
+function withoutBody(result: RunResult): RunResult {
+  const res = result.response;
+  const length = result.bytesOut ?? res.headers.get("content-length");
+  res.body?.cancel().catch(() => {});
+  const head = new Response(null, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
+  if (length !== null) head.headers.set("content-length", String(length));
+  return { response: head, bytesOut: 0, hasId: result.hasId };
+}
+
 /** State of one admitted request. */
 export class RequestRun {
   readonly #ctx: PipelineContext;
@@ -109,7 +128,14 @@ export class RequestRun {
         payload = await this.#raceTimeout(parsing);
       } catch (error) {
         if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
-        throw error;
+        // Parse errors are HttpErrors already; anything else is a body that
+        // could not be read (cut short by the client): 400, not logged; 499
+        // when the client is gone altogether.
+        if (error instanceof HttpError || this.#info.clientGone) throw error;
+        throw new HttpError(
+          400,
+          `Cannot read request body: ${(error as Error)?.message ?? error}`,
+        );
       }
       if (this.#timedOut) return this.#timeoutResult(408);
       this.#bodyRead = true;
@@ -143,6 +169,7 @@ export class RequestRun {
         bytesOut: encoded.bytesOut,
         hasId: encoded.bytesOut !== null,
       };
+      if (this.#original.method === "HEAD") result = withoutBody(result);
     } catch (error) {
       if (this.#timedOut) {
         return this.#timeoutResult(this.#bodyRead ? 504 : 408);

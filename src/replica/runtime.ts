@@ -27,6 +27,7 @@ import {
   serveGuarded,
 } from "../http/guarded_server.ts";
 import { Admission, createAdmissionBuffer } from "./admission.ts";
+import { unreadableBody, unsupportedMethod } from "../http/refusals.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
 import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
@@ -166,7 +167,16 @@ export async function startReplica(
     req: Request,
     maxBody = Infinity,
   ): Promise<Response> {
-    const wire = await toWireRequest(req, maxBody);
+    let wire: WireRequest;
+    try {
+      wire = await toWireRequest(req, maxBody);
+    } catch (error) {
+      // A client's body cut short: 400, as in the pipeline.
+      if (api === null && !(error instanceof BodyTooLarge)) {
+        return unreadableBody(error, requestIdOf(req));
+      }
+      throw error;
+    }
     return (await send(api, wire, req.signal, false))!;
   }
 
@@ -317,6 +327,8 @@ export async function startReplica(
         const res = serveOwn(req, { requestId });
         return res instanceof Response ? rebalance(res) : res.then(rebalance);
       }
+      const refused = unsupportedMethod(req, requestIdOf);
+      if (refused) return refused;
       if (path === "/healthz" || path === "/metrics") {
         // No body: never read here nor handed on.
         const bare = withoutBody(req);

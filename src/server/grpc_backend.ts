@@ -9,9 +9,32 @@ import type {
   GrpcBackend,
   GrpcFromReplica,
   GrpcLease,
+  GrpcToReplica,
 } from "../grpc/protocol.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
 import type { ReplicaPool } from "./replica_pool.ts";
+
+/**
+ * The deadline a call runs under: the earlier of the client's (epoch ms, or
+ * null when it set none) and `handler.request_timeout` from now.
+ */
+export function effectiveDeadline(
+  client: number | null,
+  now: number,
+  requestTimeoutMs: number,
+): number {
+  const ours = now + requestTimeoutMs;
+  return client === null ? ours : Math.min(client, ours);
+}
+
+/** A start message with its deadline bounded by the API's request timeout. */
+function bounded(msg: GrpcToReplica, timeoutMs: number): GrpcToReplica {
+  if (msg.type !== "grpc.start") return msg;
+  return {
+    ...msg,
+    deadline: effectiveDeadline(msg.deadline, Date.now(), timeoutMs),
+  };
+}
 
 interface Call {
   replica: Replica;
@@ -45,9 +68,13 @@ export class PoolGrpcBackend implements GrpcBackend {
     };
     this.#calls.set(callId, call);
     let released = false;
+    // The replica ends the call at this deadline (DEADLINE_EXCEEDED, the
+    // handler's signal aborts, its slot is freed) and this lease with it.
+    const timeoutMs = pool.api.handler.requestTimeoutMs;
     return {
       callId,
-      post: (msg) => replica.send({ type: "grpc", msg }),
+      post: (msg) =>
+        replica.send({ type: "grpc", msg: bounded(msg, timeoutMs) }),
       onMessage: (listener) => call.onMessage = listener,
       onLost: (listener) => call.onLost = listener,
       release: () => {

@@ -10,7 +10,7 @@ import { RemoteBackend } from "../grpc_process/remote_backend.ts";
 import type { GrpcFromReplica, GrpcToReplica } from "../grpc/protocol.ts";
 import { Logger } from "../log/logger.ts";
 import { GrpcBridgeServer } from "./grpc_bridge_server.ts";
-import { PoolGrpcBackend } from "./grpc_backend.ts";
+import { effectiveDeadline, PoolGrpcBackend } from "./grpc_backend.ts";
 import type { Replica } from "./replica.ts";
 import type { ReplicaPool } from "./replica_pool.ts";
 
@@ -83,7 +83,7 @@ async function setUp(limit = 10) {
   const admission = { inFlight: 0, limit };
   const replica = new FakeReplica();
   const pool = {
-    api: { name: API.name },
+    api: { name: API.name, handler: { requestTimeoutMs: 60_000 } },
     acquire: () =>
       admission.inFlight < admission.limit
         ? (admission.inFlight++, replica)
@@ -121,7 +121,11 @@ async function setUp(limit = 10) {
   await until("the gRPC side to connect", () => remote.connected);
 
   /** Starts a unary call from the gRPC side. */
-  const call = (text: string, api = API.name) => {
+  const call = (
+    text: string,
+    api = API.name,
+    deadline: number | null = null,
+  ) => {
     const lease = remote.admit(api);
     const messages: unknown[] = [];
     const result = Promise.withResolvers<
@@ -147,7 +151,7 @@ async function setUp(limit = 10) {
       method: "Say",
       kind: "unary",
       metadata: {},
-      deadline: null,
+      deadline,
       requestId: `r-${id}`,
     });
     lease.post({ type: "grpc.message", callId: id, message: { text } });
@@ -227,6 +231,34 @@ Deno.test("grpc bridge: calls round trip, ids are mapped, admission returns to 0
     assert.equal(t.admission.inFlight, 0);
     assert.equal(t.server.openCalls, 0);
     assert.equal(t.remote.openCalls, 0);
+  } finally {
+    await t.tearDown();
+  }
+});
+
+Deno.test("effectiveDeadline() is the earlier of the client's and request_timeout", () => {
+  assert.equal(effectiveDeadline(null, 1_000, 500), 1_500);
+  assert.equal(effectiveDeadline(1_200, 1_000, 500), 1_200);
+  assert.equal(effectiveDeadline(9_000, 1_000, 500), 1_500);
+});
+
+Deno.test("grpc bridge: the replica gets the deadline bounded by handler.request_timeout", async () => {
+  const t = await setUp();
+  try {
+    const before = Date.now();
+    const soon = before + 5_000;
+    await t.call("none").result;
+    await t.call("early", API.name, soon).result;
+    await t.call("late", API.name, before + 3_600_000).result;
+    const deadlines = t.replica.seen.flatMap((m) =>
+      m.type === "grpc.start" ? [m.deadline] : []
+    );
+    assert.equal(deadlines.length, 3);
+    const [none, early, late] = deadlines as number[];
+    // The fake API's request_timeout is 60 s.
+    assert.ok(none! >= before + 60_000 && none! <= Date.now() + 60_000);
+    assert.equal(early, soon);
+    assert.ok(late! >= before + 60_000 && late! <= Date.now() + 60_000);
   } finally {
     await t.tearDown();
   }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";
 import { guardBody, withoutBody } from "../http/body_guard.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
@@ -52,11 +53,12 @@ export class MainRouter {
     const path = new URL(req.url).pathname;
     const host = this.#host;
     let res: Response;
-    const bare = path === "/healthz" || path === "/metrics"
-      ? withoutBody(req)
-      : req;
+    const refused = unsupportedMethod(req);
+    const bare = refused ??
+      (path === "/healthz" || path === "/metrics" ? withoutBody(req) : req);
     if (bare instanceof Response) {
-      // /healthz and /metrics take no body: a large one is refused unread.
+      // Refused methods cannot be handed on; /healthz and /metrics take no
+      // body (a large one is refused unread).
       res = bare;
     } else if (path === "/healthz") {
       res = healthResponse(this.health(), host.draining);

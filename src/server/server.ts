@@ -394,6 +394,12 @@ export class Server implements ControlHost {
         );
         pool.scaleTo(n);
       },
+      maxReplicas: this.opts.maxReplicasPerApi,
+      onCapped: (wanted, cap, reason) =>
+        this.logger.warning(
+          `API "${pool.api.name}" wants ${wanted} replicas but runs at most ${cap} on this machine (--max-replicas-per-api)`,
+          { extra: { api: pool.api.name, wanted, cap, reason } },
+        ),
       onError: (error) => this.logger.exception("Autoscaler failed", error),
     });
     const runtime = { pool, autoscaler };

@@ -51,10 +51,46 @@ export interface ChildOptions {
     message: string,
     extra?: Record<string, unknown>,
   ): void;
-  /** First restart delay (default 200 ms), doubled up to 5 s. */
+  /** First restart delay (default 100 ms), doubled on each quick death. */
   minBackoffMs?: number;
+  /** Longest restart delay (default 2 s). */
+  maxBackoffMs?: number;
+  /**
+   * A process up this long had started fine: its death restarts it after
+   * `minBackoffMs` again (default 10 s).
+   */
+  stableAfterMs?: number;
   /** Starts a process (default: `Deno.execPath()` with `args`); for tests. */
   spawn?(args: string[], env?: Record<string, string>): SpawnedChild;
+}
+
+/**
+ * Restart delays: `minMs` after a death, doubled after each death of a
+ * process that had not run `stableAfterMs`, at most `maxMs`; back to `minMs`
+ * once one ran that long.
+ */
+export class RestartBackoff {
+  readonly #minMs: number;
+  readonly #maxMs: number;
+  readonly #stableAfterMs: number;
+  #next: number;
+
+  constructor(
+    opts: { minMs?: number; maxMs?: number; stableAfterMs?: number } = {},
+  ) {
+    this.#minMs = opts.minMs ?? 100;
+    this.#maxMs = Math.max(this.#minMs, opts.maxMs ?? 2_000);
+    this.#stableAfterMs = opts.stableAfterMs ?? 10_000;
+    this.#next = this.#minMs;
+  }
+
+  /** The delay before restarting a process that died after `uptimeMs`. */
+  delayAfter(uptimeMs: number): number {
+    if (uptimeMs >= this.#stableAfterMs) this.#next = this.#minMs;
+    const delay = this.#next;
+    this.#next = Math.min(this.#next * 2, this.#maxMs);
+    return delay;
+  }
 }
 
 function spawnDeno(
@@ -245,8 +281,11 @@ export class SupervisedChild {
    * while draining)
    */
   async run(): Promise<number> {
-    const min = this.#opts.minBackoffMs ?? 200;
-    let backoff = min;
+    const backoff = new RestartBackoff({
+      minMs: this.#opts.minBackoffMs,
+      maxMs: this.#opts.maxBackoffMs,
+      stableAfterMs: this.#opts.stableAfterMs,
+    });
     while (true) {
       const started = await this.#start();
       this.#current = started;
@@ -270,14 +309,14 @@ export class SupervisedChild {
         continue;
       }
       const reason = describe(status);
-      if (Date.now() - g.started > 30_000) backoff = min;
+      const delay = backoff.delayAfter(Date.now() - g.started);
       this.#opts.log(
         "ERROR",
-        `${this.#opts.name} died (${reason}); restarting in ${backoff} ms`,
-        { reason, restartInMs: backoff },
+        `${this.#opts.name} died (${reason}); restarting in ${delay} ms`,
+        { reason, restartInMs: delay },
       );
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, backoff);
+        const timer = setTimeout(resolve, delay);
         this.#wake = () => {
           clearTimeout(timer);
           resolve();
@@ -288,7 +327,6 @@ export class SupervisedChild {
         await this.#settle();
         return 0;
       }
-      backoff = Math.min(backoff * 2, 5_000);
     }
   }
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import {
   type ChildOptions,
+  RestartBackoff,
   type SpawnedChild,
   SupervisedChild,
 } from "./child.ts";
@@ -296,4 +297,38 @@ Deno.test("SupervisedChild: drain() does not tell a replaced generation to drain
   assert.equal(await h.run, 0);
   assert.deepEqual(h.spawned[0]!.lines, ["drain"]);
   assert.deepEqual(h.spawned[1]!.lines, ["drain"]);
+});
+
+Deno.test("RestartBackoff: 100 ms doubling to 2 s while the process dies quickly, back to 100 ms after 10 s up", () => {
+  const b = new RestartBackoff();
+  const quick = () => b.delayAfter(50);
+  assert.deepEqual(
+    Array.from({ length: 7 }, quick),
+    [100, 200, 400, 800, 1_600, 2_000, 2_000],
+  );
+  assert.equal(b.delayAfter(9_999), 2_000, "not stable yet");
+  assert.equal(b.delayAfter(10_000), 100, "ran 10 s: starts over");
+  assert.equal(quick(), 200);
+});
+
+Deno.test("SupervisedChild: restart delays double up to maxBackoffMs, and start over after stableAfterMs up", async () => {
+  const h = harness({ minBackoffMs: 10, maxBackoffMs: 40, stableAfterMs: 300 });
+  const delays = () =>
+    h.logs.flatMap((l) => {
+      const m = / restarting in (\d+) ms$/.exec(l);
+      return m ? [Number(m[1])] : [];
+    });
+  const crash = async (n: number) => {
+    while (h.spawned.length < n) await tick(5);
+    h.spawned[n - 1]!.exit(1);
+  };
+  for (let n = 1; n <= 5; n++) await crash(n);
+  while (h.spawned.length < 6) await tick(5);
+  assert.deepEqual(delays(), [10, 20, 40, 40, 40]);
+  await tick(350); // generation 6 is up long enough
+  await crash(6);
+  while (h.spawned.length < 7) await tick(5);
+  assert.deepEqual(delays(), [10, 20, 40, 40, 40, 10]);
+  h.child.drain();
+  assert.equal(await h.run, 0);
 });

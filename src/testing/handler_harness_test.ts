@@ -54,3 +54,53 @@ Deno.test("loadHandler() gives the documented error statuses", async () => {
 Deno.test("loadHandler() names the APIs when the one asked for is missing", async () => {
   await assert.rejects(() => loadHandler(HELLO, "nope"), /"hello"/);
 });
+
+Deno.test("loadHandler() answers HEAD with handleGet's head, no body, and runs its callback", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "harness-head-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/cortex.yaml`,
+      "- name: head\n  handler:\n    path: handler.ts\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/handler.ts`,
+      `export class Handler {
+  constructor(_c, ctx) { this.ctx = ctx; }
+  handleGet() {
+    return [{ items: [1, 2, 3] }, () => this.ctx.logger.info("callback ran")];
+  }
+}
+`,
+    );
+    const h = await loadHandler(dir);
+    try {
+      const get = await h.request("/head");
+      const body = await get.text();
+      const head = await h.request("/head", { method: "HEAD" });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers.get("content-type"), "application/json");
+      assert.equal(head.headers.get("content-length"), String(body.length));
+      assert.ok(head.headers.get("x-request-id"));
+      assert.equal(head.body, null);
+      for (let i = 0; i < 50; i++) {
+        if (h.logs.filter((l) => l.message === "callback ran").length >= 2) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(
+        h.logs.filter((l) => l.message === "callback ran").length,
+        2,
+        "the callback ran for GET and HEAD",
+      );
+      const options = await h.request("/head", { method: "OPTIONS" });
+      assert.equal(options.status, 405);
+      assert.equal(options.headers.get("allow"), "GET, HEAD");
+      await options.body?.cancel();
+    } finally {
+      await h.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

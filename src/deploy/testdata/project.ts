@@ -32,6 +32,7 @@ const base: ApiConfig = {
     },
     shutdownGracePeriodMs: 30_000,
     startupTimeoutMs: 120_000,
+    accessLog: 1,
   },
   compute: { cpu: "500m", mem: "1Gi", gpu: 0 },
   autoscaling: {
@@ -66,6 +67,7 @@ const grpc: ApiConfig = {
     requestTimeoutMs: 900_000,
     shutdownGracePeriodMs: 12_300,
     startupTimeoutMs: 120_000,
+    accessLog: 0.5,
   },
   compute: { cpu: "2", mem: null, gpu: 1 },
   autoscaling: {
