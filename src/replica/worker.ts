@@ -16,6 +16,7 @@ import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
+import { normalizedRequest } from "../http/request_path.ts";
 import { Admission } from "./admission.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
@@ -203,7 +204,8 @@ async function start(init: ReplicaInit): Promise<void> {
         base.exception("Cannot serve request", error);
         return errorResponse(500, "Internal server error");
       },
-    }, (req) => {
+    }, (raw) => {
+      const req = normalizedRequest(raw); // one path normalization, every listener
       const path = pathOf(req.url);
       const target = routeOf(init, path);
       if (target === api.name) {
