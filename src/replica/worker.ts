@@ -20,6 +20,7 @@ import { normalizedRequest } from "../http/request_path.ts";
 import { Admission } from "./admission.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
+import { installProcessGuards } from "./process_guards.ts";
 import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
 import { createHttpPipeline, pathOf, requestIdOf } from "./http_pipeline.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
@@ -56,6 +57,7 @@ function routeOf(init: ReplicaInit, path: string): string | null {
 async function start(init: ReplicaInit): Promise<void> {
   const { api } = init;
   installEnv(init.env);
+  installProcessGuards(); // before the handler loads: src/replica/process_guards.ts
   // Batches cross as strings: measured cheaper to post than encoded bytes.
   const logs = new LineBuffer((chunk) => post({ type: "log", chunk }), {
     maxBytes: 256 * 1024,
