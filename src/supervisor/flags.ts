@@ -34,6 +34,25 @@ export const GRPC_ENV = [
   "no_proxy",
 ];
 
+/**
+ * How the serving process loads modules (src/supervisor/modules.ts): no
+ * config file (the runtime's deno.json would leak its imports to handlers
+ * and take its deno.lock), the import map and the frozen lockfile the
+ * supervisor wrote, and nothing from the network: a handler's module that is
+ * not in the graph cached before serving fails instead of being downloaded.
+ */
+export function moduleFlags(
+  files: { importMap: string; lock: string },
+): string[] {
+  return [
+    "--no-config",
+    `--import-map=${files.importMap}`,
+    `--lock=${files.lock}`,
+    "--frozen",
+    "--cached-only",
+  ];
+}
+
 /** Environment variables the serving process reads. */
 export const SERVER_ENV = [
   "CORTEX_API",

@@ -3,6 +3,7 @@ import type { Project } from "../config/types.ts";
 import {
   GRPC_ENV,
   grpcProcessPermissionFlags,
+  moduleFlags,
   netGrants,
   RUNTIME_PATHS,
   SERVER_ENV,
@@ -62,4 +63,17 @@ Deno.test("grpcProcessPermissionFlags(): scratch root and runtime read, the sock
   ]);
   assert.ok(!flags.some((f) => /allow-(run|ffi|sys|all)|^-A$/.test(f)));
   assert.ok(GRPC_ENV.every((v) => SERVER_ENV.includes(v)));
+});
+
+Deno.test("moduleFlags(): no config, the supervisor's import map and frozen lockfile, cached modules only", () => {
+  assert.deepEqual(
+    moduleFlags({ importMap: "/s/import_map.json", lock: "/s/deno.lock" }),
+    [
+      "--no-config",
+      "--import-map=/s/import_map.json",
+      "--lock=/s/deno.lock",
+      "--frozen",
+      "--cached-only",
+    ],
+  );
 });
