@@ -98,12 +98,11 @@ Deno.test("planCompile() resolves modules as serve does, with a lockfile of the 
   const lock = join(BUILD, "deno.lock");
   const config = join(BUILD, "deno.json");
   assert.deepEqual(p.compileArgs.slice(1, 3), ["--config", config]);
-  assert.deepEqual(p.runArgs.slice(0, 6), [
+  assert.deepEqual(p.runArgs.slice(0, 5), [
     "run",
     "--no-config",
     `--import-map=${map}`,
     `--lock=${lock}`,
-    "--frozen",
     "--cached-only",
   ]);
   const written = (path: string) => {

@@ -65,15 +65,19 @@ Deno.test("grpcProcessPermissionFlags(): scratch root and runtime read, the sock
   assert.ok(GRPC_ENV.every((v) => SERVER_ENV.includes(v)));
 });
 
-Deno.test("moduleFlags(): no config, the supervisor's import map and frozen lockfile, cached modules only", () => {
-  assert.deepEqual(
-    moduleFlags({ importMap: "/s/import_map.json", lock: "/s/deno.lock" }),
-    [
-      "--no-config",
-      "--import-map=/s/import_map.json",
-      "--lock=/s/deno.lock",
-      "--frozen",
-      "--cached-only",
-    ],
-  );
+Deno.test("moduleFlags(): no config, the supervisor's import map and lockfile, cached modules only", () => {
+  const files = { importMap: "/s/import_map.json", lock: "/s/deno.lock" };
+  assert.deepEqual(moduleFlags(files), [
+    "--no-config",
+    "--import-map=/s/import_map.json",
+    "--lock=/s/deno.lock",
+    "--cached-only",
+  ]);
+  assert.deepEqual(moduleFlags(files, { frozen: true }), [
+    "--no-config",
+    "--import-map=/s/import_map.json",
+    "--lock=/s/deno.lock",
+    "--frozen",
+    "--cached-only",
+  ]);
 });

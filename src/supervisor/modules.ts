@@ -2,9 +2,10 @@
  * Modules are fixed when the server starts (issue 11, item 4). Before the
  * serving process starts, the supervisor resolves and caches the module
  * graph of every handler, with the project's own lockfile, and the serving
- * process then runs with `--cached-only` and a frozen lockfile: a module a
- * handler imports at run time that is not in that graph fails at once, with
- * no network request, and nothing is written to the runtime's `deno.lock`.
+ * process then runs with `--cached-only`: a module a handler imports at run
+ * time that is not in that graph (nor already in Deno's cache) fails at
+ * once, with no network request, and nothing is written to the runtime's
+ * `deno.lock`.
  *
  * How Deno 2.9.6 resolves a handler's imports (measured): the serving
  * process has one import map for every module it loads, Workers included, so
@@ -21,8 +22,11 @@
  *
  * The lockfile of the serving process is the runtime's `deno.lock` merged
  * with the project's (`<project>/deno.lock`, or the path its `deno.json`
- * "lock" names), written to the scratch root. `--frozen` then refuses any npm
- * package outside it, even one that happens to be in Deno's cache.
+ * "lock" names), written to the scratch root, so both keep the versions they
+ * pinned, and whatever the serving process adds is written there. With
+ * `--frozen` it would also refuse a package that is in Deno's cache but in
+ * neither lockfile; see `moduleFlags` in flags.ts for why that is off while
+ * replicas share one process.
  *
  * @module
  */
@@ -70,7 +74,7 @@ export interface ImportMap {
 export interface ModuleFiles {
   /** The import map of the serving process. */
   importMap: string;
-  /** The frozen lockfile of the serving process. */
+  /** The lockfile of the serving process. */
   lock: string;
 }
 

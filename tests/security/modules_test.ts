@@ -92,7 +92,7 @@ Deno.test("modules: a run-time import outside the cached graph fails, names it a
             const name = unknown();
             const r = await tryImport(`npm:${name}`);
             assert.equal(r.ok, false, JSON.stringify(r));
-            assert.ok(r.message?.includes(`"${name}"`), r.message);
+            assert.ok(r.message?.includes(`"${name}"`), JSON.stringify(r));
             assert.match(r.message ?? "", /not found in cache/);
           },
         );
@@ -125,6 +125,21 @@ Deno.test("modules: a run-time import outside the cached graph fails, names it a
               r.message ?? "",
               /"yaml" not a dependency and not in import map/,
             );
+          },
+        );
+
+        await t.step(
+          "a refused import does not break later module loads",
+          async () => {
+            // A package in Deno's cache but in no lockfile: with --frozen, Deno
+            // 2.9.6 would refuse it and then every later module load of the
+            // process (other APIs' new replicas included).
+            await tryImport("npm:ignore@7");
+            await tryImport(`npm:${unknown()}`);
+            assert.deepEqual(await tryImport("./lib/shout.ts"), {
+              ok: true,
+              keys: 1,
+            });
           },
         );
 
