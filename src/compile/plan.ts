@@ -9,13 +9,23 @@
  */
 
 import { basename, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Project } from "../config/types.ts";
 import {
   compileDescriptors,
   type DescriptorMap,
   encodeDescriptors,
 } from "../supervisor/descriptors.ts";
+import { moduleFlags } from "../supervisor/flags.ts";
+import {
+  mergeLocks,
+  type ProjectModules,
+  readProjectModules,
+  RUNTIME_CONFIG,
+  RUNTIME_LOCK,
+  runtimeImports,
+  serveImportMap,
+} from "../supervisor/modules.ts";
 import { binaryPermissionFlags, runPermissionFlags } from "./binary_flags.ts";
 import {
   type EmbeddedBuild,
@@ -26,10 +36,6 @@ import {
   wrapperSource,
 } from "./entry_source.ts";
 
-/** The repository's deno.json: its import map resolves "cortex" and the npm packages. */
-export const DENO_CONFIG = fileURLToPath(
-  new URL("../../deno.json", import.meta.url),
-);
 const BINARY_MAIN_URL = new URL("./binary_main.ts", import.meta.url).href;
 const RELATIVE_PATHS_SOURCE = fileURLToPath(
   new URL("./relative_paths.ts", import.meta.url),
@@ -121,11 +127,41 @@ async function descriptorsOf(
   return map;
 }
 
+/** A file's text, or null when it does not exist. */
+async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+/** The project's import map with its file URLs moved to the project copy. */
+function rebase(
+  modules: ProjectModules,
+  from: string,
+  to: string,
+): Pick<ProjectModules, "imports" | "scopes"> {
+  const prefix = pathToFileURL(from).href.replace(/\/?$/, "/");
+  const target = pathToFileURL(to).href.replace(/\/?$/, "/");
+  const move = (url: string) =>
+    url.startsWith(prefix) ? target + url.slice(prefix.length) : url;
+  const section = (s: Record<string, string>) =>
+    Object.fromEntries(Object.entries(s).map(([k, v]) => [move(k), move(v)]));
+  return {
+    imports: section(modules.imports),
+    scopes: Object.fromEntries(
+      Object.entries(modules.scopes).map(([k, v]) => [move(k), section(v)]),
+    ),
+  };
+}
+
 /**
  * Plans the compilation of `project`.
  *
- * Pure apart from compiling the protos (with buf) when `opts.descriptors` is
- * not given.
+ * Pure apart from reading the project's deno.json and the lockfiles, and
+ * compiling the protos (with buf) when `opts.descriptors` is not given.
  *
  * @param project The loaded project.
  * @param opts Output, build directory, target and what the binary bakes in.
@@ -187,6 +223,27 @@ export async function planCompile(
     scratchRoot,
     hostname,
   };
+  // Modules as under `cortex serve` (src/supervisor/modules.ts): the
+  // project's deno.json imports scoped to the project copy, the runtime's to
+  // the runtime, and a lockfile of the build's own (the project's merged with
+  // the runtime's), so neither compiling nor running writes the runtime's.
+  const importMapPath = join(buildDir, "import_map.json");
+  const lockPath = join(buildDir, "deno.lock");
+  // deno compile type-checks: it gets the runtime's compiler options.
+  const configPath = join(buildDir, "deno.json");
+  const modules = await readProjectModules(project.dir);
+  const importMap = serveImportMap(
+    await runtimeImports(),
+    copyDir,
+    rebase(modules, project.dir, copyDir),
+  );
+  const lockText = mergeLocks(
+    [
+      modules.lock === null ? null : await readOptional(modules.lock),
+      await Deno.readTextFile(RUNTIME_LOCK),
+    ],
+    [modules.lock ?? "", RUNTIME_LOCK],
+  );
   const entryPath = join(buildDir, "main.ts");
   const source = entrySource(build, BINARY_MAIN_URL, project.dir);
   const files: BuildFile[] = [
@@ -196,13 +253,32 @@ export async function planCompile(
     })),
     ...generated.map(([rel, from]) => ({ path: join(copyDir, rel), from })),
     { path: entryPath, from: { text: source } },
+    { path: importMapPath, from: { text: JSON.stringify(importMap, null, 2) } },
+    { path: lockPath, from: { text: lockText } },
+    {
+      path: configPath,
+      from: {
+        text: JSON.stringify(
+          {
+            compilerOptions: JSON.parse(
+              await Deno.readTextFile(RUNTIME_CONFIG),
+            ).compilerOptions,
+            nodeModulesDir: "none",
+            importMap: "./import_map.json",
+            lock: "./deno.lock",
+          },
+          null,
+          2,
+        ),
+      },
+    },
   ];
   // Replicas are the binary itself (`--cortex-replica`): nothing else to embed.
   const includes = build.files.map((f) => join(copyDir, f));
   const compileArgs = [
     "compile",
     "--config",
-    DENO_CONFIG,
+    configPath,
     ...flags,
     ...(opts.target ? ["--target", opts.target] : []),
     ...includes.flatMap((path) => ["--include", path]),
@@ -223,7 +299,12 @@ export async function planCompile(
     runFlags,
     descriptorsJson,
     compileArgs,
-    runArgs: ["run", "--config", DENO_CONFIG, ...runFlags, entryPath],
+    runArgs: [
+      "run",
+      ...moduleFlags({ importMap: importMapPath, lock: lockPath }),
+      ...runFlags,
+      entryPath,
+    ],
     build,
   };
 }

@@ -87,6 +87,34 @@ Deno.test("planCompile() grants the configured host and handler.allow_net", asyn
   assert.ok(p.flags.includes("--allow-read=/tmp/cortex-api"));
 });
 
+Deno.test("planCompile() resolves modules as serve does, with a lockfile of the build's own", async () => {
+  const p = await plan();
+  const map = join(BUILD, "import_map.json");
+  const lock = join(BUILD, "deno.lock");
+  const config = join(BUILD, "deno.json");
+  assert.deepEqual(p.compileArgs.slice(1, 3), ["--config", config]);
+  assert.deepEqual(p.runArgs.slice(0, 5), [
+    "run",
+    "--no-config",
+    `--import-map=${map}`,
+    `--lock=${lock}`,
+    "--cached-only",
+  ]);
+  const written = (path: string) => {
+    const file = p.files.find((f) => f.path === path);
+    assert.ok(file && "text" in file.from, path);
+    return JSON.parse(file.from.text);
+  };
+  const imports = written(map);
+  assert.ok(imports.imports.cortex.endsWith("/mod.ts"));
+  assert.ok(`file://${join(BUILD, "project")}/` in imports.scopes);
+  assert.ok("yaml@2.9.1" in written(lock).npm);
+  const denoJson = written(config);
+  assert.equal(denoJson.importMap, "./import_map.json");
+  assert.equal(denoJson.lock, "./deno.lock");
+  assert.equal(denoJson.compilerOptions.strict, true);
+});
+
 Deno.test("planCompile() deno compile args: config, flags, target, includes, output, entry last", async () => {
   const p = await plan({ target: "aarch64-unknown-linux-gnu" });
   const args = p.compileArgs;

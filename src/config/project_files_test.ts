@@ -127,3 +127,42 @@ Deno.test("listProjectFiles() fails on a missing directory", async () => {
     Deno.errors.NotFound,
   );
 });
+
+Deno.test("listProjectFiles() leaves out links whose real target is not a project file", async () => {
+  await withProject({
+    "handler.ts": "",
+    ".env": "SECRET=1",
+    ".secret": "s",
+    ".git/config": "",
+    ".cortexignore": "private/\n*.key\n",
+    "private/data.txt": "",
+    "server.key": "",
+    "cortex.yaml": "",
+    "public/a.txt": "",
+    "sub/cortex.yaml": "",
+  }, async (dir) => {
+    const link = (target: string, path: string) =>
+      Deno.symlink(target, join(dir, path));
+    await link(".env", "env.txt");
+    await link(join(dir, ".secret"), "secret.txt");
+    await link(".git", "git");
+    await link(".git/config", "gitconfig");
+    await link("cortex.yaml", "config.yaml");
+    await link("private", "priv");
+    await link("private/data.txt", "data.txt");
+    await link("server.key", "key.txt");
+    await link("public", "pub");
+    await link("public/a.txt", "a.txt");
+    await link("sub/cortex.yaml", "nested.yaml");
+    // A link inside a linked directory is checked by its own target.
+    await Deno.symlink("../.env", join(dir, "public/env"));
+    assert.deepEqual(await listProjectFiles(dir), [
+      "a.txt",
+      "handler.ts",
+      "nested.yaml",
+      "pub/a.txt",
+      "public/a.txt",
+      "sub/cortex.yaml",
+    ]);
+  });
+});

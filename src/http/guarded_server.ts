@@ -99,10 +99,13 @@ type ServeOnConnection = (
   onListen: () => void,
 ) => { finished: Promise<void>; shutdown(): Promise<void> };
 
+// Taken when this module loads: a replica removes Deno's internals before its
+// handler loads (src/replica/process_guards.ts), and binds its listener later.
+// deno-lint-ignore no-explicit-any
+const SERVE_ON = (Deno as any)[(Deno as any).internal]?.serveHttpOnConnection;
+
 function serveOnConnection(): ServeOnConnection {
-  // deno-lint-ignore no-explicit-any
-  const internal = (Deno as any)[(Deno as any).internal];
-  const fn = internal?.serveHttpOnConnection;
+  const fn = SERVE_ON;
   if (typeof fn !== "function") {
     throw new TypeError(
       "This Deno has no per-connection HTTP server (Deno[Deno.internal].serveHttpOnConnection)",

@@ -19,6 +19,7 @@ import { limitBody } from "./body_limit.ts";
 import type { Deadline } from "./deadlines.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
+import { moduleImportHint } from "./module_hints.ts";
 import { LazyRequestInfo } from "./request_info.ts";
 import { callInRequest, withRequest } from "./request_context.ts";
 
@@ -212,8 +213,11 @@ export class RequestRun {
       // The client went away; nobody reads this response.
       return errorResponse(499, "Client closed the request");
     }
+    const hint = moduleImportHint(error);
     this.#log().exception(
-      `Handler of API "${this.#ctx.deps.api.name}" threw`,
+      `Handler of API "${this.#ctx.deps.api.name}" threw${
+        hint ? `: ${hint}` : ""
+      }`,
       error,
     );
     return errorResponse(500, "Internal server error", {

@@ -28,8 +28,10 @@ import {
 } from "../http/guarded_server.ts";
 import { Admission, createAdmissionBuffer } from "./admission.ts";
 import { unreadableBody, unsupportedMethod } from "../http/refusals.ts";
+import { normalizedRequest } from "../http/request_path.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
+import { installProcessGuards } from "./process_guards.ts";
 import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
 import { createHttpPipeline, pathOf, requestIdOf } from "./http_pipeline.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
@@ -89,6 +91,7 @@ export async function startReplica(
   const post = channel.post;
   const memoryUsage = Deno.memoryUsage;
   installEnv(init.env);
+  installProcessGuards(); // before the handler loads: src/replica/process_guards.ts
   // Batches cross as strings: measured cheaper to post than encoded bytes.
   const logs = new LineBuffer((chunk) => post({ type: "log", chunk }), {
     maxBytes: 256 * 1024,
@@ -235,6 +238,54 @@ export async function startReplica(
     return res;
   }
 
+  /**
+   * A request this replica does not serve itself: /healthz and /metrics
+   * (without a body), or anything while its handler is still being
+   * constructed, handed to the serving process (bounded by our body limit).
+   */
+  const handOn = (req: Request): Response | Promise<Response> => {
+    const refused = unsupportedMethod(req, requestIdOf);
+    if (refused) return refused;
+    const path = pathOf(req.url);
+    if (path === "/healthz" || path === "/metrics") {
+      // No body: never read here nor handed on.
+      const bare = withoutBody(req);
+      return bare instanceof Response ? bare : forward(null, bare);
+    }
+    const max = api.handler.maxBodyBytes;
+    return forward(null, req, max).catch((error) =>
+      error instanceof BodyTooLarge
+        ? errorResponse(413, `Request body is larger than ${max} bytes`)
+        : Promise.reject(error)
+    );
+  };
+  // Requests on this replica's listener: handed on until the handler is
+  // constructed (the listener exists before any handler code loads).
+  let route: (req: Request) => Response | Promise<Response> = handOn;
+  let server: GuardedServer | null = null;
+  const connections = newConnectionStats();
+  if (init.listen) {
+    const listening = Promise.withResolvers<void>();
+    server = serveGuarded({
+      hostname: init.listen.hostname,
+      port: init.listen.port,
+      reusePort: true,
+      limits: init.limits ?? DEFAULT_LIMITS,
+      stats: connections,
+      onListen: () => listening.resolve(),
+      onError: (error) => {
+        base.exception("Cannot serve request", error);
+        return errorResponse(500, "Internal server error");
+      },
+      onWarning: (message, extra) => runtime.warning(message, { extra }),
+    }, (raw) => route(normalizedRequest(raw)));
+    await listening.promise;
+    // The listener is bound before any handler code loads; from here on
+    // nothing in this process (the handler above all) may bind or reach the
+    // server's port.
+    Deno.permissions.revokeSync({ name: "net", host: listenHost(init.listen) });
+  }
+
   installPermissionHints();
   let pipeline: ReturnType<typeof createHttpPipeline> | null = null;
   const apiNames = new Set(init.apiNames);
@@ -303,56 +354,23 @@ export async function startReplica(
   const rebalance = (res: Response) =>
     reconnect.shouldAsk(performance.now(), peers) ? askToReconnect(res) : res;
 
-  let server: GuardedServer | null = null;
-  const connections = newConnectionStats();
-  if (init.listen) {
-    const listening = Promise.withResolvers<void>();
-    server = serveGuarded({
-      hostname: init.listen.hostname,
-      port: init.listen.port,
-      reusePort: true,
-      limits: init.limits ?? DEFAULT_LIMITS,
-      stats: connections,
-      onListen: () => listening.resolve(),
-      onError: (error) => {
-        base.exception("Cannot serve request", error);
-        return errorResponse(500, "Internal server error");
-      },
-      onWarning: (message, extra) => runtime.warning(message, { extra }),
-    }, (req) => {
-      const path = pathOf(req.url);
-      const target = routeOf(init, path);
-      if (target === api.name) {
-        const requestId = requestIdOf(req);
-        const res = serveOwn(req, { requestId });
-        return res instanceof Response ? rebalance(res) : res.then(rebalance);
-      }
-      const refused = unsupportedMethod(req, requestIdOf);
-      if (refused) return refused;
-      if (path === "/healthz" || path === "/metrics") {
-        // No body: never read here nor handed on.
-        const bare = withoutBody(req);
-        return bare instanceof Response ? bare : forward(null, bare);
-      }
-      if (target !== null) {
-        // Another API's request, while a newly deployed API takes over the
-        // port: handed on, bounded by our own limit.
-        const max = api.handler.maxBodyBytes;
-        return forward(null, req, max).catch((error) =>
-          error instanceof BodyTooLarge
-            ? errorResponse(413, `Request body is larger than ${max} bytes`)
-            : Promise.reject(error)
-        );
-      }
-      return errorResponse(404, `No API is served at "${path}"`, {}, {
-        "x-request-id": requestIdOf(req),
-      });
+  route = (req) => {
+    const path = pathOf(req.url);
+    const target = routeOf(init, path);
+    if (target === api.name) {
+      const requestId = requestIdOf(req);
+      const res = serveOwn(req, { requestId });
+      return res instanceof Response ? rebalance(res) : res.then(rebalance);
+    }
+    // Another API's request only while a newly deployed API takes over the
+    // port.
+    if (target !== null || path === "/healthz" || path === "/metrics") {
+      return handOn(req);
+    }
+    return errorResponse(404, `No API is served at "${path}"`, {}, {
+      "x-request-id": requestIdOf(req),
     });
-    await listening.promise;
-    // The listener is bound: from here on nothing in this process (the
-    // handler above all) may bind or reach the server's port.
-    Deno.permissions.revokeSync({ name: "net", host: listenHost(init.listen) });
-  }
+  };
 
   // Requests the main thread routes to this replica.
   const incoming = new Map<number, AbortController>();

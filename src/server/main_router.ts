@@ -9,6 +9,11 @@
 import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";
 import { guardBody, withoutBody } from "../http/body_guard.ts";
+import {
+  normalizedRequest,
+  requestPath,
+  routeFor,
+} from "../http/request_path.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
 import type { Forwarding } from "./forwarding.ts";
@@ -49,8 +54,10 @@ export class MainRouter {
   }
 
   /** Health, metrics, then APIs by path. */
-  async route(req: Request): Promise<Response> {
-    const path = new URL(req.url).pathname;
+  async route(received: Request): Promise<Response> {
+    // The same normalization as a replica's listener (src/http/request_path.ts).
+    const req = normalizedRequest(received);
+    const path = requestPath(req.url);
     const host = this.#host;
     let res: Response;
     const refused = unsupportedMethod(req);
@@ -71,9 +78,7 @@ export class MainRouter {
         "retry-after": "1",
       });
     } else {
-      const route = host.routes().find(({ endpoint }) =>
-        path === endpoint || endpoint === "/" || path.startsWith(endpoint + "/")
-      );
+      const route = routeFor(host.routes(), path);
       res = route
         ? await this.#callGuarded(route.api, req)
         : errorResponse(404, `No API is served at "${path}"`);

@@ -23,6 +23,9 @@ export interface WorkerPermissions {
 /**
  * Read: each available project file (so dotfiles, cortex.yaml and ignored
  * files stay unreadable even inside the project) and the scratch directory.
+ * Deno checks a read grant against the path given, not a link's target, so a
+ * link is listed (and granted) only when its real target is itself a project
+ * file (src/config/project_files.ts).
  * Write: the scratch directory. Net: `handler.allow_net`, each entry checked
  * again against the server's rules (loopback only with
  * --allow-loopback-net, never the server's own ports), plus the serving

@@ -10,6 +10,7 @@
 import { fileURLToPath } from "node:url";
 import type { ReplicaCommand } from "./replica.ts";
 import type { WorkerPermissions } from "./permissions.ts";
+import { moduleFlags } from "../supervisor/flags.ts";
 
 /** The replica process's entry module. */
 export const REPLICA_MAIN = fileURLToPath(
@@ -40,6 +41,8 @@ export interface ReplicaCommandOptions {
   memoryBytes: number;
   /** Working directory (the project directory). */
   cwd: string;
+  /** The prepared module graph (`cortex serve`), else the runtime's deno.json. */
+  modules?: { importMap: string; lock: string };
 }
 
 /** `deno run` of the replica entry with exactly the replica's grants. */
@@ -65,7 +68,11 @@ export function replicaCommand(opts: ReplicaCommandOptions): ReplicaCommand {
       "--unstable-net",
       "--unstable-no-legacy-abort",
       "--no-prompt",
-      `--config=${RUNTIME_CONFIG}`,
+      // One replica per process: --frozen refuses any import outside the
+      // prepared graph, and in Deno that failure stays in this process.
+      ...(opts.modules
+        ? moduleFlags(opts.modules, { frozen: true })
+        : [`--config=${RUNTIME_CONFIG}`]),
       `--allow-read=${list([...p.read, ...path])}`,
       `--allow-write=${list([...p.write, ...path])}`,
       `--allow-net=${list(net)}`,

@@ -45,6 +45,8 @@ const { values, positionals } = parseArgs({
     "control-report": { type: "string" },
     "scratch-root": { type: "string" },
     "replica-socket": { type: "string" },
+    "import-map-file": { type: "string" },
+    "lock-file": { type: "string" },
     "grpc-socket": { type: "string" },
     "grpc-socket-bind": { type: "string" },
     "replace-request": { type: "string" },
@@ -67,6 +69,9 @@ Deno.exit(
     controlReport: values["control-report"],
     scratchRoot: values["scratch-root"],
     replicaSocket: values["replica-socket"],
+    modules: values["import-map-file"] && values["lock-file"]
+      ? { importMap: values["import-map-file"], lock: values["lock-file"] }
+      : undefined,
     supervised: true,
     ...(values["grpc-socket"]
       ? {

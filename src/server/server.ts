@@ -52,6 +52,11 @@ export interface ServerOptions {
    * "loopback" for a TCP port on 127.0.0.1 (compiled binaries).
    */
   replicaSocket?: string;
+  /**
+   * The import map and lockfile the supervisor prepared (src/supervisor/
+   * modules.ts): replicas load exactly that module graph, nothing else.
+   */
+  modules?: { importMap: string; lock: string };
   /** Carries handlers' ctx.client calls to the control API, when one runs. */
   control: ControlProxy | null;
   /** `--allow-loopback-net`: handler.allow_net may name loopback addresses. */
@@ -361,6 +366,7 @@ export class Server implements ControlHost {
           socket: this.#socket!.address,
           memoryBytes: memoryLimitOf(api),
           cwd: this.project.dir,
+          modules: this.opts.modules,
         });
       },
       log: (chunk) => this.#write(chunk),

@@ -34,6 +34,34 @@ export const GRPC_ENV = [
   "no_proxy",
 ];
 
+/**
+ * How the serving process loads modules (src/supervisor/modules.ts): no
+ * config file (the runtime's deno.json would leak its imports to handlers
+ * and take its deno.lock), the import map and the lockfile the supervisor
+ * wrote into the scratch root, and nothing from the network: a module that
+ * is neither in the graph cached before serving nor already in Deno's cache
+ * fails instead of being downloaded.
+ *
+ * `frozen` also refuses a package that is in Deno's cache but not in the
+ * lockfile. It is off while replicas are Workers of one process: in Deno
+ * 2.9.6 one refused import leaves the process's lockfile "out of date", and
+ * every later module load of the process fails, so one API's import would
+ * stop every API's new replicas from loading their handlers (measured). A
+ * process that serves one API only may turn it on.
+ */
+export function moduleFlags(
+  files: { importMap: string; lock: string },
+  opts: { frozen?: boolean } = {},
+): string[] {
+  return [
+    "--no-config",
+    `--import-map=${files.importMap}`,
+    `--lock=${files.lock}`,
+    ...(opts.frozen ? ["--frozen"] : []),
+    "--cached-only",
+  ];
+}
+
 /** Environment variables the serving process reads. */
 export const SERVER_ENV = [
   "CORTEX_API",

@@ -26,9 +26,11 @@ import { compileDescriptors, encodeDescriptors } from "./descriptors.ts";
 import { probeFdLimit } from "./fd_limit.ts";
 import {
   grpcProcessPermissionFlags,
+  moduleFlags,
   serverPermissionFlags,
   UNSTABLE_FLAGS,
 } from "./flags.ts";
+import { type ModuleFiles, prepareModules } from "./modules.ts";
 import { type SpawnedChild, SupervisedChild } from "./child.ts";
 import { replaceRequestPath, watchReplaceRequests } from "./replace_request.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
@@ -155,6 +157,18 @@ export async function supervise(
   // The first serving process takes the project as validated here instead of
   // parsing cortex.yaml again (the YAML library alone costs ~40 ms to load).
   // Restarts read the files afresh: they may have changed since.
+  // Every handler's module graph is resolved and cached now; the serving
+  // process loads nothing else (src/supervisor/modules.ts).
+  let modules: ModuleFiles;
+  try {
+    modules = await prepareModules(project, scratchRoot, {
+      onlyApi: opts.onlyApi ?? undefined,
+    });
+  } catch (error) {
+    logLine("ERROR", (error as Error).message);
+    await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
+    return 2;
+  }
   const projectFile = `${scratchRoot}/project.json`;
   await Deno.writeTextFile(projectFile, JSON.stringify(project));
   let projectFileUnused = true;
@@ -180,6 +194,7 @@ export async function supervise(
     args: (gen) => [
       "run",
       ...UNSTABLE_FLAGS,
+      ...moduleFlags(modules),
       ...serverPermissionFlags(project, listenOf(gen), scratchRoot),
       SERVE_MAIN,
       project.dir,
@@ -193,6 +208,10 @@ export async function supervise(
       `${genDir(gen)}/replicas`,
       "--replica-socket",
       listenOf(gen).replicaSocket,
+      "--import-map-file",
+      modules.importMap,
+      "--lock-file",
+      modules.lock,
       "--control-report",
       reportOf(gen),
       "--replace-request",

@@ -42,8 +42,12 @@ function victimLoad(url: string) {
   };
 }
 
-Deno.test("security: a handler cannot bind the server's port or any port, in a single-API server", async () => {
+Deno.test("security: a handler cannot bind the server's port or any port, at load or request time, in a single-API server", async () => {
   await withServer(fixture("hostile_alone"), {}, async ({ url }) => {
+    // When its module loads, the handler finds no port it may use...
+    const atLoad = await json(`${url}/hostile?attack=at-load`);
+    assert.deepEqual(atLoad.body, { granted: [], results: [] });
+    // ...and binding the server's port (or any) at request time is refused.
     const { status, body } = await json(`${url}/hostile?attack=bind`);
     assert.equal(status, 200);
     assert.deepEqual(body.results, new Array(8).fill("NotCapable"));
@@ -94,21 +98,25 @@ Deno.test("security: log lines a handler forges for another API are labelled wit
   });
 });
 
-Deno.test("security: forged runtime frames get the hostile replica replaced; the server and the victim are unaffected", async () => {
+Deno.test("security: forged runtime frames reach nothing or get the hostile replica replaced; the server and the victim are unaffected", async () => {
   await withServer(PAIR, {}, async ({ url, lines, waitForLine }) => {
     const victim = victimLoad(url);
     const forged = await attempt(`${url}/hostile?attack=forge-frames`);
-    // Its own request dies with it, or is answered before the frame lands.
-    assert.ok(forged.status === 200 || forged.status === 500, forged.body);
-    const line = await waitForLine(
-      (l) =>
-        /Replica "hostile-\d+" of API "hostile" crashed: sent an invalid message/
-          .test(msg(l)),
-      10_000,
-    );
-    assert.equal(line.levelname, "ERROR");
+    // Either no write reached anything (Deno's internals are gone and raw
+    // descriptors are not the channel), or what it wrote got the replica
+    // replaced; either way nothing it wrote was acted on.
+    const wrote = forged.status === 200 ? JSON.parse(forged.body).wrote : null;
+    if (wrote !== 0) {
+      const line = await waitForLine(
+        (l) =>
+          /Replica "hostile-\d+" of API "hostile" (crashed|failed to start): (sent an invalid message|its channel failed)/
+            .test(msg(l)),
+        10_000,
+      );
+      assert.equal(line.levelname, "ERROR");
+    }
     await pollUntil(
-      "the hostile API replaced",
+      "the hostile API serving",
       15_000,
       async () =>
         (await scrape(url)).get("cortex_replicas", { api: "hostile" }) === 1,

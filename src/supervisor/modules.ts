@@ -1,0 +1,478 @@
+/**
+ * Modules are fixed when the server starts (issue 11, item 4). Before the
+ * serving process starts, the supervisor resolves and caches the module
+ * graph of every handler, with the project's own lockfile, and the serving
+ * process then runs with `--cached-only`: a module a handler imports at run
+ * time that is not in that graph (nor already in Deno's cache) fails at
+ * once, with no network request, and nothing is written to the runtime's
+ * `deno.lock`.
+ *
+ * How Deno 2.9.6 resolves a handler's imports (measured): the serving
+ * process has one import map for every module it loads, Workers included, so
+ * a project's own `deno.json` is never consulted (a bare name from it fails
+ * "not a dependency and not in import map"), while the runtime's `deno.json`
+ * is found from the working directory and its "imports" (e.g. "yaml") leak
+ * to handlers; a dynamic `import("npm:" + name)` in a Worker downloads the
+ * package (and its registry entry) and writes it into the runtime's
+ * `deno.lock`. So the serving process runs with `--no-config` and an import
+ * map written here: the runtime's imports scoped to the runtime's modules,
+ * the project's `deno.json` "imports" and "scopes" scoped to the project, and
+ * at the top only what handlers get from the runtime ("cortex", and the
+ * protobuf runtime that generated gRPC code imports).
+ *
+ * The lockfile of the serving process is the runtime's `deno.lock` merged
+ * with the project's (`<project>/deno.lock`, or the path its `deno.json`
+ * "lock" names), written to the scratch root, so both keep the versions they
+ * pinned, and whatever the serving process adds is written there. With
+ * `--frozen` it would also refuse a package that is in Deno's cache but in
+ * neither lockfile; see `moduleFlags` in flags.ts for why that is off while
+ * replicas share one process.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Project } from "../config/types.ts";
+import { DECLARE_HINT } from "../replica/module_hints.ts";
+
+export { DECLARE_HINT };
+
+/** The runtime's deno.json: its "imports" resolve the runtime's modules. */
+export const RUNTIME_CONFIG = fileURLToPath(
+  new URL("../../deno.json", import.meta.url),
+);
+/** The runtime's deno.lock: never written by serving. */
+export const RUNTIME_LOCK = fileURLToPath(
+  new URL("../../deno.lock", import.meta.url),
+);
+/** Where the runtime's modules live: the scopes of its imports. */
+const RUNTIME_SCOPES = [
+  new URL("../", import.meta.url).href,
+  new URL("../../mod.ts", import.meta.url).href,
+];
+/** Stands in for "cortex" while a handler graph is cached (see below). */
+const CORTEX_STUB = new URL("./handler_graph_cortex.ts", import.meta.url).href;
+
+/**
+ * Bare names a handler may import without declaring them: the runtime's
+ * `mod.ts`, and the protobuf runtime that `cortex gen` code imports.
+ */
+export const HANDLER_IMPORTS = [
+  "cortex",
+  "@bufbuild/protobuf",
+  "@bufbuild/protobuf/",
+];
+
+/** An import map as Deno reads it. */
+export interface ImportMap {
+  imports: Record<string, string>;
+  scopes: Record<string, Record<string, string>>;
+}
+
+/** The files the serving process needs for its modules. */
+export interface ModuleFiles {
+  /** The import map of the serving process. */
+  importMap: string;
+  /** The lockfile of the serving process. */
+  lock: string;
+}
+
+/** A handler's module graph does not resolve (exit code 2, like bad config). */
+export class ModuleGraphError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ModuleGraphError";
+  }
+}
+
+const RELATIVE = /^\.{0,2}\//;
+
+/** Resolves the keys and values of an import map section against `base`. */
+function absolute(
+  section: unknown,
+  base: URL,
+  where: string,
+): Record<string, string> {
+  if (section === undefined) return {};
+  if (typeof section !== "object" || section === null) {
+    throw new ModuleGraphError(`${where} must be an object`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(section)) {
+    if (typeof value !== "string") {
+      throw new ModuleGraphError(
+        `${where}: "${key}" must map to a string, not ${JSON.stringify(value)}`,
+      );
+    }
+    const k = RELATIVE.test(key) ? new URL(key, base).href : key;
+    out[k] = RELATIVE.test(value) ? new URL(value, base).href : value;
+  }
+  return out;
+}
+
+/** What a project's deno.json says about modules. */
+export interface ProjectModules {
+  imports: Record<string, string>;
+  scopes: Record<string, Record<string, string>>;
+  /** The project's lockfile, or null when its deno.json has `"lock": false`. */
+  lock: string | null;
+  /** `"lock": { "frozen": true }`. */
+  frozen: boolean;
+}
+
+async function readJson(path: string): Promise<unknown | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ModuleGraphError(
+      `${path} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Reads `<dir>/deno.json`: "imports" and "scopes" (or the file "importMap"
+ * names), and "lock". Other settings of it do not apply to handlers.
+ */
+export async function readProjectModules(
+  dir: string,
+): Promise<ProjectModules> {
+  const file = join(dir, "deno.json");
+  const config = (await readJson(file)) as Record<string, unknown> | undefined;
+  const base = pathToFileURL(file);
+  let map: Record<string, unknown> = config ?? {};
+  let mapFile = file;
+  let mapBase = base;
+  if (typeof config?.importMap === "string") {
+    mapBase = new URL(config.importMap, base);
+    mapFile = fileURLToPath(mapBase);
+    const read = await readJson(mapFile);
+    if (read === undefined) {
+      throw new ModuleGraphError(
+        `${file}: "importMap" names ${mapFile}, which does not exist`,
+      );
+    }
+    map = read as Record<string, unknown>;
+  }
+  const scopes: ProjectModules["scopes"] = {};
+  const rawScopes = map.scopes;
+  if (rawScopes !== undefined) {
+    if (typeof rawScopes !== "object" || rawScopes === null) {
+      throw new ModuleGraphError(`${mapFile}: "scopes" must be an object`);
+    }
+    for (const [scope, section] of Object.entries(rawScopes)) {
+      const key = RELATIVE.test(scope) ? new URL(scope, mapBase).href : scope;
+      scopes[key] = absolute(section, mapBase, `${mapFile}: scopes."${scope}"`);
+    }
+  }
+  const lock = config?.lock;
+  const lockPath = lock === false
+    ? null
+    : typeof lock === "string"
+    ? fileURLToPath(new URL(lock, base))
+    : typeof lock === "object" && lock !== null &&
+        typeof (lock as { path?: unknown }).path === "string"
+    ? fileURLToPath(new URL((lock as { path: string }).path, base))
+    : join(dir, "deno.lock");
+  return {
+    imports: absolute(map.imports, mapBase, `${mapFile}: "imports"`),
+    scopes,
+    lock: lockPath,
+    frozen: typeof lock === "object" && lock !== null &&
+      (lock as { frozen?: unknown }).frozen === true,
+  };
+}
+
+/** The runtime's imports, absolute. */
+export async function runtimeImports(): Promise<Record<string, string>> {
+  const config = await readJson(RUNTIME_CONFIG) as { imports?: unknown };
+  return absolute(
+    config?.imports,
+    pathToFileURL(RUNTIME_CONFIG),
+    `${RUNTIME_CONFIG}: "imports"`,
+  );
+}
+
+/**
+ * The import map of the serving process: the runtime's imports for its own
+ * modules, the project's for the project, {@linkcode HANDLER_IMPORTS} for
+ * everyone.
+ *
+ * @param runtime The runtime's imports (absolute).
+ * @param projectDir The project directory.
+ * @param project The project's imports and scopes.
+ * @param cortex What "cortex" resolves to for handlers (the runtime's mod.ts,
+ *   or a stub while caching).
+ */
+export function serveImportMap(
+  runtime: Record<string, string>,
+  projectDir: string,
+  project: Pick<ProjectModules, "imports" | "scopes">,
+  cortex: string = runtime.cortex!,
+): ImportMap {
+  const imports: Record<string, string> = {};
+  for (const name of HANDLER_IMPORTS) {
+    const target = name === "cortex" ? cortex : runtime[name];
+    if (target !== undefined) imports[name] = target;
+  }
+  const scopes: ImportMap["scopes"] = { ...project.scopes };
+  for (const scope of RUNTIME_SCOPES) scopes[scope] = { ...runtime };
+  scopes[pathToFileURL(projectDir).href.replace(/\/?$/, "/")] = {
+    ...project.imports,
+  };
+  return { imports, scopes };
+}
+
+// --- Lockfiles -------------------------------------------------------------
+
+interface Lock {
+  version: string;
+  specifiers?: Record<string, string>;
+  jsr?: Record<string, unknown>;
+  npm?: Record<string, NpmEntry>;
+  redirects?: Record<string, string>;
+  remote?: Record<string, string>;
+  workspace?: unknown;
+}
+
+interface NpmEntry {
+  dependencies?: string[];
+  optionalDependencies?: string[];
+  optionalPeers?: string[];
+  [key: string]: unknown;
+}
+
+const DEP_LISTS = [
+  "dependencies",
+  "optionalDependencies",
+  "optionalPeers",
+] as const;
+
+/** "name@version" → "name" (scoped names keep their leading "@"). */
+function nameOf(id: string): string {
+  return id.slice(0, id.indexOf("@", 1));
+}
+
+/** Versions of each package name among `ids`. */
+function versionsByName(ids: Iterable<string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const id of ids) {
+    const name = nameOf(id);
+    out.set(name, [...(out.get(name) ?? []), id]);
+  }
+  return out;
+}
+
+/**
+ * Rewrites the dependency references of `npm` entries with `rewrite`. A
+ * lockfile v5 writes a dependency as "name" when the lockfile has one
+ * version of it, else as "name@version" (aliases as "alias@npm:...").
+ */
+function mapDeps(
+  npm: Record<string, NpmEntry>,
+  rewrite: (dep: string) => string,
+): Record<string, NpmEntry> {
+  const out: Record<string, NpmEntry> = {};
+  for (const [id, entry] of Object.entries(npm)) {
+    const copy: NpmEntry = { ...entry };
+    for (const list of DEP_LISTS) {
+      if (Array.isArray(entry[list])) copy[list] = entry[list]!.map(rewrite);
+    }
+    out[id] = copy;
+  }
+  return out;
+}
+
+function sorted<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+}
+
+/**
+ * Merges lockfiles (version 5) into one, earlier ones first on conflict:
+ * every specifier, npm package, jsr package and remote module of each. The
+ * "workspace" section is dropped (the serving process runs `--no-config`).
+ *
+ * @param texts Lockfile texts; null for a lockfile that does not exist.
+ * @param names Their paths, for error messages.
+ * @returns The merged lockfile text, formatted as Deno writes it.
+ */
+export function mergeLocks(
+  texts: (string | null)[],
+  names: string[] = [],
+): string {
+  const merged: Required<Omit<Lock, "workspace" | "version">> = {
+    specifiers: {},
+    jsr: {},
+    npm: {},
+    redirects: {},
+    remote: {},
+  };
+  texts.forEach((text, i) => {
+    if (text === null) return;
+    let lock: Lock;
+    try {
+      lock = JSON.parse(text);
+    } catch (error) {
+      throw new ModuleGraphError(
+        `${names[i] ?? "a lockfile"} is not valid JSON: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    if (lock.version !== "5") {
+      throw new ModuleGraphError(
+        `${
+          names[i] ?? "a lockfile"
+        } has version ${lock.version}; this runtime reads version 5 (Deno 2.3 and later): run "deno install" in the project to upgrade it`,
+      );
+    }
+    // Short references are only meaningful inside their own lockfile.
+    const npm = lock.npm ?? {};
+    const own = versionsByName(Object.keys(npm));
+    const full = mapDeps(npm, (dep) => {
+      if (dep.includes("@npm:") || dep.indexOf("@", 1) > 0) return dep;
+      const versions = own.get(dep);
+      return versions?.length === 1 ? versions[0]! : dep;
+    });
+    for (
+      const section of ["specifiers", "jsr", "redirects", "remote"] as const
+    ) {
+      merged[section] = { ...(lock[section] ?? {}), ...merged[section] } as
+        & Record<string, string>
+        & Record<string, unknown>;
+    }
+    merged.npm = { ...full, ...merged.npm };
+  });
+  const all = versionsByName(Object.keys(merged.npm));
+  const npm = mapDeps(merged.npm, (dep) => {
+    if (dep.includes("@npm:") || dep.indexOf("@", 1) <= 0) return dep;
+    return all.get(nameOf(dep))?.length === 1 ? nameOf(dep) : dep;
+  });
+  const out: Lock = { version: "5" };
+  if (Object.keys(merged.specifiers).length) {
+    out.specifiers = sorted(merged.specifiers);
+  }
+  if (Object.keys(merged.jsr).length) out.jsr = sorted(merged.jsr);
+  if (Object.keys(npm).length) out.npm = sorted(npm);
+  if (Object.keys(merged.redirects).length) {
+    out.redirects = sorted(merged.redirects);
+  }
+  if (Object.keys(merged.remote).length) out.remote = sorted(merged.remote);
+  return JSON.stringify(out, null, 2) + "\n";
+}
+
+// --- The cache step --------------------------------------------------------
+
+function strip(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+/** Deno's error without its backtrace and `deno add` advice. */
+export function cacheErrorText(stderr: string): string {
+  const lines = strip(stderr).split("\n");
+  const end = lines.findIndex((line) => /^\s*Stack backtrace:/.test(line));
+  return (end === -1 ? lines : lines.slice(0, end))
+    .filter((line) => !/^\s*hint: .*deno add/.test(line))
+    .map((line) => line.replace(/^error: /, ""))
+    .join("\n")
+    .trim();
+}
+
+/** Options of {@linkcode prepareModules}. */
+export interface PrepareOptions {
+  /** Only this API's handler (`serve --api`). */
+  onlyApi?: string;
+  /** The `deno` executable (default: the one running this code). */
+  deno?: string;
+}
+
+/**
+ * Resolves and caches every handler's module graph (downloading what is
+ * missing, recording it in the project's lockfile), then writes the import
+ * map and the lockfile of the serving process into `scratchRoot`.
+ *
+ * @throws {ModuleGraphError} When a module does not resolve or download:
+ *   the message has Deno's error, which names the importing file, the line
+ *   and the specifier.
+ */
+export async function prepareModules(
+  project: Project,
+  scratchRoot: string,
+  opts: PrepareOptions = {},
+): Promise<ModuleFiles> {
+  const runtime = await runtimeImports();
+  const modules = await readProjectModules(project.dir);
+  const apis = project.apis.filter((a) =>
+    !opts.onlyApi || a.name === opts.onlyApi
+  );
+  const handlers = [
+    ...new Set(apis.map((a) => join(project.dir, a.handler.path))),
+  ];
+
+  // The graph is cached with "cortex" standing for an empty module: mod.ts
+  // and what it imports belong to the runtime, whose own deno.lock has them,
+  // and would otherwise be recorded in the project's lockfile.
+  const cacheMap = join(scratchRoot, "cache_import_map.json");
+  await Deno.writeTextFile(
+    cacheMap,
+    JSON.stringify(serveImportMap(runtime, project.dir, modules, CORTEX_STUB)),
+  );
+  const projectLock = modules.lock ?? join(scratchRoot, "project.lock");
+  if (handlers.length > 0) {
+    const out = await new Deno.Command(opts.deno ?? Deno.execPath(), {
+      args: [
+        "cache",
+        "--no-config",
+        `--import-map=${cacheMap}`,
+        `--lock=${projectLock}`,
+        ...(modules.frozen ? ["--frozen"] : []),
+        ...handlers,
+      ],
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      const which = apis.map((a) => `"${a.name}" (${a.handler.path})`);
+      throw new ModuleGraphError(
+        `Cannot load the modules of API${which.length > 1 ? "s" : ""} ${
+          which.join(", ")
+        }: ${
+          cacheErrorText(new TextDecoder().decode(out.stderr))
+        }\nModules are resolved when the server starts: ${DECLARE_HINT}.`,
+      );
+    }
+  }
+
+  const importMap = join(scratchRoot, "import_map.json");
+  await Deno.writeTextFile(
+    importMap,
+    JSON.stringify(serveImportMap(runtime, project.dir, modules), null, 2),
+  );
+  const readLock = (path: string) =>
+    Deno.readTextFile(path).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    });
+  const lock = join(scratchRoot, "deno.lock");
+  await Deno.writeTextFile(
+    lock,
+    mergeLocks(
+      [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
+      [projectLock, RUNTIME_LOCK],
+    ),
+  );
+  return { importMap, lock };
+}
