@@ -45,6 +45,12 @@ export interface ReplicaCommand {
   cwd?: string;
 }
 
+/**
+ * Deno's notice that npm install scripts were not run (the runtime's own
+ * dependencies have some; a replica could not run them anyway): not news.
+ */
+const SKIPPED_WARNING = /Ignored build scripts for packages:/;
+
 /** Output kept to explain a crash. */
 const STDERR_TAIL = 2_000;
 
@@ -127,9 +133,14 @@ export class Replica {
       this.#child.stdout,
       (t) => log(ownLines(t, owner, wrap("info", "stdout"))),
     );
+    // What a replica prints on stderr is Deno's (an uncaught error and its
+    // stack, a warning) or the handler's: one line of the replica per chunk.
     const stderrDone = this.#pipeOutput(this.#child.stderr, (t) => {
       this.#stderrTail = (this.#stderrTail + t).slice(-STDERR_TAIL);
-      log(ownLines(t, owner, wrap("error", "stderr")));
+      const text = t.trimEnd();
+      if (text.length === 0 || SKIPPED_WARNING.test(text)) return;
+      const level = /^error: /m.test(text) ? "error" : "warning";
+      log(wrap(level, "stderr")(text) + "\n");
     });
     const forged = wrap("warning", "unlabelled log line");
     void this.#child.status.then(async (status) => {
