@@ -22,19 +22,28 @@ export interface ControlEndpoint {
 
 /** One API as `get` and `list` describe it. */
 export interface ApiDescription {
+  /** The API's name in cortex.yaml. */
   name: string;
+  /** `RealtimeAPI`. */
   kind: string;
-  status: ApiStatus;
+  /** Ready (`live`), starting or rolling out (`updating`), or failing (`error`). */
+  status: "live" | "updating" | "error";
   /** Why the API is in error, or why its last roll-out failed; else null. */
   error: string | null;
+  /** Replica counts. */
   replicas: {
+    /** Replicas serving now. */
     ready: number;
+    /** Replicas the autoscaler (or a patch) asks for. */
     desired: number;
     /** Local cap: min(autoscaling.max_replicas, --max-replicas-per-api). */
     cap: number;
   };
+  /** Admitted requests: running, queued and pending callbacks. */
   inFlight: number;
+  /** Admitted requests waiting for a handler slot. */
   queued: number;
+  /** Replicas replaced after a crash, hang or memory overrun. */
   restarts: number;
   /** `http://host:port/path` or `grpc://host:port`. */
   endpoint: string;
@@ -44,7 +53,9 @@ export interface ApiDescription {
 
 /** What `deploy` did with one API. */
 export interface DeployResult {
+  /** The API's name. */
   name: string;
+  /** What deploy did with it. */
   action: "created" | "updated" | "unchanged";
 }
 
@@ -61,6 +72,8 @@ export class ControlError extends Error {
   readonly issues: string[];
 
   /**
+   * Creates the error of a refused or failed control call.
+   *
    * @param status The HTTP status (0: not reachable).
    * @param message What went wrong.
    * @param issues Configuration problems, when any.
@@ -117,6 +130,8 @@ export class CortexClient {
   readonly #transport: ControlTransport;
 
   /**
+   * Creates a client of a running server's control API.
+   *
    * @param endpoint The control API's URL and token, or a transport.
    * @param opts Options.
    */

@@ -27,6 +27,8 @@ export class HttpError extends Error {
   readonly headers: Record<string, string>;
 
   /**
+   * Creates an error answered with `status` and `{"error": message}`.
+   *
    * @param status HTTP status, 400-599
    * @param message Sent to the client as `{"error": message}`
    * @param options Extra response headers and the cause (kept for the log)

@@ -71,6 +71,8 @@ export class GrpcError extends Error {
   readonly metadata: Record<string, string>;
 
   /**
+   * Creates an error that ends the call with `code` and `message`.
+   *
    * @param code the status code of the call
    * @param message the status message the client sees
    * @param metadata trailing metadata sent with the status

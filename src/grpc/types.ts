@@ -4,8 +4,6 @@
  * @module
  */
 
-import type { GrpcMetadata } from "./protocol.ts";
-
 /**
  * The second argument of every gRPC handler method.
  *
@@ -28,7 +26,7 @@ export interface GrpcCallInfo {
   /** RPC name as in the `.proto`, e.g. `Predict`. */
   readonly method: string;
   /** Request metadata; values of `-bin` keys are base64 strings. */
-  readonly metadata: GrpcMetadata;
+  readonly metadata: Readonly<Record<string, string | string[]>>;
   /**
    * Aborted when the client cancels or the deadline passes; its `reason` is
    * a `GrpcError` with code `CANCELLED` or `DEADLINE_EXCEEDED`.

@@ -16,12 +16,11 @@ function wire(proxy: ControlProxy, api: string) {
   const replica = {};
   const sent: ControlFromReplica[] = [];
   const received: ControlToReplica[] = [];
-  let side: ProxiedControl;
   const toReplica = (msg: ControlToReplica) => {
     received.push(structuredClone(msg));
     side.onMessage(structuredClone(msg));
   };
-  side = new ProxiedControl((msg) => {
+  const side: ProxiedControl = new ProxiedControl((msg) => {
     sent.push(structuredClone(msg));
     proxy.onMessage(structuredClone(msg), replica, { api, send: toReplica });
   });

@@ -8,25 +8,21 @@
  */
 
 import { loadProject } from "../config/load_project.ts";
-import type { ApiConfig } from "../config/types.ts";
 import type { HandlerContext } from "../handler/types.ts";
 import { Logger } from "../log/logger.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { Admission, createAdmissionBuffer } from "../replica/admission.ts";
-import {
-  findHandlerClass,
-  type HandlerInstance,
-} from "../replica/handler_loader.ts";
+import { findHandlerClass } from "../replica/handler_loader.ts";
 import { createHttpPipeline } from "../replica/http_pipeline.ts";
 import { Slots } from "../replica/slots.ts";
 
 /** A handler loaded for tests. */
 export interface HandlerHarness {
-  /** The API's resolved configuration. */
-  readonly api: ApiConfig;
+  /** The API: its name and kind as in cortex.yaml. */
+  readonly api: { readonly name: string; readonly kind: string };
   /** The handler instance, for direct calls. */
-  readonly handler: HandlerInstance;
+  readonly handler: Record<string, unknown>;
   /** Log lines the handler wrote (ctx.logger, req.logger), as objects. */
   readonly logs: Record<string, unknown>[];
   /** Sends a request through the replica's pipeline. */
