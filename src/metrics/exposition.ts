@@ -99,20 +99,39 @@ const GAUGES: Array<[keyof ApiMetrics, string, string]> = [
   ],
 ];
 
+const COUNTERS: Array<[keyof ApiMetrics, string, string]> = [
+  [
+    "restarts",
+    "cortex_replica_restarts_total",
+    "Replicas replaced after a crash, hang or memory overrun",
+  ],
+  [
+    "handedOff",
+    "cortex_handed_off_requests_total",
+    "Requests a replica with no free slot handed to another replica",
+  ],
+  [
+    "reconnects",
+    "cortex_reconnects_asked_total",
+    "Kept-alive clients a busy replica asked to reconnect (connection: close)",
+  ],
+  [
+    "rejected",
+    "cortex_rejected_requests_total",
+    "Requests refused with 503 at the admission limit",
+  ],
+];
+
 /** Renders every API's metrics. */
 export function renderMetrics(apis: ApiMetrics[]): string {
   const w = new Writer();
-  for (const [key, name, help] of GAUGES) {
-    w.declare(name, "gauge", help);
-    for (const a of apis) w.sample(name, { api: a.api }, a[key] as number);
-  }
-  w.declare(
-    "cortex_replica_restarts_total",
-    "counter",
-    "Replicas replaced after a crash or hang",
-  );
-  for (const a of apis) {
-    w.sample("cortex_replica_restarts_total", { api: a.api }, a.restarts);
+  for (
+    const [type, table] of [["gauge", GAUGES], ["counter", COUNTERS]] as const
+  ) {
+    for (const [key, name, help] of table) {
+      w.declare(name, type, help);
+      for (const a of apis) w.sample(name, { api: a.api }, a[key] as number);
+    }
   }
   w.declare(
     "cortex_replica_in_flight_requests",
@@ -127,30 +146,6 @@ export function renderMetrics(apis: ApiMetrics[]): string {
         load,
       );
     }
-  }
-  w.declare(
-    "cortex_handed_off_requests_total",
-    "counter",
-    "Requests a replica with no free slot handed to another replica",
-  );
-  for (const a of apis) {
-    w.sample("cortex_handed_off_requests_total", { api: a.api }, a.handedOff);
-  }
-  w.declare(
-    "cortex_reconnects_asked_total",
-    "counter",
-    "Kept-alive clients a busy replica asked to reconnect (connection: close)",
-  );
-  for (const a of apis) {
-    w.sample("cortex_reconnects_asked_total", { api: a.api }, a.reconnects);
-  }
-  w.declare(
-    "cortex_rejected_requests_total",
-    "counter",
-    "Requests refused with 503 at the admission limit",
-  );
-  for (const a of apis) {
-    w.sample("cortex_rejected_requests_total", { api: a.api }, a.rejected);
   }
   w.declare(
     "cortex_autoscaler_decisions_total",
