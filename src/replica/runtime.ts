@@ -28,7 +28,7 @@ import {
 } from "../http/guarded_server.ts";
 import { Admission, createAdmissionBuffer } from "./admission.ts";
 import { unreadableBody, unsupportedMethod } from "../http/refusals.ts";
-import { normalizedRequest } from "../http/request_path.ts";
+import { normalizedRequest, routeFor } from "../http/request_path.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
 import { installProcessGuards } from "./process_guards.ts";
@@ -70,17 +70,6 @@ const REPORT_DELAY_MS = 5;
 
 /** The only slot of a replica's own admission counters. */
 const SLOT = 0;
-
-/** Matches a path to the API serving it (exact endpoint or below it). */
-function routeOf(init: ReplicaInit, path: string): string | null {
-  for (const { endpoint, api } of init.routes) {
-    if (
-      path === endpoint || endpoint === "/" ||
-      path.startsWith(endpoint + "/")
-    ) return api;
-  }
-  return null;
-}
 
 /** Starts the replica described by `init`; rejects if the handler cannot load. */
 export async function startReplica(
@@ -356,7 +345,7 @@ export async function startReplica(
 
   route = (req) => {
     const path = pathOf(req.url);
-    const target = routeOf(init, path);
+    const target = routeFor(init.routes, path)?.api ?? null;
     if (target === api.name) {
       const requestId = requestIdOf(req);
       const res = serveOwn(req, { requestId });
