@@ -1,0 +1,443 @@
+/**
+ * `deno task bench:stages`: the cost budget per stage of a request (issue
+ * 17). Runs the `*_bench.ts` files under src/ with `deno bench --json`
+ * (`--runs N` times, median of the averages), and prints a Markdown table of
+ * each stage's cost per request in ns next to raw `Deno.serve`'s whole
+ * request cost, taken from a `deno task bench` result (`--raw FILE`, default
+ * bench-results/latest.json, when it has the HTTP scenario).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { collect, machineBusy, parseProcStat, readProc } from "./proc.ts";
+import { markdownTable } from "./report.ts";
+import { REPO } from "./servers.ts";
+import { median } from "./stats.ts";
+import type { BenchResults } from "./types.ts";
+
+/** Where a stage runs. */
+export type StageWhere = "replica" | "serving process";
+
+/** One row of the budget: a bench (minus another), per request. */
+export interface StageSpec {
+  stage: string;
+  where: StageWhere;
+  /** The code it measures. */
+  code: string;
+  /** The `Deno.bench` name. */
+  bench: string;
+  /** A bench whose cost is subtracted (e.g. building the Request). */
+  minus?: string;
+  /** Requests (log lines) one iteration stands for. */
+  per?: number;
+  /** What raw Deno.serve pays for the same work (bench names), if anything. */
+  raw?: { bench: string; minus?: string };
+  /** Already counted inside another stage: left out of the sums. */
+  within?: string;
+}
+
+const NEW_REQUEST = "payload: new Request (JSON body), no parse";
+const BATCH = 100;
+
+/** The stages of a plain JSON request, in the order a request meets them. */
+export const STAGES: readonly StageSpec[] = [
+  {
+    stage: "request id",
+    where: "replica",
+    code: "src/replica/http_pipeline.ts requestIdOf (randomUUID)",
+    bench: "request id: requestIdOf, no x-request-id (randomUUID)",
+  },
+  {
+    stage: "admission",
+    where: "replica",
+    code: "src/replica/admission.ts tryAdmit, addLoad x2, finish",
+    bench: "admission: tryAdmit + addLoad(+1) ... addLoad(-1) + finish",
+  },
+  {
+    stage: "slot",
+    where: "replica",
+    code: "src/replica/slots.ts tryAcquire + release",
+    bench: "slot: tryAcquire + release (a free slot)",
+  },
+  {
+    stage: "payload parse (JSON, 150 B)",
+    where: "replica",
+    code: "src/http/payload.ts parsePayload",
+    bench: "payload: new Request + parsePayload (JSON)",
+    minus: NEW_REQUEST,
+    raw: {
+      bench: "payload: new Request + req.json() (raw Deno)",
+      minus: NEW_REQUEST,
+    },
+  },
+  {
+    stage: "handler call",
+    where: "replica",
+    code: "src/replica/request_context.ts callInRequest + LazyRequestInfo",
+    bench: "handler call: new LazyRequestInfo + callInRequest (sync method)",
+    raw: { bench: "handler call: method(payload, req) directly (raw)" },
+  },
+  {
+    stage: "encode (x-request-id set inside)",
+    where: "replica",
+    code: "src/http/response.ts encodeResult",
+    bench: "encode: encodeResult(object) with x-request-id",
+    raw: { bench: "encode: Response.json(object) (raw Deno)" },
+  },
+  {
+    stage: "x-request-id",
+    where: "replica",
+    code: "Response headers.set(x-request-id)",
+    bench: "x-request-id: the same + headers.set(x-request-id)",
+    minus: "x-request-id: new Response(body, content-type), without it",
+    within: "encode",
+  },
+  {
+    stage: "deadline",
+    where: "replica",
+    code: "src/replica/deadlines.ts add + cancel",
+    bench: "deadline: add + cancel (one coarse timer per replica)",
+  },
+  {
+    stage: "stats",
+    where: "replica",
+    code: "src/metrics/request_stats.ts observe",
+    bench: "stats: RequestStats.observe(200, 0.4 ms)",
+  },
+  {
+    stage: "access entry",
+    where: "replica",
+    code: "src/replica/http_pipeline.ts finish(): pathOf, content-length",
+    bench: "access entry: pathOf(url), content-length in and out, latency",
+  },
+  {
+    stage: "access line",
+    where: "replica",
+    code: "src/log/access_line.ts",
+    bench: "access line: accessLineFormatter(labels, pid)(entry)",
+  },
+  {
+    stage: "log hand-off: batch",
+    where: "replica",
+    code: "src/log/line_buffer.ts push (256 KiB batches)",
+    bench: "log hand-off: LineBuffer.push(access line), 256 KiB batches",
+  },
+  {
+    stage: "log hand-off: frame encode",
+    where: "replica",
+    code: `src/grpc/frames.ts encodeFrame (${BATCH}-line batch)`,
+    bench: `log hand-off: encodeFrame, batch of ${BATCH} lines`,
+    per: BATCH,
+  },
+  {
+    stage: "log hand-off: frame decode",
+    where: "serving process",
+    code: `src/grpc/frames.ts FrameDecoder (${BATCH}-line batch)`,
+    bench: `log hand-off: FrameDecoder.push, batch of ${BATCH} lines`,
+    per: BATCH,
+  },
+  {
+    stage: "message check",
+    where: "serving process",
+    code: "src/server/replica_message_check.ts checkFromReplica",
+    bench: `message check: checkFromReplica(log), batch of ${BATCH} lines`,
+    per: BATCH,
+  },
+  {
+    stage: "log-line check",
+    where: "serving process",
+    code: `src/server/replica_log_check.ts ownLines (${BATCH}-line batch)`,
+    bench: `log check: ownLines, batch of ${BATCH} lines`,
+    per: BATCH,
+  },
+];
+
+/** The whole request in-process: the pipeline and the raw echo. */
+export const WHOLE = {
+  raw: "whole request in-process: new Request + req.json() + Response.json()",
+  pipeline: "whole request in-process: new Request + replica pipeline",
+} as const;
+
+/** `deno bench --json` output, the parts used here. */
+export interface DenoBenchJson {
+  runtime?: string;
+  cpu?: string;
+  benches: Array<{
+    name: string;
+    results: Array<{ ok?: { avg: number; n: number } }>;
+  }>;
+}
+
+/** Average ns per iteration of each bench, from one `deno bench --json`. */
+export function benchAverages(json: DenoBenchJson): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const b of json.benches) {
+    const avg = b.results[0]?.ok?.avg;
+    if (avg !== undefined) out.set(b.name, avg);
+  }
+  return out;
+}
+
+/** The median over runs of each bench's average. */
+export function medianAverages(
+  runs: Map<string, number>[],
+): Map<string, number> {
+  const names = new Set(runs.flatMap((r) => [...r.keys()]));
+  const out = new Map<string, number>();
+  for (const name of names) {
+    const values = runs.map((r) => r.get(name)).filter((v) =>
+      v !== undefined
+    ) as number[];
+    out.set(name, median(values));
+  }
+  return out;
+}
+
+/** One computed row. */
+export interface StageCost {
+  spec: StageSpec;
+  /** ns per request. */
+  ns: number;
+  /** ns raw Deno.serve pays for the same work, or null when it does none. */
+  rawNs: number | null;
+}
+
+function cost(
+  avg: Map<string, number>,
+  bench: string,
+  minus: string | undefined,
+  per: number,
+): number {
+  const a = avg.get(bench);
+  if (a === undefined) throw new Error(`No result for bench "${bench}"`);
+  let ns = a;
+  if (minus !== undefined) {
+    const b = avg.get(minus);
+    if (b === undefined) throw new Error(`No result for bench "${minus}"`);
+    ns -= b;
+  }
+  return Math.max(0, ns) / per;
+}
+
+/** Each stage's cost per request. */
+export function stageCosts(avg: Map<string, number>): StageCost[] {
+  return STAGES.map((spec) => ({
+    spec,
+    ns: cost(avg, spec.bench, spec.minus, spec.per ?? 1),
+    rawNs: spec.raw
+      ? cost(avg, spec.raw.bench, spec.raw.minus, spec.per ?? 1)
+      : null,
+  }));
+}
+
+/** Whole-request figures of a `deno task bench` run (ns per request). */
+export interface WholeRequest {
+  date: string;
+  /** "pinned" or "unpinned" (of the server). */
+  placement: string;
+  /** connections → { raw, runtime } ns per request (1e9 / req/s). */
+  byConnections: Map<number, { raw: number; runtime: number }>;
+}
+
+/** The JSON echo rows of a bench result, as ns per request. */
+export function wholeRequest(results: BenchResults): WholeRequest | null {
+  if (!results.http || !("rows" in results.http)) return null;
+  const pinned = results.meta.cpus.server !== null;
+  const byConnections = new Map<number, { raw: number; runtime: number }>();
+  for (const row of results.http.rows) {
+    if (row.workload !== "json" || row.pinned !== pinned) continue;
+    byConnections.set(row.connections, {
+      raw: 1e9 / row.raw.rps,
+      runtime: 1e9 / row.runtime.rps,
+    });
+  }
+  if (byConnections.size === 0) return null;
+  return {
+    date: results.meta.date,
+    placement: pinned
+      ? `server pinned to CPU ${results.meta.cpus.server}`
+      : "unpinned",
+    byConnections,
+  };
+}
+
+const ns = (v: number) => Math.round(v).toLocaleString("en-US");
+
+/** The Markdown budget. */
+export function renderStages(
+  avg: Map<string, number>,
+  whole: WholeRequest | null,
+): string {
+  const costs = stageCosts(avg);
+  const rows = costs.map((c) => [
+    c.spec.stage + (c.spec.within ? ` (within ${c.spec.within})` : ""),
+    c.spec.where,
+    c.spec.code,
+    ns(c.ns),
+    c.rawNs === null ? "-" : ns(c.rawNs),
+    c.rawNs === null ? ns(c.ns) : ns(c.ns - c.rawNs),
+  ]);
+  const counted = costs.filter((c) => !c.spec.within);
+  const sum = (where: StageWhere) =>
+    counted.filter((c) => c.spec.where === where);
+  for (const where of ["replica", "serving process"] as const) {
+    const list = sum(where);
+    const total = list.reduce((s, c) => s + c.ns, 0);
+    const raw = list.reduce((s, c) => s + (c.rawNs ?? 0), 0);
+    rows.push([
+      `**sum, ${where}**`,
+      where,
+      "the stages above",
+      ns(total),
+      ns(raw),
+      ns(total - raw),
+    ]);
+  }
+  const out = [
+    markdownTable(
+      [
+        "Stage",
+        "Where",
+        "Code",
+        "ns/request",
+        "Raw Deno ns",
+        "Overhead ns",
+      ],
+      rows,
+    ),
+    "",
+  ];
+  const rawIn = avg.get(WHOLE.raw);
+  const pipeIn = avg.get(WHOLE.pipeline);
+  const wholeRows: string[][] = [];
+  if (rawIn !== undefined && pipeIn !== undefined) {
+    const stagesOver = counted.filter((c) => c.spec.where === "replica")
+      .reduce((s, c) => s + c.ns - (c.rawNs ?? 0), 0);
+    wholeRows.push(
+      [
+        "In-process raw echo: new Request + req.json() + Response.json()",
+        ns(rawIn),
+      ],
+      [
+        "In-process replica pipeline: new Request + requestIdOf + createHttpPipeline (access log on)",
+        ns(pipeIn),
+      ],
+      ["Pipeline over the raw echo, in-process", ns(pipeIn - rawIn)],
+      [
+        "… of which the replica stages above (their overhead over raw)",
+        ns(stagesOver),
+      ],
+      [
+        "… unattributed (promises, RequestRun, closures between stages)",
+        ns(pipeIn - rawIn - stagesOver),
+      ],
+    );
+  }
+  if (whole) {
+    for (const [c, w] of [...whole.byConnections].sort((a, b) => a[0] - b[0])) {
+      wholeRows.push(
+        [
+          `Raw Deno.serve, whole request over loopback, wrk c=${c} (1e9 / req/s)`,
+          ns(w.raw),
+        ],
+        [
+          `Runtime (1 replica, access log on), same run, c=${c} (1e9 / req/s)`,
+          ns(w.runtime),
+        ],
+      );
+    }
+  }
+  if (wholeRows.length > 0) {
+    out.push(markdownTable(["Whole request", "ns/request"], wholeRows), "");
+    if (whole) {
+      out.push(
+        `Whole-request figures: \`deno task bench\` of ${whole.date} (${whole.placement}). ` +
+          "At c=1 they are the round trip (client, kernel and server); at " +
+          "c=16/64 with the server on one core, the server's CPU per request.",
+        "",
+      );
+    }
+  }
+  return out.join("\n");
+}
+
+const USAGE = `Usage: deno task bench:stages [--runs N] [--raw FILE]
+
+  --runs N     Runs of the benches; each bench's median average (default 1)
+  --raw FILE   A deno task bench JSON with the HTTP scenario, for raw
+               Deno.serve's whole request (default bench-results/latest.json)`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      runs: { type: "string" },
+      raw: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    Deno.stdout.writeSync(new TextEncoder().encode(USAGE + "\n"));
+    return 0;
+  }
+  const runs = Number(values.runs ?? 1);
+  if (!Number.isInteger(runs) || runs < 1) {
+    throw new TypeError(
+      `Option --runs is "${values.runs}": expected 1 or more`,
+    );
+  }
+  const rawFile = values.raw ?? `${REPO}bench-results/latest.json`;
+  const log = (s: string) =>
+    Deno.stderr.writeSync(new TextEncoder().encode(s + "\n"));
+  const busyBefore = await machineBusy(1_000);
+  const statBefore = parseProcStat(await readProc("/proc/stat"));
+  const results: Map<string, number>[] = [];
+  let meta: DenoBenchJson = { benches: [] };
+  for (let i = 0; i < runs; i++) {
+    log(`deno bench --json src/ (run ${i + 1} of ${runs})`);
+    const out = await collect([
+      Deno.execPath(),
+      "bench",
+      "--json",
+      "--no-prompt",
+      "--allow-env",
+      "src/",
+    ], { cwd: REPO });
+    if (out.code !== 0) {
+      throw new Error(`deno bench failed (${out.code}):\n${out.stderr}`);
+    }
+    meta = JSON.parse(out.stdout) as DenoBenchJson;
+    results.push(benchAverages(meta));
+  }
+  const statAfter = parseProcStat(await readProc("/proc/stat"));
+  const busyDuring = (statAfter.busy - statBefore.busy) /
+    Math.max(1, statAfter.total - statBefore.total);
+  let whole: WholeRequest | null = null;
+  try {
+    whole = wholeRequest(
+      JSON.parse(await Deno.readTextFile(rawFile)) as BenchResults,
+    );
+  } catch (error) {
+    log(
+      `No whole-request figures from ${rawFile}: ${(error as Error).message}`,
+    );
+  }
+  const cores = navigator.hardwareConcurrency;
+  const text = [
+    `Measured ${new Date().toISOString().slice(0, 10)}: ${
+      meta.runtime ?? "Deno"
+    }, ` +
+    `${cores} cores (${meta.cpu ?? "?"}); median of ${runs} run(s) of ` +
+    `\`deno bench\`; machine ${(busyBefore * 100).toFixed(0)}% busy before, ` +
+    `${(busyDuring * 100).toFixed(0)}% during (the bench itself keeps ` +
+    `one core, ${(100 / cores).toFixed(0)}%, busy).`,
+    "",
+    renderStages(medianAverages(results), whole),
+  ].join("\n");
+  Deno.stdout.writeSync(new TextEncoder().encode(text));
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
