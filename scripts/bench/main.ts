@@ -14,6 +14,7 @@ import { REPO } from "./servers.ts";
 import { cpuScenario } from "./scenarios/cpu.ts";
 import { grpcScenario } from "./scenarios/grpc.ts";
 import { httpScenario } from "./scenarios/http.ts";
+import { keepaliveScenario } from "./scenarios/keepalive.ts";
 import { memoryScenario } from "./scenarios/memory.ts";
 import { startupScenario } from "./scenarios/startup.ts";
 import type {
@@ -134,6 +135,9 @@ async function main(): Promise<number> {
           break;
         case "cpu":
           results.cpu = await cpuScenario(ctx).catch(fail);
+          break;
+        case "keepalive":
+          results.keepalive = await keepaliveScenario(ctx).catch(fail);
           break;
       }
       const failed = results[name];

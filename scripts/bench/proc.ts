@@ -97,11 +97,15 @@ export class Spawned {
   readonly #drained: Promise<unknown>;
   exited = false;
 
-  constructor(cmd: string[], opts: { cwd?: string } = {}) {
+  constructor(
+    cmd: string[],
+    opts: { cwd?: string; env?: Record<string, string> } = {},
+  ) {
     this.startedAt = performance.now();
     this.child = new Deno.Command(cmd[0]!, {
       args: cmd.slice(1),
       cwd: opts.cwd,
+      env: opts.env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
