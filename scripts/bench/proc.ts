@@ -282,3 +282,23 @@ export async function machineBusy(ms = 1_000): Promise<number> {
   const b = parseProcStat(await readProc("/proc/stat"));
   return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
 }
+
+/** Share of CPUs busy at which the machine counts as quiet. */
+export const QUIET = 0.1;
+
+/**
+ * Waits up to `maxS` for other processes to leave the CPUs idle (below
+ * {@linkcode QUIET}); resolves with the last share busy.
+ */
+export async function waitQuiet(
+  maxS: number,
+  log: (message: string) => void,
+): Promise<number> {
+  const deadline = Date.now() + maxS * 1000;
+  let busy = await machineBusy(1_000);
+  if (busy > QUIET && maxS > 0) {
+    log(`Machine ${(busy * 100).toFixed(0)}% busy: waiting up to ${maxS} s`);
+  }
+  while (busy > QUIET && Date.now() < deadline) busy = await machineBusy(1_000);
+  return busy;
+}

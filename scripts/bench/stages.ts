@@ -1,7 +1,9 @@
 /**
  * `deno task bench:stages`: the cost budget per stage of a request (issue
  * 17). Runs the `*_bench.ts` files under src/ with `deno bench --json`
- * (`--runs N` times, median of the averages), and prints a Markdown table of
+ * (`--runs N` times, each after waiting for a quiet machine; per bench the
+ * lowest of the runs' averages, the least perturbed by other processes on a
+ * shared machine), and prints a Markdown table of
  * each stage's cost per request in ns next to raw `Deno.serve`'s whole
  * request cost, taken from a `deno task bench` result (`--raw FILE`, default
  * bench-results/latest.json, when it has the HTTP scenario).
@@ -10,10 +12,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { collect, machineBusy, parseProcStat, readProc } from "./proc.ts";
+import { collect, parseProcStat, readProc, waitQuiet } from "./proc.ts";
 import { markdownTable } from "./report.ts";
 import { REPO } from "./servers.ts";
-import { median } from "./stats.ts";
 import type { BenchResults } from "./types.ts";
 
 /** Where a stage runs. */
@@ -179,8 +180,8 @@ export function benchAverages(json: DenoBenchJson): Map<string, number> {
   return out;
 }
 
-/** The median over runs of each bench's average. */
-export function medianAverages(
+/** The lowest over runs of each bench's average. */
+export function lowestAverages(
   runs: Map<string, number>[],
 ): Map<string, number> {
   const names = new Set(runs.flatMap((r) => [...r.keys()]));
@@ -189,7 +190,7 @@ export function medianAverages(
     const values = runs.map((r) => r.get(name)).filter((v) =>
       v !== undefined
     ) as number[];
-    out.set(name, median(values));
+    out.set(name, Math.min(...values));
   }
   return out;
 }
@@ -362,17 +363,22 @@ export function renderStages(
   return out.join("\n");
 }
 
-const USAGE = `Usage: deno task bench:stages [--runs N] [--raw FILE]
+const USAGE =
+  `Usage: deno task bench:stages [--runs N] [--quiet-wait S] [--raw FILE]
 
-  --runs N     Runs of the benches; each bench's median average (default 1)
-  --raw FILE   A deno task bench JSON with the HTTP scenario, for raw
-               Deno.serve's whole request (default bench-results/latest.json)`;
+  --runs N         Runs of the benches; per bench the lowest of the runs'
+                   averages (default 3)
+  --quiet-wait S   Before each run, wait up to S seconds for other processes
+                   to leave the CPUs idle (default 30, 0: no wait)
+  --raw FILE       A deno task bench JSON with the HTTP scenario, for raw
+                   Deno.serve's whole request (default bench-results/latest.json)`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       runs: { type: "string" },
+      "quiet-wait": { type: "string" },
       raw: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -382,20 +388,30 @@ async function main(): Promise<number> {
     Deno.stdout.writeSync(new TextEncoder().encode(USAGE + "\n"));
     return 0;
   }
-  const runs = Number(values.runs ?? 1);
+  const runs = Number(values.runs ?? 3);
   if (!Number.isInteger(runs) || runs < 1) {
     throw new TypeError(
       `Option --runs is "${values.runs}": expected 1 or more`,
     );
   }
+  const quietWaitS = Number(values["quiet-wait"] ?? 30);
+  if (!Number.isInteger(quietWaitS) || quietWaitS < 0) {
+    throw new TypeError(
+      `Option --quiet-wait is "${
+        values["quiet-wait"]
+      }": expected whole seconds`,
+    );
+  }
   const rawFile = values.raw ?? `${REPO}bench-results/latest.json`;
   const log = (s: string) =>
     Deno.stderr.writeSync(new TextEncoder().encode(s + "\n"));
-  const busyBefore = await machineBusy(1_000);
-  const statBefore = parseProcStat(await readProc("/proc/stat"));
   const results: Map<string, number>[] = [];
+  const busyBefore: number[] = [];
+  const busyDuring: number[] = [];
   let meta: DenoBenchJson = { benches: [] };
   for (let i = 0; i < runs; i++) {
+    busyBefore.push(await waitQuiet(quietWaitS, log));
+    const statBefore = parseProcStat(await readProc("/proc/stat"));
     log(`deno bench --json src/ (run ${i + 1} of ${runs})`);
     const out = await collect([
       Deno.execPath(),
@@ -410,10 +426,12 @@ async function main(): Promise<number> {
     }
     meta = JSON.parse(out.stdout) as DenoBenchJson;
     results.push(benchAverages(meta));
+    const statAfter = parseProcStat(await readProc("/proc/stat"));
+    busyDuring.push(
+      (statAfter.busy - statBefore.busy) /
+        Math.max(1, statAfter.total - statBefore.total),
+    );
   }
-  const statAfter = parseProcStat(await readProc("/proc/stat"));
-  const busyDuring = (statAfter.busy - statBefore.busy) /
-    Math.max(1, statAfter.total - statBefore.total);
   let whole: WholeRequest | null = null;
   try {
     whole = wholeRequest(
@@ -425,16 +443,17 @@ async function main(): Promise<number> {
     );
   }
   const cores = navigator.hardwareConcurrency;
+  const pct = (v: number[]) =>
+    v.map((b) => `${(b * 100).toFixed(0)}%`).join(", ");
   const text = [
     `Measured ${new Date().toISOString().slice(0, 10)}: ${
       meta.runtime ?? "Deno"
-    }, ` +
-    `${cores} cores (${meta.cpu ?? "?"}); median of ${runs} run(s) of ` +
-    `\`deno bench\`; machine ${(busyBefore * 100).toFixed(0)}% busy before, ` +
-    `${(busyDuring * 100).toFixed(0)}% during (the bench itself keeps ` +
-    `one core, ${(100 / cores).toFixed(0)}%, busy).`,
+    }, ${cores} cores (${meta.cpu ?? "?"}); per bench the lowest average ` +
+    `of ${runs} run(s) of \`deno bench\`. Machine busy (share of all ` +
+    `CPUs) before each run: ${pct(busyBefore)}; during: ${pct(busyDuring)} ` +
+    `(the bench itself keeps one core, ${(100 / cores).toFixed(0)}%, busy).`,
     "",
-    renderStages(medianAverages(results), whole),
+    renderStages(lowestAverages(results), whole),
   ].join("\n");
   Deno.stdout.writeSync(new TextEncoder().encode(text));
   return 0;
