@@ -271,6 +271,13 @@ export function renderStages(
   whole: WholeRequest | null,
 ): string {
   const costs = stageCosts(avg);
+  // Raw Deno.serve's whole request at the most connections: with the server
+  // on one core and saturated, its CPU per request.
+  const top = whole
+    ? [...whole.byConnections].sort((a, b) => b[0] - a[0])[0]
+    : undefined;
+  const share = (v: number) =>
+    top ? [`${(v / top[1].raw * 100).toFixed(1)}%`] : [];
   const rows = costs.map((c) => [
     c.spec.stage + (c.spec.within ? ` (within ${c.spec.within})` : ""),
     c.spec.where,
@@ -278,6 +285,7 @@ export function renderStages(
     ns(c.ns),
     c.rawNs === null ? "-" : ns(c.rawNs),
     c.rawNs === null ? ns(c.ns) : ns(c.ns - c.rawNs),
+    ...share(c.ns - (c.rawNs ?? 0)),
   ]);
   const counted = costs.filter((c) => !c.spec.within);
   const sum = (where: StageWhere) =>
@@ -293,6 +301,7 @@ export function renderStages(
       ns(total),
       ns(raw),
       ns(total - raw),
+      ...share(total - raw),
     ]);
   }
   const out = [
@@ -304,6 +313,7 @@ export function renderStages(
         "ns/request",
         "Raw Deno ns",
         "Overhead ns",
+        ...(top ? [`Overhead / raw Deno.serve request (c=${top[0]})`] : []),
       ],
       rows,
     ),
@@ -364,47 +374,46 @@ export function renderStages(
 }
 
 const USAGE =
-  `Usage: deno task bench:stages [--runs N] [--quiet-wait S] [--raw FILE]
+  `Usage: deno task bench:stages [--runs N] [--quiet-wait S] [--raw FILE] [--load FILE]
 
   --runs N         Runs of the benches; per bench the lowest of the runs'
                    averages (default 3)
   --quiet-wait S   Before each run, wait up to S seconds for other processes
                    to leave the CPUs idle (default 30, 0: no wait)
   --raw FILE       A deno task bench JSON with the HTTP scenario, for raw
-                   Deno.serve's whole request (default bench-results/latest.json)`;
+                   Deno.serve's whole request (default bench-results/latest.json)
+  --load FILE      Render a saved bench-results/stages-latest.json instead of
+                   running the benches
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      runs: { type: "string" },
-      "quiet-wait": { type: "string" },
-      raw: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    Deno.stdout.writeSync(new TextEncoder().encode(USAGE + "\n"));
-    return 0;
-  }
-  const runs = Number(values.runs ?? 3);
-  if (!Number.isInteger(runs) || runs < 1) {
+Writes bench-results/stages-latest.{md,json}.`;
+
+/** What a run saves, so the table can be rendered again (`--load`). */
+interface SavedStages {
+  header: string;
+  averages: Record<string, number>;
+}
+
+function wholeNumber(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  min: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
     throw new TypeError(
-      `Option --runs is "${values.runs}": expected 1 or more`,
+      `Option --${flag} is "${value}": expected a whole number, at least ${min}`,
     );
   }
-  const quietWaitS = Number(values["quiet-wait"] ?? 30);
-  if (!Number.isInteger(quietWaitS) || quietWaitS < 0) {
-    throw new TypeError(
-      `Option --quiet-wait is "${
-        values["quiet-wait"]
-      }": expected whole seconds`,
-    );
-  }
-  const rawFile = values.raw ?? `${REPO}bench-results/latest.json`;
-  const log = (s: string) =>
-    Deno.stderr.writeSync(new TextEncoder().encode(s + "\n"));
+  return n;
+}
+
+const log = (s: string) =>
+  Deno.stderr.writeSync(new TextEncoder().encode(s + "\n"));
+
+/** Runs the benches `runs` times; the lowest averages and a header line. */
+async function measure(runs: number, quietWaitS: number): Promise<SavedStages> {
   const results: Map<string, number>[] = [];
   const busyBefore: number[] = [];
   const busyDuring: number[] = [];
@@ -432,6 +441,45 @@ async function main(): Promise<number> {
         Math.max(1, statAfter.total - statBefore.total),
     );
   }
+  const cores = navigator.hardwareConcurrency;
+  const pct = (v: number[]) =>
+    v.map((b) => `${(b * 100).toFixed(0)}%`).join(", ");
+  const header =
+    `Measured ${new Date().toISOString().slice(0, 16)}Z: ${
+      meta.runtime ?? "Deno"
+    }, ${cores} cores (${meta.cpu ?? "?"}); per bench the lowest average ` +
+    `of ${runs} run(s) of \`deno bench\`. Machine busy (share of all ` +
+    `CPUs) before each run: ${pct(busyBefore)}; during: ${pct(busyDuring)} ` +
+    `(the bench itself keeps one core, ${(100 / cores).toFixed(0)}%, busy).`;
+  return {
+    header,
+    averages: Object.fromEntries(lowestAverages(results)),
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      runs: { type: "string" },
+      "quiet-wait": { type: "string" },
+      raw: { type: "string" },
+      load: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    Deno.stdout.writeSync(new TextEncoder().encode(USAGE + "\n"));
+    return 0;
+  }
+  const runs = wholeNumber(values.runs, "runs", 3, 1);
+  const quietWaitS = wholeNumber(values["quiet-wait"], "quiet-wait", 30, 0);
+  const outDir = `${REPO}bench-results`;
+  const rawFile = values.raw ?? `${outDir}/latest.json`;
+  const saved: SavedStages = values.load
+    ? JSON.parse(await Deno.readTextFile(values.load))
+    : await measure(runs, quietWaitS);
   let whole: WholeRequest | null = null;
   try {
     whole = wholeRequest(
@@ -442,20 +490,21 @@ async function main(): Promise<number> {
       `No whole-request figures from ${rawFile}: ${(error as Error).message}`,
     );
   }
-  const cores = navigator.hardwareConcurrency;
-  const pct = (v: number[]) =>
-    v.map((b) => `${(b * 100).toFixed(0)}%`).join(", ");
   const text = [
-    `Measured ${new Date().toISOString().slice(0, 10)}: ${
-      meta.runtime ?? "Deno"
-    }, ${cores} cores (${meta.cpu ?? "?"}); per bench the lowest average ` +
-    `of ${runs} run(s) of \`deno bench\`. Machine busy (share of all ` +
-    `CPUs) before each run: ${pct(busyBefore)}; during: ${pct(busyDuring)} ` +
-    `(the bench itself keeps one core, ${(100 / cores).toFixed(0)}%, busy).`,
+    saved.header,
     "",
-    renderStages(lowestAverages(results), whole),
+    renderStages(new Map(Object.entries(saved.averages)), whole),
   ].join("\n");
   Deno.stdout.writeSync(new TextEncoder().encode(text));
+  if (!values.load) {
+    await Deno.mkdir(outDir, { recursive: true });
+    await Deno.writeTextFile(
+      `${outDir}/stages-latest.json`,
+      JSON.stringify(saved, null, 2) + "\n",
+    );
+    await Deno.writeTextFile(`${outDir}/stages-latest.md`, text);
+    log(`Wrote ${outDir}/stages-latest.{md,json}`);
+  }
   return 0;
 }
 
