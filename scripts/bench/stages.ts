@@ -235,7 +235,7 @@ export function stageCosts(avg: Map<string, number>): StageCost[] {
 /** Whole-request figures of a `deno task bench` run (ns per request). */
 export interface WholeRequest {
   date: string;
-  /** "pinned" or "unpinned" (of the server). */
+  /** Where the server ran, the run length and how busy the machine was. */
   placement: string;
   /** connections → { raw, runtime } ns per request (1e9 / req/s). */
   byConnections: Map<number, { raw: number; runtime: number }>;
@@ -256,9 +256,11 @@ export function wholeRequest(results: BenchResults): WholeRequest | null {
   if (byConnections.size === 0) return null;
   return {
     date: results.meta.date,
-    placement: pinned
-      ? `server pinned to CPU ${results.meta.cpus.server}`
-      : "unpinned",
+    placement: `${
+      pinned ? `server pinned to CPU ${results.meta.cpus.server}` : "unpinned"
+    }, ${results.meta.durationS} s runs, machine ${
+      ((results.meta.busyBefore.http ?? 0) * 100).toFixed(0)
+    }% busy before it`,
     byConnections,
   };
 }
