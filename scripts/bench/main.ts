@@ -6,7 +6,7 @@
  * @module
  */
 
-import { collect, machineBusy, readProc } from "./proc.ts";
+import { collect, readProc, waitQuiet } from "./proc.ts";
 import { parseBenchArgs, USAGE } from "./options.ts";
 import { renderReport } from "./report.ts";
 import { renderChart } from "./svg.ts";
@@ -14,6 +14,7 @@ import { REPO } from "./servers.ts";
 import { cpuScenario } from "./scenarios/cpu.ts";
 import { grpcScenario } from "./scenarios/grpc.ts";
 import { httpScenario } from "./scenarios/http.ts";
+import { keepaliveScenario } from "./scenarios/keepalive.ts";
 import { memoryScenario } from "./scenarios/memory.ts";
 import { startupScenario } from "./scenarios/startup.ts";
 import type {
@@ -39,20 +40,6 @@ async function placement(cores: number): Promise<Placement> {
   const probe = await collect(["taskset", "-c", "0", "true"]).catch(() => null);
   if (probe?.code !== 0) return { server: null, load: null, all: null };
   return { server: "0", load: "1", all: `0-${cores - 1}` };
-}
-
-/** Share of CPUs busy at which the machine counts as quiet. */
-const QUIET = 0.1;
-
-/** Waits up to `maxS` for other processes to leave the CPUs idle; returns the last share busy. */
-async function waitQuiet(maxS: number): Promise<number> {
-  const deadline = Date.now() + maxS * 1000;
-  let busy = await machineBusy(1_000);
-  if (busy > QUIET && maxS > 0) {
-    log(`Machine ${(busy * 100).toFixed(0)}% busy: waiting up to ${maxS} s`);
-  }
-  while (busy > QUIET && Date.now() < deadline) busy = await machineBusy(1_000);
-  return busy;
 }
 
 async function machine() {
@@ -110,7 +97,7 @@ async function main(): Promise<number> {
   });
   try {
     for (const name of opts.only) {
-      const busy = await waitQuiet(opts.quietWaitS);
+      const busy = await waitQuiet(opts.quietWaitS, log);
       results.meta.busyBefore[name] = busy;
       log(`== ${name} (machine ${(busy * 100).toFixed(0)}% busy before it)`);
       switch (name) {
@@ -134,6 +121,9 @@ async function main(): Promise<number> {
           break;
         case "cpu":
           results.cpu = await cpuScenario(ctx).catch(fail);
+          break;
+        case "keepalive":
+          results.keepalive = await keepaliveScenario(ctx).catch(fail);
           break;
       }
       const failed = results[name];

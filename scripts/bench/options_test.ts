@@ -3,7 +3,7 @@ import { parseBenchArgs } from "./options.ts";
 
 Deno.test("parseBenchArgs() defaults to every scenario, 5 s runs, 1 s warm-up", () => {
   assert.deepEqual(parseBenchArgs([]), {
-    only: ["http", "grpc", "startup", "memory", "cpu"],
+    only: ["http", "grpc", "startup", "memory", "cpu", "keepalive"],
     durationS: 5,
     warmupS: 1,
     quietWaitS: 30,
@@ -31,4 +31,10 @@ Deno.test("parseBenchArgs() rejects unknown scenarios, bad numbers and flags", (
   assert.throws(() => parseBenchArgs(["--duration", "0"]), /--duration/);
   assert.throws(() => parseBenchArgs(["--duration", "1.5"]), /--duration/);
   assert.throws(() => parseBenchArgs(["--fast"]));
+});
+
+Deno.test("parseBenchArgs() takes the keep-alive scale-up scenario alone", () => {
+  const opts = parseBenchArgs(["--only", "keepalive", "--duration", "3"]);
+  assert.deepEqual(opts.only, ["keepalive"]);
+  assert.equal(opts.durationS, 3);
 });

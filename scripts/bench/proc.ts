@@ -97,11 +97,15 @@ export class Spawned {
   readonly #drained: Promise<unknown>;
   exited = false;
 
-  constructor(cmd: string[], opts: { cwd?: string } = {}) {
+  constructor(
+    cmd: string[],
+    opts: { cwd?: string; env?: Record<string, string> } = {},
+  ) {
     this.startedAt = performance.now();
     this.child = new Deno.Command(cmd[0]!, {
       args: cmd.slice(1),
       cwd: opts.cwd,
+      env: opts.env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -277,4 +281,24 @@ export async function machineBusy(ms = 1_000): Promise<number> {
   await sleep(ms);
   const b = parseProcStat(await readProc("/proc/stat"));
   return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+}
+
+/** Share of CPUs busy at which the machine counts as quiet. */
+export const QUIET = 0.1;
+
+/**
+ * Waits up to `maxS` for other processes to leave the CPUs idle (below
+ * {@linkcode QUIET}); resolves with the last share busy.
+ */
+export async function waitQuiet(
+  maxS: number,
+  log: (message: string) => void,
+): Promise<number> {
+  const deadline = Date.now() + maxS * 1000;
+  let busy = await machineBusy(1_000);
+  if (busy > QUIET && maxS > 0) {
+    log(`Machine ${(busy * 100).toFixed(0)}% busy: waiting up to ${maxS} s`);
+  }
+  while (busy > QUIET && Date.now() < deadline) busy = await machineBusy(1_000);
+  return busy;
 }

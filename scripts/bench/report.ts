@@ -7,7 +7,7 @@
 
 import { ratio } from "./stats.ts";
 import { evaluateTargets } from "./targets.ts";
-import type { BenchResults, ComparisonRow } from "./types.ts";
+import type { BenchResults, ComparisonRow, KeepAliveResults } from "./types.ts";
 
 const LABELS: Record<string, string> = {
   json: "JSON echo",
@@ -80,6 +80,57 @@ function comparisonTable(rows: ComparisonRow[]): string {
       `${r.runtime.errors}/${r.raw.errors}`,
     ]),
   );
+}
+
+/** The keep-alive scale-up section: each phase against its ideal. */
+export function keepaliveSection(k: KeepAliveResults): string {
+  const row = (label: string, p: KeepAliveResults["before"]) => [
+    label,
+    String(p.replicas),
+    p.rps.toFixed(1),
+    p.capacityRps.toFixed(0),
+    `${(p.rps / p.capacityRps * 100).toFixed(0)}%`,
+    fmtMs(p.p50Ms),
+    fmtMs(p.idealP50Ms),
+    `${(p.p50Ms / k.handlerMs).toFixed(2)}x`,
+    fmtMs(p.p99Ms),
+    String(p.servedBy),
+    String(p.errors),
+  ];
+  return [
+    markdownTable(
+      [
+        "Phase",
+        "Replicas",
+        "Req/s",
+        "Ideal req/s",
+        "Of ideal",
+        "p50 ms",
+        "Ideal p50 ms",
+        "p50 / handler",
+        "p99 ms",
+        "Served by",
+        "Errors",
+      ],
+      [
+        row("Before scale-up", k.before),
+        row("After scale-up (same connections)", k.after),
+      ],
+    ),
+    "",
+    `${k.clients} closed-loop clients (server unpinned), each on one kept-alive HTTP/1.1 ` +
+    `connection opened while 1 replica listened; a ${k.handlerMs} ms handler, ` +
+    `${k.slotsPerReplica} calls at a time per replica. Ideal req/s = replicas x ` +
+    `${k.slotsPerReplica} / ${
+      k.handlerMs / 1000
+    } s; ideal p50 = max(${k.handlerMs} ms, ` +
+    `clients / ideal req/s). Scale-up (control-API patch ` +
+    `\`autoscaling.min_replicas\`) to ${k.after.replicas} ready replicas took ` +
+    `${(k.scaleUpMs / 1000).toFixed(1)} s; ${
+      k.handedOff.toLocaleString("en-US")
+    } requests were handed to another replica; the clients opened ` +
+    `${k.connections} connections in all.`,
+  ].join("\n");
 }
 
 /** Renders the whole report. */
@@ -199,6 +250,16 @@ export function renderReport(r: BenchResults): string {
       ? markdownTable(["Measure", "Value", "Notes"], rows)
       : "Not run.",
   );
+
+  out.push(
+    "",
+    "## Keep-alive scale-up: kept-alive clients, 1 replica, then 4 (issue 19)",
+    "",
+  );
+  if (!r.keepalive) out.push("Not run.");
+  else if ("error" in r.keepalive) {
+    out.push(`Failed: ${r.keepalive.error.split("\n")[0]}`);
+  } else out.push(keepaliveSection(r.keepalive));
 
   out.push("", "## Targets", "");
   out.push(markdownTable(

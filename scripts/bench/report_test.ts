@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
-import { fmtMs, markdownTable } from "./report.ts";
+import {
+  fmtMs,
+  keepaliveSection,
+  markdownTable,
+  renderReport,
+} from "./report.ts";
 import { evaluateTargets } from "./targets.ts";
-import type { BenchResults, LoadResult } from "./types.ts";
+import type { BenchResults, KeepAliveResults, LoadResult } from "./types.ts";
 
 const load = (rps: number, p50Ms: number): LoadResult => ({
   requests: rps * 5,
@@ -87,5 +92,76 @@ Deno.test("evaluateTargets() passes and misses on the measured values", () => {
     ["PASS", "250 ms"],
     ["n/a", "not measured"],
     ["n/a", "not measured"],
+    ["n/a", "not measured"],
+    ["n/a", "not measured"],
   ]);
+});
+
+const KEEPALIVE: KeepAliveResults = {
+  clients: 8,
+  handlerMs: 200,
+  slotsPerReplica: 2,
+  before: {
+    replicas: 1,
+    requests: 50,
+    durationS: 5,
+    rps: 9.9,
+    p50Ms: 805,
+    p99Ms: 812,
+    errors: 0,
+    capacityRps: 10,
+    idealP50Ms: 800,
+    servedBy: 1,
+  },
+  after: {
+    replicas: 4,
+    requests: 180,
+    durationS: 5,
+    rps: 36,
+    p50Ms: 220,
+    p99Ms: 420,
+    errors: 0,
+    capacityRps: 40,
+    idealP50Ms: 200,
+    servedBy: 4,
+  },
+  scaleUpMs: 1_234,
+  handedOff: 120,
+  connections: 8,
+};
+
+Deno.test("evaluateTargets() judges the keep-alive scale-up against issue 19's bars", () => {
+  const verdicts = evaluateTargets({ meta: META, keepalive: KEEPALIVE });
+  assert.deepEqual(verdicts.slice(-2).map((v) => [v.status, v.value]), [
+    ["PASS", "90%"],
+    ["PASS", "1.10x"],
+  ]);
+  const slow = evaluateTargets({
+    meta: META,
+    keepalive: {
+      ...KEEPALIVE,
+      after: { ...KEEPALIVE.after, rps: 10, p50Ms: 800 },
+    },
+  });
+  assert.deepEqual(slow.slice(-2).map((v) => [v.status, v.value]), [
+    ["MISS", "25%"],
+    ["MISS", "4.00x"],
+  ]);
+});
+
+Deno.test("keepaliveSection() shows each phase against its ideal", () => {
+  const text = keepaliveSection(KEEPALIVE);
+  assert.match(
+    text,
+    /\| Before scale-up +\| +1 \| +9\.9 \| +10 \| +99% \| +805 \| +800 \| +4\.03x \|/,
+  );
+  assert.match(
+    text,
+    /\| After scale-up \(same connections\) +\| +4 \| +36\.0 \| +40 \| +90% \| +220 \| +200 \| +1\.10x \|/,
+  );
+  assert.match(text, /took 1\.2 s; 120 requests were handed/);
+  assert.match(
+    renderReport({ meta: META, keepalive: KEEPALIVE }),
+    /## Keep-alive scale-up/,
+  );
 });

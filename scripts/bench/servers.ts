@@ -50,6 +50,8 @@ export interface RuntimeOptions {
   cpus: string | null;
   /** Extra `serve` flags. */
   args?: string[];
+  /** Extra environment variables of the server. */
+  env?: Record<string, string>;
   /** Wait for the gRPC port instead of /healthz only. */
   grpcPort?: number;
   timeoutMs?: number;
@@ -79,7 +81,7 @@ export class RuntimeServer implements RunningServer {
         String(this.grpcPort),
         ...(opts.args ?? []),
       ]),
-      { cwd: REPO },
+      { cwd: REPO, env: opts.env },
     );
   }
 

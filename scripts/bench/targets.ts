@@ -61,6 +61,7 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
     ? r.startup.medianMs
     : undefined;
   const mem = r.memory && "idleMB" in r.memory ? r.memory : undefined;
+  const keep = r.keepalive && "after" in r.keepalive ? r.keepalive : undefined;
   const verdicts = [
     check(
       `HTTP JSON echo @64 >= 0.70x raw Deno.serve (${pinnedLabel})`,
@@ -113,6 +114,18 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
       mem?.perExtraReplicaMB,
       (v) => v <= 15,
       mib,
+    ),
+    check(
+      "Keep-alive scale-up: req/s after >= 70% of the replicas' capacity",
+      keep && keep.after.rps / keep.after.capacityRps,
+      (v) => v >= 0.7,
+      (v) => `${(v * 100).toFixed(0)}%`,
+    ),
+    check(
+      "Keep-alive scale-up: p50 after <= 1.75x the handler time",
+      keep && keep.after.p50Ms / keep.handlerMs,
+      (v) => v <= 1.75,
+      x,
     ),
   );
   return verdicts;

@@ -9,7 +9,14 @@ import type { LoadResult } from "./wrk.ts";
 export type { LoadResult };
 
 /** The scenarios `--only` can pick. */
-export const SCENARIOS = ["http", "grpc", "startup", "memory", "cpu"] as const;
+export const SCENARIOS = [
+  "http",
+  "grpc",
+  "startup",
+  "memory",
+  "cpu",
+  "keepalive",
+] as const;
 export type ScenarioName = typeof SCENARIOS[number];
 
 /** CPU placement (`taskset -c` lists), or null where pinning is not possible. */
@@ -83,6 +90,41 @@ export interface CpuResults {
   speedup: number;
 }
 
+/** One phase of the keep-alive scale-up scenario. */
+export interface KeepAlivePhase {
+  /** Ready replicas of the API during the phase. */
+  replicas: number;
+  /** Requests completed in the measured window. */
+  requests: number;
+  durationS: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Non-2xx answers and failed requests. */
+  errors: number;
+  /** replicas x slots per replica / handler time. */
+  capacityRps: number;
+  /** The best p50 the clients can see: max(handler time, clients / capacity). */
+  idealP50Ms: number;
+  /** Replicas that answered at least one request (from the response bodies). */
+  servedBy: number;
+}
+
+/** Kept-alive clients before and after a scale-up by a control-API patch. */
+export interface KeepAliveResults {
+  clients: number;
+  handlerMs: number;
+  slotsPerReplica: number;
+  before: KeepAlivePhase;
+  after: KeepAlivePhase;
+  /** From the patch to the new replica count on /metrics. */
+  scaleUpMs: number;
+  /** `cortex_handed_off_requests_total` at the end. */
+  handedOff: number;
+  /** Connections the clients opened over the whole run (clients: none closed). */
+  connections: number;
+}
+
 /** Everything one bench run measured. */
 export interface BenchResults {
   meta: {
@@ -104,4 +146,5 @@ export interface BenchResults {
   startup?: StartupResults | { error: string };
   memory?: MemoryResults | { error: string };
   cpu?: CpuResults | { error: string };
+  keepalive?: KeepAliveResults | { error: string };
 }

@@ -341,7 +341,9 @@ export async function startReplica(
   // clients to reconnect, so the kernel spreads them over the new replicas.
   const reconnect = new ReconnectPolicy();
   const rebalance = (res: Response) =>
-    reconnect.shouldAsk(performance.now(), peers) ? askToReconnect(res) : res;
+    peers > 1 && reconnect.shouldAsk(performance.now(), peers)
+      ? askToReconnect(res)
+      : res;
 
   route = (req) => {
     const path = pathOf(req.url);

@@ -1,0 +1,51 @@
+/**
+ * Cost budget (issue 17), log hand-off in the replica: queueing one access
+ * line in the replica's LineBuffer (runtime.ts: 256 KiB or 10 ms batches),
+ * with the join of each full batch spread over its lines
+ * (`deno task bench:stages`). Encoding the batch as a frame is in
+ * src/grpc/frames_bench.ts.
+ *
+ * @module
+ */
+
+import { accessLineFormatter } from "./access_line.ts";
+import { LineBuffer } from "./line_buffer.ts";
+
+const line = accessLineFormatter(
+  { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" },
+  4242,
+)({
+  method: "POST",
+  path: "/echo",
+  status: 200,
+  latencyMs: 0.42,
+  requestId: "0b3c5d6e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
+  bytesIn: 150,
+  bytesOut: 150,
+});
+
+let flushed = 0;
+const runtimeLike = new LineBuffer((chunk) => flushed += chunk.length, {
+  maxBytes: 256 * 1024,
+  delayMs: 10,
+});
+// 100 lines a batch: what the 10 ms timer collects at ~10k requests/s.
+const hundred = new LineBuffer((chunk) => flushed += chunk.length, {
+  maxBytes: 100 * (line.length + 1),
+  delayMs: 10,
+});
+
+Deno.bench({
+  name: "log hand-off: LineBuffer.push(access line), 256 KiB batches",
+  group: "log hand-off (replica)",
+  baseline: true,
+}, () => {
+  runtimeLike.push([line]);
+});
+
+Deno.bench({
+  name: "log hand-off: LineBuffer.push(access line), 100-line batches",
+  group: "log hand-off (replica)",
+}, () => {
+  hundred.push([line]);
+});
