@@ -224,7 +224,8 @@ const cases: Case[] = [
     },
   },
   {
-    name: "server_side_batching: adaptive needs max_latency, not batch_interval",
+    name:
+      "server_side_batching: adaptive needs max_latency, not batch_interval",
     yaml:
       "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching:\n    mode: adaptive\n    max_batch_size: 8\n    batch_interval: 10ms\n",
     wantErr: [
@@ -233,7 +234,8 @@ const cases: Case[] = [
     ],
   },
   {
-    name: "server_side_batching: mode, target_latency and max_concurrent_batches",
+    name:
+      "server_side_batching: mode, target_latency and max_concurrent_batches",
     yaml:
       "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching:\n    mode: greedy\n    max_batch_size: 8\n    batch_interval: 10ms\n    target_latency: 5ms\n    max_concurrent_batches: 2\n",
     wantErr: [

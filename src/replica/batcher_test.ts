@@ -1,7 +1,7 @@
 import nodeAssert from "node:assert/strict";
 
 function assert(ok: unknown, message?: string): asserts ok {
-  nodeAssert.ok(ok, message);
+  nodeAssert.ok(ok, message ?? "assertion failed");
 }
 const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepEqual(a, b);
 // deno-lint-ignore no-explicit-any
@@ -342,7 +342,6 @@ Deno.test("adaptive: under load with a fixed cost, batches grow and throughput r
   assert(Math.max(...latencies) <= 100, `max ${Math.max(...latencies)} ms`);
   const mean = h.sizes.reduce((a, b) => a + b, 0) / h.sizes.length;
   assert(mean > 8, `mean batch ${mean}`);
-
 });
 
 Deno.test("adaptive: when cost is per item only, waiting buys nothing", async () => {
