@@ -7,7 +7,7 @@
 import { readAutoscaling } from "./autoscaling_config.ts";
 import type { IssueList } from "./config_error.ts";
 import { FieldReader } from "./field_reader.ts";
-import { readHandler } from "./handler_config.ts";
+import { checkBatchingFits, readHandler } from "./handler_config.ts";
 import type { NetRules } from "./net_rules.ts";
 import { isApiName, MAX_API_NAME_LENGTH } from "./value_checks.ts";
 import { parseQuantity } from "./quantity.ts";
@@ -77,7 +77,8 @@ export function readApi(
   if (kind !== undefined && kind !== "RealtimeAPI") {
     r.reject("kind", r.node("kind")!, 'this runtime serves only "RealtimeAPI"');
   }
-  const handler = readHandler(r.section("handler"), options.files, options.net);
+  const handlerSection = r.section("handler");
+  const handler = readHandler(handlerSection, options.files, options.net);
   const networking = r.section("networking");
   const api: ApiConfig = {
     name,
@@ -92,6 +93,11 @@ export function readApi(
     networking: readNetworking(networking, name),
     line: map.line,
   };
+  checkBatchingFits(
+    handlerSection,
+    handler.serverSideBatching,
+    api.autoscaling.maxReplicaConcurrency,
+  );
   return {
     api,
     nameLine: r.lineOf("name"),

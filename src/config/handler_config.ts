@@ -82,17 +82,27 @@ export function readHandler(
 ): HandlerConfig {
   r.checkKeys(HANDLER_KEYS);
   readType(r);
+  const path = readPath(r, projectFiles);
+  const protobufPath = readProtobufPath(r, projectFiles);
+  const config = readConfig(r);
+  const env = readEnv(r);
+  const logLevel = r.oneOf("log_level", LOG_LEVELS) ?? "info";
+  const processesPerReplica =
+    r.integer("processes_per_replica", { min: 1, max: 100 }) ?? 1;
+  const threadsPerProcess = r.integer("threads_per_process", { min: 1 }) ?? 1;
   return {
     type: "typescript",
-    path: readPath(r, projectFiles),
-    protobufPath: readProtobufPath(r, projectFiles),
-    config: readConfig(r),
-    env: readEnv(r),
-    logLevel: r.oneOf("log_level", LOG_LEVELS) ?? "info",
-    processesPerReplica:
-      r.integer("processes_per_replica", { min: 1, max: 100 }) ?? 1,
-    threadsPerProcess: r.integer("threads_per_process", { min: 1 }) ?? 1,
-    serverSideBatching: readBatching(r),
+    path,
+    protobufPath,
+    config,
+    env,
+    logLevel,
+    processesPerReplica,
+    threadsPerProcess,
+    serverSideBatching: readBatching(
+      r,
+      processesPerReplica * threadsPerProcess,
+    ),
     requestTimeoutMs: r.duration("request_timeout", { above: 0 }) ??
       HANDLER_DEFAULTS.requestTimeoutMs,
     maxBodyBytes: readBodySize(r),
@@ -201,17 +211,115 @@ function readEnv(r: FieldReader): Record<string, string> {
   return out;
 }
 
-function readBatching(r: FieldReader): BatchingConfig | null {
+const BATCHING_KEYS = [
+  "mode",
+  "max_batch_size",
+  "batch_interval",
+  "max_latency",
+  "target_latency",
+  "max_concurrent_batches",
+];
+
+function readBatching(
+  r: FieldReader,
+  slots: number,
+): BatchingConfig | null {
   if (!r.has("server_side_batching")) return null;
   const b = r.section("server_side_batching");
   if (b.map === null) return null;
-  b.checkKeys(["max_batch_size", "batch_interval"]);
+  b.checkKeys(BATCHING_KEYS);
+  const mode = b.oneOf("mode", ["fixed", "adaptive"] as const) ?? "fixed";
   b.require("max_batch_size", "expected an integer from 2 to 1024");
-  b.require("batch_interval", 'expected a duration such as "100ms"');
+  if (mode === "fixed") {
+    b.require("batch_interval", 'expected a duration such as "100ms"');
+  } else {
+    b.require(
+      "max_latency",
+      'expected a duration such as "200ms": adaptive batching never holds a request longer',
+    );
+    const interval = b.node("batch_interval");
+    if (interval !== undefined) {
+      b.reject(
+        "batch_interval",
+        interval,
+        "only used with mode: fixed; adaptive batching decides how long to wait (bound it with max_latency and target_latency)",
+      );
+    }
+  }
   const maxBatchSize = b.integer("max_batch_size", { min: 2, max: 1024 });
   const batchIntervalMs = b.duration("batch_interval", { above: 0 });
-  if (maxBatchSize === undefined || batchIntervalMs === undefined) return null;
-  return { maxBatchSize, batchIntervalMs };
+  const maxLatencyMs = b.duration("max_latency", { above: 0 });
+  const targetLatencyMs = b.duration("target_latency", { above: 0 });
+  const maxConcurrentBatches =
+    b.integer("max_concurrent_batches", { min: 1, max: 1024 }) ?? 1;
+  if (b.node("target_latency") !== undefined && mode !== "adaptive") {
+    b.reject(
+      "target_latency",
+      b.node("target_latency")!,
+      "only used with mode: adaptive",
+    );
+  }
+  if (
+    maxLatencyMs !== undefined && targetLatencyMs !== undefined &&
+    targetLatencyMs > maxLatencyMs
+  ) {
+    b.reject(
+      "target_latency",
+      b.node("target_latency")!,
+      `must be at most max_latency (${maxLatencyMs} ms)`,
+    );
+  }
+  if (
+    mode === "fixed" && maxLatencyMs !== undefined &&
+    batchIntervalMs !== undefined && maxLatencyMs <= batchIntervalMs
+  ) {
+    b.reject(
+      "max_latency",
+      b.node("max_latency")!,
+      `must be more than batch_interval (${batchIntervalMs} ms), or a batch's first request would be refused before it runs`,
+    );
+  }
+  if (maxConcurrentBatches > slots) {
+    b.reject(
+      "max_concurrent_batches",
+      b.node("max_concurrent_batches")!,
+      `must be at most handler.processes_per_replica x threads_per_process (${slots}): each running batch holds one of the replica's slots`,
+    );
+  }
+  if (
+    maxBatchSize === undefined ||
+    (mode === "fixed" && batchIntervalMs === undefined) ||
+    (mode === "adaptive" && maxLatencyMs === undefined) || !b.ok("mode")
+  ) return null;
+  return {
+    mode,
+    maxBatchSize,
+    batchIntervalMs: batchIntervalMs ?? 0,
+    maxLatencyMs: maxLatencyMs ?? null,
+    targetLatencyMs: targetLatencyMs ?? null,
+    maxConcurrentBatches,
+  };
+}
+
+/**
+ * A batch must be able to fill: a replica admits at most
+ * `max_replica_concurrency` requests, so a larger `max_batch_size` could
+ * never be reached. Called once autoscaling is read.
+ */
+export function checkBatchingFits(
+  handler: FieldReader,
+  batching: BatchingConfig | null,
+  maxReplicaConcurrency: number,
+): void {
+  if (batching === null || batching.maxBatchSize <= maxReplicaConcurrency) {
+    return;
+  }
+  const b = handler.section("server_side_batching");
+  b.reject(
+    "max_batch_size",
+    b.node("max_batch_size")!,
+    `must be at most autoscaling.max_replica_concurrency (${maxReplicaConcurrency}): a replica admits no more requests than that, so a batch could never fill`,
+  );
 }
 
 function readBodySize(r: FieldReader): number {

@@ -200,7 +200,65 @@ const cases: Case[] = [
     yaml:
       "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching: {max_batch_size: 8, batch_interval: 100ms}\n",
     get: (a) => a.handler.serverSideBatching,
-    want: { maxBatchSize: 8, batchIntervalMs: 100 },
+    want: {
+      mode: "fixed",
+      maxBatchSize: 8,
+      batchIntervalMs: 100,
+      maxLatencyMs: null,
+      targetLatencyMs: null,
+      maxConcurrentBatches: 1,
+    },
+  },
+  {
+    name: "server_side_batching: adaptive",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  threads_per_process: 2\n  server_side_batching: {mode: adaptive, max_batch_size: 32, max_latency: 200ms, target_latency: 50ms, max_concurrent_batches: 2}\n",
+    get: (a) => a.handler.serverSideBatching,
+    want: {
+      mode: "adaptive",
+      maxBatchSize: 32,
+      batchIntervalMs: 0,
+      maxLatencyMs: 200,
+      targetLatencyMs: 50,
+      maxConcurrentBatches: 2,
+    },
+  },
+  {
+    name:
+      "server_side_batching: adaptive needs max_latency, not batch_interval",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching:\n    mode: adaptive\n    max_batch_size: 8\n    batch_interval: 10ms\n",
+    wantErr: [
+      `${E}:4: handler.server_side_batching.max_latency is missing: expected a duration such as "200ms": adaptive batching never holds a request longer`,
+      `${E}:7: handler.server_side_batching.batch_interval is "10ms": only used with mode: fixed; adaptive batching decides how long to wait (bound it with max_latency and target_latency)`,
+    ],
+  },
+  {
+    name:
+      "server_side_batching: mode, target_latency and max_concurrent_batches",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching:\n    mode: greedy\n    max_batch_size: 8\n    batch_interval: 10ms\n    target_latency: 5ms\n    max_concurrent_batches: 2\n",
+    wantErr: [
+      `${E}:5: handler.server_side_batching.mode is "greedy": expected one of "fixed", "adaptive"`,
+      `${E}:8: handler.server_side_batching.target_latency is "5ms": only used with mode: adaptive`,
+      `${E}:9: handler.server_side_batching.max_concurrent_batches is 2: must be at most handler.processes_per_replica x threads_per_process (1): each running batch holds one of the replica's slots`,
+    ],
+  },
+  {
+    name: "server_side_batching: a batch that could never fill",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching: {max_batch_size: 64, batch_interval: 10ms}\nautoscaling:\n  max_replica_concurrency: 32\n  target_replica_concurrency: 1\n",
+    wantErr: [
+      `${E}:4: handler.server_side_batching.max_batch_size is 64: must be at most autoscaling.max_replica_concurrency (32): a replica admits no more requests than that, so a batch could never fill`,
+    ],
+  },
+  {
+    name: "server_side_batching: fixed max_latency above batch_interval",
+    yaml:
+      "name: iris\nhandler:\n  path: handler.ts\n  server_side_batching: {max_batch_size: 8, batch_interval: 10ms, max_latency: 10ms}\n",
+    wantErr: [
+      `${E}:4: handler.server_side_batching.max_latency is "10ms": must be more than batch_interval (10 ms), or a batch's first request would be refused before it runs`,
+    ],
   },
   {
     name: "server_side_batching needs both fields in range",

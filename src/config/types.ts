@@ -11,9 +11,17 @@ export type LogLevel = "debug" | "info" | "warning" | "error";
 
 /** `handler.server_side_batching`. */
 export interface BatchingConfig {
+  /** "fixed" (Cortex's behaviour, the default) or "adaptive". */
+  mode: "fixed" | "adaptive";
   maxBatchSize: number;
-  /** Milliseconds. */
+  /** Fixed mode: how long the first request of a batch may wait, in ms. */
   batchIntervalMs: number;
+  /** No request waits longer for a batch (503 past it); null: no bound. */
+  maxLatencyMs: number | null;
+  /** Adaptive mode: the latency to aim for; null: max_latency. */
+  targetLatencyMs: number | null;
+  /** Batches running at once in a replica (default 1). */
+  maxConcurrentBatches: number;
 }
 
 /** `handler.*` after defaults. */

@@ -9,7 +9,7 @@
 import { ConfigError } from "../config/config_error.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { parseApiConfigs } from "../config/parse_api_configs.ts";
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig, HandlerConfig } from "../config/types.ts";
 import { grantsToSpec } from "./policy.ts";
 
 /** A cortex.yaml-style object (snake_case keys, durations as "10s"). */
@@ -38,10 +38,7 @@ export function apiToSpec(api: ApiConfig): ApiSpec {
     processes_per_replica: h.processesPerReplica,
     threads_per_process: h.threadsPerProcess,
     ...(h.serverSideBatching === null ? {} : {
-      server_side_batching: {
-        max_batch_size: h.serverSideBatching.maxBatchSize,
-        batch_interval: d(h.serverSideBatching.batchIntervalMs),
-      },
+      server_side_batching: batchingSpec(h.serverSideBatching, d),
     }),
     request_timeout: d(h.requestTimeoutMs),
     max_body_size: h.maxBodyBytes,
@@ -190,4 +187,22 @@ export function configChange(
       JSON.stringify(after.autoscaling)
     ? "none"
     : "scaling";
+}
+
+function batchingSpec(
+  b: NonNullable<HandlerConfig["serverSideBatching"]>,
+  d: (ms: number) => string,
+): ApiSpec {
+  return {
+    ...(b.mode === "fixed" ? {} : { mode: b.mode }),
+    max_batch_size: b.maxBatchSize,
+    ...(b.mode === "fixed" ? { batch_interval: d(b.batchIntervalMs) } : {}),
+    ...(b.maxLatencyMs === null ? {} : { max_latency: d(b.maxLatencyMs) }),
+    ...(b.targetLatencyMs === null
+      ? {}
+      : { target_latency: d(b.targetLatencyMs) }),
+    ...(b.maxConcurrentBatches === 1
+      ? {}
+      : { max_concurrent_batches: b.maxConcurrentBatches }),
+  };
 }

@@ -15,6 +15,7 @@ import type {
   GrpcToReplica,
 } from "./protocol.ts";
 import type { GrpcCallInfo } from "./types.ts";
+import type { Batcher } from "../replica/batcher.ts";
 
 /** The start message of a call. */
 export type StartMessage = Extract<GrpcToReplica, { type: "grpc.start" }>;
@@ -26,11 +27,16 @@ export interface ReplicaCallOptions {
   post(msg: GrpcFromReplica): void;
   logError(message: string, err: unknown, callId: number): void;
   runWithSlot<T>(fn: () => Promise<T>): Promise<T>;
+  /** Keeps the replica from draining until the promise settles. */
+  track?(work: Promise<unknown>): void;
+  /** The batcher of a unary method (server_side_batching). */
+  batcherFor?(method: string, fn: Method): Batcher<GrpcCallInfo>;
 }
 
 const DEADLINE_SLACK_MS = 100;
 
-type Method = (payload: unknown, info: GrpcCallInfo) => unknown;
+/** A handler method of an RPC. */
+export type Method = (payload: unknown, info: GrpcCallInfo) => unknown;
 
 /**
  * Finds the handler method for an RPC: `Predict`, else `predict`.
@@ -81,6 +87,16 @@ export class ReplicaCall {
         `Method "${name}" is not implemented by the handler of API "${start.api}"`,
       );
     }
+    if (start.kind === "unary" && this.#opts.batcherFor) {
+      // Batched: the batch holds a slot, not each call.
+      const batcher = this.#opts.batcherFor(start.method, fn);
+      const work = Promise.race([
+        this.#invokeBatched(batcher, name),
+        this.#ended.promise,
+      ]);
+      this.#opts.track?.(work);
+      return await work;
+    }
     try {
       // The slot's promise must not reject: the core may chain on it (e.g.
       // `.finally()` to track pending work) and an unhandled rejection there
@@ -109,6 +125,24 @@ export class ReplicaCall {
       } else {
         this.#send(await result, name);
       }
+      this.#finish(Code.OK, "");
+    } catch (err) {
+      this.#fail(err, name);
+    }
+  }
+
+  async #invokeBatched(
+    batcher: Batcher<GrpcCallInfo>,
+    name: string,
+  ): Promise<void> {
+    try {
+      const payload = await this.#single();
+      const outcome = await batcher.submit(
+        payload,
+        this.#info(),
+        this.#controller.signal,
+      );
+      this.#send(outcome.value, name);
       this.#finish(Code.OK, "");
     } catch (err) {
       this.#fail(err, name);

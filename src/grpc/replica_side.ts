@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ReplicaCall } from "./replica_call.ts";
+import { ReplicaCall, type ReplicaCallOptions } from "./replica_call.ts";
 import type { GrpcFromReplica, GrpcToReplica } from "./protocol.ts";
 
 /** What the core's replica gives the gRPC side. */
@@ -18,6 +18,13 @@ export interface GrpcReplicaSideOptions {
   logError(message: string, err: unknown, callId: number): void;
   /** The core's per-replica concurrency slot; each call runs inside one. */
   runWithSlot<T>(fn: () => Promise<T>): Promise<T>;
+  /** Keeps the replica from draining until the promise settles. */
+  track?(work: Promise<unknown>): void;
+  /**
+   * The batcher of a unary method under server_side_batching; absent when
+   * the API does not batch.
+   */
+  batcherFor?: ReplicaCallOptions["batcherFor"];
 }
 
 /** The replica end, fed by the core with every `grpc.*` message. */

@@ -198,6 +198,8 @@ export interface AccessEntry {
   requestId: string;
   bytesIn: number;
   bytesOut: number;
+  /** Size of the request's batch (server_side_batching). */
+  batchSize?: number;
 }
 
 /**

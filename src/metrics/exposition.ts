@@ -7,6 +7,11 @@
 
 import type { CustomSeries } from "./custom_metrics.ts";
 import { LATENCY_BUCKETS, type StatsSnapshot } from "./request_stats.ts";
+import {
+  BATCH_SIZE_BUCKETS,
+  BATCH_WAIT_BUCKETS,
+  type BatchSnapshot,
+} from "./batch_stats.ts";
 
 /** One API's numbers at scrape time. */
 export interface ApiMetrics {
@@ -26,6 +31,8 @@ export interface ApiMetrics {
   replicaLoads: Record<string, number>;
   decisions: Record<string, number>;
   stats: StatsSnapshot;
+  /** Batches, when the API batches (server_side_batching). */
+  batches?: BatchSnapshot;
   custom: CustomSeries[];
 }
 
@@ -63,9 +70,10 @@ class Writer {
     name: string,
     l: Record<string, string>,
     h: { count: number; sum: number; buckets: number[] },
+    bounds: readonly number[] = LATENCY_BUCKETS,
   ): void {
     let cumulative = 0;
-    LATENCY_BUCKETS.forEach((le, i) => {
+    bounds.forEach((le, i) => {
       cumulative += h.buckets[i] ?? 0;
       this.sample(`${name}_bucket`, { ...l, le: String(le) }, cumulative);
     });
@@ -183,6 +191,35 @@ export function renderMetrics(apis: ApiMetrics[]): string {
   for (const a of apis) {
     for (const [status, s] of Object.entries(a.stats)) {
       w.histogram("cortex_request_duration_seconds", { api: a.api, status }, s);
+    }
+  }
+  const batching = apis.filter((a) => a.batches !== undefined);
+  if (batching.length > 0) {
+    w.declare(
+      "cortex_batch_size",
+      "histogram",
+      "Requests per batch (server_side_batching)",
+    );
+    for (const a of batching) {
+      w.histogram(
+        "cortex_batch_size",
+        { api: a.api },
+        a.batches!.size,
+        BATCH_SIZE_BUCKETS,
+      );
+    }
+    w.declare(
+      "cortex_batch_wait_seconds",
+      "histogram",
+      "Time a request waited for its batch to start",
+    );
+    for (const a of batching) {
+      w.histogram(
+        "cortex_batch_wait_seconds",
+        { api: a.api },
+        a.batches!.wait,
+        BATCH_WAIT_BUCKETS,
+      );
     }
   }
   for (const a of apis) {

@@ -24,6 +24,9 @@ import {
 import { Deadlines } from "./deadlines.ts";
 import { RequestRun } from "./request_run.ts";
 import type { Slots } from "./slots.ts";
+import type { BatchStats } from "../metrics/batch_stats.ts";
+import type { Batcher } from "./batcher.ts";
+import { httpBatcher } from "./http_batching.ts";
 
 /** What the pipeline needs from its replica. */
 export interface PipelineDeps {
@@ -39,6 +42,8 @@ export interface PipelineDeps {
   };
   /** Writes the access line, unless access logs are off. */
   access(line: AccessEntry): void;
+  /** Batch histograms, when the API batches (server_side_batching). */
+  batchStats?: BatchStats;
   /** Keeps the replica from draining until the promise settles. */
   track(work: Promise<unknown>): void;
   /**
@@ -61,6 +66,8 @@ export interface AccessEntry {
   requestId: string;
   bytesIn: number;
   bytesOut: number;
+  /** Size of the request's batch (server_side_batching). */
+  batchSize?: number;
 }
 
 /** Options of a single call into the pipeline. */
@@ -127,6 +134,8 @@ export interface PipelineContext {
   maxBody: number;
   tooLargeMessage: string;
   deadlines: Deadlines;
+  /** Groups POST requests into batches (server_side_batching), else null. */
+  batcher: Batcher<unknown> | null;
 }
 
 /** Builds the replica's request function. */
@@ -141,10 +150,17 @@ export function createHttpPipeline(deps: PipelineDeps) {
     tooLargeMessage:
       `Request body is larger than the limit of ${maxBody} bytes (handler.max_body_size)`,
     deadlines: new Deadlines(Math.min(100, api.handler.requestTimeoutMs / 10)),
+    batcher: null,
   };
   const methods = new Map<string, HandlerMethod | null>(
     HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
   );
+  // With server_side_batching, POST goes through the batcher: its requests
+  // take no slot each (a running batch holds one) and are never handed off.
+  const batchedPost = api.handler.serverSideBatching
+    ? methods.get("POST") ?? null
+    : null;
+  if (batchedPost) ctx.batcher = httpBatcher(deps, batchedPost);
   methods.set("HEAD", findHeadMethod(deps.handler));
   const allow = allowedMethods(deps.handler).join(", ");
   const logged = accessSampler(api.handler.accessLog ?? 1);
@@ -157,6 +173,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
     res: Response,
     bytesOut: number | null = null,
     hasId = false,
+    batchSize?: number,
   ): Response {
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
@@ -169,6 +186,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
         requestId,
         bytesIn: Number(original.headers.get("content-length") ?? 0),
         bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
+        ...(batchSize === undefined ? {} : { batchSize }),
       });
     }
     return hasId ? res : withRequestId(res, requestId);
@@ -254,7 +272,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
       }
       // Admitted: in flight until it and its callback end.
       admission.addLoad(slot, 1);
-      const handed = deps.slots.free === 0
+      const handed = deps.slots.free === 0 && method !== batchedPost
         ? deps.handOff?.(original, requestId)
         : null;
       if (handed) {
@@ -280,10 +298,25 @@ export function createHttpPipeline(deps: PipelineDeps) {
     method: HandlerMethod,
     opts: CallOptions,
   ): Promise<Response> {
-    return new RequestRun(ctx, req, requestId, method, opts.signal)
+    return new RequestRun(
+      ctx,
+      req,
+      requestId,
+      method,
+      opts.signal,
+      method === batchedPost,
+    )
       .run()
       .then((r) =>
-        finish(original, started, requestId, r.response, r.bytesOut, r.hasId)
+        finish(
+          original,
+          started,
+          requestId,
+          r.response,
+          r.bytesOut,
+          r.hasId,
+          r.batchSize,
+        )
       );
   }
 }

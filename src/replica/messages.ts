@@ -12,6 +12,7 @@ import type {
   ConnectionStats,
 } from "../http/guarded_server.ts";
 import type { StatsSnapshot } from "../metrics/request_stats.ts";
+import type { BatchSnapshot } from "../metrics/batch_stats.ts";
 import type {
   ControlFromReplica,
   ControlToReplica,
@@ -120,6 +121,8 @@ export type FromReplica =
     custom: CustomSeries[];
     /** The replica's own listener's counters, when it listens. */
     connections?: ConnectionStats;
+    /** Batch histograms, when its API batches (server_side_batching). */
+    batches?: BatchSnapshot;
   }
   | { type: "drained" }
   /**

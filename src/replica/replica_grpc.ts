@@ -13,6 +13,11 @@ import type { GrpcToReplica } from "../grpc/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FromReplica } from "./messages.ts";
 import type { Slots } from "./slots.ts";
+import type { ApiConfig } from "../config/types.ts";
+import type { BatchStats } from "../metrics/batch_stats.ts";
+import type { GrpcCallInfo } from "../grpc/types.ts";
+import { Code, GrpcError } from "../grpc/grpc_error.ts";
+import { Batcher } from "./batcher.ts";
 
 /** The gRPC calls of one replica. */
 export class ReplicaGrpc {
@@ -24,7 +29,12 @@ export class ReplicaGrpc {
     logger: Logger;
     slots: Slots;
     track(work: Promise<unknown>): void;
+    /** For server_side_batching of unary methods. */
+    api?: ApiConfig;
+    batchStats?: BatchStats | null;
   }) {
+    const settings = opts.api?.handler.serverSideBatching ?? null;
+    const batchers = new Map<string, Batcher<GrpcCallInfo>>();
     this.#side = createGrpcReplicaSide({
       handler: opts.handler,
       post: (msg) => opts.post({ type: "grpc", msg }),
@@ -34,6 +44,40 @@ export class ReplicaGrpc {
         const work = opts.slots.run(fn);
         opts.track(work);
         return work;
+      },
+      track: opts.track,
+      batcherFor: settings === null ? undefined : (method, fn) => {
+        let batcher = batchers.get(method);
+        if (batcher === undefined) {
+          const api = opts.api!.name;
+          batcher = new Batcher<GrpcCallInfo>({
+            ...settings,
+            describe: `gRPC method "${method}" of API "${api}"`,
+            run: (payloads, infos) =>
+              opts.slots.run(async () =>
+                await (fn as unknown as (p: unknown[], i: unknown[]) => unknown)
+                  .call(
+                    opts.handler,
+                    payloads,
+                    infos,
+                  )
+              ),
+            error: (status, message) =>
+              new GrpcError(
+                status === 503 ? Code.UNAVAILABLE : Code.INTERNAL,
+                message,
+              ),
+            onBatch: (size, waits) => opts.batchStats?.observe(size, waits),
+            onShed: (infos, waitedMs) =>
+              opts.logger.warning(
+                `API "${api}": ${infos.length} gRPC call(s) of "${method}" waited ${
+                  Math.round(waitedMs)
+                } ms for a batch (server_side_batching.max_latency is ${settings.maxLatencyMs} ms) and got UNAVAILABLE`,
+              ),
+          });
+          batchers.set(method, batcher);
+        }
+        return batcher;
       },
     });
   }

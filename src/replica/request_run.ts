@@ -16,6 +16,7 @@ import {
   errorResponse,
 } from "../http/response.ts";
 import { limitBody } from "./body_limit.ts";
+import type { BatchOutcome } from "./batcher.ts";
 import type { Deadline } from "./deadlines.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
@@ -30,6 +31,8 @@ export interface RunResult {
   bytesOut: number | null;
   /** True when the response already carries x-request-id. */
   hasId: boolean;
+  /** Size of the request's batch (server_side_batching). */
+  batchSize?: number;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -85,6 +88,8 @@ export class RequestRun {
   #bodyRead = false;
   #ended = false;
   #logger: ReturnType<PipelineContext["deps"]["loggerFor"]> | null = null;
+  readonly #batched: boolean;
+  #batchSize: number | undefined = undefined;
 
   constructor(
     ctx: PipelineContext,
@@ -92,8 +97,10 @@ export class RequestRun {
     requestId: string,
     method: HandlerMethod,
     signal: AbortSignal | undefined,
+    batched = false,
   ) {
     this.#ctx = ctx;
+    this.#batched = batched;
     this.#original = original;
     this.#requestId = requestId;
     this.#method = method;
@@ -140,28 +147,41 @@ export class RequestRun {
       }
       if (this.#timedOut) return this.#timeoutResult(408);
       this.#bodyRead = true;
-      const slots = ctx.deps.slots;
-      if (slots.tryAcquire()) {
-        this.#holdsSlot = true;
-      } else {
-        // Queued: the timeout covers the wait; a slot granted after it is
-        // handed straight back.
-        await this.#raceTimeout(
-          slots.acquire().then(() => {
-            if (this.#timedOut) slots.release();
-            else this.#holdsSlot = true;
-          }),
-        );
+      let value: unknown;
+      if (this.#batched) {
+        // The batch holds a slot, not each request; the timeout (or the
+        // client going away) takes the request out of its batch.
+        const outcome = await this.#raceTimeout(
+          ctx.batcher!.submit(payload, this.#info, this.#info.signal),
+        ) as BatchOutcome | undefined;
         if (this.#timedOut) return this.#timeoutResult();
+        value = outcome!.value;
+        this.#batchSize = outcome!.size;
+      } else {
+        const slots = ctx.deps.slots;
+        if (slots.tryAcquire()) {
+          this.#holdsSlot = true;
+        } else {
+          // Queued: the timeout covers the wait; a slot granted after it is
+          // handed straight back.
+          await this.#raceTimeout(
+            slots.acquire().then(() => {
+              if (this.#timedOut) slots.release();
+              else this.#holdsSlot = true;
+            }),
+          );
+          if (this.#timedOut) return this.#timeoutResult();
+        }
+        // Only the handler runs in the request's async context (console
+        // lines, chained calls): a wider scope costs on every await of the
+        // pipeline.
+        value = callInRequest(
+          { requestId: this.#requestId },
+          () => this.#method(payload, this.#info),
+          this.#method,
+        );
+        if (isThenable(value)) value = await this.#raceTimeout(value);
       }
-      // Only the handler runs in the request's async context (console lines,
-      // chained calls): a wider scope costs on every await of the pipeline.
-      let value = callInRequest(
-        { requestId: this.#requestId },
-        () => this.#method(payload, this.#info),
-        this.#method,
-      );
-      if (isThenable(value)) value = await this.#raceTimeout(value);
       if (this.#timedOut) return this.#timeoutResult();
       const encoded = encodeResult(value, this.#requestId);
       callback = encoded.callback;
@@ -169,6 +189,7 @@ export class RequestRun {
         response: encoded.response,
         bytesOut: encoded.bytesOut,
         hasId: encoded.bytesOut !== null,
+        batchSize: this.#batchSize,
       };
       if (this.#original.method === "HEAD") result = withoutBody(result);
     } catch (error) {

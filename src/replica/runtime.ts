@@ -16,6 +16,7 @@ import { Logger } from "../log/logger.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
 import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
+import { BatchStats } from "../metrics/batch_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
 import { withoutBody } from "../http/body_guard.ts";
@@ -138,6 +139,7 @@ export async function startReplica(
     (delta) => admission.addQueued(delta, SLOT),
   );
   const stats = new RequestStats();
+  const batchStats = api.handler.serverSideBatching ? new BatchStats() : null;
   const metrics = new CustomMetrics();
   const pendingWork = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
@@ -321,6 +323,7 @@ export async function startReplica(
     slot: SLOT,
     slots,
     stats,
+    ...(batchStats ? { batchStats } : {}),
     loggerFor: (requestId) => base.child({ requestId }),
     access: init.accessLog && runtime.enabled("info")
       ? (entry) => logs.push([accessLine(entry)])
@@ -334,7 +337,15 @@ export async function startReplica(
   const serveOwn = pipeline;
 
   const grpc = api.handler.protobufPath
-    ? new ReplicaGrpc({ handler, post, logger: base, slots, track })
+    ? new ReplicaGrpc({
+      handler,
+      post,
+      logger: base,
+      slots,
+      track,
+      api,
+      batchStats,
+    })
     : null;
 
   // After a scale-up, a replica that had more work than slots asks some
@@ -445,6 +456,7 @@ export async function startReplica(
           stats: stats.snapshot(),
           custom: metrics.snapshot(),
           connections,
+          ...(batchStats ? { batches: batchStats.snapshot() } : {}),
         });
         break;
       case "drain":

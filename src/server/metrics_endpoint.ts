@@ -13,6 +13,7 @@ import {
 } from "../metrics/exposition.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import { mergeStats, type StatsSnapshot } from "../metrics/request_stats.ts";
+import { emptyBatchSnapshot, mergeBatches } from "../metrics/batch_stats.ts";
 import type { FromReplica } from "../replica/messages.ts";
 import type { Replica } from "./replica.ts";
 import type { ApiRuntime } from "./server.ts";
@@ -59,8 +60,12 @@ export async function collectMetrics(
     }
     const stats: StatsSnapshot = pool.mainStats.snapshot();
     const custom: CustomSeries[][] = [];
+    const batches = pool.api.handler.serverSideBatching
+      ? emptyBatchSnapshot()
+      : undefined;
     for (const msg of seen.values()) {
       mergeStats(stats, msg.stats);
+      if (batches && msg.batches) mergeBatches(batches, msg.batches);
       custom.push(msg.custom);
     }
     out.push({
@@ -77,6 +82,7 @@ export async function collectMetrics(
       rejected: stats["503"]?.count ?? 0,
       decisions: { ...autoscaler.decisions },
       stats,
+      ...(batches ? { batches } : {}),
       custom: mergeCustom(custom),
     });
   }

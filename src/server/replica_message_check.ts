@@ -11,6 +11,11 @@
  */
 
 import { LATENCY_BUCKETS } from "../metrics/request_stats.ts";
+import {
+  BATCH_SIZE_BUCKETS,
+  BATCH_WAIT_BUCKETS,
+  type BatchSnapshot,
+} from "../metrics/batch_stats.ts";
 import { isValidSeries } from "../metrics/custom_metrics.ts";
 import type {
   FromReplica,
@@ -136,6 +141,25 @@ function stats(v: unknown): Record<string, unknown> {
   return v;
 }
 
+function histogram(v: unknown, field: string, buckets: number): void {
+  if (!isRecord(v)) fail(`${field} is not an object`);
+  count(v.count, `${field}.count`);
+  count(v.sum, `${field}.sum`);
+  const b = v.buckets;
+  if (!Array.isArray(b) || b.length !== buckets + 1) {
+    fail(`${field}.buckets has the wrong length`);
+  }
+  b.forEach((n, i) => count(n, `${field}.buckets[${i}]`));
+}
+
+function batches(v: unknown): BatchSnapshot | undefined {
+  if (v === undefined) return undefined;
+  if (!isRecord(v)) fail("batches is not an object");
+  histogram(v.size, "batches.size", BATCH_SIZE_BUCKETS.length);
+  histogram(v.wait, "batches.wait", BATCH_WAIT_BUCKETS.length);
+  return { size: v.size, wait: v.wait } as BatchSnapshot;
+}
+
 function series(v: unknown): unknown[] {
   if (!Array.isArray(v) || v.length > MAX_ITEMS) fail("custom is not a list");
   for (const s of v) {
@@ -225,6 +249,7 @@ export function checkFromReplica(msg: unknown): FromReplica {
         stats: stats(msg.stats) as never,
         custom: series(msg.custom) as never,
         connections: connections(msg.connections),
+        batches: batches(msg.batches),
       };
     case "drained":
       return { type: "drained" };

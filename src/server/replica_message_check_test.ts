@@ -5,6 +5,7 @@ import {
 } from "./replica_message_check.ts";
 import { ownLines } from "./replica_log_check.ts";
 import { LATENCY_BUCKETS } from "../metrics/request_stats.ts";
+import { emptyBatchSnapshot } from "../metrics/batch_stats.ts";
 
 const buckets = () => new Array(LATENCY_BUCKETS.length + 1).fill(0);
 
@@ -30,6 +31,13 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       id: 2,
       stats: { "200": { count: 1, sum: 0.1, buckets: buckets() } },
       custom: [{ name: "my_gauge", type: "gauge", tags: { a: "b" }, value: 1 }],
+    },
+    {
+      type: "stats",
+      id: 3,
+      stats: {},
+      custom: [],
+      batches: emptyBatchSnapshot(),
     },
     { type: "drained" },
     { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0, reconnects: 0 },
@@ -57,6 +65,33 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
     [
       { type: "stats", id: 1, stats: null, custom: [] },
       /stats is not an object/,
+    ],
+    [
+      { type: "stats", id: 1, stats: {}, custom: [], batches: 7 },
+      /batches is not an object/,
+    ],
+    [
+      {
+        type: "stats",
+        id: 1,
+        stats: {},
+        custom: [],
+        batches: { ...emptyBatchSnapshot(), wait: { count: 1, sum: 0 } },
+      },
+      /batches.wait.buckets has the wrong length/,
+    ],
+    [
+      {
+        type: "stats",
+        id: 1,
+        stats: {},
+        custom: [],
+        batches: {
+          ...emptyBatchSnapshot(),
+          size: { count: -1, sum: 0, buckets: [] },
+        },
+      },
+      /batches.size.count/,
     ],
     [
       {

@@ -104,3 +104,29 @@ Deno.test("loadHandler() answers HEAD with handleGet's head, no body, and runs i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadHandler() batches POST requests under server_side_batching", async () => {
+  const h = await loadHandler(
+    fromFileUrl(new URL("../../tests/fixtures/batching/", import.meta.url)),
+    "batch",
+  );
+  try {
+    const responses = await Promise.all(
+      ["a", "b", "c"].map((id) =>
+        h.request("/batch", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ id }),
+        })
+      ),
+    );
+    const bodies = await Promise.all(responses.map((r) => r.json()));
+    assert.deepEqual(bodies.map((b) => [b.id, b.size]), [
+      ["a", 3],
+      ["b", 3],
+      ["c", 3],
+    ]);
+  } finally {
+    await h.close();
+  }
+});

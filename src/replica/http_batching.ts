@@ -1,0 +1,36 @@
+/**
+ * The batcher of an HTTP API's POST method (server_side_batching): each
+ * batch runs `handlePost(payloads, infos)` holding one of the replica's
+ * slots.
+ *
+ * @module
+ */
+
+import { Batcher } from "./batcher.ts";
+import type { HandlerMethod } from "./handler_loader.ts";
+import type { PipelineDeps } from "./http_pipeline.ts";
+
+/** Makes the POST batcher of a pipeline. */
+export function httpBatcher(
+  deps: PipelineDeps,
+  post: HandlerMethod,
+): Batcher<unknown> {
+  const { api } = deps;
+  const settings = api.handler.serverSideBatching!;
+  const call = post as unknown as (p: unknown[], i: unknown[]) => unknown;
+  return new Batcher<unknown>({
+    ...settings,
+    describe: `handlePost of API "${api.name}"`,
+    run: (payloads, infos) =>
+      deps.slots.run(async () => await call(payloads, infos)),
+    onBatch: (size, waits) => deps.batchStats?.observe(size, waits),
+    onShed: (infos, waitedMs) => {
+      const first = infos[0] as { requestId?: string } | undefined;
+      deps.loggerFor(first?.requestId ?? "").warning(
+        `API "${api.name}": ${infos.length} request(s) waited ${
+          Math.round(waitedMs)
+        } ms for a batch (server_side_batching.max_latency is ${settings.maxLatencyMs} ms) and got 503; add replicas or raise max_concurrent_batches`,
+      );
+    },
+  });
+}
