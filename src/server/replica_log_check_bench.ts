@@ -10,7 +10,7 @@
 import { accessLineFormatter } from "../log/access_line.ts";
 import { ownLines } from "./replica_log_check.ts";
 
-const owner = { apiName: "echo", replicaId: "echo-1" };
+const owner = { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" };
 const line = accessLineFormatter(
   { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" },
   4242,
