@@ -212,6 +212,18 @@ export async function rssMB(pid: number): Promise<number> {
   return parseVmRssKb(await readProc(`/proc/${pid}/status`)) * 1024 / 1e6;
 }
 
+/**
+ * Resident set size of `pid` and every process below it in MB: the serving
+ * process with its replica processes.
+ */
+export async function treeRssMB(pid: number): Promise<number> {
+  let total = await rssMB(pid);
+  for (const child of await descendants(pid)) {
+    total += await rssMB(child).catch(() => 0);
+  }
+  return total;
+}
+
 /** A TCP port that is free right now on 127.0.0.1. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

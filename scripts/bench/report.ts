@@ -202,7 +202,7 @@ export function renderReport(r: BenchResults): string {
     const mem = r.memory;
     rows.push(
       [
-        "Idle RSS, serving process, 1 replica",
+        "Idle RSS, serving process + 1 replica process",
         `${mem.idleMB.toFixed(1)} MB`,
         `supervisor ${mem.supervisorMB.toFixed(1)} MB`,
       ],

@@ -104,7 +104,7 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
       ms,
     ),
     check(
-      "Idle RSS of the serving process <= 80 MB",
+      "Idle RSS of the serving process and its replica <= 80 MB",
       mem?.idleMB,
       (v) => v <= 80,
       mib,

@@ -1,12 +1,12 @@
 /**
- * Memory of the serving process (the supervisor's child), from VmRSS in
- * /proc/<pid>/status: idle with one replica, idle with four (so the cost of
- * each extra replica), and the peak under JSON load.
+ * Memory of the serving process (the supervisor's child) and its replica
+ * processes, from VmRSS in /proc/<pid>/status: idle with one replica, idle
+ * with four (so the cost of each extra replica), and the peak under JSON load.
  *
  * @module
  */
 
-import { rssMB, sleep } from "../proc.ts";
+import { rssMB, sleep, treeRssMB } from "../proc.ts";
 import { PROJECTS, type RuntimeServer, startRuntime } from "../servers.ts";
 import { writeWorkloads } from "../bodies.ts";
 import type { BenchContext, MemoryResults } from "../types.ts";
@@ -45,10 +45,10 @@ async function idleRss(server: RuntimeServer): Promise<number> {
     await res.body?.cancel();
   }
   const pid = await server.servingPid();
-  let last = await rssMB(pid);
+  let last = await treeRssMB(pid);
   for (let i = 0; i < 20; i++) {
     await sleep(250);
-    const now = await rssMB(pid);
+    const now = await treeRssMB(pid);
     if (Math.abs(now - last) < 0.25) return now;
     last = now;
   }
@@ -79,7 +79,7 @@ export async function memoryScenario(
     let loading = true;
     const sampler = (async () => {
       while (loading) {
-        loadPeakMB = Math.max(loadPeakMB, await rssMB(pid));
+        loadPeakMB = Math.max(loadPeakMB, await treeRssMB(pid));
         await sleep(100);
       }
     })();
@@ -94,7 +94,7 @@ export async function memoryScenario(
       loading = false;
       await sampler;
     }
-    afterLoadMB = await rssMB(pid);
+    afterLoadMB = await treeRssMB(pid);
     ctx.log(
       `  RSS under load: peak ${loadPeakMB.toFixed(1)} MB, after ${
         afterLoadMB.toFixed(1)
