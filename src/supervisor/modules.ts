@@ -76,7 +76,17 @@ export interface ModuleFiles {
   importMap: string;
   /** The lockfile of the serving process. */
   lock: string;
+  /**
+   * A JSON file: each handler path (as in cortex.yaml) → the folders, in
+   * Deno's npm cache, of the npm packages in its module graph. Replicas of
+   * that handler may read them (read-only): packages such as
+   * onnxruntime-web read their own `.wasm` with `node:fs`.
+   */
+  packages?: string;
 }
+
+/** Handler path → the npm package folders of its module graph. */
+export type PackageDirs = Record<string, string[]>;
 
 /** A handler's module graph does not resolve (exit code 2, like bad config). */
 export class ModuleGraphError extends Error {
@@ -456,6 +466,17 @@ export async function prepareModules(
     }
   }
 
+  const packages = join(scratchRoot, "packages.json");
+  const dirs: PackageDirs = {};
+  await Promise.all(apis.map(async (a) => {
+    dirs[a.handler.path] ??= await npmPackageDirs(
+      join(project.dir, a.handler.path),
+      [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
+      opts.deno,
+    );
+  }));
+  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
+
   const importMap = join(scratchRoot, "import_map.json");
   await Deno.writeTextFile(
     importMap,
@@ -474,5 +495,51 @@ export async function prepareModules(
       [projectLock, RUNTIME_LOCK],
     ),
   );
-  return { importMap, lock };
+  return { importMap, lock, packages };
+}
+
+/**
+ * The folders, in Deno's npm cache, of the npm packages in the module graph
+ * of `entry` (`deno info --json`, after the cache step): exactly what a replica of
+ * that handler may read there, never the whole cache.
+ *
+ * @param flags The import map and lockfile flags the graph was cached with.
+ */
+export async function npmPackageDirs(
+  entry: string,
+  flags: string[],
+  deno: string = Deno.execPath(),
+): Promise<string[]> {
+  const out = await new Deno.Command(deno, {
+    args: ["info", "--json", "--no-config", ...flags, entry],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new ModuleGraphError(
+      `Cannot list the npm packages of ${entry}: ${
+        cacheErrorText(new TextDecoder().decode(out.stderr))
+      }`,
+    );
+  }
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    npmPackages?: Record<string, { localPath?: unknown }>;
+  };
+  return [
+    ...new Set(
+      Object.values(info.npmPackages ?? {})
+        .map((p) => p.localPath)
+        .filter((p): p is string => typeof p === "string" && p !== ""),
+    ),
+  ].sort();
+}
+
+/** Reads the file {@linkcode ModuleFiles.packages} names ({} when absent). */
+export async function readPackageDirs(
+  path: string | undefined,
+): Promise<PackageDirs> {
+  if (path === undefined) return {};
+  return JSON.parse(await Deno.readTextFile(path)) as PackageDirs;
 }

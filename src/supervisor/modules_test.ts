@@ -232,6 +232,13 @@ Deno.test("prepareModules(): caches the handlers' graph into the project's lockf
       assert.deepEqual(map.scopes[`${pathToFileURL(dir).href}/`], {
         y: "npm:yaml@2.9.1",
       });
+      // Replicas may read exactly the folders of the handler's npm packages
+      // in Deno's cache: yaml's, not the runtime's (@grpc/grpc-js).
+      const packages = JSON.parse(await Deno.readTextFile(files.packages!));
+      assert.deepEqual(Object.keys(packages), ["handler.ts"]);
+      assert.equal(packages["handler.ts"].length, 1);
+      assert.match(packages["handler.ts"][0], /[/\\]yaml[/\\]2\.9\.1$/);
+      assert.ok((await Deno.stat(packages["handler.ts"][0])).isDirectory);
     } finally {
       await Deno.remove(scratch, { recursive: true });
     }

@@ -212,6 +212,7 @@ export async function supervise(
       modules.importMap,
       "--lock-file",
       modules.lock,
+      ...(modules.packages ? ["--packages-file", modules.packages] : []),
       "--control-report",
       reportOf(gen),
       "--replace-request",
