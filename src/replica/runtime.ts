@@ -43,7 +43,10 @@ import {
   toWireResponse,
   type WireRequest,
 } from "./messages.ts";
-import { installPermissionHints } from "./permission_hints.ts";
+import {
+  explainPermissionText,
+  installPermissionHints,
+} from "./permission_hints.ts";
 import { currentRequestId } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
@@ -133,7 +136,9 @@ export async function startReplica(
       o?: { extra?: Record<string, unknown> },
     ) => scoped().exception(m, e, o),
   };
-  globalThis.console = makeConsole(scoped);
+  // Libraries log permission denials they hit (emscripten: "failed to
+  // asynchronously prepare wasm: NotCapable: ..."): with the runtime's hint.
+  globalThis.console = makeConsole(scoped, explainPermissionText);
 
   // Cortex's max_replica_concurrency: what this replica admits, running
   // and queued; the serving process admits what it sends here the same way.
