@@ -498,13 +498,15 @@ export async function prepareModules(
 
   const packages = join(scratchRoot, "packages.json");
   const dirs: PackageDirs = {};
-  await Promise.all(apis.map(async (a) => {
-    dirs[a.handler.path] ??= await npmPackageDirs(
-      join(project.dir, a.handler.path),
-      [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
-      opts.deno,
-    );
-  }));
+  await Promise.all(
+    [...new Set(apis.map((a) => a.handler.path))].map(async (path) => {
+      dirs[path] = await npmPackageDirs(
+        join(project.dir, path),
+        [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
+        opts.deno,
+      );
+    }),
+  );
   await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
 
   const importMap = join(scratchRoot, "import_map.json");
