@@ -39,6 +39,9 @@ Options:
                         (default /tmp/cortex-<binary name>)
   --build-dir DIR       Where to write the generated build (default: a temporary directory)
   --keep-build          Keep the build directory
+  --no-check            Do not type-check (by default handlers are checked as
+                        cortex serve checks them: with the "compilerOptions"
+                        of the project's deno.json)
 
 deno compile needs its base binary (denort) for this Deno version; it is
 downloaded on first use. Where that is not possible, set
@@ -151,6 +154,7 @@ async function compile(args: string[]): Promise<number> {
     "scratch-root": { type: "string" },
     "build-dir": { type: "string" },
     "keep-build": { type: "boolean" },
+    "no-check": { type: "boolean" },
   });
   if (values.help) {
     write(COMPILE_HELP);
@@ -166,6 +170,7 @@ async function compile(args: string[]): Promise<number> {
       scratchRoot: values["scratch-root"],
       buildDir: values["build-dir"],
       keepBuild: values["keep-build"] || values["build-dir"] !== undefined,
+      noCheck: values["no-check"] ?? false,
     });
     write(`Compiled ${project.dir} to ${plan.output}`);
     write(`Run it as: ${plan.output} [--port N] [--grpc-port N] [--host H]`);

@@ -50,7 +50,10 @@ Options:
   --allow-loopback-net      Let handler.allow_net name loopback addresses
                             (e.g. "localhost:5432"); the server's own ports
                             are never granted
-  --watch                   Reload handlers when project files change`;
+  --watch                   Reload handlers when project files change
+  --no-check                Do not type-check handlers at start (by default
+                            they are, as cortex compile does: with the
+                            "compilerOptions" of the project's deno.json)`;
 
 function write(text: string): void {
   Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));

@@ -38,6 +38,7 @@ export const SERVE_FLAGS = {
   "idle-timeout": { type: "string" },
   api: { type: "string" },
   watch: { type: "boolean" },
+  "no-check": { type: "boolean" },
   "allow-loopback-net": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -120,6 +121,7 @@ export function serveOptions(
   controlPort: number;
   watch: boolean;
   allowLoopbackNet: boolean;
+  noCheck: boolean;
 } {
   const level = values["log-level"] ?? "info";
   if (!LEVELS.includes(level)) {
@@ -153,6 +155,7 @@ export function serveOptions(
     onlyApi: values.api ?? Deno.env.get("CORTEX_API") ?? null,
     watch: values.watch ?? false,
     allowLoopbackNet: values["allow-loopback-net"] ?? false,
+    noCheck: values["no-check"] ?? false,
   };
 }
 

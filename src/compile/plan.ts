@@ -18,10 +18,10 @@ import {
 } from "../supervisor/descriptors.ts";
 import { moduleFlags } from "../supervisor/flags.ts";
 import {
+  handlerCheckConfig,
   mergeLocks,
   type ProjectModules,
   readProjectModules,
-  RUNTIME_CONFIG,
   RUNTIME_LOCK,
   runtimeImports,
   serveImportMap,
@@ -55,6 +55,8 @@ export interface CompileOptions {
   scratchRoot?: string;
   /** Precompiled descriptors (default: compiled from the project's protos). */
   descriptors?: DescriptorMap;
+  /** `deno compile --no-check` (`cortex compile --no-check`). */
+  noCheck?: boolean;
 }
 
 /** A file to write into the build directory. */
@@ -229,7 +231,8 @@ export async function planCompile(
   // the runtime's), so neither compiling nor running writes the runtime's.
   const importMapPath = join(buildDir, "import_map.json");
   const lockPath = join(buildDir, "deno.lock");
-  // deno compile type-checks: it gets the runtime's compiler options.
+  // deno compile type-checks with the project's compiler options, as
+  // `cortex serve` does (modules.ts handlerCheckConfig): one rule for both.
   const configPath = join(buildDir, "deno.json");
   const modules = await readProjectModules(project.dir);
   const importMap = serveImportMap(
@@ -259,14 +262,11 @@ export async function planCompile(
       path: configPath,
       from: {
         text: JSON.stringify(
-          {
-            compilerOptions: JSON.parse(
-              await Deno.readTextFile(RUNTIME_CONFIG),
-            ).compilerOptions,
-            nodeModulesDir: "none",
-            importMap: "./import_map.json",
-            lock: "./deno.lock",
-          },
+          handlerCheckConfig(
+            modules.compilerOptions,
+            "./import_map.json",
+            "./deno.lock",
+          ),
           null,
           2,
         ),
@@ -279,6 +279,7 @@ export async function planCompile(
     "compile",
     "--config",
     configPath,
+    ...(opts.noCheck ? ["--no-check"] : []),
     ...flags,
     ...(opts.target ? ["--target", opts.target] : []),
     ...includes.flatMap((path) => ["--include", path]),

@@ -134,7 +134,9 @@ async function route(
   } catch {
     return fail(400, `Cannot decode API name "${parts[1]}"`);
   }
-  const action = parts[2];
+  // at(): `string | undefined` with or without noUncheckedIndexedAccess
+  // (a compiled project type-checks this module with its own options).
+  const action = parts.at(2);
   if (action !== undefined && action !== "refresh" && action !== "logs") {
     return fail(404, `No control operation at "${url.pathname}"`);
   }

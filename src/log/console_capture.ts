@@ -29,7 +29,10 @@ import { formatArgs, renderTable } from "./_console_format.ts";
  * c.log("answer: %d", 42);
  * ```
  */
-export function makeConsole(logger: Logger | (() => Logger)): Console {
+export function makeConsole(
+  logger: Logger | (() => Logger),
+  rewrite: (text: string) => string = (text) => text,
+): Console {
   const current = typeof logger === "function" ? logger : () => logger;
   const counts = new Map<string, number>();
   const timers = new Map<string, number>();
@@ -38,7 +41,7 @@ export function makeConsole(logger: Logger | (() => Logger)): Console {
   function emit(level: LogLevel, data: unknown[], prefix = ""): void {
     const log = current();
     if (!log.enabled(level)) return;
-    const text = prefix + formatArgs(data);
+    const text = rewrite(prefix + formatArgs(data));
     const message = indent === "" ? text : indent +
       text.replaceAll("\n", `\n${indent}`);
     log.log(level, message);

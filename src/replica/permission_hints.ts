@@ -15,10 +15,48 @@ const HINTS: Record<string, string> = {
   env:
     'set variables in .env or "handler.env" in cortex.yaml and read them with Deno.env.get',
   run: "handlers may not start processes",
-  ffi: "handlers may not load native libraries",
+  ffi:
+    "handlers may not load native libraries (FFI, Node addons such as onnxruntime-node): the sandbox gives replicas no ffi access, since native code escapes every other permission; use a WebAssembly build instead (onnxruntime-web)",
   sys: "handlers may not read system information",
   import: "handlers may import only their project's modules and npm packages",
 };
+
+/** A path inside Deno's npm cache: `<DENO_DIR>/npm/<registry host>/...`. */
+const NPM_CACHE =
+  /[/\\]npm[/\\][^/\\]+\.[^/\\]+[/\\]((?:@[^/\\]+[/\\])?[^/\\]+)[/\\]([^/\\]+)[/\\]/;
+
+/** The hint for a denied `kind` access to `target` (quoted as Deno does). */
+function hintFor(kind: string, target: string): string {
+  const npm = kind === "read" ? NPM_CACHE.exec(target) : null;
+  if (npm) {
+    const name = npm[1]!.replaceAll("\\", "/");
+    return `it belongs to the npm package ${name}@${
+      npm[2]
+    }, which is not in the handler's module graph, and a replica may read only the packages of its graph: import "npm:${name}@${
+      npm[2]
+    }" from the handler (or map it in the project's deno.json "imports") so serve caches it at start`;
+  }
+  return HINTS[kind] ?? "this permission is not granted to handlers";
+}
+
+const DENIAL =
+  /Requires (\w+) access to ("[^"]*"|[^,)\n]+)(?:, run again with the --allow-[\w-]+ flag| \(run again[^)]*\))?/g;
+
+/**
+ * Rewrites every Deno permission denial in `text` (an error message, a
+ * stack, a library's log line that quotes one: onnxruntime-web nests it in
+ * "no available backend found") with the runtime's hint instead of Deno's
+ * "run again with --allow-..." advice, which does not apply to handlers.
+ */
+export function explainPermissionText(text: string): string {
+  return text.replace(
+    DENIAL,
+    (_all, kind: string, target: string) =>
+      `Permission denied: ${kind} access to ${target}: ${
+        hintFor(kind, target)
+      }`,
+  );
+}
 
 /** Rewrites a NotCapable/PermissionDenied message; other errors pass through. */
 export function explainPermissionError(error: unknown): unknown {
@@ -31,8 +69,9 @@ export function explainPermissionError(error: unknown): unknown {
   const match = /Requires (\w+) access to ([^,]+)/.exec(error.message);
   if (!match) return error;
   const [, kind, target] = match;
-  const hint = HINTS[kind!] ?? "this permission is not granted to handlers";
-  error.message = `Permission denied: ${kind} access to ${target}: ${hint}`;
+  error.message = `Permission denied: ${kind} access to ${target}: ${
+    hintFor(kind!, target!)
+  }`;
   return error;
 }
 

@@ -74,7 +74,7 @@ export function installProcessGuards(): void {
     "it would stop this replica and every request it serves; throw an error (or HttpError) to fail a request";
   const STDIN = "stdin carries the runtime's commands to the server";
   const THREADS =
-    "a new thread would run outside this replica's guards; do the work in the handler";
+    "a new thread would run outside this replica's guards; do the work in the handler, one thread per replica, and scale with replicas (onnxruntime-web: ort.env.wasm.numThreads = 1)";
 
   pin(Deno, "chdir", refuse("Deno.chdir()", CHDIR));
   pin(Deno, "umask", refuse("Deno.umask()", UMASK));
@@ -141,7 +141,20 @@ export function installProcessGuards(): void {
     }
   }
 
-  pin(g, "Worker", refuse("new Worker()", THREADS));
+  // An accessor whose setter ignores the value: emscripten's Node glue
+  // (onnxruntime-web, tfjs-backend-wasm) assigns `global.Worker` while it
+  // loads, which must not throw; `new Worker()` stays refused.
+  const worker = refuse("new Worker()", THREADS);
+  try {
+    Object.defineProperty(g, "Worker", {
+      get: () => worker,
+      set: () => {},
+      enumerable: true,
+      configurable: false,
+    });
+  } catch {
+    // Not configurable in this Deno version: left as it is.
+  }
 
   // The global `process` is node:process's default export.
   const process = g.process as Record<PropertyKey, unknown> | undefined;

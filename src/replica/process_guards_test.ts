@@ -48,6 +48,7 @@ Deno.test("installProcessGuards() refuses process-wide calls, also through the o
       "Deno.stdout.close": /^Deno\.stdout\.close\(\) is not available/,
       "process.stdin": /^process\.stdin is not available/,
       "Worker": /^new Worker\(\) is not available/,
+      "Worker assigned": /^new Worker\(\) is not available.*numThreads = 1/,
     };
     for (const [name, pattern] of Object.entries(expected)) {
       const result = results[name];

@@ -16,6 +16,7 @@
 import { FrameWriter, readMessages } from "../grpc/frames.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
 import { type ParentChannel, startReplica } from "./runtime.ts";
+import { explainPermissionText } from "./permission_hints.ts";
 
 async function connect(address: string): Promise<Deno.Conn> {
   if (address.startsWith("unix:")) {
@@ -74,8 +75,8 @@ export async function runReplicaProcess(
   const fail = async (error: Error) => {
     channel.post({
       type: "failed",
-      message: String(error?.message ?? error),
-      stack: String(error?.stack ?? error),
+      message: explainPermissionText(String(error?.message ?? error)),
+      stack: explainPermissionText(String(error?.stack ?? error)),
     });
     await channel.flushed();
     exit(1);

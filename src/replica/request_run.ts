@@ -21,6 +21,7 @@ import type { Deadline } from "./deadlines.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
 import { moduleImportHint } from "./module_hints.ts";
+import { explainPermissionText } from "./permission_hints.ts";
 import { LazyRequestInfo } from "./request_info.ts";
 import { callInRequest, withRequest } from "./request_context.ts";
 
@@ -235,6 +236,11 @@ export class RequestRun {
       return errorResponse(499, "Client closed the request");
     }
     const hint = moduleImportHint(error);
+    if (error instanceof Error) {
+      // A denial nested in a library's error (node:fs inside a package).
+      error.message = explainPermissionText(error.message);
+      if (error.stack) error.stack = explainPermissionText(error.stack);
+    }
     this.#log().exception(
       `Handler of API "${this.#ctx.deps.api.name}" threw${
         hint ? `: ${hint}` : ""

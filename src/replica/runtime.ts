@@ -44,7 +44,10 @@ import {
   toWireResponse,
   type WireRequest,
 } from "./messages.ts";
-import { installPermissionHints } from "./permission_hints.ts";
+import {
+  explainPermissionText,
+  installPermissionHints,
+} from "./permission_hints.ts";
 import { currentRequestId } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
@@ -65,6 +68,9 @@ export interface ParentChannel {
 
 /** How often a replica reports its load (also its heartbeat). */
 export const LOAD_REPORT_MS = 250;
+
+/** The optional method awaited before a replica is ready. */
+const INIT = "init";
 
 /** How soon a change of load is reported. */
 const REPORT_DELAY_MS = 5;
@@ -120,7 +126,9 @@ export async function startReplica(
       o?: { extra?: Record<string, unknown> },
     ) => scoped().exception(m, e, o),
   };
-  globalThis.console = makeConsole(scoped);
+  // Libraries log permission denials they hit (emscripten: "failed to
+  // asynchronously prepare wasm: NotCapable: ..."): with the runtime's hint.
+  globalThis.console = makeConsole(scoped, explainPermissionText);
 
   // Cortex's max_replica_concurrency: what this replica admits, running
   // and queued; the serving process admits what it sends here the same way.
@@ -311,10 +319,20 @@ export async function startReplica(
     projectDir: init.projectDir,
     scratchDir: init.scratchDir,
   };
-  const handler: HandlerInstance = new HandlerClass(
+  let handler: HandlerInstance = new HandlerClass(
     structuredClone(api.handler.config),
     ctx,
   );
+  // Asynchronous start-up (a model to load) finishes before the replica
+  // says it is ready: a constructor that returns a promise of the instance,
+  // then `init()` when the instance has one. Until then `/healthz` is 503,
+  // nothing is routed here, and `handler.startup_timeout` bounds it all.
+  if (typeof (handler as { then?: unknown }).then === "function") {
+    handler = await (handler as unknown as Promise<HandlerInstance>);
+  }
+  if (typeof handler[INIT] === "function") {
+    await (handler[INIT] as () => unknown).call(handler);
+  }
 
   pipeline = createHttpPipeline({
     api,
@@ -487,7 +505,7 @@ export async function startReplica(
   post({
     type: "ready",
     methods: Object.getOwnPropertyNames(Object.getPrototypeOf(handler))
-      .filter((name) => name !== "constructor"),
+      .filter((name) => name !== "constructor" && name !== INIT),
     listening: server !== null,
   });
 }

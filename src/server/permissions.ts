@@ -26,6 +26,10 @@ export interface WorkerPermissions {
  * Deno checks a read grant against the path given, not a link's target, so a
  * link is listed (and granted) only when its real target is itself a project
  * file (src/config/project_files.ts).
+ * Also read (read-only): `packageDirs`, the folders in Deno's npm cache of
+ * the npm packages in the handler's module graph (src/supervisor/modules.ts
+ * `npmPackageDirs`), since packages read their own files (onnxruntime-web
+ * its `.wasm`) with `node:fs`; never the rest of the cache.
  * Write: the scratch directory. Net: `handler.allow_net`, each entry checked
  * again against the server's rules (loopback only with
  * --allow-loopback-net, never the server's own ports), plus the serving
@@ -42,6 +46,7 @@ export function workerPermissions(
   scratchDir: string,
   listen: { hostname: string; port: number } | null,
   rules: NetRules,
+  packageDirs: string[] = [],
 ): WorkerPermissions {
   const net = api.handler.allowNet.map((entry) => {
     const problem = netEntryProblem(entry, rules);
@@ -57,7 +62,11 @@ export function workerPermissions(
     net.push(`${host}:${listen.port}`);
   }
   return {
-    read: [...project.files.map((f) => join(project.dir, f)), scratchDir],
+    read: [
+      ...project.files.map((f) => join(project.dir, f)),
+      scratchDir,
+      ...packageDirs,
+    ],
     write: [scratchDir],
     net: net.length > 0 ? net : false,
     env: false,

@@ -40,6 +40,20 @@ Deno.test("workerPermissions() grants each project file, the scratch dir and the
   assert.equal(p.sys, false);
 });
 
+Deno.test("workerPermissions() grants read access to the given npm package folders, and only read", () => {
+  const pkg = "/deno/npm/registry.npmjs.org/onnxruntime-web/1.30.0";
+  const p = workerPermissions(project, api, "/tmp/s/iris-1", null, RULES, [
+    pkg,
+  ]);
+  assert.deepEqual(p.read, [
+    "/srv/iris/handler.ts",
+    "/srv/iris/models/m.bin",
+    "/tmp/s/iris-1",
+    pkg,
+  ]);
+  assert.deepEqual(p.write, ["/tmp/s/iris-1"]);
+});
+
 Deno.test("workerPermissions() brackets an IPv6 listening address", () => {
   const p = workerPermissions(project, api, "/tmp/s", {
     hostname: "::1",

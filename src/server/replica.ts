@@ -10,6 +10,7 @@
  * @module
  */
 
+import { explainPermissionText } from "../replica/permission_hints.ts";
 import { FrameWriter } from "../grpc/frames.ts";
 import { Logger } from "../log/logger.ts";
 import type {
@@ -140,7 +141,7 @@ export class Replica {
       const text = t.trimEnd();
       if (text.length === 0 || SKIPPED_WARNING.test(text)) return;
       const level = /^error: /m.test(text) ? "error" : "warning";
-      log(wrap(level, "stderr")(text) + "\n");
+      log(wrap(level, "stderr")(explainPermissionText(text)) + "\n");
     });
     const forged = wrap("warning", "unlabelled log line");
     void this.#child.status.then(async (status) => {

@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import type { Project } from "../config/types.ts";
 import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { readPackageDirs } from "../supervisor/modules.ts";
 import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
 import { runServer } from "./run.ts";
 
@@ -47,6 +48,7 @@ const { values, positionals } = parseArgs({
     "replica-socket": { type: "string" },
     "import-map-file": { type: "string" },
     "lock-file": { type: "string" },
+    "packages-file": { type: "string" },
     "grpc-socket": { type: "string" },
     "grpc-socket-bind": { type: "string" },
     "replace-request": { type: "string" },
@@ -70,7 +72,11 @@ Deno.exit(
     scratchRoot: values["scratch-root"],
     replicaSocket: values["replica-socket"],
     modules: values["import-map-file"] && values["lock-file"]
-      ? { importMap: values["import-map-file"], lock: values["lock-file"] }
+      ? {
+        importMap: values["import-map-file"],
+        lock: values["lock-file"],
+        packages: await readPackageDirs(values["packages-file"]),
+      }
       : undefined,
     supervised: true,
     ...(values["grpc-socket"]

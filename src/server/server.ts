@@ -56,7 +56,12 @@ export interface ServerOptions {
    * The import map and lockfile the supervisor prepared (src/supervisor/
    * modules.ts): replicas load exactly that module graph, nothing else.
    */
-  modules?: { importMap: string; lock: string };
+  modules?: {
+    importMap: string;
+    lock: string;
+    /** Handler path → npm package folders its replicas may read. */
+    packages?: Record<string, string[]>;
+  };
   /** Carries handlers' ctx.client calls to the control API, when one runs. */
   control: ControlProxy | null;
   /** `--allow-loopback-net`: handler.allow_net may name loopback addresses. */
@@ -362,6 +367,7 @@ export class Server implements ControlHost {
             scratchDir,
             listen,
             this.netRules(),
+            this.opts.modules?.packages?.[api.handler.path] ?? [],
           ),
           socket: this.#socket!.address,
           memoryBytes: memoryLimitOf(api),

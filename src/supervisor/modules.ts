@@ -76,7 +76,17 @@ export interface ModuleFiles {
   importMap: string;
   /** The lockfile of the serving process. */
   lock: string;
+  /**
+   * A JSON file: each handler path (as in cortex.yaml) → the folders, in
+   * Deno's npm cache, of the npm packages in its module graph. Replicas of
+   * that handler may read them (read-only): packages such as
+   * onnxruntime-web read their own `.wasm` with `node:fs`.
+   */
+  packages?: string;
 }
+
+/** Handler path → the npm package folders of its module graph. */
+export type PackageDirs = Record<string, string[]>;
 
 /** A handler's module graph does not resolve (exit code 2, like bad config). */
 export class ModuleGraphError extends Error {
@@ -119,6 +129,12 @@ export interface ProjectModules {
   lock: string | null;
   /** `"lock": { "frozen": true }`. */
   frozen: boolean;
+  /**
+   * The "compilerOptions" of the project's deno.json ({} without one: Deno's
+   * defaults). `serve` and `compile` type-check handlers with exactly these
+   * ({@linkcode handlerCheckConfig}).
+   */
+  compilerOptions: Record<string, unknown>;
 }
 
 async function readJson(path: string): Promise<unknown | undefined> {
@@ -182,13 +198,35 @@ export async function readProjectModules(
         typeof (lock as { path?: unknown }).path === "string"
     ? fileURLToPath(new URL((lock as { path: string }).path, base))
     : join(dir, "deno.lock");
+  const options = config?.compilerOptions;
+  if (
+    options !== undefined &&
+    (typeof options !== "object" || options === null || Array.isArray(options))
+  ) {
+    throw new ModuleGraphError(`${file}: "compilerOptions" must be an object`);
+  }
   return {
     imports: absolute(map.imports, mapBase, `${mapFile}: "imports"`),
     scopes,
+    compilerOptions: (options ?? {}) as Record<string, unknown>,
     lock: lockPath,
     frozen: typeof lock === "object" && lock !== null &&
       (lock as { frozen?: unknown }).frozen === true,
   };
+}
+
+/**
+ * The deno.json `serve` and `compile` type-check handlers with: the
+ * project's own "compilerOptions" (never the runtime's stricter ones), the
+ * import map and the lockfile given (paths relative to the written file).
+ * One rule for both, so a handler that serves also compiles.
+ */
+export function handlerCheckConfig(
+  compilerOptions: Record<string, unknown>,
+  importMap: string,
+  lock: string,
+): Record<string, unknown> {
+  return { compilerOptions, nodeModulesDir: "none", importMap, lock };
 }
 
 /** The runtime's imports, absolute. */
@@ -391,6 +429,8 @@ export function cacheErrorText(stderr: string): string {
 
 /** Options of {@linkcode prepareModules}. */
 export interface PrepareOptions {
+  /** Skip the type check (`serve --no-check`). */
+  noCheck?: boolean;
   /** Only this API's handler (`serve --api`). */
   onlyApi?: string;
   /** The `deno` executable (default: the one running this code). */
@@ -456,6 +496,19 @@ export async function prepareModules(
     }
   }
 
+  const packages = join(scratchRoot, "packages.json");
+  const dirs: PackageDirs = {};
+  await Promise.all(
+    [...new Set(apis.map((a) => a.handler.path))].map(async (path) => {
+      dirs[path] = await npmPackageDirs(
+        join(project.dir, path),
+        [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
+        opts.deno,
+      );
+    }),
+  );
+  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
+
   const importMap = join(scratchRoot, "import_map.json");
   await Deno.writeTextFile(
     importMap,
@@ -467,12 +520,109 @@ export async function prepareModules(
       throw error;
     });
   const lock = join(scratchRoot, "deno.lock");
+  const lockText = mergeLocks(
+    [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
+    [projectLock, RUNTIME_LOCK],
+  );
+  await Deno.writeTextFile(lock, lockText);
+  if (handlers.length > 0 && !opts.noCheck) {
+    await checkHandlers(apis, handlers, modules, scratchRoot, lockText, opts);
+  }
+  return { importMap, lock, packages };
+}
+
+/**
+ * Type-checks the handlers as `cortex compile` does (same compiler options,
+ * {@linkcode handlerCheckConfig}), with the serving process's import map and
+ * a copy of its lockfile (a check must not change what replicas load).
+ *
+ * @throws {ModuleGraphError} With Deno's diagnostics and the rule.
+ */
+async function checkHandlers(
+  apis: Project["apis"],
+  handlers: string[],
+  modules: ProjectModules,
+  scratchRoot: string,
+  lockText: string,
+  opts: PrepareOptions,
+): Promise<void> {
+  const config = join(scratchRoot, "check.json");
+  await Deno.writeTextFile(join(scratchRoot, "check.lock"), lockText);
   await Deno.writeTextFile(
-    lock,
-    mergeLocks(
-      [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
-      [projectLock, RUNTIME_LOCK],
+    config,
+    JSON.stringify(
+      handlerCheckConfig(
+        modules.compilerOptions,
+        "./import_map.json",
+        "./check.lock",
+      ),
     ),
   );
-  return { importMap, lock };
+  const out = await new Deno.Command(opts.deno ?? Deno.execPath(), {
+    args: ["check", `--config=${config}`, "--cached-only", ...handlers],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (out.success) return;
+  const which = apis.map((a) => `"${a.name}" (${a.handler.path})`);
+  throw new ModuleGraphError(
+    `Type check failed for API${which.length > 1 ? "s" : ""} ${
+      which.join(", ")
+    }: ${
+      cacheErrorText(new TextDecoder().decode(out.stderr))
+        .replace(/\n*info: The program failed type-checking[^]*$/, "")
+    }\n${CHECK_RULE}`,
+  );
+}
+
+/** How handlers are type-checked, for error messages and docs. */
+export const CHECK_RULE =
+  `serve and compile type-check handlers alike, with the "compilerOptions" of the project's deno.json (Deno's defaults without one): fix the errors, relax the options there, or skip the check with serve --no-check / compile --no-check`;
+
+/**
+ * The folders, in Deno's npm cache, of the npm packages in the module graph
+ * of `entry` (`deno info --json`, after the cache step): exactly what a replica of
+ * that handler may read there, never the whole cache.
+ *
+ * @param flags The import map and lockfile flags the graph was cached with.
+ */
+export async function npmPackageDirs(
+  entry: string,
+  flags: string[],
+  deno: string = Deno.execPath(),
+): Promise<string[]> {
+  const out = await new Deno.Command(deno, {
+    args: ["info", "--json", "--no-config", ...flags, entry],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new ModuleGraphError(
+      `Cannot list the npm packages of ${entry}: ${
+        cacheErrorText(new TextDecoder().decode(out.stderr))
+      }`,
+    );
+  }
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    npmPackages?: Record<string, { localPath?: unknown }>;
+  };
+  return [
+    ...new Set(
+      Object.values(info.npmPackages ?? {})
+        .map((p) => p.localPath)
+        .filter((p): p is string => typeof p === "string" && p !== ""),
+    ),
+  ].sort();
+}
+
+/** Reads the file {@linkcode ModuleFiles.packages} names ({} when absent). */
+export async function readPackageDirs(
+  path: string | undefined,
+): Promise<PackageDirs> {
+  if (path === undefined) return {};
+  return JSON.parse(await Deno.readTextFile(path)) as PackageDirs;
 }

@@ -4,7 +4,9 @@ import { pathToFileURL } from "node:url";
 import type { Project } from "../config/types.ts";
 import {
   cacheErrorText,
+  CHECK_RULE,
   HANDLER_IMPORTS,
+  handlerCheckConfig,
   mergeLocks,
   ModuleGraphError,
   prepareModules,
@@ -47,6 +49,7 @@ Deno.test("readProjectModules(): deno.json imports and scopes made absolute, and
       scopes: { [`${base}/vendor/`]: { "zod": "npm:zod@2" } },
       lock: join(dir, "deno.lock"),
       frozen: false,
+      compilerOptions: {},
     });
   });
 });
@@ -58,6 +61,7 @@ Deno.test('readProjectModules(): no deno.json, an importMap file, and each form 
       scopes: {},
       lock: join(dir, "deno.lock"),
       frozen: false,
+      compilerOptions: {},
     });
   });
   await withDir({
@@ -82,6 +86,12 @@ Deno.test('readProjectModules(): no deno.json, an importMap file, and each form 
     const m = await readProjectModules(dir);
     assert.equal(m.lock, join(dir, "l.lock"));
     assert.equal(m.frozen, true);
+  });
+  await withDir({
+    "deno.json": JSON.stringify({ compilerOptions: { strict: false } }),
+  }, async (dir) => {
+    const m = await readProjectModules(dir);
+    assert.deepEqual(m.compilerOptions, { strict: false });
   });
 });
 
@@ -232,6 +242,13 @@ Deno.test("prepareModules(): caches the handlers' graph into the project's lockf
       assert.deepEqual(map.scopes[`${pathToFileURL(dir).href}/`], {
         y: "npm:yaml@2.9.1",
       });
+      // Replicas may read exactly the folders of the handler's npm packages
+      // in Deno's cache: yaml's, not the runtime's (@grpc/grpc-js).
+      const packages = JSON.parse(await Deno.readTextFile(files.packages!));
+      assert.deepEqual(Object.keys(packages), ["handler.ts"]);
+      assert.equal(packages["handler.ts"].length, 1);
+      assert.match(packages["handler.ts"][0], /[/\\]yaml[/\\]2\.9\.1$/);
+      assert.ok((await Deno.stat(packages["handler.ts"][0])).isDirectory);
     } finally {
       await Deno.remove(scratch, { recursive: true });
     }
@@ -259,6 +276,56 @@ Deno.test("prepareModules(): a module that does not resolve is an error naming t
           return true;
         },
       );
+    } finally {
+      await Deno.remove(scratch, { recursive: true });
+    }
+  });
+});
+
+Deno.test("prepareModules(): handlers are type-checked with the project's own compilerOptions, as compile does", async () => {
+  // Fine under Deno's defaults; TS18048 under noUncheckedIndexedAccess.
+  const handler = "const xs = [{ n: 1 }];\n" +
+    "export class Handler { handleGet() { return xs[0].n; } }\n";
+  // No deno.json: Deno's defaults, the handler serves.
+  await withDir({ "handler.ts": handler }, async (dir) => {
+    const scratch = await Deno.makeTempDir({ prefix: "cortex_scratch_" });
+    try {
+      await prepareModules(projectOf(dir, ["handler.ts"]), scratch);
+      const config = JSON.parse(
+        await Deno.readTextFile(join(scratch, "check.json")),
+      );
+      assert.deepEqual(
+        config,
+        handlerCheckConfig({}, "./import_map.json", "./check.lock"),
+      );
+    } finally {
+      await Deno.remove(scratch, { recursive: true });
+    }
+  });
+  // The project asks for noUncheckedIndexedAccess: serve refuses, naming
+  // the error and the rule; --no-check skips it.
+  await withDir({
+    "deno.json": JSON.stringify({
+      compilerOptions: { noUncheckedIndexedAccess: true },
+    }),
+    "handler.ts": handler,
+  }, async (dir) => {
+    const scratch = await Deno.makeTempDir({ prefix: "cortex_scratch_" });
+    try {
+      await assert.rejects(
+        prepareModules(projectOf(dir, ["handler.ts"]), scratch),
+        (e: Error) => {
+          assert.ok(e instanceof ModuleGraphError);
+          assert.match(e.message, /^Type check failed for API "api0"/);
+          assert.match(e.message, /TS2532|TS18048/);
+          assert.match(e.message, /handler\.ts:2:/);
+          assert.ok(e.message.endsWith(CHECK_RULE), e.message);
+          return true;
+        },
+      );
+      await prepareModules(projectOf(dir, ["handler.ts"]), scratch, {
+        noCheck: true,
+      });
     } finally {
       await Deno.remove(scratch, { recursive: true });
     }

@@ -132,7 +132,7 @@ export async function supervise(
   opts:
     & Pick<ServerOptions, "hostname" | "port" | "grpcPort">
     & Partial<Pick<ServerOptions, "onlyApi" | "logLevel" | "logFormat">>
-    & { controlPort: number },
+    & { controlPort: number; noCheck?: boolean },
   serveArgs: string[],
 ): Promise<number> {
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
@@ -163,6 +163,7 @@ export async function supervise(
   try {
     modules = await prepareModules(project, scratchRoot, {
       onlyApi: opts.onlyApi ?? undefined,
+      noCheck: opts.noCheck,
     });
   } catch (error) {
     logLine("ERROR", (error as Error).message);
@@ -212,6 +213,7 @@ export async function supervise(
       modules.importMap,
       "--lock-file",
       modules.lock,
+      ...(modules.packages ? ["--packages-file", modules.packages] : []),
       "--control-report",
       reportOf(gen),
       "--replace-request",

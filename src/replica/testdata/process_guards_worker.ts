@@ -43,6 +43,11 @@ const attempts: Record<string, () => unknown> = {
   "process.stdin": () => proc.stdin,
   "Worker": () =>
     new Worker("data:application/javascript,0", { type: "module" }),
+  // emscripten's Node glue assigns global.Worker: no TypeError, no effect.
+  "Worker assigned": () => {
+    (globalThis as Record<string, unknown>).Worker = class {};
+    return new Worker("data:application/javascript,0", { type: "module" });
+  },
   "internal ops": () => {
     const internal = (Deno as unknown as Record<symbol, unknown>)[
       (Deno as unknown as { internal: symbol }).internal
