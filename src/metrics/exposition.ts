@@ -17,7 +17,8 @@ export interface ApiMetrics {
   desiredReplicas: number;
   limit: number;
   restarts: number;
-  rejected: number;
+  /** Refusals by reason: 503 overloaded, 401 unauthorized, 429 rate_limited. */
+  rejected: Record<string, number>;
   /** Requests a busy replica handed to another replica of the API. */
   handedOff: number;
   /** Clients a busy replica asked to reconnect. */
@@ -147,10 +148,12 @@ export function renderMetrics(apis: ApiMetrics[]): string {
   w.declare(
     "cortex_rejected_requests_total",
     "counter",
-    "Requests refused with 503 at the admission limit",
+    "Requests refused by reason: overloaded (503), unauthorized (401), rate_limited (429)",
   );
   for (const a of apis) {
-    w.sample("cortex_rejected_requests_total", { api: a.api }, a.rejected);
+    for (const [reason, n] of Object.entries(a.rejected)) {
+      w.sample("cortex_rejected_requests_total", { api: a.api, reason }, n);
+    }
   }
   w.declare(
     "cortex_autoscaler_decisions_total",

@@ -15,6 +15,7 @@ import {
   routeFor,
 } from "../http/request_path.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
+import { type Edge, verbsOf } from "../edge/edge.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
 import type { Forwarding } from "./forwarding.ts";
 import { healthResponse } from "./health.ts";
@@ -34,6 +35,8 @@ export interface RouterHost {
   readonly forwarding: Forwarding;
   readonly draining: boolean;
   routes(): Route[];
+  /** The edge checks of API `name` (src/edge/), or null. */
+  edgeOf?(name: string): Edge | null;
   /** The main thread's listener counters and limits, for /metrics. */
   readonly connections?: ConnectionStats;
   readonly limits?: ConnectionLimits;
@@ -53,8 +56,11 @@ export class MainRouter {
     this.#host = host;
   }
 
-  /** Health, metrics, then APIs by path. */
-  async route(received: Request): Promise<Response> {
+  /**
+   * Health, metrics, then APIs by path. `client` is the address of the
+   * client (for `rate_limit.per: client`).
+   */
+  async route(received: Request, client = ""): Promise<Response> {
     // The same normalization as a replica's listener (src/http/request_path.ts).
     const req = normalizedRequest(received);
     const path = requestPath(req.url);
@@ -79,9 +85,12 @@ export class MainRouter {
       });
     } else {
       const route = routeFor(host.routes(), path);
-      res = route
-        ? await this.#callGuarded(route.api, req)
-        : errorResponse(404, `No API is served at "${path}"`);
+      const edge = route && host.edgeOf?.(route.api);
+      res = !route
+        ? errorResponse(404, `No API is served at "${path}"`)
+        : edge
+        ? await this.#callChecked(edge, route.api, req, client)
+        : await this.#callGuarded(route.api, req);
     }
     if (!res.headers.has("x-request-id")) {
       res.headers.set(
@@ -90,6 +99,34 @@ export class MainRouter {
       );
     }
     return res;
+  }
+
+  /**
+   * The API's edge checks (src/edge/edge.ts, as on a replica's listener),
+   * then the request; refusals are counted in the API's stats.
+   */
+  async #callChecked(
+    edge: Edge,
+    name: string,
+    req: Request,
+    client: string,
+  ): Promise<Response> {
+    const started = performance.now();
+    const refused = await edge.check(req, client, () => this.#verbs(name));
+    if (refused !== null) {
+      this.#host.apis.get(name)?.pool.mainStats.observe(
+        refused.status,
+        (performance.now() - started) / 1000,
+      );
+      return edge.finish(req, refused);
+    }
+    return edge.finish(req, await this.#callGuarded(name, req));
+  }
+
+  /** The HTTP methods API `name`'s handler serves (from its ready replicas). */
+  #verbs(name: string): string[] {
+    const pool = this.#host.apis.get(name)?.pool;
+    return verbsOf(pool?.ready[0]?.methods ?? []);
   }
 
   /**
@@ -150,8 +187,10 @@ export class MainRouter {
         return;
       }
       const req = fromWireRequest(msg.req, abort.signal);
+      // By path: a client's request on the replica's listener (checked at
+      // the edge here); by API: a chained call, internal, not checked.
       const res = msg.api === null
-        ? await this.route(req)
+        ? await this.route(req, msg.client)
         : await this.callApi(msg.api, req);
       replica.send({
         type: "forward.response",
