@@ -16,6 +16,7 @@ import {
 } from "../http/request_path.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
 import { type Edge, verbsOf } from "../edge/edge.ts";
+import { type KeyHash, matchKey, presentedKey } from "../edge/keys.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
 import type { Forwarding } from "./forwarding.ts";
 import { healthResponse } from "./health.ts";
@@ -35,6 +36,8 @@ export interface RouterHost {
   readonly forwarding: Forwarding;
   readonly draining: boolean;
   routes(): Route[];
+  /** Keys `/metrics` requires (`CORTEX_METRICS_KEYS`), or none. */
+  readonly metricsKeys?: KeyHash[] | null;
   /** The edge checks of API `name` (src/edge/), or null. */
   edgeOf?(name: string): Edge | null;
   /** The main thread's listener counters and limits, for /metrics. */
@@ -75,6 +78,15 @@ export class MainRouter {
       res = bare;
     } else if (path === "/healthz") {
       res = healthResponse(this.health(), host.draining);
+    } else if (
+      path === "/metrics" && host.metricsKeys && !this.#metricsKey(req)
+    ) {
+      res = errorResponse(
+        401,
+        'GET /metrics requires a key (CORTEX_METRICS_KEYS): send "Authorization: Bearer <key>" or "x-api-key: <key>"',
+        {},
+        { "www-authenticate": 'Bearer realm="metrics"' },
+      );
     } else if (path === "/metrics") {
       res = new Response(await this.metricsText(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
@@ -127,6 +139,11 @@ export class MainRouter {
   #verbs(name: string): string[] {
     const pool = this.#host.apis.get(name)?.pool;
     return verbsOf(pool?.ready[0]?.methods ?? []);
+  }
+
+  #metricsKey(req: Request): boolean {
+    const key = presentedKey((h) => req.headers.get(h));
+    return key !== null && matchKey(this.#host.metricsKeys!, key) !== null;
   }
 
   /**

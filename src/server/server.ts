@@ -21,6 +21,7 @@ import { replicaCommand } from "./replica_command.ts";
 import { workerPermissions } from "./permissions.ts";
 import { FallbackListener } from "./fallback_listener.ts";
 import { Edges } from "./edges.ts";
+import { type KeyHash, parseKeysEnv } from "../edge/keys.ts";
 import type { Edge } from "../edge/edge.ts";
 import {
   type ConnectionLimits,
@@ -118,6 +119,19 @@ function checkNetWithinOwn(api: ApiConfig): void {
   }
 }
 
+/** `CORTEX_METRICS_KEYS` (comma-separated), hashed; null when unset. */
+function metricsKeysFromEnv(): KeyHash[] | null {
+  const name = "CORTEX_METRICS_KEYS";
+  if (
+    Deno.permissions.querySync({ name: "env", variable: name }).state !==
+      "granted"
+  ) {
+    return null;
+  }
+  const keys = parseKeysEnv(Deno.env.get(name) ?? "", name);
+  return keys.length > 0 ? keys : null;
+}
+
 /** The main-thread side of a running project. */
 export class Server implements ControlHost {
   project: Project;
@@ -131,6 +145,8 @@ export class Server implements ControlHost {
   readonly grpcBackend: PoolGrpcBackend;
   /** CORS, keys and rate limits of every API (src/edge/). */
   readonly edges: Edges;
+  /** Keys /metrics requires (`CORTEX_METRICS_KEYS`), or null: open. */
+  readonly metricsKeys: KeyHash[] | null = metricsKeysFromEnv();
   draining = false;
   #fallback: FallbackListener;
   #grpc: GrpcSide | null = null;

@@ -65,6 +65,8 @@ export function moduleFlags(
 /** Environment variables the serving process reads. */
 export const SERVER_ENV = [
   "CORTEX_API",
+  // Keys that /metrics requires, when set (src/server/main_router.ts).
+  "CORTEX_METRICS_KEYS",
   "CORTEX_CONTROL_TOKEN",
   "NO_COLOR",
   // Read by the npm "yaml" package on every parse.
