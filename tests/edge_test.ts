@@ -300,13 +300,29 @@ Deno.test("edge, two HTTP APIs (checks in the serving process's router): CORS po
       },
     );
 
-    await t.step("a chained call is internal: no key needed", async () => {
-      const res = await fetch(`${s.url}/open?chain=1`);
-      assert.equal(res.status, 200);
-      const body = await res.json();
-      assert.equal(body.chained, 200);
-      assert.deepEqual(body.body.payload, { from: "open" });
-    });
+    await t.step(
+      "a chained call is internal: no key needed; the trace goes on",
+      async () => {
+        const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const res = await fetch(`${s.url}/open?chain=1`, {
+          headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+        });
+        assert.equal(res.status, 200);
+        const body = await res.json();
+        assert.equal(body.chained, 200);
+        assert.deepEqual(body.body.payload, { from: "open" });
+        assert.equal(body.body.traceId, traceId);
+        assert.match(
+          body.body.traceparent,
+          new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`),
+        );
+        assert.ok(!body.body.traceparent.includes("00f067aa0ba902b7"));
+        // Both access lines carry the trace id.
+        for (const path of ["/open", "/closed"]) {
+          await s.waitForLine((l) => l.path === path && l.traceId === traceId);
+        }
+      },
+    );
 
     await t.step(
       "per-client limit: a burst gets 429 with Retry-After",

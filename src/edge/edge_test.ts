@@ -10,6 +10,7 @@ import {
   presentedKey,
 } from "./keys.ts";
 import { RateLimiter } from "./rate_limit.ts";
+import { childTraceparent, parseTraceparent } from "./trace.ts";
 import type { CorsConfig } from "../config/types.ts";
 
 const hex = (b: Uint8Array) =>
@@ -253,4 +254,24 @@ Deno.test("verbsOf() maps handler method names to verbs, HEAD with GET", () => {
     "GET",
     "HEAD",
   ]);
+});
+
+Deno.test("traceparent: parsed per W3C, invalid ones ignored; a child keeps the trace id", () => {
+  const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const t = parseTraceparent(tp)!;
+  assert.equal(t.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+  for (
+    const bad of [
+      "",
+      "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+      "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+      `${tp}-extra`,
+    ]
+  ) assert.equal(parseTraceparent(bad), null, bad);
+  const child = parseTraceparent(childTraceparent(t))!;
+  assert.equal(child.traceId, t.traceId);
+  assert.notEqual(child.spanId, t.spanId);
+  assert.equal(child.flags, "01");
 });

@@ -38,6 +38,8 @@ export function accessLineFormatter(
     const path = quote(e.path);
     return `{"asctime":"${lastIso}","levelname":"INFO","message":${
       quote(`${e.method} ${e.path} ${e.status} ${latency}ms`)
-    },"method":${method},"path":${path},"status":${e.status},"latencyMs":${e.latencyMs},"requestId":${id},"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;
+    },"method":${method},"path":${path},"status":${e.status},"latencyMs":${e.latencyMs},"requestId":${id},${
+      e.traceId === undefined ? "" : `"traceId":"${e.traceId}",`
+    }"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;
   };
 }

@@ -21,7 +21,12 @@ import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
 import { moduleImportHint } from "./module_hints.ts";
 import { LazyRequestInfo } from "./request_info.ts";
-import { callInRequest, withRequest } from "./request_context.ts";
+import {
+  callInRequest,
+  type RequestScope,
+  withRequest,
+} from "./request_context.ts";
+import { parseTraceparent } from "../edge/trace.ts";
 
 /** The outcome the pipeline logs and returns. */
 export interface RunResult {
@@ -76,6 +81,7 @@ export class RequestRun {
   readonly #ctx: PipelineContext;
   readonly #original: Request;
   readonly #requestId: string;
+  readonly #scope: RequestScope;
   readonly #method: HandlerMethod;
   readonly #info: LazyRequestInfo;
   #deadline: Deadline | null = null;
@@ -97,6 +103,10 @@ export class RequestRun {
     this.#original = original;
     this.#requestId = requestId;
     this.#method = method;
+    const traceparent = original.headers.get("traceparent");
+    this.#scope = traceparent && parseTraceparent(traceparent)
+      ? { requestId, traceparent }
+      : { requestId };
     this.#info = new LazyRequestInfo(
       original,
       requestId,
@@ -157,7 +167,7 @@ export class RequestRun {
       // Only the handler runs in the request's async context (console lines,
       // chained calls): a wider scope costs on every await of the pipeline.
       let value = callInRequest(
-        { requestId: this.#requestId },
+        this.#scope,
         () => this.#method(payload, this.#info),
         this.#method,
       );
@@ -193,7 +203,7 @@ export class RequestRun {
     ctx.deps.track(callbackDone.promise.then(() => this.#end()));
     result.response = afterBody(result.response, () => {
       Promise.resolve()
-        .then(() => withRequest({ requestId: this.#requestId }, cb))
+        .then(() => withRequest(this.#scope, cb))
         .catch((error) =>
           this.#log().exception(
             `Callback of API "${ctx.deps.api.name}" threw`,

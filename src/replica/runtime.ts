@@ -33,7 +33,12 @@ import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
 import { installProcessGuards } from "./process_guards.ts";
 import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
-import { createHttpPipeline, pathOf, requestIdOf } from "./http_pipeline.ts";
+import {
+  createHttpPipeline,
+  pathOf,
+  requestIdOf,
+  traceOf,
+} from "./http_pipeline.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
 import {
   BodyTooLarge,
@@ -44,7 +49,7 @@ import {
   type WireRequest,
 } from "./messages.ts";
 import { installPermissionHints } from "./permission_hints.ts";
-import { currentRequestId } from "./request_context.ts";
+import { currentRequestId, currentTraceparent } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
@@ -306,6 +311,7 @@ export async function startReplica(
   globalThis.fetch = chainingFetch({
     apiNames,
     requestId: currentRequestId,
+    traceparent: currentTraceparent,
     call: async (target, req) =>
       target === api.name && pipeline
         ? await pipeline(req, { signal: req.signal })
@@ -402,6 +408,7 @@ export async function startReplica(
             status: refused.status,
             latencyMs: Math.round(latency * 100) / 100,
             requestId,
+            ...traceOf(req),
             bytesIn: Number(req.headers.get("content-length") ?? 0),
             bytesOut: Number(refused.headers.get("content-length") ?? 0),
           })]);
