@@ -64,11 +64,25 @@ export class Edge {
   readonly api: string;
   readonly init: EdgeInit;
   readonly #take: Take;
+  /** Whether every request is checked (keys or a rate limit). */
+  readonly #gated: boolean;
 
   constructor(api: string, init: EdgeInit, take: Take) {
     this.api = api;
     this.init = init;
     this.#take = take;
+    this.#gated = init.keys !== null || init.rate !== null;
+  }
+
+  /**
+   * Whether `req` needs the edge at all: always with keys or a rate limit;
+   * with CORS alone only a browser's request (Origin) or a preflight. An API
+   * with no edge options pays one header lookup per request.
+   */
+  needed(req: Request): boolean {
+    return this.#gated ||
+      (this.init.cors !== null &&
+        (req.method === "OPTIONS" || req.headers.has("origin")));
   }
 
   /**
@@ -85,6 +99,7 @@ export class Edge {
     if (cors !== null && req.method === "OPTIONS" && isPreflight(req)) {
       return preflightResponse(cors, req, methods());
     }
+    if (!this.#gated) return null;
     const method = req.method === "HEAD" ? "GET" : req.method;
     const refusal = this.admit(method, (h) => req.headers.get(h), client);
     if (refusal === null) return null;

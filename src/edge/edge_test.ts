@@ -275,3 +275,25 @@ Deno.test("traceparent: parsed per W3C, invalid ones ignored; a child keeps the 
   assert.notEqual(child.spanId, t.spanId);
   assert.equal(child.flags, "01");
 });
+
+Deno.test("Edge.needed(): without keys or a limit, only browsers' requests and OPTIONS", () => {
+  const plain = edge({});
+  assert.equal(plain.needed(new Request("http://x/")), false);
+  assert.equal(
+    plain.needed(
+      new Request("http://x/", { headers: { origin: "https://a.com" } }),
+    ),
+    true,
+  );
+  assert.equal(
+    plain.needed(new Request("http://x/", { method: "OPTIONS" })),
+    true,
+  );
+  assert.equal(
+    edge({ cors: null }).needed(
+      new Request("http://x/", { method: "OPTIONS" }),
+    ),
+    false,
+  );
+  assert.equal(edge({ keys: [] }).needed(new Request("http://x/")), true);
+});

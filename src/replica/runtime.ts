@@ -430,7 +430,7 @@ export async function startReplica(
     const target = routeOf(init, path);
     if (target === api.name) {
       const requestId = requestIdOf(req);
-      if (edge !== null) return serveChecked(req, client, requestId);
+      if (edge?.needed(req)) return serveChecked(req, client, requestId);
       const res = serveOwn(req, { requestId });
       return res instanceof Response ? rebalance(res) : res.then(rebalance);
     }

@@ -98,9 +98,10 @@ export class MainRouter {
     } else {
       const route = routeFor(host.routes(), path);
       const edge = route && host.edgeOf?.(route.api);
+      // An API with no edge options: only browsers' requests are touched.
       res = !route
         ? errorResponse(404, `No API is served at "${path}"`)
-        : edge
+        : edge?.needed(req)
         ? await this.#callChecked(edge, route.api, req, client)
         : await this.#callGuarded(route.api, req);
     }
