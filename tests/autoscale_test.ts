@@ -122,7 +122,10 @@ Deno.test("autoscale: overload answers 200 or 503 with Retry-After, and /metrics
     }
     const m = await scrape(url);
     assert.equal(
-      m.get("cortex_rejected_requests_total", api("overload")),
+      m.get("cortex_rejected_requests_total", {
+        ...api("overload"),
+        reason: "overloaded",
+      }),
       counts[503],
     );
     assert.equal(

@@ -70,7 +70,13 @@ Deno.test("metrics: /metrics exposes the runtime's per-API series and the handle
     assert.equal(m.get("cortex_replicas", api), 1);
     assert.equal(m.get("cortex_desired_replicas", api), 1);
     assert.equal(m.get("cortex_admission_limit", api), 1024);
-    assert.equal(m.get("cortex_rejected_requests_total", api), 0);
+    assert.equal(
+      m.get("cortex_rejected_requests_total", {
+        ...api,
+        reason: "overloaded",
+      }),
+      0,
+    );
     assert.equal(m.get("cortex_replica_restarts_total", api), 0);
     assert.equal(
       m.get("cortex_autoscaler_decisions_total", { ...api, direction: "up" }),

@@ -8,6 +8,7 @@ import { readAutoscaling } from "./autoscaling_config.ts";
 import type { IssueList } from "./config_error.ts";
 import { FieldReader } from "./field_reader.ts";
 import { checkBatchingFits, readHandler } from "./handler_config.ts";
+import { readAuth, readCors, readRateLimit } from "./edge_config.ts";
 import type { NetRules } from "./net_rules.ts";
 import { isApiName, MAX_API_NAME_LENGTH } from "./value_checks.ts";
 import { parseQuantity } from "./quantity.ts";
@@ -90,7 +91,7 @@ export function readApi(
       handler.processesPerReplica * handler.threadsPerProcess,
     ),
     updateStrategy: readUpdateStrategy(r.section("update_strategy")),
-    networking: readNetworking(networking, name),
+    networking: readNetworking(networking, name, options.files),
     line: map.line,
   };
   checkBatchingFits(
@@ -178,8 +179,23 @@ function readSurge(
   return `${Number(match[1])}%`;
 }
 
-function readNetworking(r: FieldReader, name: string): NetworkingConfig {
-  r.checkKeys(["endpoint"]);
+function readNetworking(
+  r: FieldReader,
+  name: string,
+  files: ReadonlySet<string>,
+): NetworkingConfig {
+  r.checkKeys(["endpoint", "cors", "auth", "rate_limit"]);
+  const edge: Omit<NetworkingConfig, "endpoint"> = {};
+  const cors = readCors(r);
+  if (cors !== undefined) edge.cors = cors;
+  const auth = readAuth(r, files);
+  if (auth !== undefined) edge.auth = auth;
+  const rateLimit = readRateLimit(r, auth);
+  if (rateLimit !== undefined) edge.rateLimit = rateLimit;
+  return { ...readEndpoint(r, name), ...edge };
+}
+
+function readEndpoint(r: FieldReader, name: string): NetworkingConfig {
   const endpoint = r.string("endpoint");
   if (endpoint === undefined) return { endpoint: `/${name}` };
   const node = r.node("endpoint")!;

@@ -116,6 +116,45 @@ export interface UpdateStrategyConfig {
 export interface NetworkingConfig {
   /** Always starts with "/" and has no trailing slash (except "/" itself). */
   endpoint: string;
+  /** `networking.cors`: unset is the default policy, `false` turns it off. */
+  cors?: CorsConfig | false;
+  /** `networking.auth`: API keys, when the API requires them. */
+  auth?: AuthConfig;
+  /** `networking.rate_limit`: one token bucket per API, key or client. */
+  rateLimit?: RateLimitConfig;
+}
+
+/** `networking.cors` (see src/edge/cors.ts). */
+export interface CorsConfig {
+  /** Exact origins, `https://*.example.com` patterns, or `["*"]`. */
+  allowOrigins: string[];
+  /** Lower case; null echoes the preflight's Access-Control-Request-Headers. */
+  allowHeaders: string[] | null;
+  /** Lower case; `x-request-id` is always included. */
+  exposeHeaders: string[];
+  allowCredentials: boolean;
+  /** Seconds a browser may cache a preflight answer. */
+  maxAge: number;
+}
+
+/** `networking.auth`: where the keys are, never the keys themselves. */
+export interface AuthConfig {
+  /** Environment variable of the serving process: comma-separated keys. */
+  keysEnv: string | null;
+  /** Project file of SHA-256 hashes (hex), one per line, optional label. */
+  keysFile: string | null;
+  /** HTTP methods that need a key (upper case); null: every method. */
+  methods: string[] | null;
+}
+
+/** `networking.rate_limit`. */
+export interface RateLimitConfig {
+  /** Tokens added per second. */
+  rps: number;
+  /** Bucket size: requests allowed at once after an idle period. */
+  burst: number;
+  /** One bucket for the API, per API key, or per client address. */
+  per: "api" | "key" | "client";
 }
 
 /** One realtime API from cortex.yaml, fully resolved. */

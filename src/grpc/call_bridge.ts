@@ -12,6 +12,7 @@ import type { Buffer } from "node:buffer";
 import { decodeMessage, encodeMessage } from "./codec.ts";
 import { Code } from "./grpc_error.ts";
 import { metadataToRecord, recordToMetadata } from "./metadata.ts";
+import { isRefusal } from "./protocol.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
@@ -50,7 +51,18 @@ export interface ResponseSink {
 export interface ServerCallLike {
   readonly metadata: Metadata;
   getDeadline(): Date | number;
+  /** grpc-js: "host:port" of the client. */
+  getPeer?(): string;
   on(event: "cancelled", listener: () => void): unknown;
+}
+
+/** The address of a grpc-js peer ("1.2.3.4:5", "[::1]:5", "ipv4:..."). */
+export function peerAddress(peer: string | undefined): string | undefined {
+  if (!peer) return undefined;
+  const bare = peer.replace(/^ipv[46]:/, "");
+  const m = /^\[([^\]]+)\](:\d+)?$/.exec(bare) ??
+    /^([^:]+)(:\d+)?$/.exec(bare);
+  return m ? m[1] : bare;
 }
 
 /** One call between grpc-js and a replica. */
@@ -98,7 +110,10 @@ export class CallBridge {
         return this.#end(Code.INVALID_ARGUMENT, (err as Error).message);
       }
     }
-    const lease = backend.admit(api);
+    const metadata = metadataToRecord(this.#call.metadata);
+    const peer = peerAddress(this.#call.getPeer?.());
+    const lease = backend.admit(api, { metadata, peer });
+    if (isRefusal(lease)) return this.#end(lease.code, lease.details);
     if (lease === null) {
       return this.#end(
         Code.UNAVAILABLE,
@@ -123,9 +138,10 @@ export class CallBridge {
       service: method.parent.typeName,
       method: method.name,
       kind,
-      metadata: metadataToRecord(this.#call.metadata),
+      metadata,
       deadline: Number.isFinite(ms) ? ms : null,
       requestId: this.#requestId,
+      ...(peer === undefined ? {} : { peer }),
     });
     if (request !== undefined) {
       lease.post({

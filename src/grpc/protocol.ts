@@ -37,6 +37,8 @@ export type GrpcToReplica =
     deadline: number | null;
     /** The client's `x-request-id`, or a new id. */
     requestId: string;
+    /** The client's address (for `rate_limit.per: client`), when known. */
+    peer?: string;
   }
   | { type: "grpc.message"; callId: number; message: unknown }
   | { type: "grpc.end"; callId: number }
@@ -60,10 +62,28 @@ export interface GrpcBackend {
   /**
    * Admits one call for an API.
    *
-   * @returns a lease on a replica slot, or null when the API is over its
-   * concurrency and queue limit (the call gets `UNAVAILABLE`)
+   * @returns a lease on a replica slot, a refusal by the API's edge checks
+   * (a missing or wrong key, the rate limit: src/edge/edge.ts), or null when
+   * the API is over its concurrency and queue limit (the call gets
+   * `UNAVAILABLE`)
    */
-  admit(apiName: string): GrpcLease | null;
+  admit(
+    apiName: string,
+    call?: { metadata: GrpcMetadata; peer?: string },
+  ): GrpcLease | GrpcRefusal | null;
+}
+
+/** A call refused before admission: its status. */
+export interface GrpcRefusal {
+  code: number;
+  details: string;
+}
+
+/** True for a refusal returned by {@linkcode GrpcBackend.admit}. */
+export function isRefusal(
+  v: GrpcLease | GrpcRefusal | null,
+): v is GrpcRefusal {
+  return v !== null && "code" in v;
 }
 
 /** One admitted call, routed to one replica. */

@@ -16,6 +16,8 @@ import type {
 } from "./protocol.ts";
 import type { GrpcCallInfo } from "./types.ts";
 import type { Batcher } from "../replica/batcher.ts";
+import { withRequest } from "../replica/request_context.ts";
+import { parseTraceparent } from "../edge/trace.ts";
 
 /** The start message of a call. */
 export type StartMessage = Extract<GrpcToReplica, { type: "grpc.start" }>;
@@ -119,7 +121,17 @@ export class ReplicaCall {
     try {
       const streamIn = start.kind === "client_stream" || start.kind === "bidi";
       const payload = streamIn ? this.input : await this.#single();
-      const result = fn.call(handler, payload, this.#info());
+      // In the call's scope: log lines and chained calls carry its request
+      // id and its traceparent (from metadata).
+      const traceparent = start.metadata.traceparent;
+      const scope = typeof traceparent === "string" &&
+          parseTraceparent(traceparent)
+        ? { requestId: start.requestId, traceparent }
+        : { requestId: start.requestId };
+      const result = withRequest(
+        scope,
+        () => fn.call(handler, payload, this.#info()),
+      );
       if (start.kind === "server_stream" || start.kind === "bidi") {
         await this.#sendStream(await result, name);
       } else {

@@ -81,6 +81,11 @@ export interface RequestInfo {
   headers: Headers;
   /** The id sent back in `x-request-id` and written in log lines. */
   requestId: string;
+  /**
+   * The trace id of the request's W3C `traceparent` header, or null when it
+   * came without one (chained calls pass the trace on).
+   */
+  traceId: string | null;
   /** Aborts when the client disconnects or the request times out. */
   signal: AbortSignal;
   /** A logger whose lines carry this request's id. */

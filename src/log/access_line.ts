@@ -38,7 +38,9 @@ export function accessLineFormatter(
     const path = quote(e.path);
     return `{"asctime":"${lastIso}","levelname":"INFO","message":${
       quote(`${e.method} ${e.path} ${e.status} ${latency}ms`)
-    },"method":${method},"path":${path},"status":${e.status},"latencyMs":${e.latencyMs},"requestId":${id},"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},${
+    },"method":${method},"path":${path},"status":${e.status},"latencyMs":${e.latencyMs},"requestId":${id},${
+      e.traceId === undefined ? "" : `"traceId":"${e.traceId}",`
+    }"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},${
       e.batchSize === undefined ? "" : `"batchSize":${e.batchSize},`
     }"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;
   };

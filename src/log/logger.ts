@@ -196,6 +196,8 @@ export interface AccessEntry {
   status: number;
   latencyMs: number;
   requestId: string;
+  /** From a valid `traceparent`, when the request had one. */
+  traceId?: string;
   bytesIn: number;
   bytesOut: number;
   /** Size of the request's batch (server_side_batching). */

@@ -22,7 +22,8 @@ export interface ApiMetrics {
   desiredReplicas: number;
   limit: number;
   restarts: number;
-  rejected: number;
+  /** Refusals by reason: 503 overloaded, 401 unauthorized, 429 rate_limited. */
+  rejected: Record<string, number>;
   /** Requests a busy replica handed to another replica of the API. */
   handedOff: number;
   /** Clients a busy replica asked to reconnect. */
@@ -123,11 +124,6 @@ const COUNTERS: Array<[keyof ApiMetrics, string, string]> = [
     "cortex_reconnects_asked_total",
     "Kept-alive clients a busy replica asked to reconnect (connection: close)",
   ],
-  [
-    "rejected",
-    "cortex_rejected_requests_total",
-    "Requests refused with 503 at the admission limit",
-  ],
 ];
 
 /** Renders every API's metrics. */
@@ -153,6 +149,16 @@ export function renderMetrics(apis: ApiMetrics[]): string {
         { api: a.api, replica },
         load,
       );
+    }
+  }
+  w.declare(
+    "cortex_rejected_requests_total",
+    "counter",
+    "Requests refused by reason: overloaded (503), unauthorized (401), rate_limited (429)",
+  );
+  for (const a of apis) {
+    for (const [reason, n] of Object.entries(a.rejected)) {
+      w.sample("cortex_rejected_requests_total", { api: a.api, reason }, n);
     }
   }
   w.declare(

@@ -7,6 +7,7 @@
  */
 
 import { explainPermissionError } from "./permission_hints.ts";
+import { childTraceparent, parseTraceparent } from "../edge/trace.ts";
 
 /** Port of the in-cluster API Services. */
 export const CHAIN_PORT = "8888";
@@ -26,6 +27,8 @@ export interface ChainRouter {
   call(api: string, req: Request): Promise<Response>;
   /** The current request's id, forwarded as `x-request-id`. */
   requestId(): string | undefined;
+  /** The current request's `traceparent`, passed on with a new parent id. */
+  traceparent?(): string | undefined;
 }
 
 /** Returns a fetch that routes `api-<name>` URLs through `router`. */
@@ -54,6 +57,10 @@ export function chainingFetch(
     const requestId = router.requestId();
     if (requestId && !req.headers.has("x-request-id")) {
       req.headers.set("x-request-id", requestId);
+    }
+    const trace = parseTraceparent(router.traceparent?.());
+    if (trace && !req.headers.has("traceparent")) {
+      req.headers.set("traceparent", childTraceparent(trace));
     }
     return await router.call(api, req);
   };

@@ -8,6 +8,7 @@
 
 import type { ApiConfig } from "../config/types.ts";
 import type { HandlerLogger } from "../handler/types.ts";
+import { parseTraceparent } from "../edge/trace.ts";
 import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
@@ -139,6 +140,12 @@ export interface PipelineContext {
 }
 
 /** Builds the replica's request function. */
+/** The access line's trace id, when the request carries a valid traceparent. */
+export function traceOf(req: Request): { traceId?: string } {
+  const trace = parseTraceparent(req.headers.get("traceparent"));
+  return trace ? { traceId: trace.traceId } : {};
+}
+
 export function createHttpPipeline(deps: PipelineDeps) {
   const { api, admission, slot } = deps;
   const maxBody = api.handler.maxBodyBytes;
@@ -184,6 +191,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
         status: res.status,
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
+        ...traceOf(original),
         bytesIn: Number(original.headers.get("content-length") ?? 0),
         bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
         ...(batchSize === undefined ? {} : { batchSize }),

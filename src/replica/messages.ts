@@ -13,6 +13,7 @@ import type {
 } from "../http/guarded_server.ts";
 import type { StatsSnapshot } from "../metrics/request_stats.ts";
 import type { BatchSnapshot } from "../metrics/batch_stats.ts";
+import type { EdgeInit } from "../edge/edge.ts";
 import type {
   ControlFromReplica,
   ControlToReplica,
@@ -68,6 +69,11 @@ export interface ReplicaInit {
   accessLog: boolean;
   /** `ctx.client` is available (its calls go to the main thread, no token). */
   control: boolean;
+  /**
+   * The API's edge checks (CORS, key hashes, rate limit) for requests on
+   * this replica's own listener; absent in replicas that do not listen.
+   */
+  edge?: EdgeInit;
 }
 
 /** Main thread → replica. */
@@ -91,6 +97,8 @@ export type ToReplica =
   | { type: "peers"; ready: number }
   | { type: "stats.pull"; id: number }
   | { type: "grpc"; msg: { type: string; callId: number } }
+  /** The answer to `edge.take`: 0 admitted, else seconds until a token. */
+  | { type: "edge.taken"; id: number; wait: number }
   | ControlToReplica;
 
 /** Replica → main thread. */
@@ -112,8 +120,16 @@ export type FromReplica =
      * on another replica with a free slot, or decline.
      */
     handoff?: boolean;
+    /** The client's address, for a request that arrived on the sender's listener. */
+    client?: string;
   }
   | { type: "forward.cancel"; id: number }
+  /**
+   * A token of the API's shared rate limit (networking.rate_limit) for a
+   * request on the sender's listener: bucket "api", "key:<label>" or
+   * "client:<address>".
+   */
+  | { type: "edge.take"; id: number; bucket: string }
   | {
     type: "stats";
     id: number;

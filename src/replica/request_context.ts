@@ -10,6 +10,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 /** What is known about the current request. */
 export interface RequestScope {
   requestId: string;
+  /** The request's W3C `traceparent`, when it came with a valid one. */
+  traceparent?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -46,6 +48,11 @@ export function callInRequest<T>(
   } finally {
     syncScope = previous;
   }
+}
+
+/** The current request's `traceparent`, when inside a traced one. */
+export function currentTraceparent(): string | undefined {
+  return (storage.getStore() ?? syncScope)?.traceparent;
 }
 
 /** The current request's id, when inside one. */

@@ -7,6 +7,7 @@
 
 import type { HandlerLogger, RequestInfo } from "../handler/types.ts";
 import { withRequest } from "./request_context.ts";
+import { parseTraceparent } from "../edge/trace.ts";
 
 /** Lazily built RequestInfo for one request. */
 export class LazyRequestInfo implements RequestInfo {
@@ -35,6 +36,11 @@ export class LazyRequestInfo implements RequestInfo {
     this.#original = original;
     this.#extraSignal = extraSignal;
     this.#loggerFor = loggerFor;
+  }
+
+  /** The trace id of the request's `traceparent`, or null when untraced. */
+  get traceId(): string | null {
+    return parseTraceparent(this.headers.get("traceparent"))?.traceId ?? null;
   }
 
   get query(): URLSearchParams {

@@ -23,7 +23,12 @@ import type { PipelineContext } from "./http_pipeline.ts";
 import { moduleImportHint } from "./module_hints.ts";
 import { explainPermissionText } from "./permission_hints.ts";
 import { LazyRequestInfo } from "./request_info.ts";
-import { callInRequest, withRequest } from "./request_context.ts";
+import {
+  callInRequest,
+  type RequestScope,
+  withRequest,
+} from "./request_context.ts";
+import { parseTraceparent } from "../edge/trace.ts";
 
 /** The outcome the pipeline logs and returns. */
 export interface RunResult {
@@ -80,6 +85,7 @@ export class RequestRun {
   readonly #ctx: PipelineContext;
   readonly #original: Request;
   readonly #requestId: string;
+  readonly #scope: RequestScope;
   readonly #method: HandlerMethod;
   readonly #info: LazyRequestInfo;
   #deadline: Deadline | null = null;
@@ -105,6 +111,10 @@ export class RequestRun {
     this.#original = original;
     this.#requestId = requestId;
     this.#method = method;
+    const traceparent = original.headers.get("traceparent");
+    this.#scope = traceparent && parseTraceparent(traceparent)
+      ? { requestId, traceparent }
+      : { requestId };
     this.#info = new LazyRequestInfo(
       original,
       requestId,
@@ -177,7 +187,7 @@ export class RequestRun {
         // lines, chained calls): a wider scope costs on every await of the
         // pipeline.
         value = callInRequest(
-          { requestId: this.#requestId },
+          this.#scope,
           () => this.#method(payload, this.#info),
           this.#method,
         );
@@ -215,7 +225,7 @@ export class RequestRun {
     ctx.deps.track(callbackDone.promise.then(() => this.#end()));
     result.response = afterBody(result.response, () => {
       Promise.resolve()
-        .then(() => withRequest({ requestId: this.#requestId }, cb))
+        .then(() => withRequest(this.#scope, cb))
         .catch((error) =>
           this.#log().exception(
             `Callback of API "${ctx.deps.api.name}" threw`,

@@ -34,7 +34,12 @@ import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
 import { installProcessGuards } from "./process_guards.ts";
 import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
-import { createHttpPipeline, pathOf, requestIdOf } from "./http_pipeline.ts";
+import {
+  createHttpPipeline,
+  pathOf,
+  requestIdOf,
+  traceOf,
+} from "./http_pipeline.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
 import {
   BodyTooLarge,
@@ -48,11 +53,13 @@ import {
   explainPermissionText,
   installPermissionHints,
 } from "./permission_hints.ts";
-import { currentRequestId } from "./request_context.ts";
+import { currentRequestId, currentTraceparent } from "./request_context.ts";
 import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
 import { ProxiedControl } from "./control_client.ts";
+import { Edge } from "../edge/edge.ts";
+import { allowedMethods } from "./handler_loader.ts";
 // Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
 // without read access to the runtime's files.
 import "../../mod.ts";
@@ -168,6 +175,7 @@ export async function startReplica(
     api: string | null,
     req: Request,
     maxBody = Infinity,
+    client?: string,
   ): Promise<Response> {
     let wire: WireRequest;
     try {
@@ -179,7 +187,7 @@ export async function startReplica(
       }
       throw error;
     }
-    return (await send(api, wire, req.signal, false))!;
+    return (await send(api, wire, req.signal, false, client))!;
   }
 
   /** Sends a request to the serving process; null when a hand-off is declined. */
@@ -188,6 +196,7 @@ export async function startReplica(
     wire: WireRequest,
     signal: AbortSignal,
     handoff: boolean,
+    client?: string,
   ): Promise<Response | null> {
     const id = nextForwardId++;
     const req = { signal };
@@ -204,7 +213,11 @@ export async function startReplica(
     // The serving process sees this replica's load as of now (the channel
     // keeps order): a /metrics scrape right after a request counts it done.
     report();
-    post({ type: "forward.request", id, api, req: wire, handoff });
+    post(
+      client === undefined
+        ? { type: "forward.request", id, api, req: wire, handoff }
+        : { type: "forward.request", id, api, req: wire, handoff, client },
+    );
     return await promise.finally(() =>
       req.signal.removeEventListener("abort", onAbort)
     );
@@ -242,7 +255,10 @@ export async function startReplica(
    * (without a body), or anything while its handler is still being
    * constructed, handed to the serving process (bounded by our body limit).
    */
-  const handOn = (req: Request): Response | Promise<Response> => {
+  const handOn = (
+    req: Request,
+    client?: string,
+  ): Response | Promise<Response> => {
     const refused = unsupportedMethod(req, requestIdOf);
     if (refused) return refused;
     const path = pathOf(req.url);
@@ -252,7 +268,7 @@ export async function startReplica(
       return bare instanceof Response ? bare : forward(null, bare);
     }
     const max = api.handler.maxBodyBytes;
-    return forward(null, req, max).catch((error) =>
+    return forward(null, req, max, client).catch((error) =>
       error instanceof BodyTooLarge
         ? errorResponse(413, `Request body is larger than ${max} bytes`)
         : Promise.reject(error)
@@ -260,7 +276,10 @@ export async function startReplica(
   };
   // Requests on this replica's listener: handed on until the handler is
   // constructed (the listener exists before any handler code loads).
-  let route: (req: Request) => Response | Promise<Response> = handOn;
+  let route: (
+    req: Request,
+    client: string,
+  ) => Response | Promise<Response> = handOn;
   let server: GuardedServer | null = null;
   const connections = newConnectionStats();
   if (init.listen) {
@@ -277,7 +296,7 @@ export async function startReplica(
         return errorResponse(500, "Internal server error");
       },
       onWarning: (message, extra) => runtime.warning(message, { extra }),
-    }, (raw) => route(normalizedRequest(raw)));
+    }, (raw, info) => route(normalizedRequest(raw), info.remoteAddr.hostname));
     await listening.promise;
     // The listener is bound before any handler code loads; from here on
     // nothing in this process (the handler above all) may bind or reach the
@@ -291,6 +310,7 @@ export async function startReplica(
   globalThis.fetch = chainingFetch({
     apiNames,
     requestId: currentRequestId,
+    traceparent: currentTraceparent,
     call: async (target, req) =>
       target === api.name && pipeline
         ? await pipeline(req, { signal: req.signal })
@@ -374,18 +394,70 @@ export async function startReplica(
       ? askToReconnect(res)
       : res;
 
-  route = (req) => {
+  // The API's edge checks (src/edge/edge.ts), as in the serving process's
+  // router; rate-limit tokens come from the serving process, so the API's
+  // replicas share one budget.
+  const takes = new Map<number, (wait: number) => void>();
+  let nextTake = 1;
+  const edge = init.edge
+    ? new Edge(api.name, init.edge, (bucket) => {
+      const id = nextTake++;
+      const { promise, resolve } = Promise.withResolvers<number>();
+      takes.set(id, resolve);
+      post({ type: "edge.take", id, bucket });
+      return promise;
+    })
+    : null;
+  const verbs = allowedMethods(handler);
+  const allow = () => verbs;
+  const serveChecked = (
+    req: Request,
+    client: string,
+    requestId: string,
+  ): Response | Promise<Response> => {
+    const e = edge!;
+    const started = performance.now();
+    const serve = (refused: Response | null): Response | Promise<Response> => {
+      if (refused !== null) {
+        const latency = performance.now() - started;
+        stats.observe(refused.status, latency / 1000);
+        if (init.accessLog && runtime.enabled("info")) {
+          logs.push([accessLine({
+            method: req.method,
+            path: pathOf(req.url),
+            status: refused.status,
+            latencyMs: Math.round(latency * 100) / 100,
+            requestId,
+            ...traceOf(req),
+            bytesIn: Number(req.headers.get("content-length") ?? 0),
+            bytesOut: Number(refused.headers.get("content-length") ?? 0),
+          })]);
+        }
+        refused.headers.set("x-request-id", requestId);
+        return e.finish(req, refused);
+      }
+      const res = serveOwn(req, { requestId });
+      return res instanceof Response
+        ? e.finish(req, rebalance(res))
+        : res.then((r) => e.finish(req, rebalance(r)));
+    };
+    const checked = e.check(req, client, allow);
+    return checked instanceof Promise ? checked.then(serve) : serve(checked);
+  };
+
+  route = (req, client) => {
     const path = pathOf(req.url);
     const target = routeFor(init.routes, path)?.api ?? null;
     if (target === api.name) {
       const requestId = requestIdOf(req);
+      if (edge?.needed(req)) return serveChecked(req, client, requestId);
       const res = serveOwn(req, { requestId });
       return res instanceof Response ? rebalance(res) : res.then(rebalance);
     }
     // Another API's request only while a newly deployed API takes over the
-    // port.
+    // port: checked by the serving process's router.
     if (target !== null || path === "/healthz" || path === "/metrics") {
-      return handOn(req);
+      return handOn(req, client);
     }
     return errorResponse(404, `No API is served at "${path}"`, {}, {
       "x-request-id": requestIdOf(req),
@@ -494,6 +566,12 @@ export async function startReplica(
       case "grpc":
         grpc?.onMessage(msg.msg);
         break;
+      case "edge.taken": {
+        const resolve = takes.get(msg.id);
+        takes.delete(msg.id);
+        resolve?.(msg.wait);
+        break;
+      }
       case "control.response":
       case "control.chunk":
         control?.onMessage(msg);

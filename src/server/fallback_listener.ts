@@ -19,13 +19,13 @@ import {
 /** Opens and closes the main-thread listener on demand. */
 export class FallbackListener {
   #server: GuardedServer | null = null;
-  readonly #handler: (req: Request) => Promise<Response>;
+  readonly #handler: (req: Request, client: string) => Promise<Response>;
   readonly #logger: Logger;
   readonly #limits: ConnectionLimits;
   readonly #stats: ConnectionStats | undefined;
 
   constructor(
-    handler: (req: Request) => Promise<Response>,
+    handler: (req: Request, client: string) => Promise<Response>,
     logger: Logger,
     limits: ConnectionLimits = DEFAULT_LIMITS,
     stats?: ConnectionStats,
@@ -53,7 +53,7 @@ export class FallbackListener {
         return errorResponse(500, "Internal server error");
       },
       onWarning: (message, extra) => this.#logger.warning(message, { extra }),
-    }, this.#handler);
+    }, (req, info) => this.#handler(req, info.remoteAddr.hostname));
     return this.#server.addr.port;
   }
 

@@ -9,8 +9,11 @@ import type {
   GrpcBackend,
   GrpcFromReplica,
   GrpcLease,
+  GrpcMetadata,
+  GrpcRefusal,
   GrpcToReplica,
 } from "../grpc/protocol.ts";
+import { type Edge, GRPC_CODE } from "../edge/edge.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
 import type { ReplicaPool } from "./replica_pool.ts";
 
@@ -49,12 +52,41 @@ export class PoolGrpcBackend implements GrpcBackend {
   #nextId = 1;
   readonly #calls = new Map<number, Call>();
   readonly #pools: (name: string) => ReplicaPool | undefined;
+  readonly #edge: (name: string) => Edge | null;
 
-  constructor(pools: (name: string) => ReplicaPool | undefined) {
+  constructor(
+    pools: (name: string) => ReplicaPool | undefined,
+    edge: (name: string) => Edge | null = () => null,
+  ) {
     this.#pools = pools;
+    this.#edge = edge;
   }
 
-  admit(apiName: string): GrpcLease | null {
+  admit(
+    apiName: string,
+    from?: { metadata: GrpcMetadata; peer?: string },
+  ): GrpcLease | GrpcRefusal | null {
+    // The API's keys and rate limit, as for HTTP (src/edge/edge.ts); the
+    // limiter lives in this process, so the answer is synchronous.
+    const edge = this.#edge(apiName);
+    if (edge !== null) {
+      const md = from?.metadata ?? {};
+      const get = (name: string) => {
+        const v = md[name];
+        return Array.isArray(v) ? v[0] : v;
+      };
+      const refused = edge.admit("POST", get, from?.peer ?? "");
+      if (refused instanceof Promise) {
+        throw new Error("unreachable: async take");
+      }
+      if (refused !== null) {
+        this.#pools(apiName)?.mainStats.observe(
+          refused.reason === "unauthorized" ? 401 : 429,
+          0,
+        );
+        return { code: GRPC_CODE[refused.reason], details: refused.message };
+      }
+    }
     const pool = this.#pools(apiName);
     const replica = pool?.acquire() ?? null;
     if (!pool || replica === null) return null;

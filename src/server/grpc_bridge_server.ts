@@ -19,7 +19,11 @@ import type {
 } from "../grpc/bridge_protocol.ts";
 import { FrameWriter, readMessages } from "../grpc/frames.ts";
 import { Code } from "../grpc/grpc_error.ts";
-import type { GrpcBackend, GrpcLease } from "../grpc/protocol.ts";
+import {
+  type GrpcBackend,
+  type GrpcLease,
+  isRefusal,
+} from "../grpc/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
 import type { GrpcSide, Server } from "./server.ts";
@@ -254,7 +258,11 @@ class BridgeConnection {
 
   #start(msg: Extract<FromGrpcProcess, { type: "grpc.start" }>): void {
     const id = msg.callId;
-    const lease = this.#opts.backend.admit(msg.api);
+    const lease = this.#opts.backend.admit(msg.api, msg);
+    if (isRefusal(lease)) {
+      this.#send({ type: "grpc.done", callId: id, ...lease });
+      return;
+    }
     if (lease === null) {
       this.#send({
         type: "grpc.done",

@@ -7,7 +7,11 @@
 
 import assert from "node:assert/strict";
 import { RemoteBackend } from "../grpc_process/remote_backend.ts";
-import type { GrpcFromReplica, GrpcToReplica } from "../grpc/protocol.ts";
+import type {
+  GrpcFromReplica,
+  GrpcLease,
+  GrpcToReplica,
+} from "../grpc/protocol.ts";
 import { Logger } from "../log/logger.ts";
 import { GrpcBridgeServer } from "./grpc_bridge_server.ts";
 import { effectiveDeadline, PoolGrpcBackend } from "./grpc_backend.ts";
@@ -213,7 +217,7 @@ Deno.test("grpc bridge: hello, health changes and the reported port", async () =
 Deno.test("grpc bridge: calls round trip, ids are mapped, admission returns to 0", async () => {
   const t = await setUp();
   try {
-    t.pools.admit("echo")!.release(); // lease ids now start at 2
+    (t.pools.admit("echo") as GrpcLease).release(); // lease ids now start at 2
     const results = await Promise.all(
       ["a", "b", "c"].map((text) => t.call(text).result),
     );

@@ -15,6 +15,8 @@ import {
   routeFor,
 } from "../http/request_path.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
+import { type Edge, verbsOf } from "../edge/edge.ts";
+import { type KeyHash, matchKey, presentedKey } from "../edge/keys.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
 import type { Forwarding } from "./forwarding.ts";
 import { healthResponse } from "./health.ts";
@@ -34,6 +36,10 @@ export interface RouterHost {
   readonly forwarding: Forwarding;
   readonly draining: boolean;
   routes(): Route[];
+  /** Keys `/metrics` requires (`CORTEX_METRICS_KEYS`), or none. */
+  readonly metricsKeys?: KeyHash[] | null;
+  /** The edge checks of API `name` (src/edge/), or null. */
+  edgeOf?(name: string): Edge | null;
   /** The main thread's listener counters and limits, for /metrics. */
   readonly connections?: ConnectionStats;
   readonly limits?: ConnectionLimits;
@@ -53,8 +59,11 @@ export class MainRouter {
     this.#host = host;
   }
 
-  /** Health, metrics, then APIs by path. */
-  async route(received: Request): Promise<Response> {
+  /**
+   * Health, metrics, then APIs by path. `client` is the address of the
+   * client (for `rate_limit.per: client`).
+   */
+  async route(received: Request, client = ""): Promise<Response> {
     // The same normalization as a replica's listener (src/http/request_path.ts).
     const req = normalizedRequest(received);
     const path = requestPath(req.url);
@@ -69,6 +78,15 @@ export class MainRouter {
       res = bare;
     } else if (path === "/healthz") {
       res = healthResponse(this.health(), host.draining);
+    } else if (
+      path === "/metrics" && host.metricsKeys && !this.#metricsKey(req)
+    ) {
+      res = errorResponse(
+        401,
+        'GET /metrics requires a key (CORTEX_METRICS_KEYS): send "Authorization: Bearer <key>" or "x-api-key: <key>"',
+        {},
+        { "www-authenticate": 'Bearer realm="metrics"' },
+      );
     } else if (path === "/metrics") {
       res = new Response(await this.metricsText(), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
@@ -79,9 +97,13 @@ export class MainRouter {
       });
     } else {
       const route = routeFor(host.routes(), path);
-      res = route
-        ? await this.#callGuarded(route.api, req)
-        : errorResponse(404, `No API is served at "${path}"`);
+      const edge = route && host.edgeOf?.(route.api);
+      // An API with no edge options: only browsers' requests are touched.
+      res = !route
+        ? errorResponse(404, `No API is served at "${path}"`)
+        : edge?.needed(req)
+        ? await this.#callChecked(edge, route.api, req, client)
+        : await this.#callGuarded(route.api, req);
     }
     if (!res.headers.has("x-request-id")) {
       res.headers.set(
@@ -90,6 +112,39 @@ export class MainRouter {
       );
     }
     return res;
+  }
+
+  /**
+   * The API's edge checks (src/edge/edge.ts, as on a replica's listener),
+   * then the request; refusals are counted in the API's stats.
+   */
+  async #callChecked(
+    edge: Edge,
+    name: string,
+    req: Request,
+    client: string,
+  ): Promise<Response> {
+    const started = performance.now();
+    const refused = await edge.check(req, client, () => this.#verbs(name));
+    if (refused !== null) {
+      this.#host.apis.get(name)?.pool.mainStats.observe(
+        refused.status,
+        (performance.now() - started) / 1000,
+      );
+      return edge.finish(req, refused);
+    }
+    return edge.finish(req, await this.#callGuarded(name, req));
+  }
+
+  /** The HTTP methods API `name`'s handler serves (from its ready replicas). */
+  #verbs(name: string): string[] {
+    const pool = this.#host.apis.get(name)?.pool;
+    return verbsOf(pool?.ready[0]?.methods ?? []);
+  }
+
+  #metricsKey(req: Request): boolean {
+    const key = presentedKey((h) => req.headers.get(h));
+    return key !== null && matchKey(this.#host.metricsKeys!, key) !== null;
   }
 
   /**
@@ -150,8 +205,10 @@ export class MainRouter {
         return;
       }
       const req = fromWireRequest(msg.req, abort.signal);
+      // By path: a client's request on the replica's listener (checked at
+      // the edge here); by API: a chained call, internal, not checked.
       const res = msg.api === null
-        ? await this.route(req)
+        ? await this.route(req, msg.client)
         : await this.callApi(msg.api, req);
       replica.send({
         type: "forward.response",

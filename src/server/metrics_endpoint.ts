@@ -79,7 +79,11 @@ export async function collectMetrics(
       handedOff: pool.handedOff,
       reconnects: pool.reconnects,
       replicaLoads: Object.fromEntries(live.map((r) => [r.id, r.load])),
-      rejected: stats["503"]?.count ?? 0,
+      rejected: {
+        overloaded: stats["503"]?.count ?? 0,
+        unauthorized: stats["401"]?.count ?? 0,
+        rate_limited: stats["429"]?.count ?? 0,
+      },
       decisions: { ...autoscaler.decisions },
       stats,
       ...(batches ? { batches } : {}),

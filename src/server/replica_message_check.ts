@@ -239,7 +239,21 @@ export function checkFromReplica(msg: unknown): FromReplica {
         api: msg.api as string | null,
         req: wireRequest(msg.req),
         handoff: msg.handoff === true,
+        // A client address (IPv6 at most 45 characters); a lying replica
+        // only moves its own API's requests between rate-limit buckets.
+        ...(msg.client === undefined
+          ? {}
+          : { client: text(msg.client, "client", 64) }),
       };
+    case "edge.take": {
+      // "api", "key:<label>" or "client:<address>": bounded, since each
+      // distinct bucket is held by the serving process.
+      const bucket = text(msg.bucket, "bucket", 256);
+      if (!/^(api|key:.+|client:.*)$/.test(bucket)) {
+        fail(`bucket "${bucket.slice(0, 40)}" is not a rate-limit bucket`);
+      }
+      return { type: "edge.take", id: id(msg.id), bucket };
+    }
     case "forward.cancel":
       return { type: "forward.cancel", id: id(msg.id) };
     case "stats":

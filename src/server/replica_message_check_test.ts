@@ -25,6 +25,16 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       api: null,
       req: { method: "GET", url: "http://x/healthz", headers: [], body: null },
     },
+    {
+      type: "forward.request",
+      id: 2,
+      api: null,
+      req: { method: "GET", url: "http://x/a", headers: [], body: null },
+      client: "2001:db8::1",
+    },
+    { type: "edge.take", id: 1, bucket: "api" },
+    { type: "edge.take", id: 2, bucket: "key:HELLO_KEYS#1" },
+    { type: "edge.take", id: 3, bucket: "client:127.0.0.1" },
     { type: "forward.cancel", id: 1 },
     {
       type: "stats",
@@ -52,6 +62,20 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
 Deno.test("checkFromReplica() refuses forged or malformed messages, naming the field", () => {
   const bad: [unknown, RegExp][] = [
     [null, /not an object/],
+    [{ type: "edge.take", id: 1, bucket: "x".repeat(300) }, /bucket is not/],
+    [{ type: "edge.take", id: 1, bucket: "everything" }, /not a rate-limit/],
+    [{ type: "edge.take", id: 1.5, bucket: "api" }, /id is not/],
+    [{ type: "edge.take", id: 1 }, /bucket is not/],
+    [
+      {
+        type: "forward.request",
+        id: 1,
+        api: null,
+        req: { method: "GET", url: "http://x/a", headers: [], body: null },
+        client: "x".repeat(65),
+      },
+      /client is not/,
+    ],
     [{ type: "http.response", id: 1, res: null }, /res is not an object/],
     [{ type: "http.response", id: -1, res: {} }, /id is not/],
     [

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { EdgeInit } from "../edge/edge.ts";
 import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
@@ -52,6 +53,8 @@ export interface PoolDeps {
   maxLocalReplicas: number;
   /** Connection limits of replicas' own listeners (serve flags). */
   limits?: ConnectionLimits;
+  /** The edge checks a listening replica of `api` runs (src/edge/). */
+  edge?(api: ApiConfig): EdgeInit;
 }
 
 /** Memory limit of a replica without `compute.mem`. */
@@ -312,6 +315,7 @@ export class ReplicaPool {
       accessLog: d.accessLog,
       control: d.control,
       limits: d.limits,
+      ...(listen && d.edge ? { edge: d.edge(api) } : {}),
     };
     const replica = new Replica(
       init,

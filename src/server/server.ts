@@ -20,6 +20,9 @@ import { ReplicaSocket } from "./replica_socket.ts";
 import { replicaCommand } from "./replica_command.ts";
 import { workerPermissions } from "./permissions.ts";
 import { FallbackListener } from "./fallback_listener.ts";
+import { Edges } from "./edges.ts";
+import { type KeyHash, parseKeysEnv } from "../edge/keys.ts";
+import type { Edge } from "../edge/edge.ts";
 import {
   type ConnectionLimits,
   type ConnectionStats,
@@ -121,6 +124,19 @@ function checkNetWithinOwn(api: ApiConfig): void {
   }
 }
 
+/** `CORTEX_METRICS_KEYS` (comma-separated), hashed; null when unset. */
+function metricsKeysFromEnv(): KeyHash[] | null {
+  const name = "CORTEX_METRICS_KEYS";
+  if (
+    Deno.permissions.querySync({ name: "env", variable: name }).state !==
+      "granted"
+  ) {
+    return null;
+  }
+  const keys = parseKeysEnv(Deno.env.get(name) ?? "", name);
+  return keys.length > 0 ? keys : null;
+}
+
 /** The main-thread side of a running project. */
 export class Server implements ControlHost {
   project: Project;
@@ -132,6 +148,10 @@ export class Server implements ControlHost {
   readonly apis = new Map<string, ApiRuntime>();
   readonly forwarding = new Forwarding();
   readonly grpcBackend: PoolGrpcBackend;
+  /** CORS, keys and rate limits of every API (src/edge/). */
+  readonly edges: Edges;
+  /** Keys /metrics requires (`CORTEX_METRICS_KEYS`), or null: open. */
+  readonly metricsKeys: KeyHash[] | null = metricsKeysFromEnv();
   draining = false;
   #fallback: FallbackListener;
   #grpc: GrpcSide | null = null;
@@ -153,10 +173,14 @@ export class Server implements ControlHost {
       labels: { component: "server" },
       write: (lines) => this.#write(lines.join("\n") + "\n"),
     });
-    this.grpcBackend = new PoolGrpcBackend((name) => this.apis.get(name)?.pool);
+    this.edges = new Edges(() => this.project.dir, this.logger);
+    this.grpcBackend = new PoolGrpcBackend(
+      (name) => this.apis.get(name)?.pool,
+      (name) => this.edgeOf(name),
+    );
     this.router = new MainRouter(this);
     this.#fallback = new FallbackListener(
-      (req) => this.router.route(req),
+      (req, client) => this.router.route(req, client),
       this.logger,
       this.limits,
       this.connections,
@@ -166,6 +190,12 @@ export class Server implements ControlHost {
   #write(chunk: string): void {
     this.sink.write(chunk);
     this.logTap.publish(chunk);
+  }
+
+  /** The edge checks of API `name`, or null when no such API is served. */
+  edgeOf(name: string): Edge | null {
+    const runtime = this.apis.get(name);
+    return runtime ? this.edges.of(runtime.pool.api) : null;
   }
 
   /** Connection limits of every HTTP listener. */
@@ -217,6 +247,7 @@ export class Server implements ControlHost {
         `Cannot deploy gRPC API "${api.name}": this server was started without gRPC APIs; restart it with the project`,
       );
     }
+    this.edges.of(api, true); // keys that cannot load refuse the deploy
     const runtime = this.#addApi(api);
     this.#broadcastRoutes();
     if (this.#httpApiCount() > 1) await this.#stopReplicaListeners();
@@ -230,6 +261,7 @@ export class Server implements ControlHost {
     const runtime = this.apis.get(name);
     if (!runtime) return;
     this.apis.delete(name);
+    this.edges.forget(name);
     this.#broadcastRoutes();
     runtime.autoscaler.stop();
     await runtime.pool.stop(runtime.pool.api.handler.shutdownGracePeriodMs);
@@ -293,6 +325,9 @@ export class Server implements ControlHost {
     const selected = this.project.apis.filter((a) =>
       this.opts.onlyApi === null || a.name === this.opts.onlyApi
     );
+    // Keys that cannot load stop serve: an API meant to be closed never
+    // runs open.
+    for (const api of selected) this.edges.of(api, true);
     for (const api of selected) this.#addApi(api);
     const results = await Promise.allSettled(
       [...this.apis.values()].map(async ({ pool, autoscaler }) => {
@@ -384,6 +419,7 @@ export class Server implements ControlHost {
       logger: this.logger,
       maxLocalReplicas: this.opts.maxReplicasPerApi,
       limits: this.limits,
+      edge: (api) => this.edges.initOf(api),
       onMessage: (msg, replica) =>
         this.#onReplicaMessage(msg, replica, pool.api.name),
       onExit: (replica, exit) => {
@@ -452,6 +488,13 @@ export class Server implements ControlHost {
         break;
       case "grpc":
         this.grpcBackend.deliver(msg.msg as never, replica);
+        break;
+      case "edge.take":
+        replica.send({
+          type: "edge.taken",
+          id: msg.id,
+          wait: this.edges.take(api, msg.bucket),
+        });
         break;
       case "control.request":
       case "control.cancel":

@@ -65,6 +65,8 @@ export function moduleFlags(
 /** Environment variables the serving process reads. */
 export const SERVER_ENV = [
   "CORTEX_API",
+  // Keys that /metrics requires, when set (src/server/main_router.ts).
+  "CORTEX_METRICS_KEYS",
   "CORTEX_CONTROL_TOKEN",
   "NO_COLOR",
   // Read by the npm "yaml" package on every parse.
@@ -179,10 +181,19 @@ export function serverPermissionFlags(
     }`,
     `--allow-write=${scratchRoot}`,
     `--allow-net=${netGrants(project, listen).join(",")}`,
-    `--allow-env=${SERVER_ENV.join(",")}`,
+    `--allow-env=${[...SERVER_ENV, ...keysEnvNames(project)].join(",")}`,
     `--allow-run=${Deno.execPath()}`,
     "--no-prompt",
   ];
+}
+
+/**
+ * The variables that hold API keys (`networking.auth.keys_env`): the serving
+ * process reads them and hands replicas only hashes.
+ */
+export function keysEnvNames(project: Project): string[] {
+  const names = project.apis.flatMap((a) => a.networking.auth?.keysEnv ?? []);
+  return [...new Set(names)].sort();
 }
 
 /**
