@@ -7,21 +7,9 @@
  * @module
  */
 
-import { accessLineFormatter } from "../log/access_line.ts";
+import { SAMPLE_ACCESS_LINE as line } from "../log/_bench_access_line.ts";
 import { encodeFrame, FrameDecoder } from "./frames.ts";
 
-const line = accessLineFormatter(
-  { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" },
-  4242,
-)({
-  method: "POST",
-  path: "/echo",
-  status: 200,
-  latencyMs: 0.42,
-  requestId: "0b3c5d6e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
-  bytesIn: 150,
-  bytesOut: 150,
-});
 const chunk = (lines: number) => `${line}\n`.repeat(lines);
 const one = [{ type: "log", chunk: chunk(1) }];
 const hundred = [{ type: "log", chunk: chunk(100) }];

@@ -8,21 +8,8 @@
  * @module
  */
 
-import { accessLineFormatter } from "./access_line.ts";
+import { SAMPLE_ACCESS_LINE as line } from "./_bench_access_line.ts";
 import { LineBuffer } from "./line_buffer.ts";
-
-const line = accessLineFormatter(
-  { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" },
-  4242,
-)({
-  method: "POST",
-  path: "/echo",
-  status: 200,
-  latencyMs: 0.42,
-  requestId: "0b3c5d6e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
-  bytesIn: 150,
-  bytesOut: 150,
-});
 
 let flushed = 0;
 const runtimeLike = new LineBuffer((chunk) => flushed += chunk.length, {

@@ -7,22 +7,12 @@
  * @module
  */
 
-import { accessLineFormatter } from "../log/access_line.ts";
+import {
+  SAMPLE_ACCESS_LINE as line,
+  SAMPLE_OWNER as owner,
+} from "../log/_bench_access_line.ts";
 import { ownLines } from "./replica_log_check.ts";
 
-const owner = { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" };
-const line = accessLineFormatter(
-  { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" },
-  4242,
-)({
-  method: "POST",
-  path: "/echo",
-  status: 200,
-  latencyMs: 0.42,
-  requestId: "0b3c5d6e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
-  bytesIn: 150,
-  bytesOut: 150,
-});
 const one = `${line}\n`;
 const hundred = one.repeat(100);
 const wrap = (text: string) => JSON.stringify({ message: text });

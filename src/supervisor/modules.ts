@@ -248,7 +248,7 @@ export async function runtimeImports(): Promise<Record<string, string>> {
  * @param projectDir The project directory.
  * @param project The project's imports and scopes.
  * @param cortex What "cortex" resolves to for handlers (the runtime's mod.ts,
- *   or a stub while caching).
+ *   or a stand-in with the same exports while caching).
  */
 export function serveImportMap(
   runtime: Record<string, string>,
