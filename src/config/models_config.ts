@@ -28,8 +28,7 @@ const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 const PATH_HINT =
   "expected a project file (relative path) or an https:// URL (http:// only for localhost, 127.0.0.1 or [::1])";
-const SHAPE_HINT =
-  "set exactly one of models.path, models.paths or models.dir";
+const SHAPE_HINT = "set exactly one of models.path, models.paths or models.dir";
 
 /** The name `ctx.models.get()` uses for `models.path`. */
 export const DEFAULT_MODEL_NAME = "default";
@@ -136,7 +135,11 @@ export function readModels(
             'expected letters, digits, "_", "." or "-", starting with a letter or digit',
           );
         } else if (seen.has(name)) {
-          e.reject("name", e.node("name")!, "is already the name of another model");
+          e.reject(
+            "name",
+            e.node("name")!,
+            "is already the name of another model",
+          );
         } else {
           seen.add(name);
           fresh = true;

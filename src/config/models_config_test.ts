@@ -18,7 +18,8 @@ const cases: Case[] = [
   },
   {
     name: "models.paths with URLs, cache_size and poll_interval",
-    yaml: `${H}  models:\n    paths:\n      - {name: a, path: ./values.json}\n` +
+    yaml:
+      `${H}  models:\n    paths:\n      - {name: a, path: ./values.json}\n` +
       `      - {name: b, path: "https://example.com/m.onnx", sha256: ${SHA}}\n` +
       `      - {name: c, path: "http://127.0.0.1:8000/m"}\n` +
       `    cache_size: 2\n    poll_interval: 50ms\n`,
