@@ -126,3 +126,75 @@ Deno.test("handler.warmup: a failing call fails the start with a clear message",
   );
   assert.notEqual(code, 0);
 });
+
+/** A project whose one model is `url`, with `sha256` when given. */
+async function urlProject(url: string, sha256?: string): Promise<string> {
+  const dir = await scratchFixture();
+  await Deno.writeTextFile(
+    `${dir}/cortex.yaml`,
+    `- name: remote\n  handler:\n    path: handler.ts\n    models:\n` +
+      `      path: "${url}"\n` + (sha256 ? `      sha256: "${sha256}"\n` : ""),
+  );
+  return dir;
+}
+
+async function hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(text),
+  );
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+Deno.test("a model from a URL: downloaded once before serving into the shared cache, checked against sha256", async () => {
+  const body = '{"answer": "remote"}';
+  let downloads = 0;
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => {
+      downloads++;
+      return new Response(body);
+    },
+  );
+  const cache = await Deno.makeTempDir({ prefix: "cortex-model-cache-" });
+  const env = { CORTEX_MODEL_CACHE: cache };
+  const url = `http://127.0.0.1:${http.addr.port}/model.json`;
+  const right = await hex(body);
+  const dirs: string[] = [];
+  try {
+    const good = await urlProject(url, right);
+    dirs.push(good);
+    await withServer(good, { env }, async ({ url: base }) => {
+      assert.equal((await answer(`${base}/remote`)).answer, "remote");
+    });
+    assert.equal(downloads, 1);
+    assert.equal(await Deno.readTextFile(`${cache}/${right}`), body);
+    // With its sha256 in the cache, a second start downloads nothing.
+    await withServer(good, { env }, async ({ url: base }) => {
+      assert.equal((await answer(`${base}/remote`)).answer, "remote");
+    });
+    assert.equal(downloads, 1);
+
+    const wrong = "0".repeat(64);
+    const bad = await urlProject(url, wrong);
+    dirs.push(bad);
+    const { code, lines, stderr } = await runToExit(bad, {
+      env,
+      timeoutMs: 30_000,
+    });
+    const all = messages(lines).join("\n") + stderr;
+    assert.notEqual(code, 0);
+    assert.ok(
+      all.includes(
+        `API "remote": model "default" (${url}, handler.models): the downloaded file's SHA-256 is ${right}, but cortex.yaml expects ${wrong}; not serving it`,
+      ),
+      all,
+    );
+  } finally {
+    await http.shutdown();
+    for (const d of [...dirs, cache]) {
+      await Deno.remove(d, { recursive: true }).catch(() => {});
+    }
+  }
+});

@@ -195,8 +195,16 @@ function readModelPath(
 
 function readSha(r: FieldReader, key: string): string | null {
   const node = r.node(key);
-  const raw = r.string(key);
-  if (raw === undefined || node === undefined) return null;
+  if (node === undefined) return null;
+  if (node.kind !== "scalar" || typeof node.value !== "string") {
+    r.reject(
+      key,
+      node,
+      "expected 64 hexadecimal digits as a string (quote it in YAML)",
+    );
+    return null;
+  }
+  const raw = node.value;
   if (!SHA256.test(raw)) {
     r.reject(key, node, "expected 64 hexadecimal digits (a SHA-256)");
     return null;

@@ -90,6 +90,13 @@ const cases: Case[] = [
     ],
   },
   {
+    name: "an unquoted all-digit sha256",
+    yaml: `${H}  models:\n    path: values.json\n    sha256: 0\n`,
+    wantErr: [
+      `${E}:6: handler.models.sha256 is 0: expected 64 hexadecimal digits as a string (quote it in YAML)`,
+    ],
+  },
+  {
     name: "warmup count must be positive",
     yaml: `${H}  warmup:\n    count: 0\n`,
     wantErr: [`${E}:5: handler.warmup.count is 0: must be at least 1`],
