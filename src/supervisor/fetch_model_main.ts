@@ -7,15 +7,12 @@
  * @module
  */
 
-const [url, out] = Deno.args;
-const fail = (text: string): never => {
+function fail(text: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
   Deno.exit(1);
-};
-if (url === undefined || out === undefined) {
-  fail("usage: fetch_model_main.ts <url> <out>");
 }
-try {
+
+async function main(url: string, out: string): Promise<void> {
   const res = await fetch(url);
   if (!res.ok || res.body === null) {
     await res.body?.cancel();
@@ -27,6 +24,10 @@ try {
     truncate: true,
   });
   await res.body.pipeTo(file.writable);
-} catch (error) {
-  fail((error as Error).message);
 }
+
+const [url, out] = Deno.args;
+if (url === undefined || out === undefined) {
+  fail("usage: fetch_model_main.ts <url> <out>");
+}
+await main(url, out).catch((error) => fail((error as Error).message));
