@@ -122,15 +122,19 @@ export class ModelStore {
       return await hit.value;
     }
     const path = source.kind === "file" ? source.path : `${source.dir}/${v}`;
+    // In the map before anything is awaited: concurrent first calls share
+    // one load.
     const entry: Entry = {
       key,
       path,
       info: { name: resolved, version: v },
-      stamp: await this.#opts.fs.stamp(path),
-      value: Promise.resolve().then(() =>
-        this.#opts.load(path, { name: resolved, version: v })
-      ),
+      stamp: "",
+      value: Promise.resolve(),
     };
+    entry.value = this.#opts.fs.stamp(path).then((stamp) => {
+      entry.stamp = stamp;
+      return this.#opts.load(path, { name: resolved, version: v });
+    });
     this.#loaded.set(key, entry);
     entry.value.catch(() => {
       if (this.#loaded.get(key) === entry) this.#loaded.delete(key);
@@ -197,6 +201,7 @@ export class ModelStore {
       this.#versions.set(source.name, now);
     }
     for (const entry of [...this.#loaded.values()]) {
+      if (entry.stamp === "") continue; // still loading
       let stamp: string;
       try {
         stamp = await this.#opts.fs.stamp(entry.path);

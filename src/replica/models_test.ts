@@ -94,3 +94,19 @@ Deno.test("ModelStore: a failed reload keeps the loaded model", async () => {
   assert.equal(await store.get(), "ok");
   assert.equal(errors.length, 1);
 });
+
+Deno.test("ModelStore: concurrent first calls share one load", async () => {
+  let loads = 0;
+  const store = new ModelStore({
+    sources: [{ kind: "file", name: "default", path: "/a" }],
+    load: async () => {
+      loads++;
+      await new Promise((r) => setTimeout(r, 5));
+      return "m";
+    },
+    cacheSize: null,
+    fs: fakeFs({}, {}),
+  });
+  assert.deepEqual(await Promise.all([store.get(), store.get()]), ["m", "m"]);
+  assert.equal(loads, 1);
+});
