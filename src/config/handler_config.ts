@@ -14,6 +14,7 @@ import type {
 import { toPlain } from "./yaml_tree.ts";
 import { parseByteSize } from "./quantity.ts";
 import { checkProjectPath, isApiName } from "./value_checks.ts";
+import { readModels, readWarmup } from "./models_config.ts";
 import { NET_ENTRY_HINT, netEntryProblem, type NetRules } from "./net_rules.ts";
 
 const HANDLER_KEYS = [
@@ -33,6 +34,8 @@ const HANDLER_KEYS = [
   "shutdown_grace_period",
   "startup_timeout",
   "access_log",
+  "models",
+  "warmup",
 ] as const;
 
 /** `handler.control` keys, as written in cortex.yaml, and their field. */
@@ -113,7 +116,16 @@ export function readHandler(
     startupTimeoutMs: r.duration("startup_timeout", { above: 0 }) ??
       HANDLER_DEFAULTS.startupTimeoutMs,
     accessLog: readAccessLog(r),
+    ...optional("models", readModels(r, projectFiles)),
+    ...optional("warmup", readWarmup(r)),
   };
+}
+
+function optional<K extends string, V>(
+  key: K,
+  value: V | undefined,
+): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
 }
 
 /** `access_log`: true (1), false (0), or a sample rate in (0, 1]. */
