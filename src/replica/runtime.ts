@@ -144,6 +144,8 @@ export async function startReplica(
   // Cortex's max_replica_concurrency: what this replica admits, running
   // and queued; the serving process admits what it sends here the same way.
   // Load changes are reported within REPORT_DELAY_MS (one message for many).
+  // Declared before anything can post a load report (which counts its asks).
+  const reconnect = new ReconnectPolicy();
   let reportTimer: ReturnType<typeof setTimeout> | undefined;
   const reportSoon = () => {
     reportTimer ??= setTimeout(() => {
@@ -445,7 +447,6 @@ export async function startReplica(
 
   // After a scale-up, a replica that had more work than slots asks some
   // clients to reconnect, so the kernel spreads them over the new replicas.
-  const reconnect = new ReconnectPolicy();
   const rebalance = (res: Response) =>
     peers > 1 && reconnect.shouldAsk(performance.now(), peers)
       ? askToReconnect(res)
