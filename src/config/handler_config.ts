@@ -33,6 +33,8 @@ const HANDLER_KEYS = [
   "shutdown_grace_period",
   "startup_timeout",
   "access_log",
+  "stream_timeout",
+  "sse_heartbeat",
 ] as const;
 
 /** `handler.control` keys, as written in cortex.yaml, and their field. */
@@ -113,7 +115,20 @@ export function readHandler(
     startupTimeoutMs: r.duration("startup_timeout", { above: 0 }) ??
       HANDLER_DEFAULTS.startupTimeoutMs,
     accessLog: readAccessLog(r),
+    ...readStreaming(r),
   };
+}
+
+/** `stream_timeout` and `sse_heartbeat`, only when set. */
+function readStreaming(
+  r: FieldReader,
+): { streamTimeoutMs?: number; sseHeartbeatMs?: number } {
+  const out: { streamTimeoutMs?: number; sseHeartbeatMs?: number } = {};
+  const timeout = r.duration("stream_timeout", { above: 0 });
+  if (timeout !== undefined) out.streamTimeoutMs = timeout;
+  const heartbeat = r.duration("sse_heartbeat", { min: 0 });
+  if (heartbeat !== undefined) out.sseHeartbeatMs = heartbeat;
+  return out;
 }
 
 /** `access_log`: true (1), false (0), or a sample rate in (0, 1]. */

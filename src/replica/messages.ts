@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { StreamSnapshot } from "../metrics/stream_stats.ts";
 import type { ApiConfig, LogLevel } from "../config/types.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import type {
@@ -139,6 +140,8 @@ export type FromReplica =
     connections?: ConnectionStats;
     /** Batch histograms, when its API batches (server_side_batching). */
     batches?: BatchSnapshot;
+    /** Streamed responses: time to first byte and duration. */
+    streams?: StreamSnapshot;
   }
   | { type: "drained" }
   /**

@@ -17,6 +17,7 @@ import { accessLineFormatter } from "../log/access_line.ts";
 import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { BatchStats } from "../metrics/batch_stats.ts";
+import { StreamStats } from "../metrics/stream_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse } from "../http/response.ts";
 import { withoutBody } from "../http/body_guard.ts";
@@ -155,6 +156,7 @@ export async function startReplica(
   );
   const stats = new RequestStats();
   const batchStats = api.handler.serverSideBatching ? new BatchStats() : null;
+  const streamStats = new StreamStats();
   const metrics = new CustomMetrics();
   const pendingWork = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
@@ -362,6 +364,7 @@ export async function startReplica(
     slots,
     stats,
     ...(batchStats ? { batchStats } : {}),
+    streamStats,
     loggerFor: (requestId) => base.child({ requestId }),
     access: init.accessLog && runtime.enabled("info")
       ? (entry) => logs.push([accessLine(entry)])
@@ -506,6 +509,12 @@ export async function startReplica(
   const heartbeat = setInterval(report, LOAD_REPORT_MS);
 
   async function drain(): Promise<void> {
+    // Open streams run on through most of the grace period, then end cleanly.
+    const grace = api.handler.shutdownGracePeriodMs;
+    const streamsEnd = setTimeout(
+      () => pipeline?.endStreams(),
+      Math.max(0, grace - Math.min(1000, grace / 5)),
+    );
     await server?.shutdown();
     // Wait for everything admitted here, then for callbacks.
     while (admission.load(SLOT) > 0 || pendingWork.size > 0) {
@@ -517,6 +526,7 @@ export async function startReplica(
         : tick);
     }
     clearInterval(heartbeat);
+    clearTimeout(streamsEnd);
     logs.flushNow();
     post({ type: "drained" });
   }
@@ -547,6 +557,7 @@ export async function startReplica(
           custom: metrics.snapshot(),
           connections,
           ...(batchStats ? { batches: batchStats.snapshot() } : {}),
+          streams: streamStats.snapshot(),
         });
         break;
       case "drain":

@@ -12,6 +12,11 @@
 
 import { LATENCY_BUCKETS } from "../metrics/request_stats.ts";
 import {
+  FIRST_BYTE_BUCKETS,
+  STREAM_DURATION_BUCKETS,
+  type StreamSnapshot,
+} from "../metrics/stream_stats.ts";
+import {
   BATCH_SIZE_BUCKETS,
   BATCH_WAIT_BUCKETS,
   type BatchSnapshot,
@@ -152,6 +157,14 @@ function histogram(v: unknown, field: string, buckets: number): void {
   b.forEach((n, i) => count(n, `${field}.buckets[${i}]`));
 }
 
+function streams(v: unknown): StreamSnapshot | undefined {
+  if (v === undefined) return undefined;
+  if (!isRecord(v)) fail("streams is not an object");
+  histogram(v.firstByte, "streams.firstByte", FIRST_BYTE_BUCKETS.length);
+  histogram(v.duration, "streams.duration", STREAM_DURATION_BUCKETS.length);
+  return { firstByte: v.firstByte, duration: v.duration } as StreamSnapshot;
+}
+
 function batches(v: unknown): BatchSnapshot | undefined {
   if (v === undefined) return undefined;
   if (!isRecord(v)) fail("batches is not an object");
@@ -264,6 +277,7 @@ export function checkFromReplica(msg: unknown): FromReplica {
         custom: series(msg.custom) as never,
         connections: connections(msg.connections),
         batches: batches(msg.batches),
+        streams: streams(msg.streams),
       };
     case "drained":
       return { type: "drained" };
