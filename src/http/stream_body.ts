@@ -65,6 +65,9 @@ export function sseFrame(item: unknown): Uint8Array {
   return encoder.encode(out + "\n");
 }
 
+/** How long a stopped stream waits for its iterator's `return()`. */
+export const RETURN_WAIT_MS = 500;
+
 /** How a streamed body ended. */
 export type StreamEnd = "done" | "error" | "cancel" | "ended";
 
@@ -76,7 +79,15 @@ export interface StreamBodyOptions {
   heartbeatMs?: number | null;
   /** The first chunk is handed to the connection. */
   onFirstChunk?(): void;
-  /** Runs once when the stream ends, however it ends. */
+  /**
+   * The stream is being stopped from outside (the client went away, or
+   * `end()`), before the iterator's `return()` is called.
+   */
+  onStop?(how: "cancel" | "ended"): void;
+  /**
+   * Runs once when the stream is over, however it ends: after the
+   * iterator's `return()` settled (at most RETURN_WAIT_MS) when stopped.
+   */
   onEnd?(how: StreamEnd, error?: unknown): void;
 }
 
@@ -102,10 +113,7 @@ export class StreamBody {
     this.stream = new ReadableStream<Uint8Array>({
       start: (c) => void (this.#controller = c),
       pull: (c) => this.#pull(c),
-      cancel: (reason) => {
-        this.#finish("cancel", reason);
-        return this.#return(reason);
-      },
+      cancel: (reason) => this.#stop("cancel", reason),
     }, { highWaterMark: 1 });
   }
 
@@ -153,14 +161,24 @@ export class StreamBody {
     this.#controller.enqueue(bytes);
   }
 
-  #return(reason?: unknown): Promise<void> {
+  /** Stops the source: the iterator's return(), then onEnd. */
+  async #stop(how: "cancel" | "ended", reason?: unknown): Promise<void> {
+    if (this.#over) return;
+    this.#over = true;
+    this.#opts.onStop?.(how);
     // An async generator runs return() after its current step: it yields at
-    // most one more item, then its finally runs.
-    return Promise.resolve(this.#iterator.return?.(reason))
-      .then(() => {}, () => {});
+    // most one more item, then its finally runs. One stuck in an await is
+    // not waited for long.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.resolve(this.#iterator.return?.(reason)).catch(() => {}),
+      new Promise((r) => timer = setTimeout(r, RETURN_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+    this.#opts.onEnd?.(how, reason);
   }
 
-  #finish(how: StreamEnd, error?: unknown): void {
+  #finish(how: "done" | "error", error?: unknown): void {
     if (this.#over) return;
     this.#over = true;
     this.#opts.onEnd?.(how, error);
@@ -169,11 +187,10 @@ export class StreamBody {
   /** Ends the stream cleanly now (as if the source were done). */
   end(): void {
     if (this.#over) return;
-    this.#finish("ended");
     try {
       this.#controller.close();
     } catch { /* already closed */ }
-    void this.#return();
+    void this.#stop("ended");
   }
 }
 

@@ -207,6 +207,14 @@ export class RequestRun {
           ctx.deps.streamStats?.firstByte(
             (performance.now() - this.#started) / 1000,
           ),
+        onStop: (how) => {
+          if (this.#info.aborted) return;
+          this.#info.abort(
+            how === "cancel"
+              ? new DOMException("Client went away", "AbortError")
+              : new DOMException("Stream ended by the server", "AbortError"),
+          );
+        },
         onEnd: (how, error) => this.#streamEnded(how, error),
       });
       callback = encoded.callback;
@@ -284,9 +292,7 @@ export class RequestRun {
     const ctx = this.#ctx;
     clearTimeout(this.#streamTimer);
     if (this.#stream) ctx.streams.delete(this.#stream);
-    if (how === "cancel") {
-      this.#info.abort(new DOMException("Client went away", "AbortError"));
-    } else if (how === "error") {
+    if (how === "error") {
       this.#log().exception(
         `Stream of API "${ctx.deps.api.name}" threw`,
         error,
