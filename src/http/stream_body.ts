@@ -131,7 +131,7 @@ export class StreamBody {
       if (this.#over) return;
       this.#finish("error", error);
       if (sse) {
-        this.#enqueue(
+        c.enqueue(
           sseFrame({ event: "error", data: { error: "stream failed" } }),
         );
         c.close();

@@ -1,3 +1,4 @@
+import { emptyStreamSnapshot } from "../metrics/stream_stats.ts";
 import assert from "node:assert/strict";
 import {
   BadReplicaMessage,
@@ -49,6 +50,13 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       custom: [],
       batches: emptyBatchSnapshot(),
     },
+    {
+      type: "stats",
+      id: 4,
+      stats: {},
+      custom: [],
+      streams: emptyStreamSnapshot(),
+    },
     { type: "drained" },
     { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0, reconnects: 0 },
     {
@@ -93,6 +101,23 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
     [
       { type: "stats", id: 1, stats: {}, custom: [], batches: 7 },
       /batches is not an object/,
+    ],
+    [
+      { type: "stats", id: 1, stats: {}, custom: [], streams: [] },
+      /streams is not an object/,
+    ],
+    [
+      {
+        type: "stats",
+        id: 1,
+        stats: {},
+        custom: [],
+        streams: {
+          ...emptyStreamSnapshot(),
+          duration: { count: 1, sum: 0, buckets: [1] },
+        },
+      },
+      /streams.duration.buckets has the wrong length/,
     ],
     [
       {
