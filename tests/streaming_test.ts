@@ -15,6 +15,11 @@ import {
 } from "./_server.ts";
 import { pollUntil, scrape } from "./_metrics.ts";
 
+/** A measured number, on stderr (reported by the test run). */
+function note(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
 const PROJECT = fixture("streaming");
 const api = { api: "stream" };
 const msg = (l: LogLine) => String(l.message);
@@ -144,7 +149,7 @@ Deno.test("streaming", async (t) => {
         conn.close();
         const line = await finallyOf(s, "gone");
         const after = (line.at as number) - closedAt;
-        console.log(`finally ${after} ms after the client closed`);
+        note(`finally ${after} ms after the client closed`);
         assert.ok(after < 100, `finally ran ${after} ms after the close`);
         assert.equal(line.aborted, true);
         assert.ok((line.afterAbort as number) <= 1, JSON.stringify(line));
@@ -162,7 +167,7 @@ Deno.test("streaming", async (t) => {
         const first = await stepsOf();
         await new Promise((r) => setTimeout(r, 1_000));
         const second = await stepsOf();
-        console.log(
+        note(
           `non-reading client: ${first} then ${second} generator steps of 1 KiB`,
         );
         assert.ok(first > 0);
@@ -252,7 +257,7 @@ Deno.test("streaming: SIGTERM lets open streams run through the grace period, th
       events += new TextDecoder().decode(r.value).split("\n\n").length - 1;
     }
     const endedAfter = Date.now() - sentAt;
-    console.log(
+    note(
       `stream ended ${endedAfter} ms after SIGTERM (grace 3 s), ${events} more events`,
     );
     assert.ok(endedAfter >= 1_500 && endedAfter < 3_000, `${endedAfter} ms`);

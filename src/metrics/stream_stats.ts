@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Histogram } from "./batch_stats.ts";
+import type { Histogram } from "./batch_stats.ts";
 import { LATENCY_BUCKETS } from "./request_stats.ts";
 
 /** Time-to-first-byte bounds in seconds: the request latency buckets. */
