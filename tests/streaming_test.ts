@@ -20,7 +20,6 @@ function note(text: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
 }
 
-const PROJECT = fixture("streaming");
 const api = { api: "stream" };
 const msg = (l: LogLine) => String(l.message);
 const SSE = { accept: "text/event-stream" };
@@ -77,8 +76,23 @@ async function readSome(conn: Deno.TcpConn, until: string): Promise<string> {
 const finallyOf = (s: RunningServer, tag: string, ms = 10_000) =>
   s.waitForLine((l) => msg(l) === "stream finally" && l.tag === tag, ms);
 
-Deno.test("streaming", async (t) => {
-  await withServer(PROJECT, {}, async (s) => {
+for (
+  const [name, where] of [
+    ["streaming", "replicas listen"],
+    ["streaming_pair", "through the serving process"],
+  ]
+) {
+  Deno.test(`streaming (${where})`, () => streams(fixture(name!)));
+}
+
+async function streams(project: string) {
+  await withServer(project, {}, async (s) => {
+    const t = {
+      step: async (what: string, fn: () => Promise<void>) => {
+        note(`  ${what}`);
+        await fn();
+      },
+    };
     await t.step(
       "Accept: text/event-stream frames each item as one event",
       async () => {
@@ -238,10 +252,10 @@ Deno.test("streaming", async (t) => {
       assert.equal(line.reason, "TimeoutError");
     });
   });
-});
+}
 
 Deno.test("streaming: SIGTERM lets open streams run through the grace period, then ends them cleanly", async () => {
-  await withServer(PROJECT, {}, async (s) => {
+  await withServer(fixture("streaming"), {}, async (s) => {
     const res = await fetch(
       `${s.url}/stream?mode=ticks&ms=100&n=1000&tag=term`,
       {

@@ -163,7 +163,18 @@ function streamResult(
     response.headers.set("cache-control", "no-cache");
     response.headers.set("x-accel-buffering", "no");
   }
+  streamedResponses.add(response);
   return { response, bytesOut: null, stream };
+}
+
+/** Responses whose body is a stream the handler made (sent in chunks). */
+const streamedResponses = new WeakSet<Response>();
+
+/** True for a response made from a handler's stream or async iterable. */
+export function isStreamedResponse(res: Response): boolean {
+  return res.body !== null && (streamedResponses.has(res) ||
+    (res.headers.get("content-type")?.startsWith("text/event-stream") ??
+      false));
 }
 
 function jsonResult(value: unknown, requestId: string): EncodedResult {

@@ -82,6 +82,8 @@ export type ToReplica =
   | ReplicaInit
   | { type: "http.request"; id: number; req: WireRequest; admitted: boolean }
   | { type: "http.cancel"; id: number }
+  /** The serving process takes `n` more chunks of streamed response `id`. */
+  | { type: "http.credit"; id: number; n: number }
   | {
     type: "forward.response";
     id: number;
@@ -109,7 +111,16 @@ export type FromReplica =
   | { type: "ready"; methods: string[]; listening: boolean }
   | { type: "failed"; message: string; stack: string }
   | { type: "log"; chunk: string }
-  | { type: "http.response"; id: number; res: WireResponse }
+  | {
+    type: "http.response";
+    id: number;
+    res: WireResponse;
+    /** The body follows in `http.chunk`s and an `http.end` (res.body is null). */
+    streaming?: true;
+  }
+  | { type: "http.chunk"; id: number; chunk: Uint8Array }
+  /** The streamed body of `id` ended (`error`: cut short). */
+  | { type: "http.end"; id: number; error?: true }
   | {
     type: "forward.request";
     id: number;

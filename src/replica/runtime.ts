@@ -19,7 +19,8 @@ import { RequestStats } from "../metrics/request_stats.ts";
 import { BatchStats } from "../metrics/batch_stats.ts";
 import { StreamStats } from "../metrics/stream_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
-import { errorResponse } from "../http/response.ts";
+import { errorResponse, isStreamedResponse } from "../http/response.ts";
+import { ForwardedStream } from "./stream_forward.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
   askToReconnect,
@@ -469,6 +470,7 @@ export async function startReplica(
 
   // Requests the main thread routes to this replica.
   const incoming = new Map<number, AbortController>();
+  const streams = new Map<number, ForwardedStream>();
   async function serveForwarded(
     id: number,
     msg: Extract<ToReplica, { type: "http.request" }>,
@@ -483,6 +485,17 @@ export async function startReplica(
     const requestId = requestIdOf(req);
     try {
       const res = await serveOwn(req, { admitted: msg.admitted, requestId });
+      if (isStreamedResponse(res)) {
+        const head = {
+          status: res.status,
+          headers: [...res.headers],
+          body: null,
+        };
+        post({ type: "http.response", id, res: head, streaming: true });
+        const stream = new ForwardedStream(id, res.body!, post, abort.signal);
+        streams.set(id, stream);
+        return await stream.pump().finally(() => streams.delete(id));
+      }
       const wire = await toWireResponse(res);
       post({ type: "http.response", id, res: wire });
     } catch (error) {
@@ -535,6 +548,9 @@ export async function startReplica(
     switch (msg.type) {
       case "http.request":
         void serveForwarded(msg.id, msg);
+        break;
+      case "http.credit":
+        streams.get(msg.id)?.credit(msg.n);
         break;
       case "http.cancel":
         incoming.get(msg.id)?.abort();

@@ -37,10 +37,23 @@ function localAnswer(
   return res;
 }
 
+/** A streamed response on its way from a replica (README "Streaming"). */
+interface OpenStream {
+  replica: Replica;
+  pool: ReplicaPool;
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  /** Resolves the reader's pull when the chunk it asked for arrives. */
+  arrived: (() => void) | null;
+}
+
+/** Chunks asked for ahead of the client (each is one `http.credit`). */
+const STREAM_AHEAD = 4;
+
 /** Sends requests into pools and matches the responses. */
 export class Forwarding {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  readonly #streams = new Map<number, OpenStream>();
 
   /**
    * Admits `req` into `pool` and resolves with the replica's response.
@@ -132,16 +145,77 @@ export class Forwarding {
    * `replica` answered request `id`. An answer to a request that was not
    * sent to that replica is ignored: a replica can only answer its own.
    */
-  resolve(id: number, res: WireResponse, replica: Replica): void {
+  resolve(
+    id: number,
+    res: WireResponse,
+    replica: Replica,
+    streaming = false,
+  ): void {
     const p = this.#pending.get(id);
     if (!p || p.replica !== replica) return;
     this.#pending.delete(id);
+    if (streaming) return p.resolve(this.#openStream(id, p, res));
     p.pool.release(replica);
     p.resolve(fromWireResponse(res));
   }
 
+  /**
+   * A streamed answer: in flight (the replica's slot in the pool held) until
+   * its `http.end`; each chunk is asked for (`http.credit`) as the client
+   * reads, at most STREAM_AHEAD ahead, so nothing piles up here.
+   */
+  #openStream(id: number, p: Pending, res: WireResponse): Response {
+    const { replica, pool } = p;
+    const open = { replica, pool, arrived: null } as unknown as OpenStream;
+    const body = new ReadableStream<Uint8Array>({
+      start: (c) => void (open.controller = c),
+      pull: () =>
+        new Promise<void>((resolve) => {
+          open.arrived = resolve;
+          replica.send({ type: "http.credit", id, n: 1 });
+        }),
+      cancel: () => {
+        if (this.#closeStream(id)) replica.send({ type: "http.cancel", id });
+      },
+    }, { highWaterMark: STREAM_AHEAD });
+    this.#streams.set(id, open);
+    return new Response(body, { status: res.status, headers: res.headers });
+  }
+
+  #closeStream(id: number): OpenStream | null {
+    const open = this.#streams.get(id);
+    if (!open) return null;
+    this.#streams.delete(id);
+    open.pool.release(open.replica);
+    open.arrived?.();
+    open.arrived = null;
+    return open;
+  }
+
+  /** A chunk of streamed response `id` from `replica`. */
+  chunk(id: number, chunk: Uint8Array, replica: Replica): void {
+    const open = this.#streams.get(id);
+    if (!open || open.replica !== replica) return;
+    open.controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
+    open.arrived?.();
+    open.arrived = null;
+  }
+
+  /** Streamed response `id` from `replica` ended (`error`: cut short). */
+  end(id: number, replica: Replica, error = false): void {
+    if (this.#streams.get(id)?.replica !== replica) return;
+    const open = this.#closeStream(id)!;
+    try {
+      if (error) open.controller.error(new Error("The stream was cut short"));
+      else open.controller.close();
+    } catch { /* the client cancelled it */ }
+  }
+
   /** Fails what a dead replica held: 504 when it hung, 500 otherwise. */
   replicaExited(replica: Replica, exit: ReplicaExit): void {
+    for (const [id, open] of this.#streams) {
+      if (open.replica === replica) this.end(id, replica, true);
+    }
     for (const [id, p] of this.#pending) {
       if (p.replica !== replica) continue;
       this.#pending.delete(id);

@@ -236,11 +236,26 @@ export function checkFromReplica(msg: unknown): FromReplica {
     case "log":
       return { type: "log", chunk: text(msg.chunk, "chunk", 64 << 20) };
     case "http.response":
+      if (msg.streaming !== undefined && msg.streaming !== true) {
+        fail("streaming is not true");
+      }
       return {
         type: "http.response",
         id: id(msg.id),
         res: wireResponse(msg.res),
+        ...(msg.streaming ? { streaming: true as const } : {}),
       };
+    case "http.chunk":
+      if (!(msg.chunk instanceof Uint8Array)) fail("chunk is not bytes");
+      if (msg.chunk.byteLength > 64 << 20) fail("chunk is over 64 MiB");
+      return { type: "http.chunk", id: id(msg.id), chunk: msg.chunk };
+    case "http.end":
+      if (msg.error !== undefined && msg.error !== true) {
+        fail("error is not true");
+      }
+      return msg.error
+        ? { type: "http.end", id: id(msg.id), error: true }
+        : { type: "http.end", id: id(msg.id) };
     case "forward.request":
       if (msg.api !== null) text(msg.api, "api", 1024);
       if (msg.handoff !== undefined && typeof msg.handoff !== "boolean") {

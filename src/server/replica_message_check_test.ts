@@ -57,6 +57,15 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       custom: [],
       streams: emptyStreamSnapshot(),
     },
+    {
+      type: "http.response",
+      id: 5,
+      res: { status: 200, headers: [], body: null },
+      streaming: true,
+    },
+    { type: "http.chunk", id: 5, chunk: new Uint8Array(3) },
+    { type: "http.end", id: 5 },
+    { type: "http.end", id: 6, error: true },
     { type: "drained" },
     { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0, reconnects: 0 },
     {
@@ -98,6 +107,22 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       { type: "stats", id: 1, stats: null, custom: [] },
       /stats is not an object/,
     ],
+    [
+      {
+        type: "http.response",
+        id: 1,
+        res: { status: 200, headers: [], body: null },
+        streaming: "yes",
+      },
+      /streaming is not true/,
+    ],
+    [{ type: "http.chunk", id: 1, chunk: "text" }, /chunk is not bytes/],
+    [
+      { type: "http.chunk", id: 1, chunk: new Uint8Array((64 << 20) + 1) },
+      /chunk is over 64 MiB/,
+    ],
+    [{ type: "http.chunk", id: -1, chunk: new Uint8Array(1) }, /id/],
+    [{ type: "http.end", id: 1, error: "boom" }, /error is not true/],
     [
       { type: "stats", id: 1, stats: {}, custom: [], batches: 7 },
       /batches is not an object/,

@@ -475,7 +475,13 @@ export class Server implements ControlHost {
   #onReplicaMessage(msg: FromReplica, replica: Replica, api: string): void {
     switch (msg.type) {
       case "http.response":
-        this.forwarding.resolve(msg.id, msg.res, replica);
+        this.forwarding.resolve(msg.id, msg.res, replica, msg.streaming);
+        break;
+      case "http.chunk":
+        this.forwarding.chunk(msg.id, msg.chunk, replica);
+        break;
+      case "http.end":
+        this.forwarding.end(msg.id, replica, msg.error);
         break;
       case "forward.request":
         void this.router.answerForward(msg, replica);
