@@ -239,6 +239,45 @@ async function streams(project: string) {
       },
     );
 
+    if (project.endsWith("streaming_pair/")) {
+      await t.step(
+        "a chained call passes a stream on as it comes, and a vanishing client ends it",
+        async () => {
+          const started = Date.now();
+          const res = await fetch(
+            `${s.url}/front?mode=ticks&ms=300&n=3&tag=chained`,
+            {
+              headers: SSE,
+            },
+          );
+          assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
+          const reader = res.body!.getReader();
+          await readUntil(reader, (t) => t.includes('"i":0'));
+          const first = Date.now() - started;
+          note(
+            `first chained event after ${first} ms (the stream lasts 900 ms)`,
+          );
+          assert.ok(first < 800, `${first} ms: buffered`);
+          await reader.cancel();
+          await reader.closed.catch(() => {});
+
+          const conn = await rawGet(
+            s,
+            "/front?mode=ticks&ms=20&tag=chaingone",
+            SSE,
+          );
+          await readSome(conn, 'data: {"i":2}');
+          const closedAt = Date.now();
+          conn.close();
+          const line = await finallyOf(s, "chaingone");
+          const after = (line.at as number) - closedAt;
+          note(`chained: finally ${after} ms after the client closed`);
+          assert.ok(after < 200, `finally ran ${after} ms after the close`);
+          assert.equal(line.aborted, true);
+        },
+      );
+    }
+
     await t.step("stream_timeout ends an endless stream cleanly", async () => {
       const started = Date.now();
       const res = await fetch(`${s.url}/stream?mode=ticks&ms=100&tag=endless`, {

@@ -91,7 +91,11 @@ export type ToReplica =
     error?: string;
     /** A hand-off no other replica had room for: run it here. */
     declined?: boolean;
+    /** The body follows in `forward.chunk`s and a `forward.end`. */
+    streaming?: true;
   }
+  | { type: "forward.chunk"; id: number; chunk: Uint8Array }
+  | { type: "forward.end"; id: number; error?: true }
   | { type: "drain" }
   | { type: "routes"; routes: Route[]; apiNames: string[] }
   /** Stop listening on the HTTP port (another HTTP API was deployed). */
@@ -119,6 +123,8 @@ export type FromReplica =
     streaming?: true;
   }
   | { type: "http.chunk"; id: number; chunk: Uint8Array }
+  /** The replica takes `n` more chunks of streamed forward answer `id`. */
+  | { type: "forward.credit"; id: number; n: number }
   /** The streamed body of `id` ended (`error`: cut short). */
   | { type: "http.end"; id: number; error?: true }
   | {

@@ -20,7 +20,7 @@ import { BatchStats } from "../metrics/batch_stats.ts";
 import { StreamStats } from "../metrics/stream_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse, isStreamedResponse } from "../http/response.ts";
-import { ForwardedStream } from "./stream_forward.ts";
+import { ForwardedStream, ReceivedStreams } from "./stream_forward.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
   askToReconnect,
@@ -471,6 +471,8 @@ export async function startReplica(
   // Requests the main thread routes to this replica.
   const incoming = new Map<number, AbortController>();
   const streams = new Map<number, ForwardedStream>();
+  // Streamed answers to this replica's forwards (chained calls, hand-offs).
+  const received = new ReceivedStreams(post);
   async function serveForwarded(
     id: number,
     msg: Extract<ToReplica, { type: "http.request" }>,
@@ -492,7 +494,15 @@ export async function startReplica(
           body: null,
         };
         post({ type: "http.response", id, res: head, streaming: true });
-        const stream = new ForwardedStream(id, res.body!, post, abort.signal);
+        const stream = new ForwardedStream(res.body!, {
+          chunk: (chunk) => post({ type: "http.chunk", id, chunk }),
+          end: (error) =>
+            post(
+              error
+                ? { type: "http.end", id, error }
+                : { type: "http.end", id },
+            ),
+        }, abort.signal);
         streams.set(id, stream);
         return await stream.pump().finally(() => streams.delete(id));
       }
@@ -552,6 +562,12 @@ export async function startReplica(
       case "http.credit":
         streams.get(msg.id)?.credit(msg.n);
         break;
+      case "forward.chunk":
+        received.chunk(msg.id, msg.chunk);
+        break;
+      case "forward.end":
+        received.end(msg.id, msg.error);
+        break;
       case "http.cancel":
         incoming.get(msg.id)?.abort();
         break;
@@ -560,7 +576,9 @@ export async function startReplica(
         forwards.delete(msg.id);
         if (!waiter) break;
         if (msg.declined) waiter.resolve(null);
-        else if (msg.res) waiter.resolve(fromWireResponse(msg.res));
+        else if (msg.res && msg.streaming) {
+          waiter.resolve(received.open(msg.id, msg.res));
+        } else if (msg.res) waiter.resolve(fromWireResponse(msg.res));
         else waiter.reject(new TypeError(msg.error ?? "Request failed"));
         break;
       }

@@ -15,12 +15,21 @@ import {
   type WireResponse,
 } from "../replica/messages.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
+import { ReceivedStream } from "../replica/stream_forward.ts";
 import type { ReplicaPool } from "./replica_pool.ts";
 
 interface Pending {
   replica: Replica;
   pool: ReplicaPool;
   resolve(res: Response): void;
+}
+
+/** Streamed answers of replicas (passed on in chunks, not buffered). */
+const streamedAnswers = new WeakSet<Response>();
+
+/** True for a replica's answer that arrives in chunks. */
+export function isStreamedAnswer(res: Response): boolean {
+  return streamedAnswers.has(res);
 }
 
 /** Responses made on the main thread, which no replica counted. */
@@ -37,23 +46,14 @@ function localAnswer(
   return res;
 }
 
-/** A streamed response on its way from a replica (README "Streaming"). */
-interface OpenStream {
-  replica: Replica;
-  pool: ReplicaPool;
-  controller: ReadableStreamDefaultController<Uint8Array>;
-  /** Resolves the reader's pull when the chunk it asked for arrives. */
-  arrived: (() => void) | null;
-}
-
-/** Chunks asked for ahead of the client (each is one `http.credit`). */
-const STREAM_AHEAD = 4;
-
 /** Sends requests into pools and matches the responses. */
 export class Forwarding {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
-  readonly #streams = new Map<number, OpenStream>();
+  readonly #streams = new Map<
+    number,
+    { replica: Replica; stream: ReceivedStream }
+  >();
 
   /**
    * Admits `req` into `pool` and resolves with the replica's response.
@@ -166,49 +166,28 @@ export class Forwarding {
    */
   #openStream(id: number, p: Pending, res: WireResponse): Response {
     const { replica, pool } = p;
-    const open = { replica, pool, arrived: null } as unknown as OpenStream;
-    const body = new ReadableStream<Uint8Array>({
-      start: (c) => void (open.controller = c),
-      pull: () =>
-        new Promise<void>((resolve) => {
-          open.arrived = resolve;
-          replica.send({ type: "http.credit", id, n: 1 });
-        }),
-      cancel: () => {
-        if (this.#closeStream(id)) replica.send({ type: "http.cancel", id });
-      },
-    }, { highWaterMark: STREAM_AHEAD });
-    this.#streams.set(id, open);
-    return new Response(body, { status: res.status, headers: res.headers });
-  }
-
-  #closeStream(id: number): OpenStream | null {
-    const open = this.#streams.get(id);
-    if (!open) return null;
-    this.#streams.delete(id);
-    open.pool.release(open.replica);
-    open.arrived?.();
-    open.arrived = null;
-    return open;
+    const stream = new ReceivedStream(res, {
+      credit: (n) => replica.send({ type: "http.credit", id, n }),
+      cancel: () => replica.send({ type: "http.cancel", id }),
+    }, () => {
+      this.#streams.delete(id);
+      pool.release(replica);
+    });
+    this.#streams.set(id, { replica, stream });
+    streamedAnswers.add(stream.response);
+    return stream.response;
   }
 
   /** A chunk of streamed response `id` from `replica`. */
   chunk(id: number, chunk: Uint8Array, replica: Replica): void {
     const open = this.#streams.get(id);
-    if (!open || open.replica !== replica) return;
-    open.controller.enqueue(chunk as Uint8Array<ArrayBuffer>);
-    open.arrived?.();
-    open.arrived = null;
+    if (open?.replica === replica) open.stream.chunk(chunk);
   }
 
   /** Streamed response `id` from `replica` ended (`error`: cut short). */
   end(id: number, replica: Replica, error = false): void {
-    if (this.#streams.get(id)?.replica !== replica) return;
-    const open = this.#closeStream(id)!;
-    try {
-      if (error) open.controller.error(new Error("The stream was cut short"));
-      else open.controller.close();
-    } catch { /* the client cancelled it */ }
+    const open = this.#streams.get(id);
+    if (open?.replica === replica) open.stream.end(error);
   }
 
   /** Fails what a dead replica held: 504 when it hung, 500 otherwise. */

@@ -284,6 +284,13 @@ export function checkFromReplica(msg: unknown): FromReplica {
     }
     case "forward.cancel":
       return { type: "forward.cancel", id: id(msg.id) };
+    case "forward.credit": {
+      const n = msg.n;
+      if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 1024) {
+        fail("n is not an integer from 1 to 1024");
+      }
+      return { type: "forward.credit", id: id(msg.id), n: n as number };
+    }
     case "stats":
       return {
         type: "stats",

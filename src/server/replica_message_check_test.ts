@@ -66,6 +66,7 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
     { type: "http.chunk", id: 5, chunk: new Uint8Array(3) },
     { type: "http.end", id: 5 },
     { type: "http.end", id: 6, error: true },
+    { type: "forward.credit", id: 7, n: 1 },
     { type: "drained" },
     { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0, reconnects: 0 },
     {
@@ -123,6 +124,8 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
     ],
     [{ type: "http.chunk", id: -1, chunk: new Uint8Array(1) }, /id/],
     [{ type: "http.end", id: 1, error: "boom" }, /error is not true/],
+    [{ type: "forward.credit", id: 1, n: 0 }, /n is not an integer from 1/],
+    [{ type: "forward.credit", id: 1, n: 1e9 }, /n is not an integer from 1/],
     [
       { type: "stats", id: 1, stats: {}, custom: [], batches: 7 },
       /batches is not an object/,

@@ -486,6 +486,9 @@ export class Server implements ControlHost {
       case "forward.request":
         void this.router.answerForward(msg, replica);
         break;
+      case "forward.credit":
+        this.router.creditForward(replica, msg.id, msg.n);
+        break;
       case "forward.cancel":
         this.router.cancelForward(replica, msg.id);
         break;
