@@ -261,6 +261,16 @@ async function streams(project: string) {
           await reader.cancel();
           await reader.closed.catch(() => {});
 
+          // Chunked (no SSE) passes on the same way.
+          const plainStart = Date.now();
+          const plain = await fetch(
+            `${s.url}/front?mode=ticks&ms=300&n=3&tag=plain`,
+          );
+          const plainReader = plain.body!.getReader();
+          await readUntil(plainReader, (t) => t.includes('"i":0'));
+          assert.ok(Date.now() - plainStart < 800, "chunked chain buffered");
+          await plainReader.cancel();
+
           const conn = await rawGet(
             s,
             "/front?mode=ticks&ms=20&tag=chaingone",

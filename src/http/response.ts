@@ -170,7 +170,16 @@ function streamResult(
 /** Responses whose body is a stream the handler made (sent in chunks). */
 const streamedResponses = new WeakSet<Response>();
 
-/** True for a response made from a handler's stream or async iterable. */
+/** Marks a response whose body arrives as a stream (passed on in chunks). */
+export function markStreamed(res: Response): Response {
+  streamedResponses.add(res);
+  return res;
+}
+
+/**
+ * True for a response made from a handler's stream or async iterable, a
+ * streamed answer to a chained call, or any `text/event-stream`.
+ */
 export function isStreamedResponse(res: Response): boolean {
   return res.body !== null && (streamedResponses.has(res) ||
     (res.headers.get("content-type")?.startsWith("text/event-stream") ??

@@ -12,6 +12,7 @@
  */
 
 import type { FromReplica, WireResponse } from "./messages.ts";
+import { markStreamed } from "../http/response.ts";
 
 /** Chunks a receiver asks for ahead of its reader. */
 export const STREAM_AHEAD = 4;
@@ -150,7 +151,7 @@ export class ReceivedStreams {
       cancel: () => this.#post({ type: "forward.cancel", id }),
     }, () => this.#open.delete(id));
     this.#open.set(id, stream);
-    return stream.response;
+    return markStreamed(stream.response);
   }
 
   chunk(id: number, chunk: Uint8Array): void {
