@@ -271,6 +271,17 @@ export class MainRouter {
     this.#forwardStreams.get(`${replica.id}/${id}`)?.credit(n);
   }
 
+  /**
+   * A replica ended: what it asked for is cancelled (a stream it was
+   * receiving would otherwise wait for its credits forever).
+   */
+  replicaExited(replica: Replica): void {
+    const prefix = `${replica.id}/`;
+    for (const [key, abort] of this.#forwardAborts) {
+      if (key.startsWith(prefix)) abort.abort();
+    }
+  }
+
   /** The replica's caller gave up on a forwarded request. */
   cancelForward(replica: Replica, id: number): void {
     this.#forwardAborts.get(`${replica.id}/${id}`)?.abort();

@@ -425,6 +425,7 @@ export class Server implements ControlHost {
       onExit: (replica, exit) => {
         this.opts.control?.forget(replica);
         this.forwarding.replicaExited(replica, exit);
+        this.router.replicaExited(replica);
         this.grpcBackend.replicaExited(replica, exit);
       },
       onListeningChange: () => void this.updateListening(),
