@@ -25,6 +25,7 @@ export type {
   HandlerContext,
   HandlerLogger,
   MetricsClient,
+  ModelsClient,
   RequestInfo,
 } from "./src/handler/types.ts";
 export { HttpError } from "./src/errors/http_error.ts";

@@ -14,7 +14,7 @@ const grpcDir = fileURLToPath(new URL("../src/grpc/", import.meta.url));
 
 await Deno.remove(`${grpcDir}gen`, { recursive: true }).catch(() => {});
 const result = await runBuf(
-  ["generate", "proto", "--template", esTemplate("gen")],
+  ["generate", "proto", "--template", await esTemplate("gen")],
   grpcDir,
 );
 if (!result.success) {

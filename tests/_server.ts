@@ -30,6 +30,12 @@ export interface ServerOptions {
    * to lower its descriptor limit.
    */
   wrap?: string[];
+  /**
+   * Another checkout of the runtime (e.g. a copy without
+   * `tools/deno/node_modules`): the server runs as its `serve` task, the
+   * command line of its deno.json run with this Deno, in that directory.
+   */
+  checkout?: string;
 }
 
 /** A JSON log line, as parsed from stdout. */
@@ -71,8 +77,38 @@ export function example(name: string): string {
   return fromFileUrl(new URL(`../examples/${name}/`, import.meta.url));
 }
 
+/**
+ * The `serve` task of a checkout's deno.json as arguments of this Deno:
+ * `deno run <flags> cli.ts serve` without the leading `deno`.
+ */
+function serveTask(checkout: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${checkout}/deno.json`));
+  const [deno, ...args] = String(config.tasks.serve).split(/\s+/);
+  if (deno !== "deno") throw new Error(`Unexpected serve task in ${checkout}`);
+  return args;
+}
+
 /** The one place that knows how to start a server. */
 function serverCommand(projectDir: string, opts: ServerOptions): Deno.Command {
+  if (opts.checkout !== undefined) {
+    return new Deno.Command(Deno.execPath(), {
+      args: [
+        ...serveTask(opts.checkout),
+        projectDir,
+        "--port",
+        String(opts.port ?? 0),
+        "--grpc-port",
+        String(opts.grpcPort ?? 0),
+        ...(opts.args ?? []),
+      ],
+      cwd: opts.checkout,
+      env: { NO_COLOR: "1", ...(opts.env ?? {}) },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: opts.detached ?? false,
+    });
+  }
   const wrap = opts.wrap ?? [];
   return new Deno.Command(wrap[0] ?? Deno.execPath(), {
     args: [

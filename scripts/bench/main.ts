@@ -15,6 +15,7 @@ import { cpuScenario } from "./scenarios/cpu.ts";
 import { grpcScenario } from "./scenarios/grpc.ts";
 import { httpScenario } from "./scenarios/http.ts";
 import { keepaliveScenario } from "./scenarios/keepalive.ts";
+import { batchingScenario } from "./scenarios/batching.ts";
 import { memoryScenario } from "./scenarios/memory.ts";
 import { startupScenario } from "./scenarios/startup.ts";
 import type {
@@ -124,6 +125,9 @@ async function main(): Promise<number> {
           break;
         case "keepalive":
           results.keepalive = await keepaliveScenario(ctx).catch(fail);
+          break;
+        case "batching":
+          results.batching = await batchingScenario(ctx).catch(fail);
           break;
       }
       const failed = results[name];

@@ -7,7 +7,13 @@
 
 import { ratio } from "./stats.ts";
 import { evaluateTargets } from "./targets.ts";
-import type { BenchResults, ComparisonRow, KeepAliveResults } from "./types.ts";
+import type {
+  BatchingResults,
+  BenchResults,
+  ComparisonRow,
+  KeepAliveResults,
+  LoadResult,
+} from "./types.ts";
 
 const LABELS: Record<string, string> = {
   json: "JSON echo",
@@ -80,6 +86,39 @@ function comparisonTable(rows: ComparisonRow[]): string {
       `${r.runtime.errors}/${r.raw.errors}`,
     ]),
   );
+}
+
+/** The batching section: each API at 64 and 1 connection. */
+export function batchingSection(b: BatchingResults): string {
+  const row = (
+    label: string,
+    conns: number,
+    r: LoadResult,
+    base: LoadResult,
+  ) => [
+    label,
+    String(conns),
+    r.rps.toFixed(0),
+    `${(r.rps / base.rps).toFixed(2)}x`,
+    fmtMs(r.p50Ms),
+    fmtMs(r.p99Ms),
+    String(r.errors),
+  ];
+  return [
+    markdownTable(
+      ["API", "Conns", "Req/s", "Of unbatched", "p50 ms", "p99 ms", "Errors"],
+      [
+        row("unbatched", 64, b.at64.plain, b.at64.plain),
+        row("fixed (32, 10ms)", 64, b.at64.fixed, b.at64.plain),
+        row("adaptive (32, max 100ms)", 64, b.at64.adaptive, b.at64.plain),
+        row("unbatched", 1, b.at1.plain, b.at1.plain),
+        row("adaptive (32, max 100ms)", 1, b.at1.adaptive, b.at1.plain),
+      ],
+    ),
+    "",
+    "One replica of a handler that costs 5 ms per call plus 0.5 ms per item, " +
+    "one call at a time (server unpinned, access log off).",
+  ].join("\n");
 }
 
 /** The keep-alive scale-up section: each phase against its ideal. */
@@ -260,6 +299,12 @@ export function renderReport(r: BenchResults): string {
   else if ("error" in r.keepalive) {
     out.push(`Failed: ${r.keepalive.error.split("\n")[0]}`);
   } else out.push(keepaliveSection(r.keepalive));
+
+  out.push("", "## Server-side batching (issue 15)", "");
+  if (!r.batching) out.push("Not run.");
+  else if ("error" in r.batching) {
+    out.push(`Failed: ${r.batching.error.split("\n")[0]}`);
+  } else out.push(batchingSection(r.batching));
 
   out.push("", "## Targets", "");
   out.push(markdownTable(

@@ -94,6 +94,10 @@ Deno.test("evaluateTargets() passes and misses on the measured values", () => {
     ["n/a", "not measured"],
     ["n/a", "not measured"],
     ["n/a", "not measured"],
+    ["n/a", "not measured"],
+    ["n/a", "not measured"],
+    ["n/a", "not measured"],
+    ["n/a", "not measured"],
   ]);
 });
 
@@ -131,8 +135,10 @@ const KEEPALIVE: KeepAliveResults = {
 };
 
 Deno.test("evaluateTargets() judges the keep-alive scale-up against issue 19's bars", () => {
+  const keep = (vs: ReturnType<typeof evaluateTargets>) =>
+    vs.filter((v) => v.target.startsWith("Keep-alive"));
   const verdicts = evaluateTargets({ meta: META, keepalive: KEEPALIVE });
-  assert.deepEqual(verdicts.slice(-2).map((v) => [v.status, v.value]), [
+  assert.deepEqual(keep(verdicts).map((v) => [v.status, v.value]), [
     ["PASS", "90%"],
     ["PASS", "1.10x"],
   ]);
@@ -143,7 +149,7 @@ Deno.test("evaluateTargets() judges the keep-alive scale-up against issue 19's b
       after: { ...KEEPALIVE.after, rps: 10, p50Ms: 800 },
     },
   });
-  assert.deepEqual(slow.slice(-2).map((v) => [v.status, v.value]), [
+  assert.deepEqual(keep(slow).map((v) => [v.status, v.value]), [
     ["MISS", "25%"],
     ["MISS", "4.00x"],
   ]);
@@ -164,4 +170,36 @@ Deno.test("keepaliveSection() shows each phase against its ideal", () => {
     renderReport({ meta: META, keepalive: KEEPALIVE }),
     /## Keep-alive scale-up/,
   );
+});
+
+Deno.test("evaluateTargets() judges batching against issue 15's bars", () => {
+  const at = (rps: number, p50Ms: number, p99Ms: number) => ({
+    requests: rps * 5,
+    durationS: 5,
+    rps,
+    p50Ms,
+    p99Ms,
+    errors: 0,
+  });
+  const verdicts = evaluateTargets({
+    meta: META,
+    batching: {
+      maxLatencyMs: 100,
+      at64: {
+        plain: at(180, 350, 360),
+        fixed: at(1200, 50, 60),
+        adaptive: at(500, 120, 140),
+      },
+      at1: { plain: at(170, 5.8, 6.5), adaptive: at(160, 6.2, 7) },
+      fixedSpeedup: 1200 / 180,
+      adaptiveSpeedup: 500 / 180,
+      adaptiveP50AddedMs: 0.4,
+    },
+  }).filter((v) => v.target.startsWith("Batching"));
+  assert.deepEqual(verdicts.map((v) => [v.status, v.value]), [
+    ["PASS", "6.67x"],
+    ["MISS", "2.78x"],
+    ["MISS", "140.0 ms"],
+    ["PASS", "0.40 ms"],
+  ]);
 });

@@ -62,6 +62,7 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
     : undefined;
   const mem = r.memory && "idleMB" in r.memory ? r.memory : undefined;
   const keep = r.keepalive && "after" in r.keepalive ? r.keepalive : undefined;
+  const batch = r.batching && "at64" in r.batching ? r.batching : undefined;
   const verdicts = [
     check(
       `HTTP JSON echo @64 >= 0.70x raw Deno.serve (${pinnedLabel})`,
@@ -126,6 +127,30 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
       keep && keep.after.p50Ms / keep.handlerMs,
       (v) => v <= 1.75,
       x,
+    ),
+    check(
+      "Batching @64: fixed >= 3x unbatched throughput",
+      batch?.fixedSpeedup,
+      (v) => v >= 3,
+      x,
+    ),
+    check(
+      "Batching @64: adaptive >= 3x unbatched throughput",
+      batch?.adaptiveSpeedup,
+      (v) => v >= 3,
+      x,
+    ),
+    check(
+      "Batching @64: adaptive p99 <= max_latency",
+      batch && batch.at64.adaptive.p99Ms / batch.maxLatencyMs,
+      (v) => v <= 1,
+      (v) => `${(v * (batch?.maxLatencyMs ?? 0)).toFixed(1)} ms`,
+    ),
+    check(
+      "Batching @1: adaptive adds <= 1 ms p50 over unbatched",
+      batch?.adaptiveP50AddedMs,
+      (v) => v <= 1,
+      (v) => `${v.toFixed(2)} ms`,
     ),
   );
   return verdicts;

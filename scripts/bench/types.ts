@@ -16,6 +16,7 @@ export const SCENARIOS = [
   "memory",
   "cpu",
   "keepalive",
+  "batching",
 ] as const;
 export type ScenarioName = typeof SCENARIOS[number];
 
@@ -125,6 +126,19 @@ export interface KeepAliveResults {
   connections: number;
 }
 
+/** Server-side batching against unbatched calls of the same handler. */
+export interface BatchingResults {
+  /** `max_latency` of the adaptive API. */
+  maxLatencyMs: number;
+  at64: { plain: LoadResult; fixed: LoadResult; adaptive: LoadResult };
+  at1: { plain: LoadResult; adaptive: LoadResult };
+  /** Throughput at 64 connections over the unbatched one. */
+  fixedSpeedup: number;
+  adaptiveSpeedup: number;
+  /** p50 at 1 connection, adaptive minus unbatched. */
+  adaptiveP50AddedMs: number;
+}
+
 /** Everything one bench run measured. */
 export interface BenchResults {
   meta: {
@@ -147,4 +161,5 @@ export interface BenchResults {
   memory?: MemoryResults | { error: string };
   cpu?: CpuResults | { error: string };
   keepalive?: KeepAliveResults | { error: string };
+  batching?: BatchingResults | { error: string };
 }

@@ -190,6 +190,24 @@ export class FieldReader {
     return new FieldReader(map, { path: this.field(key), line }, this.#ctx);
   }
 
+  /**
+   * The mapping at `key[index]` of a list (`paths[0].name` in messages); not
+   * a mapping gives an empty section, with an issue.
+   */
+  item(key: string, index: number): FieldReader {
+    const node = this.node(key);
+    const item = node?.kind === "seq" ? node.items[index] : undefined;
+    let map: YamlMap | null = null;
+    if (item?.kind === "map") map = item;
+    else if (item !== undefined) {
+      this.reject(`${key}[${index}]`, item, "expected a mapping");
+    }
+    return new FieldReader(map, {
+      path: this.field(`${key}[${index}]`),
+      line: item?.line ?? this.line,
+    }, this.#ctx);
+  }
+
   /** A YAML list, or undefined (with an issue when it is something else). */
   list(key: string): YamlSeq | undefined {
     const node = this.node(key);

@@ -14,6 +14,7 @@ import type {
 import { toPlain } from "./yaml_tree.ts";
 import { parseByteSize } from "./quantity.ts";
 import { checkProjectPath, isApiName } from "./value_checks.ts";
+import { readModels, readWarmup } from "./models_config.ts";
 import { NET_ENTRY_HINT, netEntryProblem, type NetRules } from "./net_rules.ts";
 
 const HANDLER_KEYS = [
@@ -35,6 +36,8 @@ const HANDLER_KEYS = [
   "access_log",
   "stream_timeout",
   "sse_heartbeat",
+  "models",
+  "warmup",
 ] as const;
 
 /** `handler.control` keys, as written in cortex.yaml, and their field. */
@@ -115,20 +118,18 @@ export function readHandler(
     startupTimeoutMs: r.duration("startup_timeout", { above: 0 }) ??
       HANDLER_DEFAULTS.startupTimeoutMs,
     accessLog: readAccessLog(r),
-    ...readStreaming(r),
+    ...optional("models", readModels(r, projectFiles)),
+    ...optional("warmup", readWarmup(r)),
+    ...optional("streamTimeoutMs", r.duration("stream_timeout", { above: 0 })),
+    ...optional("sseHeartbeatMs", r.duration("sse_heartbeat", { min: 0 })),
   };
 }
 
-/** `stream_timeout` and `sse_heartbeat`, only when set. */
-function readStreaming(
-  r: FieldReader,
-): { streamTimeoutMs?: number; sseHeartbeatMs?: number } {
-  const out: { streamTimeoutMs?: number; sseHeartbeatMs?: number } = {};
-  const timeout = r.duration("stream_timeout", { above: 0 });
-  if (timeout !== undefined) out.streamTimeoutMs = timeout;
-  const heartbeat = r.duration("sse_heartbeat", { min: 0 });
-  if (heartbeat !== undefined) out.sseHeartbeatMs = heartbeat;
-  return out;
+function optional<K extends string, V>(
+  key: K,
+  value: V | undefined,
+): { [k in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [k in K]?: V };
 }
 
 /** `access_log`: true (1), false (0), or a sample rate in (0, 1]. */

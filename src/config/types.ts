@@ -60,6 +60,38 @@ export interface HandlerConfig {
   streamTimeoutMs?: number;
   /** Ours: idle time before an SSE heartbeat in ms (`handler.sse_heartbeat`, default 15000; 0 for none). */
   sseHeartbeatMs?: number;
+  /** `handler.models` (Cortex's multi-model shapes), when set. */
+  models?: ModelsConfig;
+  /** Ours: `handler.warmup`, calls run before a replica is ready. */
+  warmup?: WarmupConfig;
+}
+
+/** One model file of `handler.models` (`path`, or an entry of `paths`). */
+export interface ModelPath {
+  /** "default" for `models.path`. */
+  name: string;
+  /** A project path (relative, POSIX) or an `https://` (loopback `http://`) URL. */
+  path: string;
+  /** Lower-case hex SHA-256 the file must have, or null. */
+  sha256: string | null;
+}
+
+/** `handler.models`: either `paths` (from `path` or `paths`) or `dir`. */
+export interface ModelsConfig {
+  paths: ModelPath[];
+  /** Project folder with one sub-folder per model, integer versions in each. */
+  dir: string | null;
+  /** Most models loaded at once (LRU); null: no bound. */
+  cacheSize: number | null;
+  /** Ours: how often changed files and new versions are looked for (default 10000). */
+  pollIntervalMs: number;
+}
+
+/** `handler.warmup`. */
+export interface WarmupConfig {
+  /** Sent as JSON (a string as text) to handlePost; GET handlers get none. */
+  payload: unknown;
+  count: number;
 }
 
 /**

@@ -1,42 +1,12 @@
 /**
- * Runs the pinned `buf` CLI and `protoc-gen-es` plugin from the repo's
- * toolchain (`tools/deno/node_modules`).
+ * Runs the pinned `buf` CLI and `protoc-gen-es` plugin, found by
+ * `./toolchain.ts` (the repo's toolchain, else Deno's npm support).
  *
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import { GrpcConfigError } from "./config_error.ts";
-
-const TOOLS = new URL("../../tools/deno/node_modules/", import.meta.url);
-
-/**
- * The buf binary: `$CORTEX_BUF_BIN`, else the platform package of
- * `@bufbuild/buf` in the repo's toolchain.
- *
- * @returns an absolute path
- */
-export function bufBinary(): string {
-  const override = Deno.env.get("CORTEX_BUF_BIN");
-  if (override) return override;
-  const os = Deno.build.os === "windows" ? "win32" : Deno.build.os;
-  const arch = Deno.build.arch === "x86_64" ? "x64" : "arm64";
-  const exe = Deno.build.os === "windows" ? "buf.exe" : "buf";
-  return fileURLToPath(
-    new URL(`@bufbuild/buf-${os}-${arch}/bin/${exe}`, TOOLS),
-  );
-}
-
-/**
- * The protoc-gen-es plugin: `$CORTEX_PROTOC_GEN_ES`, else the one in the
- * repo's toolchain (a Node.js script).
- *
- * @returns an absolute path
- */
-export function protocGenEsBinary(): string {
-  return Deno.env.get("CORTEX_PROTOC_GEN_ES") ??
-    fileURLToPath(new URL(".bin/protoc-gen-es", TOOLS));
-}
+import { bufBinary, protocGenEsCommand } from "./toolchain.ts";
 
 /** The outcome of one buf run. */
 export interface BufResult {
@@ -55,7 +25,7 @@ export interface BufResult {
  * @throws {GrpcConfigError} when the binary cannot be started
  */
 export async function runBuf(args: string[], cwd: string): Promise<BufResult> {
-  const bin = bufBinary();
+  const bin = await bufBinary();
   const cache = await Deno.makeTempDir({ prefix: "cortex-buf-cache-" });
   try {
     const out = await new Deno.Command(bin, {
@@ -74,7 +44,7 @@ export async function runBuf(args: string[], cwd: string): Promise<BufResult> {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new GrpcConfigError(
-        `Cannot run buf "${bin}": file not found; run ./deno once to install the toolchain, or set CORTEX_BUF_BIN`,
+        `Cannot run buf "${bin}": file not found; set CORTEX_BUF_BIN to a buf binary, or unset it to use the toolchain or Deno's npm cache`,
       );
     }
     throw err;
@@ -90,11 +60,13 @@ export async function runBuf(args: string[], cwd: string): Promise<BufResult> {
  * @param out the output directory, relative to buf's `-o` base
  * @returns the template as JSON, for `--template`
  */
-export function esTemplate(out: string): string {
+export async function esTemplate(out: string): Promise<string> {
+  const command = await protocGenEsCommand();
   return JSON.stringify({
     version: "v2",
     plugins: [{
-      local: protocGenEsBinary(),
+      // A path, or a program and its arguments.
+      local: command.length === 1 ? command[0] : command,
       out,
       opt: ["target=ts", "import_extension=ts"],
     }],

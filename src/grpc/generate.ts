@@ -39,7 +39,7 @@ export async function generateTypes(
       path,
       "--include-imports",
       "--template",
-      esTemplate("gen"),
+      await esTemplate("gen"),
       "-o",
       tmp,
     ], projectDir);

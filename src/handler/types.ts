@@ -67,6 +67,26 @@ export interface HandlerContext {
   projectDir: string;
   /** The one directory the handler may write to; private to this replica. */
   scratchDir: string;
+  /** The models of `handler.models`, loaded by the handler's `loadModel`. */
+  models: ModelsClient;
+}
+
+/**
+ * `ctx.models`: the models `handler.models` lists in cortex.yaml, each
+ * loaded once by the handler's `loadModel(path, { name, version })` and
+ * kept in an LRU of `cache_size`.
+ */
+export interface ModelsClient {
+  /**
+   * The model `name` (omitted: the only one; `models.path` is "default") at
+   * `version` ("latest", the default, is the highest `dir` version), loaded
+   * on first use and again when its files change on disk.
+   */
+  get<T = unknown>(name?: string, version?: string | number): Promise<T>;
+  /** The model names. */
+  names(): string[];
+  /** A model's versions, lowest first ("1" for `path` and `paths` models). */
+  versions(name: string): Promise<string[]> | string[];
 }
 
 /** The second argument of `handlePost`, `handleGet`, etc. */

@@ -75,6 +75,8 @@ export interface ReplicaInit {
    * this replica's own listener; absent in replicas that do not listen.
    */
   edge?: EdgeInit;
+  /** `handler.models` URLs → their downloaded file (read-only here). */
+  modelFiles?: Record<string, string>;
 }
 
 /** Main thread → replica. */

@@ -62,6 +62,7 @@ import { ReplicaGrpc } from "./replica_grpc.ts";
 import { ProxiedControl } from "./control_client.ts";
 import { Edge } from "../edge/edge.ts";
 import { allowedMethods } from "./handler_loader.ts";
+import { denoModelFs, type ModelSource, ModelStore } from "./models.ts";
 // Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
 // without read access to the runtime's files.
 import "../../mod.ts";
@@ -80,6 +81,9 @@ export const LOAD_REPORT_MS = 250;
 
 /** The optional method awaited before a replica is ready. */
 const INIT = "init";
+
+/** The method `ctx.models` loads a model with. */
+const LOAD_MODEL = "loadModel";
 
 /** How soon a change of load is reported. */
 const REPORT_DELAY_MS = 5;
@@ -329,6 +333,29 @@ export async function startReplica(
     api.handler.path,
   );
   const control = init.control ? new ProxiedControl(post) : null;
+  // handler.models: the handler's loadModel() loads them (after init()).
+  let handler: HandlerInstance | null = null;
+  const models = api.handler.models
+    ? new ModelStore({
+      sources: await modelSources(init),
+      cacheSize: api.handler.models.cacheSize,
+      fs: denoModelFs,
+      load: (path, info) => {
+        const load = handler?.[LOAD_MODEL];
+        if (typeof load !== "function") {
+          throw new Error(
+            `handler.models is set but the handler class has no ${LOAD_MODEL}(path, { name, version }) method`,
+          );
+        }
+        return (load as (p: string, i: unknown) => unknown).call(
+          handler,
+          path,
+          info,
+        );
+      },
+      onError: (message, error) => runtime.exception(message, error),
+    })
+    : null;
   const ctx = {
     logger: handlerLogger,
     client: control?.client ?? null,
@@ -341,8 +368,20 @@ export async function startReplica(
     },
     projectDir: init.projectDir,
     scratchDir: init.scratchDir,
+    models: {
+      get: (name?: string, version: string | number = "latest") => {
+        if (models === null) {
+          return Promise.reject(
+            new Error("ctx.models.get(): this API has no handler.models"),
+          );
+        }
+        return models.get(name, version);
+      },
+      names: () => models?.names() ?? [],
+      versions: (name: string) => models?.versions(name) ?? [],
+    },
   };
-  let handler: HandlerInstance = new HandlerClass(
+  handler = new HandlerClass(
     structuredClone(api.handler.config),
     ctx,
   );
@@ -355,6 +394,21 @@ export async function startReplica(
   }
   if (typeof handler[INIT] === "function") {
     await (handler[INIT] as () => unknown).call(handler);
+  }
+  // The listed models load before the replica is ready; then changes are
+  // polled (Cortex: every 10 s), one poll at a time.
+  let modelPoll: ReturnType<typeof setTimeout> | undefined;
+  if (models !== null) {
+    await models.preload();
+    const every = api.handler.models!.pollIntervalMs;
+    const schedule = () => {
+      modelPoll = setTimeout(() => {
+        models.poll().catch((error) =>
+          runtime.exception("Cannot look for model changes", error)
+        ).finally(schedule);
+      }, every);
+    };
+    schedule();
   }
 
   pipeline = createHttpPipeline({
@@ -377,6 +431,9 @@ export async function startReplica(
     },
   });
   const serveOwn = pipeline;
+  if (api.handler.warmup) {
+    await warmup(api, serveOwn, allowedMethods(handler));
+  }
 
   const grpc = api.handler.protobufPath
     ? new ReplicaGrpc({
@@ -550,6 +607,7 @@ export async function startReplica(
     }
     clearInterval(heartbeat);
     clearTimeout(streamsEnd);
+    clearTimeout(modelPoll);
     logs.flushNow();
     post({ type: "drained" });
   }
@@ -628,7 +686,9 @@ export async function startReplica(
   post({
     type: "ready",
     methods: Object.getOwnPropertyNames(Object.getPrototypeOf(handler))
-      .filter((name) => name !== "constructor" && name !== INIT),
+      .filter((name) =>
+        name !== "constructor" && name !== INIT && name !== LOAD_MODEL
+      ),
     listening: server !== null,
   });
 }
@@ -639,4 +699,70 @@ function listenHost(listen: { hostname: string; port: number }): string {
     ? `[${listen.hostname}]`
     : listen.hostname;
   return `${host}:${listen.port}`;
+}
+
+/**
+ * `handler.models` as the store's sources: project paths and downloaded
+ * URLs (`init.modelFiles`) as files, each sub-folder of `dir` as a model.
+ */
+async function modelSources(init: ReplicaInit): Promise<ModelSource[]> {
+  const models = init.api.handler.models!;
+  const base = init.projectDir.replace(/\/?$/, "/");
+  const sources: ModelSource[] = models.paths.map(({ name, path }) => {
+    const file = init.modelFiles?.[path] ??
+      (/^https?:\/\//.test(path) ? null : base + path);
+    if (file === null) {
+      throw new Error(`Model "${name}" (${path}) was not downloaded`);
+    }
+    return { kind: "file", name, path: file };
+  });
+  if (models.dir !== null) {
+    const dir = base + models.dir;
+    for (const name of (await denoModelFs.folders(dir)).sort()) {
+      if (name.startsWith(".")) continue;
+      sources.push({ kind: "versions", name, dir: `${dir}/${name}` });
+    }
+  }
+  return sources;
+}
+
+/**
+ * `handler.warmup`: `count` calls of the handler's POST (with the payload)
+ * or GET through the pipeline before the replica is ready.
+ *
+ * @throws {Error} When a call fails, naming its status and body.
+ */
+async function warmup(
+  api: ReplicaInit["api"],
+  serve: ReturnType<typeof createHttpPipeline>,
+  methods: string[],
+): Promise<void> {
+  const { payload, count } = api.handler.warmup!;
+  const method = methods.includes("POST") ? "POST" : "GET";
+  if (!methods.includes(method)) {
+    throw new Error(
+      "handler.warmup needs a handlePost or handleGet method to call",
+    );
+  }
+  const url = `http://warmup${api.networking.endpoint}`;
+  for (let i = 1; i <= count; i++) {
+    const init: RequestInit = { method };
+    if (method === "POST" && payload !== null) {
+      const text = typeof payload === "string";
+      init.body = text ? payload : JSON.stringify(payload);
+      init.headers = {
+        "content-type": text ? "text/plain" : "application/json",
+      };
+    }
+    const res = await serve(new Request(url, init), {
+      requestId: `warmup-${i}`,
+    });
+    if (res.status >= 400) {
+      const body = (await res.text()).slice(0, 500);
+      throw new Error(
+        `handler.warmup call ${i} of ${count} (${method} ${api.networking.endpoint}) failed with status ${res.status}: ${body}`,
+      );
+    }
+    await res.body?.cancel();
+  }
 }

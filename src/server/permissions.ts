@@ -30,6 +30,9 @@ export interface WorkerPermissions {
  * the npm packages in the handler's module graph (src/supervisor/modules.ts
  * `npmPackageDirs`), since packages read their own files (onnxruntime-web
  * its `.wasm`) with `node:fs`; never the rest of the cache.
+ * Also read (read-only): the folder of `handler.models.dir` (versions are
+ * added to it while serving) and `modelFiles`, the downloaded files of the
+ * API's `handler.models` URLs in the supervisor's model cache.
  * Write: the scratch directory. Net: `handler.allow_net`, each entry checked
  * again against the server's rules (loopback only with
  * --allow-loopback-net, never the server's own ports), plus the serving
@@ -47,6 +50,7 @@ export function workerPermissions(
   listen: { hostname: string; port: number } | null,
   rules: NetRules,
   packageDirs: string[] = [],
+  modelFiles: string[] = [],
 ): WorkerPermissions {
   const net = api.handler.allowNet.map((entry) => {
     const problem = netEntryProblem(entry, rules);
@@ -66,6 +70,10 @@ export function workerPermissions(
       ...project.files.map((f) => join(project.dir, f)),
       scratchDir,
       ...packageDirs,
+      ...(api.handler.models?.dir
+        ? [join(project.dir, api.handler.models.dir)]
+        : []),
+      ...modelFiles,
     ],
     write: [scratchDir],
     net: net.length > 0 ? net : false,

@@ -119,3 +119,36 @@ Deno.test("handlerEnv() layers .env, then handler.env, then the runtime's variab
     },
   );
 });
+
+Deno.test("workerPermissions() grants read access to the models dir and the downloaded model files, and only read", () => {
+  const withModels = {
+    ...api,
+    handler: {
+      ...api.handler,
+      models: {
+        paths: [],
+        dir: "models",
+        cacheSize: null,
+        pollIntervalMs: 10_000,
+      },
+    },
+  } as unknown as ApiConfig;
+  const cached = "/home/u/.cache/cortex/models/" + "ab".repeat(32);
+  const p = workerPermissions(
+    project,
+    withModels,
+    "/tmp/s/iris-1",
+    null,
+    RULES,
+    [],
+    [cached],
+  );
+  assert.deepEqual(p.read, [
+    "/srv/iris/handler.ts",
+    "/srv/iris/models/m.bin",
+    "/tmp/s/iris-1",
+    "/srv/iris/models",
+    cached,
+  ]);
+  assert.deepEqual(p.write, ["/tmp/s/iris-1"]);
+});

@@ -53,6 +53,8 @@ export interface PoolDeps {
   maxLocalReplicas: number;
   /** Connection limits of replicas' own listeners (serve flags). */
   limits?: ConnectionLimits;
+  /** `handler.models` URL → downloaded file (src/supervisor/model_cache.ts). */
+  modelFiles?: Record<string, string>;
   /** The edge checks a listening replica of `api` runs (src/edge/). */
   edge?(api: ApiConfig): EdgeInit;
 }
@@ -316,6 +318,9 @@ export class ReplicaPool {
       control: d.control,
       limits: d.limits,
       ...(listen && d.edge ? { edge: d.edge(api) } : {}),
+      ...(api.handler.models && d.modelFiles
+        ? { modelFiles: d.modelFiles }
+        : {}),
     };
     const replica = new Replica(
       init,

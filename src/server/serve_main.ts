@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import type { Project } from "../config/types.ts";
 import { decodeDescriptors } from "../supervisor/descriptors.ts";
 import { readPackageDirs } from "../supervisor/modules.ts";
+import { readModelFiles } from "../supervisor/model_cache.ts";
 import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
 import { runServer } from "./run.ts";
 
@@ -49,6 +50,7 @@ const { values, positionals } = parseArgs({
     "import-map-file": { type: "string" },
     "lock-file": { type: "string" },
     "packages-file": { type: "string" },
+    "models-file": { type: "string" },
     "grpc-socket": { type: "string" },
     "grpc-socket-bind": { type: "string" },
     "replace-request": { type: "string" },
@@ -78,6 +80,7 @@ Deno.exit(
         packages: await readPackageDirs(values["packages-file"]),
       }
       : undefined,
+    modelFiles: await readModelFiles(values["models-file"]),
     supervised: true,
     ...(values["grpc-socket"]
       ? {

@@ -65,6 +65,8 @@ export interface ServerOptions {
     /** Handler path → npm package folders its replicas may read. */
     packages?: Record<string, string[]>;
   };
+  /** `handler.models` URL → the file the supervisor downloaded. */
+  modelFiles?: Record<string, string>;
   /** Carries handlers' ctx.client calls to the control API, when one runs. */
   control: ControlProxy | null;
   /** `--allow-loopback-net`: handler.allow_net may name loopback addresses. */
@@ -393,6 +395,7 @@ export class Server implements ControlHost {
           ? { hostname: this.opts.hostname, port: this.port }
           : null,
       socket: this.#socket!,
+      modelFiles: this.opts.modelFiles,
       command: (api, scratchDir, listen) => {
         checkNetWithinOwn(api);
         return replicaCommand({
@@ -403,6 +406,7 @@ export class Server implements ControlHost {
             listen,
             this.netRules(),
             this.opts.modules?.packages?.[api.handler.path] ?? [],
+            modelFilesOf(api, this.opts.modelFiles),
           ),
           socket: this.#socket!.address,
           memoryBytes: memoryLimitOf(api),
@@ -536,4 +540,14 @@ export class Server implements ControlHost {
     this.logger.info("Stopped");
     await this.sink.flush();
   }
+}
+
+/** The downloaded files of `api`'s model URLs. */
+function modelFilesOf(
+  api: ApiConfig,
+  files: Record<string, string> | undefined,
+): string[] {
+  return (api.handler.models?.paths ?? []).flatMap((m) =>
+    files?.[m.path] ?? []
+  );
 }

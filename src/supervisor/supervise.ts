@@ -31,6 +31,7 @@ import {
   UNSTABLE_FLAGS,
 } from "./flags.ts";
 import { type ModuleFiles, prepareModules } from "./modules.ts";
+import { prepareModelFiles } from "./model_cache.ts";
 import { type SpawnedChild, SupervisedChild } from "./child.ts";
 import { replaceRequestPath, watchReplaceRequests } from "./replace_request.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
@@ -170,6 +171,20 @@ export async function supervise(
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
     return 2;
   }
+  // handler.models URLs: downloaded and checked now (the serving process
+  // and replicas have no network for them), read-only from then on.
+  let modelFiles: Record<string, string>;
+  try {
+    modelFiles = await prepareModelFiles(project, {
+      onlyApi: opts.onlyApi ?? undefined,
+    });
+  } catch (error) {
+    logLine("ERROR", (error as Error).message);
+    await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
+    return 2;
+  }
+  const modelsFile = `${scratchRoot}/models.json`;
+  await Deno.writeTextFile(modelsFile, JSON.stringify(modelFiles));
   const projectFile = `${scratchRoot}/project.json`;
   await Deno.writeTextFile(projectFile, JSON.stringify(project));
   let projectFileUnused = true;
@@ -196,7 +211,12 @@ export async function supervise(
       "run",
       ...UNSTABLE_FLAGS,
       ...moduleFlags(modules),
-      ...serverPermissionFlags(project, listenOf(gen), scratchRoot),
+      ...serverPermissionFlags(
+        project,
+        listenOf(gen),
+        scratchRoot,
+        Object.values(modelFiles),
+      ),
       SERVE_MAIN,
       project.dir,
       ...serveArgs,
@@ -214,6 +234,8 @@ export async function supervise(
       "--lock-file",
       modules.lock,
       ...(modules.packages ? ["--packages-file", modules.packages] : []),
+      "--models-file",
+      modelsFile,
       "--control-report",
       reportOf(gen),
       "--replace-request",

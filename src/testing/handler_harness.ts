@@ -89,6 +89,15 @@ export async function loadHandler(
     },
     projectDir: project.dir,
     scratchDir,
+    // handler.models is served by `cortex serve` only (not yet here).
+    models: {
+      get: () =>
+        Promise.reject(
+          new Error("ctx.models is not available in the test harness yet"),
+        ),
+      names: () => [],
+      versions: () => [],
+    },
   };
   // Handlers read relative paths against the project, as under `serve`:
   // the test process works in the project directory until close().
