@@ -34,6 +34,8 @@ const HANDLER_KEYS = [
   "shutdown_grace_period",
   "startup_timeout",
   "access_log",
+  "stream_timeout",
+  "sse_heartbeat",
   "models",
   "warmup",
 ] as const;
@@ -118,6 +120,8 @@ export function readHandler(
     accessLog: readAccessLog(r),
     ...optional("models", readModels(r, projectFiles)),
     ...optional("warmup", readWarmup(r)),
+    ...optional("streamTimeoutMs", r.duration("stream_timeout", { above: 0 })),
+    ...optional("sseHeartbeatMs", r.duration("sse_heartbeat", { min: 0 })),
   };
 }
 

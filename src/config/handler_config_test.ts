@@ -287,6 +287,20 @@ const cases: Case[] = [
     ]],
   },
   {
+    name: "stream_timeout and sse_heartbeat",
+    yaml:
+      "name: iris\nhandler: {path: handler.ts, stream_timeout: 10m, sse_heartbeat: 0}\n",
+    get: (a) => [a.handler.streamTimeoutMs, a.handler.sseHeartbeatMs],
+    want: [600_000, 0],
+  },
+  {
+    name: "bad stream_timeout",
+    yaml: "name: iris\nhandler: {path: handler.ts, stream_timeout: 0s}\n",
+    wantErr: [
+      `${E}:2: handler.stream_timeout is "0s": must be greater than 0s`,
+    ],
+  },
+  {
     name: "integer max_body_size is bytes",
     yaml: "name: iris\nhandler: {path: handler.ts, max_body_size: 1024}\n",
     get: (a) => a.handler.maxBodyBytes,

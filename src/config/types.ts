@@ -56,6 +56,10 @@ export interface HandlerConfig {
   accessLog: number;
   /** Ours: how long the constructor may take before the replica is failed (default 120000). */
   startupTimeoutMs: number;
+  /** Ours: longest life of a streamed response in ms (`handler.stream_timeout`, default none). */
+  streamTimeoutMs?: number;
+  /** Ours: idle time before an SSE heartbeat in ms (`handler.sse_heartbeat`, default 15000; 0 for none). */
+  sseHeartbeatMs?: number;
   /** `handler.models` (Cortex's multi-model shapes), when set. */
   models?: ModelsConfig;
   /** Ours: `handler.warmup`, calls run before a replica is ready. */

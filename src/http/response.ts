@@ -6,6 +6,12 @@
  */
 
 import { utf8ByteLength } from "./byte_length.ts";
+import {
+  iterateStream,
+  SSE_TYPE,
+  StreamBody,
+  type StreamBodyOptions,
+} from "./stream_body.ts";
 
 /** A function of no arguments that runs after the response has been sent. */
 export type Callback = () => unknown;
@@ -16,6 +22,8 @@ export interface EncodedResult {
   callback: Callback | null;
   /** Body size when known up front (for the access log), else null. */
   bytesOut: number | null;
+  /** The body, when the result was a stream or an async iterable. */
+  stream?: StreamBody;
 }
 
 /** A body the pipeline wraps with its headers, or a finished Response. */
@@ -31,28 +39,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
       "function";
 }
 
-const encoder = new TextEncoder();
-
-/** Turns one streamed chunk into bytes: strings as UTF-8, bytes as is, else JSON lines. */
-function chunkBytes(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
-  if (typeof chunk === "string") return encoder.encode(chunk);
-  return encoder.encode(JSON.stringify(chunk) + "\n");
-}
-
 function streamFromIterable(iterable: AsyncIterable<unknown>): ReadableStream {
-  const iterator = iterable[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const { value, done } = await iterator.next();
-      if (done) controller.close();
-      else controller.enqueue(chunkBytes(value));
-    },
-    async cancel(reason) {
-      await iterator.return?.(reason);
-    },
-  });
+  return new StreamBody(iterable).stream;
 }
 
 /** Value encoders in order; the first whose test matches builds the response. */
@@ -120,6 +108,7 @@ export const RESULT_ENCODERS: ReadonlyArray<
 export function encodeResult(
   value: unknown,
   requestId: string,
+  streaming?: StreamBodyOptions,
 ): EncodedResult {
   let callback: Callback | null = null;
   if (Array.isArray(value)) {
@@ -136,6 +125,9 @@ export function encodeResult(
     // The common case (a plain object) skips the dispatch table.
     return jsonResult(value, requestId);
   }
+  if (streaming && isAsyncIterable(value)) {
+    return { ...streamResult(value, streaming), callback };
+  }
   const rule = RESULT_ENCODERS.find((e) => e.test(value))!;
   const encoded = rule.encode(value);
   if (encoded instanceof Response) {
@@ -148,6 +140,50 @@ export function encodeResult(
       ? utf8ByteLength(encoded.body)
       : encoded.body.byteLength,
   };
+}
+
+/**
+ * A stream or async iterable as a tracked, pull-based body: server-sent
+ * events when asked (never for a ReadableStream, whose bytes go as they are).
+ */
+function streamResult(
+  value: AsyncIterable<unknown>,
+  opts: StreamBodyOptions,
+): Omit<EncodedResult, "callback"> {
+  const isStream = value instanceof ReadableStream;
+  const sse = opts.sse === true && !isStream;
+  const stream = new StreamBody(isStream ? iterateStream(value) : value, {
+    ...opts,
+    sse,
+  });
+  const response = new Response(stream.stream, {
+    headers: { "content-type": sse ? SSE_TYPE : BYTES_TYPE },
+  });
+  if (sse) {
+    response.headers.set("cache-control", "no-cache");
+    response.headers.set("x-accel-buffering", "no");
+  }
+  streamedResponses.add(response);
+  return { response, bytesOut: null, stream };
+}
+
+/** Responses whose body is a stream the handler made (sent in chunks). */
+const streamedResponses = new WeakSet<Response>();
+
+/** Marks a response whose body arrives as a stream (passed on in chunks). */
+export function markStreamed(res: Response): Response {
+  streamedResponses.add(res);
+  return res;
+}
+
+/**
+ * True for a response made from a handler's stream or async iterable, a
+ * streamed answer to a chained call, or any `text/event-stream`.
+ */
+export function isStreamedResponse(res: Response): boolean {
+  return res.body !== null && (streamedResponses.has(res) ||
+    (res.headers.get("content-type")?.startsWith("text/event-stream") ??
+      false));
 }
 
 function jsonResult(value: unknown, requestId: string): EncodedResult {

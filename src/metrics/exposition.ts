@@ -5,6 +5,11 @@
  * @module
  */
 
+import {
+  FIRST_BYTE_BUCKETS,
+  STREAM_DURATION_BUCKETS,
+  type StreamSnapshot,
+} from "./stream_stats.ts";
 import type { CustomSeries } from "./custom_metrics.ts";
 import { LATENCY_BUCKETS, type StatsSnapshot } from "./request_stats.ts";
 import {
@@ -34,6 +39,8 @@ export interface ApiMetrics {
   stats: StatsSnapshot;
   /** Batches, when the API batches (server_side_batching). */
   batches?: BatchSnapshot;
+  /** Streamed responses, when reported. */
+  streams?: StreamSnapshot;
   custom: CustomSeries[];
 }
 
@@ -197,6 +204,35 @@ export function renderMetrics(apis: ApiMetrics[]): string {
   for (const a of apis) {
     for (const [status, s] of Object.entries(a.stats)) {
       w.histogram("cortex_request_duration_seconds", { api: a.api, status }, s);
+    }
+  }
+  const streaming = apis.filter((a) => a.streams !== undefined);
+  if (streaming.length > 0) {
+    w.declare(
+      "cortex_stream_first_byte_seconds",
+      "histogram",
+      "Time from a streamed response's request to its first chunk",
+    );
+    for (const a of streaming) {
+      w.histogram(
+        "cortex_stream_first_byte_seconds",
+        { api: a.api },
+        a.streams!.firstByte,
+        FIRST_BYTE_BUCKETS,
+      );
+    }
+    w.declare(
+      "cortex_stream_duration_seconds",
+      "histogram",
+      "Time from a streamed response's request to its end",
+    );
+    for (const a of streaming) {
+      w.histogram(
+        "cortex_stream_duration_seconds",
+        { api: a.api },
+        a.streams!.duration,
+        STREAM_DURATION_BUCKETS,
+      );
     }
   }
   const batching = apis.filter((a) => a.batches !== undefined);

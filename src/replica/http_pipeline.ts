@@ -26,6 +26,8 @@ import { Deadlines } from "./deadlines.ts";
 import { RequestRun } from "./request_run.ts";
 import type { Slots } from "./slots.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
+import type { StreamStats } from "../metrics/stream_stats.ts";
+import type { StreamBody } from "../http/stream_body.ts";
 import type { Batcher } from "./batcher.ts";
 import { httpBatcher } from "./http_batching.ts";
 
@@ -45,6 +47,8 @@ export interface PipelineDeps {
   access(line: AccessEntry): void;
   /** Batch histograms, when the API batches (server_side_batching). */
   batchStats?: BatchStats;
+  /** Time to first byte and duration of streamed responses. */
+  streamStats?: StreamStats;
   /** Keeps the replica from draining until the promise settles. */
   track(work: Promise<unknown>): void;
   /**
@@ -137,6 +141,34 @@ export interface PipelineContext {
   deadlines: Deadlines;
   /** Groups POST requests into batches (server_side_batching), else null. */
   batcher: Batcher<unknown> | null;
+  /** HTTP methods whose handler method is declared in its class's `streams`. */
+  sseMethods: ReadonlySet<string>;
+  /** `handler.sse_heartbeat` in ms, or null for none. */
+  heartbeatMs: number | null;
+  /** `handler.stream_timeout` in ms, or null (the default) for none. */
+  streamTimeoutMs: number | null;
+  /** Streamed responses still open. */
+  streams: Set<StreamBody>;
+}
+
+/** Default idle time before an SSE comment heartbeat. */
+export const SSE_HEARTBEAT_MS = 15_000;
+
+/**
+ * The HTTP methods a handler declares as event streams: a static `streams`
+ * array of method names (`"handlePost"`, `"handle_post"`, or `"POST"`).
+ */
+export function declaredEventMethods(handler: object): Set<string> {
+  const declared = (handler.constructor as { streams?: unknown })?.streams;
+  const out = new Set<string>();
+  if (!Array.isArray(declared)) return out;
+  for (const name of declared) {
+    if (typeof name !== "string") continue;
+    const verb = name.replace(/^handle_?/i, "").toUpperCase();
+    if ((HTTP_METHODS as readonly string[]).includes(verb)) out.add(verb);
+  }
+  if (out.has("GET")) out.add("HEAD");
+  return out;
 }
 
 /** Builds the replica's request function. */
@@ -158,6 +190,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
       `Request body is larger than the limit of ${maxBody} bytes (handler.max_body_size)`,
     deadlines: new Deadlines(Math.min(100, api.handler.requestTimeoutMs / 10)),
     batcher: null,
+    sseMethods: declaredEventMethods(deps.handler),
+    heartbeatMs: api.handler.sseHeartbeatMs === undefined
+      ? SSE_HEARTBEAT_MS
+      : api.handler.sseHeartbeatMs,
+    streamTimeoutMs: api.handler.streamTimeoutMs ?? null,
+    streams: new Set(),
   };
   const methods = new Map<string, HandlerMethod | null>(
     HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
@@ -220,7 +258,14 @@ export function createHttpPipeline(deps: PipelineDeps) {
     return finish(original, started, requestId, res, null, hasId);
   }
 
-  return function handle(
+  /** Ends every open stream cleanly (shutdown after the grace period). */
+  function endStreams(): void {
+    for (const stream of [...ctx.streams]) stream.end();
+  }
+
+  return Object.assign(handle, { endStreams });
+
+  function handle(
     original: Request,
     opts: CallOptions = {},
   ): Promise<Response> | Response {
@@ -296,7 +341,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
       }
     }
     return runHere(original, original, started, requestId, method, opts);
-  };
+  }
 
   function runHere(
     req: Request,

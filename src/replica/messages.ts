@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { StreamSnapshot } from "../metrics/stream_stats.ts";
 import type { ApiConfig, LogLevel } from "../config/types.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import type {
@@ -83,6 +84,8 @@ export type ToReplica =
   | ReplicaInit
   | { type: "http.request"; id: number; req: WireRequest; admitted: boolean }
   | { type: "http.cancel"; id: number }
+  /** The serving process takes `n` more chunks of streamed response `id`. */
+  | { type: "http.credit"; id: number; n: number }
   | {
     type: "forward.response";
     id: number;
@@ -90,7 +93,11 @@ export type ToReplica =
     error?: string;
     /** A hand-off no other replica had room for: run it here. */
     declined?: boolean;
+    /** The body follows in `forward.chunk`s and a `forward.end`. */
+    streaming?: true;
   }
+  | { type: "forward.chunk"; id: number; chunk: Uint8Array }
+  | { type: "forward.end"; id: number; error?: true }
   | { type: "drain" }
   | { type: "routes"; routes: Route[]; apiNames: string[] }
   /** Stop listening on the HTTP port (another HTTP API was deployed). */
@@ -110,7 +117,18 @@ export type FromReplica =
   | { type: "ready"; methods: string[]; listening: boolean }
   | { type: "failed"; message: string; stack: string }
   | { type: "log"; chunk: string }
-  | { type: "http.response"; id: number; res: WireResponse }
+  | {
+    type: "http.response";
+    id: number;
+    res: WireResponse;
+    /** The body follows in `http.chunk`s and an `http.end` (res.body is null). */
+    streaming?: true;
+  }
+  | { type: "http.chunk"; id: number; chunk: Uint8Array }
+  /** The replica takes `n` more chunks of streamed forward answer `id`. */
+  | { type: "forward.credit"; id: number; n: number }
+  /** The streamed body of `id` ended (`error`: cut short). */
+  | { type: "http.end"; id: number; error?: true }
   | {
     type: "forward.request";
     id: number;
@@ -141,6 +159,8 @@ export type FromReplica =
     connections?: ConnectionStats;
     /** Batch histograms, when its API batches (server_side_batching). */
     batches?: BatchSnapshot;
+    /** Streamed responses: time to first byte and duration. */
+    streams?: StreamSnapshot;
   }
   | { type: "drained" }
   /**

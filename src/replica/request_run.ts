@@ -29,6 +29,7 @@ import {
   withRequest,
 } from "./request_context.ts";
 import { parseTraceparent } from "../edge/trace.ts";
+import type { StreamBody, StreamEnd } from "../http/stream_body.ts";
 
 /** The outcome the pipeline logs and returns. */
 export interface RunResult {
@@ -97,6 +98,11 @@ export class RequestRun {
   #logger: ReturnType<PipelineContext["deps"]["loggerFor"]> | null = null;
   readonly #batched: boolean;
   #batchSize: number | undefined = undefined;
+  readonly #started = performance.now();
+  #stream: StreamBody | null = null;
+  #streamTimer: ReturnType<typeof setTimeout> | undefined;
+  #streamDone: PromiseWithResolvers<void> | null = null;
+  #afterStream: Callback | null = null;
 
   constructor(
     ctx: PipelineContext,
@@ -194,8 +200,29 @@ export class RequestRun {
         if (isThenable(value)) value = await this.#raceTimeout(value);
       }
       if (this.#timedOut) return this.#timeoutResult();
-      const encoded = encodeResult(value, this.#requestId);
+      const encoded = encodeResult(value, this.#requestId, {
+        sse: this.#wantsEvents(),
+        heartbeatMs: ctx.heartbeatMs,
+        onFirstChunk: () =>
+          ctx.deps.streamStats?.firstByte(
+            (performance.now() - this.#started) / 1000,
+          ),
+        onStop: (how) => {
+          if (this.#info.aborted) return;
+          this.#info.abort(
+            how === "cancel"
+              ? new DOMException("Client went away", "AbortError")
+              : new DOMException("Stream ended by the server", "AbortError"),
+          );
+        },
+        onEnd: (how, error) => this.#streamEnded(how, error),
+      });
       callback = encoded.callback;
+      if (encoded.stream) {
+        // In flight until the stream ends, not until its headers are sent.
+        this.#streamStarted(encoded.stream, callback);
+        callback = null;
+      }
       result = {
         response: encoded.response,
         bytesOut: encoded.bytesOut,
@@ -217,7 +244,7 @@ export class RequestRun {
     }
     ctx.deadlines.cancel(this.#deadline);
     if (callback === null) {
-      this.#end();
+      if (this.#stream === null) this.#end();
       return result;
     }
     const cb: Callback = callback;
@@ -235,6 +262,59 @@ export class RequestRun {
         .finally(() => callbackDone.resolve());
     });
     return result;
+  }
+
+  /** SSE: asked for by the client, or declared by the handler's `streams`. */
+  #wantsEvents(): boolean {
+    return this.#ctx.sseMethods.has(this.#original.method) ||
+      (this.#original.headers.get("accept")?.includes("text/event-stream") ??
+        false);
+  }
+
+  #streamStarted(stream: StreamBody, callback: Callback | null): void {
+    const ctx = this.#ctx;
+    this.#stream = stream;
+    this.#afterStream = callback;
+    this.#streamDone = Promise.withResolvers<void>();
+    ctx.deps.track(this.#streamDone.promise);
+    ctx.streams.add(stream);
+    if (ctx.streamTimeoutMs !== null) {
+      this.#streamTimer = setTimeout(() => {
+        this.#info.abort(
+          new DOMException("Stream timed out", "TimeoutError"),
+        );
+        stream.end();
+      }, ctx.streamTimeoutMs);
+    }
+  }
+
+  #streamEnded(how: StreamEnd, error: unknown): void {
+    const ctx = this.#ctx;
+    clearTimeout(this.#streamTimer);
+    if (this.#stream) ctx.streams.delete(this.#stream);
+    if (how === "error") {
+      this.#log().exception(
+        `Stream of API "${ctx.deps.api.name}" threw`,
+        error,
+      );
+    }
+    ctx.deps.streamStats?.duration(
+      (performance.now() - this.#started) / 1000,
+    );
+    const cb = this.#afterStream;
+    const done = () => {
+      this.#end();
+      this.#streamDone?.resolve();
+    };
+    // Ended before the run finished setting it up (HEAD drops the body).
+    if (this.#streamDone === null) return void queueMicrotask(done);
+    if (cb === null) return done();
+    Promise.resolve()
+      .then(() => withRequest(this.#scope, cb))
+      .catch((e) =>
+        this.#log().exception(`Callback of API "${ctx.deps.api.name}" threw`, e)
+      )
+      .finally(done);
   }
 
   #errorResponse(error: unknown): Response {

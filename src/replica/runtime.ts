@@ -17,8 +17,10 @@ import { accessLineFormatter } from "../log/access_line.ts";
 import { makeConsole } from "../log/console_capture.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { BatchStats } from "../metrics/batch_stats.ts";
+import { StreamStats } from "../metrics/stream_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
-import { errorResponse } from "../http/response.ts";
+import { errorResponse, isStreamedResponse } from "../http/response.ts";
+import { ForwardedStream, ReceivedStreams } from "./stream_forward.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
   askToReconnect,
@@ -161,6 +163,7 @@ export async function startReplica(
   );
   const stats = new RequestStats();
   const batchStats = api.handler.serverSideBatching ? new BatchStats() : null;
+  const streamStats = new StreamStats();
   const metrics = new CustomMetrics();
   const pendingWork = new Set<Promise<unknown>>();
   const track = (work: Promise<unknown>) => {
@@ -418,6 +421,7 @@ export async function startReplica(
     slots,
     stats,
     ...(batchStats ? { batchStats } : {}),
+    streamStats,
     loggerFor: (requestId) => base.child({ requestId }),
     access: init.accessLog && runtime.enabled("info")
       ? (entry) => logs.push([accessLine(entry)])
@@ -524,6 +528,9 @@ export async function startReplica(
 
   // Requests the main thread routes to this replica.
   const incoming = new Map<number, AbortController>();
+  const streams = new Map<number, ForwardedStream>();
+  // Streamed answers to this replica's forwards (chained calls, hand-offs).
+  const received = new ReceivedStreams(post);
   async function serveForwarded(
     id: number,
     msg: Extract<ToReplica, { type: "http.request" }>,
@@ -538,6 +545,25 @@ export async function startReplica(
     const requestId = requestIdOf(req);
     try {
       const res = await serveOwn(req, { admitted: msg.admitted, requestId });
+      if (isStreamedResponse(res)) {
+        const head = {
+          status: res.status,
+          headers: [...res.headers],
+          body: null,
+        };
+        post({ type: "http.response", id, res: head, streaming: true });
+        const stream = new ForwardedStream(res.body!, {
+          chunk: (chunk) => post({ type: "http.chunk", id, chunk }),
+          end: (error) =>
+            post(
+              error
+                ? { type: "http.end", id, error }
+                : { type: "http.end", id },
+            ),
+        }, abort.signal);
+        streams.set(id, stream);
+        return await stream.pump().finally(() => streams.delete(id));
+      }
       const wire = await toWireResponse(res);
       post({ type: "http.response", id, res: wire });
     } catch (error) {
@@ -564,6 +590,12 @@ export async function startReplica(
   const heartbeat = setInterval(report, LOAD_REPORT_MS);
 
   async function drain(): Promise<void> {
+    // Open streams run on through most of the grace period, then end cleanly.
+    const grace = api.handler.shutdownGracePeriodMs;
+    const streamsEnd = setTimeout(
+      () => pipeline?.endStreams(),
+      Math.max(0, grace - Math.min(1000, grace / 5)),
+    );
     await server?.shutdown();
     // Wait for everything admitted here, then for callbacks.
     while (admission.load(SLOT) > 0 || pendingWork.size > 0) {
@@ -575,6 +607,7 @@ export async function startReplica(
         : tick);
     }
     clearInterval(heartbeat);
+    clearTimeout(streamsEnd);
     clearTimeout(modelPoll);
     logs.flushNow();
     post({ type: "drained" });
@@ -585,6 +618,15 @@ export async function startReplica(
       case "http.request":
         void serveForwarded(msg.id, msg);
         break;
+      case "http.credit":
+        streams.get(msg.id)?.credit(msg.n);
+        break;
+      case "forward.chunk":
+        received.chunk(msg.id, msg.chunk);
+        break;
+      case "forward.end":
+        received.end(msg.id, msg.error);
+        break;
       case "http.cancel":
         incoming.get(msg.id)?.abort();
         break;
@@ -593,7 +635,9 @@ export async function startReplica(
         forwards.delete(msg.id);
         if (!waiter) break;
         if (msg.declined) waiter.resolve(null);
-        else if (msg.res) waiter.resolve(fromWireResponse(msg.res));
+        else if (msg.res && msg.streaming) {
+          waiter.resolve(received.open(msg.id, msg.res));
+        } else if (msg.res) waiter.resolve(fromWireResponse(msg.res));
         else waiter.reject(new TypeError(msg.error ?? "Request failed"));
         break;
       }
@@ -606,6 +650,7 @@ export async function startReplica(
           custom: metrics.snapshot(),
           connections,
           ...(batchStats ? { batches: batchStats.snapshot() } : {}),
+          streams: streamStats.snapshot(),
         });
         break;
       case "drain":

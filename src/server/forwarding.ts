@@ -15,12 +15,21 @@ import {
   type WireResponse,
 } from "../replica/messages.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
+import { ReceivedStream } from "../replica/stream_forward.ts";
 import type { ReplicaPool } from "./replica_pool.ts";
 
 interface Pending {
   replica: Replica;
   pool: ReplicaPool;
   resolve(res: Response): void;
+}
+
+/** Streamed answers of replicas (passed on in chunks, not buffered). */
+const streamedAnswers = new WeakSet<Response>();
+
+/** True for a replica's answer that arrives in chunks. */
+export function isStreamedAnswer(res: Response): boolean {
+  return streamedAnswers.has(res);
 }
 
 /** Responses made on the main thread, which no replica counted. */
@@ -41,6 +50,10 @@ function localAnswer(
 export class Forwarding {
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  readonly #streams = new Map<
+    number,
+    { replica: Replica; stream: ReceivedStream }
+  >();
 
   /**
    * Admits `req` into `pool` and resolves with the replica's response.
@@ -132,16 +145,56 @@ export class Forwarding {
    * `replica` answered request `id`. An answer to a request that was not
    * sent to that replica is ignored: a replica can only answer its own.
    */
-  resolve(id: number, res: WireResponse, replica: Replica): void {
+  resolve(
+    id: number,
+    res: WireResponse,
+    replica: Replica,
+    streaming = false,
+  ): void {
     const p = this.#pending.get(id);
     if (!p || p.replica !== replica) return;
     this.#pending.delete(id);
+    if (streaming) return p.resolve(this.#openStream(id, p, res));
     p.pool.release(replica);
     p.resolve(fromWireResponse(res));
   }
 
+  /**
+   * A streamed answer: in flight (the replica's slot in the pool held) until
+   * its `http.end`; each chunk is asked for (`http.credit`) as the client
+   * reads, at most STREAM_AHEAD ahead, so nothing piles up here.
+   */
+  #openStream(id: number, p: Pending, res: WireResponse): Response {
+    const { replica, pool } = p;
+    const stream = new ReceivedStream(res, {
+      credit: (n) => replica.send({ type: "http.credit", id, n }),
+      cancel: () => replica.send({ type: "http.cancel", id }),
+    }, () => {
+      this.#streams.delete(id);
+      pool.release(replica);
+    });
+    this.#streams.set(id, { replica, stream });
+    streamedAnswers.add(stream.response);
+    return stream.response;
+  }
+
+  /** A chunk of streamed response `id` from `replica`. */
+  chunk(id: number, chunk: Uint8Array, replica: Replica): void {
+    const open = this.#streams.get(id);
+    if (open?.replica === replica) open.stream.chunk(chunk);
+  }
+
+  /** Streamed response `id` from `replica` ended (`error`: cut short). */
+  end(id: number, replica: Replica, error = false): void {
+    const open = this.#streams.get(id);
+    if (open?.replica === replica) open.stream.end(error);
+  }
+
   /** Fails what a dead replica held: 504 when it hung, 500 otherwise. */
   replicaExited(replica: Replica, exit: ReplicaExit): void {
+    for (const [id, open] of this.#streams) {
+      if (open.replica === replica) this.end(id, replica, true);
+    }
     for (const [id, p] of this.#pending) {
       if (p.replica !== replica) continue;
       this.#pending.delete(id);

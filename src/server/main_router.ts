@@ -18,6 +18,8 @@ import type { FromReplica, Route } from "../replica/messages.ts";
 import { type Edge, verbsOf } from "../edge/edge.ts";
 import { type KeyHash, matchKey, presentedKey } from "../edge/keys.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
+import { ForwardedStream } from "../replica/stream_forward.ts";
+import { isStreamedAnswer } from "./forwarding.ts";
 import type { Forwarding } from "./forwarding.ts";
 import { healthResponse } from "./health.ts";
 import { collectMetrics } from "./metrics_endpoint.ts";
@@ -49,6 +51,7 @@ export interface RouterHost {
 export class MainRouter {
   readonly #host: RouterHost;
   readonly #forwardAborts = new Map<string, AbortController>();
+  readonly #forwardStreams = new Map<string, ForwardedStream>();
   #metricsId = 1;
   readonly #metricsWaiters = new Map<
     number,
@@ -193,15 +196,14 @@ export class MainRouter {
             msg.req,
             abort.signal,
           );
-        replica.send(
-          res
-            ? {
-              type: "forward.response",
-              id: msg.id,
-              res: await toWireResponse(res),
-            }
-            : { type: "forward.response", id: msg.id, declined: true },
-        );
+        if (res) await this.#answer(replica, msg.id, res, key, abort.signal);
+        else {
+          replica.send({
+            type: "forward.response",
+            id: msg.id,
+            declined: true,
+          });
+        }
         return;
       }
       const req = fromWireRequest(msg.req, abort.signal);
@@ -210,11 +212,7 @@ export class MainRouter {
       const res = msg.api === null
         ? await this.route(req, msg.client)
         : await this.callApi(msg.api, req);
-      replica.send({
-        type: "forward.response",
-        id: msg.id,
-        res: await toWireResponse(res),
-      });
+      await this.#answer(replica, msg.id, res, key, abort.signal);
     } catch (error) {
       replica.send({
         type: "forward.response",
@@ -223,6 +221,64 @@ export class MainRouter {
       });
     } finally {
       this.#forwardAborts.delete(key);
+    }
+  }
+
+  /**
+   * Sends a forward's answer: a replica's streamed answer in chunks as the
+   * asking replica grants credits (`forward.credit`), anything else whole.
+   */
+  async #answer(
+    replica: Replica,
+    id: number,
+    res: Response,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (!isStreamedAnswer(res)) {
+      replica.send({
+        type: "forward.response",
+        id,
+        res: await toWireResponse(res),
+      });
+      return;
+    }
+    replica.send({
+      type: "forward.response",
+      id,
+      res: { status: res.status, headers: [...res.headers], body: null },
+      streaming: true,
+    });
+    const stream = new ForwardedStream(res.body!, {
+      chunk: (chunk) => replica.send({ type: "forward.chunk", id, chunk }),
+      end: (error) =>
+        replica.send(
+          error
+            ? { type: "forward.end", id, error }
+            : { type: "forward.end", id },
+        ),
+    }, signal);
+    this.#forwardStreams.set(key, stream);
+    try {
+      await stream.pump();
+    } finally {
+      this.#forwardStreams.delete(key);
+    }
+  }
+
+  /** The replica takes `n` more chunks of a streamed forward answer. */
+  creditForward(replica: Replica, id: number, n: number): void {
+    this.#forwardStreams.get(`${replica.id}/${id}`)?.credit(n);
+  }
+
+  /**
+   * A replica ended: what it asked for is cancelled (a stream it was
+   * receiving would otherwise wait for its credits forever).
+   */
+  replicaExited(replica: Replica): void {
+    const prefix = `${replica.id}/`;
+    for (const [key, abort] of this.#forwardAborts) {
+      if (key.startsWith(prefix)) abort.abort();
     }
   }
 

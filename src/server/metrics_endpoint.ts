@@ -12,6 +12,7 @@ import {
   renderMetrics,
 } from "../metrics/exposition.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
+import { emptyStreamSnapshot, mergeStreams } from "../metrics/stream_stats.ts";
 import { mergeStats, type StatsSnapshot } from "../metrics/request_stats.ts";
 import { emptyBatchSnapshot, mergeBatches } from "../metrics/batch_stats.ts";
 import type { FromReplica } from "../replica/messages.ts";
@@ -60,12 +61,14 @@ export async function collectMetrics(
     }
     const stats: StatsSnapshot = pool.mainStats.snapshot();
     const custom: CustomSeries[][] = [];
+    const streamed = emptyStreamSnapshot();
     const batches = pool.api.handler.serverSideBatching
       ? emptyBatchSnapshot()
       : undefined;
     for (const msg of seen.values()) {
       mergeStats(stats, msg.stats);
       if (batches && msg.batches) mergeBatches(batches, msg.batches);
+      if (msg.streams) mergeStreams(streamed, msg.streams);
       custom.push(msg.custom);
     }
     out.push({
@@ -87,6 +90,7 @@ export async function collectMetrics(
       decisions: { ...autoscaler.decisions },
       stats,
       ...(batches ? { batches } : {}),
+      streams: streamed,
       custom: mergeCustom(custom),
     });
   }

@@ -12,6 +12,11 @@
 
 import { LATENCY_BUCKETS } from "../metrics/request_stats.ts";
 import {
+  FIRST_BYTE_BUCKETS,
+  STREAM_DURATION_BUCKETS,
+  type StreamSnapshot,
+} from "../metrics/stream_stats.ts";
+import {
   BATCH_SIZE_BUCKETS,
   BATCH_WAIT_BUCKETS,
   type BatchSnapshot,
@@ -152,6 +157,14 @@ function histogram(v: unknown, field: string, buckets: number): void {
   b.forEach((n, i) => count(n, `${field}.buckets[${i}]`));
 }
 
+function streams(v: unknown): StreamSnapshot | undefined {
+  if (v === undefined) return undefined;
+  if (!isRecord(v)) fail("streams is not an object");
+  histogram(v.firstByte, "streams.firstByte", FIRST_BYTE_BUCKETS.length);
+  histogram(v.duration, "streams.duration", STREAM_DURATION_BUCKETS.length);
+  return { firstByte: v.firstByte, duration: v.duration } as StreamSnapshot;
+}
+
 function batches(v: unknown): BatchSnapshot | undefined {
   if (v === undefined) return undefined;
   if (!isRecord(v)) fail("batches is not an object");
@@ -223,11 +236,26 @@ export function checkFromReplica(msg: unknown): FromReplica {
     case "log":
       return { type: "log", chunk: text(msg.chunk, "chunk", 64 << 20) };
     case "http.response":
+      if (msg.streaming !== undefined && msg.streaming !== true) {
+        fail("streaming is not true");
+      }
       return {
         type: "http.response",
         id: id(msg.id),
         res: wireResponse(msg.res),
+        ...(msg.streaming ? { streaming: true as const } : {}),
       };
+    case "http.chunk":
+      if (!(msg.chunk instanceof Uint8Array)) fail("chunk is not bytes");
+      if (msg.chunk.byteLength > 64 << 20) fail("chunk is over 64 MiB");
+      return { type: "http.chunk", id: id(msg.id), chunk: msg.chunk };
+    case "http.end":
+      if (msg.error !== undefined && msg.error !== true) {
+        fail("error is not true");
+      }
+      return msg.error
+        ? { type: "http.end", id: id(msg.id), error: true }
+        : { type: "http.end", id: id(msg.id) };
     case "forward.request":
       if (msg.api !== null) text(msg.api, "api", 1024);
       if (msg.handoff !== undefined && typeof msg.handoff !== "boolean") {
@@ -256,6 +284,13 @@ export function checkFromReplica(msg: unknown): FromReplica {
     }
     case "forward.cancel":
       return { type: "forward.cancel", id: id(msg.id) };
+    case "forward.credit": {
+      const n = msg.n;
+      if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > 1024) {
+        fail("n is not an integer from 1 to 1024");
+      }
+      return { type: "forward.credit", id: id(msg.id), n: n as number };
+    }
     case "stats":
       return {
         type: "stats",
@@ -264,6 +299,7 @@ export function checkFromReplica(msg: unknown): FromReplica {
         custom: series(msg.custom) as never,
         connections: connections(msg.connections),
         batches: batches(msg.batches),
+        streams: streams(msg.streams),
       };
     case "drained":
       return { type: "drained" };

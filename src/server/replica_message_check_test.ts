@@ -1,3 +1,4 @@
+import { emptyStreamSnapshot } from "../metrics/stream_stats.ts";
 import assert from "node:assert/strict";
 import {
   BadReplicaMessage,
@@ -49,6 +50,23 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       custom: [],
       batches: emptyBatchSnapshot(),
     },
+    {
+      type: "stats",
+      id: 4,
+      stats: {},
+      custom: [],
+      streams: emptyStreamSnapshot(),
+    },
+    {
+      type: "http.response",
+      id: 5,
+      res: { status: 200, headers: [], body: null },
+      streaming: true,
+    },
+    { type: "http.chunk", id: 5, chunk: new Uint8Array(3) },
+    { type: "http.end", id: 5 },
+    { type: "http.end", id: 6, error: true },
+    { type: "forward.credit", id: 7, n: 1 },
     { type: "drained" },
     { type: "load", load: 1, queued: 0, rss: 1e6, handedOff: 0, reconnects: 0 },
     {
@@ -91,8 +109,43 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       /stats is not an object/,
     ],
     [
+      {
+        type: "http.response",
+        id: 1,
+        res: { status: 200, headers: [], body: null },
+        streaming: "yes",
+      },
+      /streaming is not true/,
+    ],
+    [{ type: "http.chunk", id: 1, chunk: "text" }, /chunk is not bytes/],
+    [
+      { type: "http.chunk", id: 1, chunk: new Uint8Array((64 << 20) + 1) },
+      /chunk is over 64 MiB/,
+    ],
+    [{ type: "http.chunk", id: -1, chunk: new Uint8Array(1) }, /id/],
+    [{ type: "http.end", id: 1, error: "boom" }, /error is not true/],
+    [{ type: "forward.credit", id: 1, n: 0 }, /n is not an integer from 1/],
+    [{ type: "forward.credit", id: 1, n: 1e9 }, /n is not an integer from 1/],
+    [
       { type: "stats", id: 1, stats: {}, custom: [], batches: 7 },
       /batches is not an object/,
+    ],
+    [
+      { type: "stats", id: 1, stats: {}, custom: [], streams: [] },
+      /streams is not an object/,
+    ],
+    [
+      {
+        type: "stats",
+        id: 1,
+        stats: {},
+        custom: [],
+        streams: {
+          ...emptyStreamSnapshot(),
+          duration: { count: 1, sum: 0, buckets: [1] },
+        },
+      },
+      /streams.duration.buckets has the wrong length/,
     ],
     [
       {

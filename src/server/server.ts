@@ -429,6 +429,7 @@ export class Server implements ControlHost {
       onExit: (replica, exit) => {
         this.opts.control?.forget(replica);
         this.forwarding.replicaExited(replica, exit);
+        this.router.replicaExited(replica);
         this.grpcBackend.replicaExited(replica, exit);
       },
       onListeningChange: () => void this.updateListening(),
@@ -479,10 +480,19 @@ export class Server implements ControlHost {
   #onReplicaMessage(msg: FromReplica, replica: Replica, api: string): void {
     switch (msg.type) {
       case "http.response":
-        this.forwarding.resolve(msg.id, msg.res, replica);
+        this.forwarding.resolve(msg.id, msg.res, replica, msg.streaming);
+        break;
+      case "http.chunk":
+        this.forwarding.chunk(msg.id, msg.chunk, replica);
+        break;
+      case "http.end":
+        this.forwarding.end(msg.id, replica, msg.error);
         break;
       case "forward.request":
         void this.router.answerForward(msg, replica);
+        break;
+      case "forward.credit":
+        this.router.creditForward(replica, msg.id, msg.n);
         break;
       case "forward.cancel":
         this.router.cancelForward(replica, msg.id);
