@@ -6,6 +6,12 @@
  */
 
 import { LATENCY_BUCKETS } from "./request_stats.ts";
+import {
+  addHistogram,
+  type Histogram,
+  histogram,
+  observe,
+} from "./histogram.ts";
 
 /** Batch size histogram upper bounds (Prometheus `le`). */
 export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
@@ -13,29 +19,12 @@ export const BATCH_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 /** Wait histogram upper bounds in seconds: the request latency buckets. */
 export const BATCH_WAIT_BUCKETS = LATENCY_BUCKETS;
 
-/** One histogram: non-cumulative counts per bucket, the last being +Inf. */
-export interface Histogram {
-  count: number;
-  sum: number;
-  buckets: number[];
-}
+export type { Histogram };
 
 /** What a replica reports about its batches. */
 export interface BatchSnapshot {
   size: Histogram;
   wait: Histogram;
-}
-
-function histogram(bounds: readonly number[]): Histogram {
-  return { count: 0, sum: 0, buckets: new Array(bounds.length + 1).fill(0) };
-}
-
-function observe(h: Histogram, bounds: readonly number[], v: number): void {
-  h.count++;
-  h.sum += v;
-  let i = bounds.findIndex((le) => v <= le);
-  if (i === -1) i = bounds.length;
-  h.buckets[i]!++;
 }
 
 /** An empty snapshot. */
@@ -68,12 +57,6 @@ export function mergeBatches(
   a: BatchSnapshot,
   b: BatchSnapshot,
 ): BatchSnapshot {
-  for (const key of ["size", "wait"] as const) {
-    a[key].count += b[key].count;
-    a[key].sum += b[key].sum;
-    b[key].buckets.forEach((n, i) =>
-      a[key].buckets[i] = (a[key].buckets[i] ?? 0) + n
-    );
-  }
+  for (const key of ["size", "wait"] as const) addHistogram(a[key], b[key]);
   return a;
 }

@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { Histogram } from "./batch_stats.ts";
+import {
+  addHistogram,
+  type Histogram,
+  histogram,
+  observe,
+} from "./histogram.ts";
 import { LATENCY_BUCKETS } from "./request_stats.ts";
 
 /** Time-to-first-byte bounds in seconds: the request latency buckets. */
@@ -30,18 +35,6 @@ export const STREAM_DURATION_BUCKETS = [
 export interface StreamSnapshot {
   firstByte: Histogram;
   duration: Histogram;
-}
-
-function histogram(bounds: readonly number[]): Histogram {
-  return { count: 0, sum: 0, buckets: new Array(bounds.length + 1).fill(0) };
-}
-
-function observe(h: Histogram, bounds: readonly number[], v: number): void {
-  h.count++;
-  h.sum += v;
-  let i = bounds.findIndex((le) => v <= le);
-  if (i === -1) i = bounds.length;
-  h.buckets[i]!++;
 }
 
 /** An empty snapshot. */
@@ -78,11 +71,7 @@ export function mergeStreams(
   b: StreamSnapshot,
 ): StreamSnapshot {
   for (const key of ["firstByte", "duration"] as const) {
-    a[key].count += b[key].count;
-    a[key].sum += b[key].sum;
-    b[key].buckets.forEach((n, i) =>
-      a[key].buckets[i] = (a[key].buckets[i] ?? 0) + n
-    );
+    addHistogram(a[key], b[key]);
   }
   return a;
 }
