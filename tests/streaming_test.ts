@@ -76,17 +76,23 @@ async function readSome(conn: Deno.TcpConn, until: string): Promise<string> {
 const finallyOf = (s: RunningServer, tag: string, ms = 10_000) =>
   s.waitForLine((l) => msg(l) === "stream finally" && l.tag === tag, ms);
 
+// The same project served whole (the serving process routes) or with only
+// its `stream` API (whose replicas listen themselves).
+const PROJECT = fixture("streaming_pair");
+const ALONE = ["--api", "stream"];
+
 for (
-  const [name, where] of [
-    ["streaming", "replicas listen"],
-    ["streaming_pair", "through the serving process"],
-  ]
+  const [args, where] of [
+    [ALONE, "replicas listen"],
+    [[], "through the serving process"],
+  ] as const
 ) {
-  Deno.test(`streaming (${where})`, () => streams(fixture(name!)));
+  Deno.test(`streaming (${where})`, () => streams([...args]));
 }
 
-async function streams(project: string) {
-  await withServer(project, {}, async (s) => {
+async function streams(args: string[]) {
+  const routed = args.length === 0;
+  await withServer(PROJECT, { args }, async (s) => {
     const t = {
       step: async (what: string, fn: () => Promise<void>) => {
         note(`  ${what}`);
@@ -239,7 +245,7 @@ async function streams(project: string) {
       },
     );
 
-    if (project.endsWith("streaming_pair/")) {
+    if (routed) {
       await t.step(
         "a chained call passes a stream on as it comes, and a vanishing client ends it",
         async () => {
@@ -304,7 +310,7 @@ async function streams(project: string) {
 }
 
 Deno.test("streaming: SIGTERM lets open streams run through the grace period, then ends them cleanly", async () => {
-  await withServer(fixture("streaming"), {}, async (s) => {
+  await withServer(PROJECT, { args: ALONE }, async (s) => {
     const res = await fetch(
       `${s.url}/stream?mode=ticks&ms=100&n=1000&tag=term`,
       {
