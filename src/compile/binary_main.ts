@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import type { Project } from "../config/types.ts";
 import { SERVE_FLAGS, serveOptions, UsageError } from "../cli/serve_options.ts";
 import { runServer } from "../server/run.ts";
+import { servingTraceConfig } from "../trace/config.ts";
 import { decodeDescriptors } from "../supervisor/descriptors.ts";
 import type { EmbeddedBuild } from "./entry_source.ts";
 import { healthcheck, healthzUrl } from "./healthcheck.ts";
@@ -198,6 +199,8 @@ export async function runBinary(
         : undefined,
       scratchRoot,
       replicaSocket: "loopback",
+      // OTEL_DENO=true: spans go to a collector the binary may reach.
+      tracing: servingTraceConfig(),
       // The control API (for ctx.client) reports its port here instead of
       // the user's state file, which the binary has no permission to write.
       controlReport: `${scratchRoot}/control.json`,

@@ -18,6 +18,8 @@ export interface LogRecord {
   extra?: Record<string, unknown>;
   /** Written under `exc_info`: the stack of an error, or its string form. */
   error?: unknown;
+  /** The active span, written as `trace_id` and `span_id`. */
+  trace?: { traceId: string; spanId: string };
 }
 
 /** Inputs that are not part of the record, so that formatting stays pure. */
@@ -37,6 +39,8 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
   "labels",
   "process",
   "exc_info",
+  "trace_id",
+  "span_id",
 ]);
 
 /** `levelname` of each level. */
@@ -82,6 +86,12 @@ export function formatRecord(rec: LogRecord, opts: FormatOptions): string[] {
     }
     const json = safeStringify(value);
     if (json !== undefined) parts.push(`${JSON.stringify(key)}:${json}`);
+  }
+  if (rec.trace !== undefined) {
+    parts.push(
+      `"trace_id":${JSON.stringify(rec.trace.traceId)}`,
+      `"span_id":${JSON.stringify(rec.trace.spanId)}`,
+    );
   }
   parts.push(`"labels":${safeStringify(rec.labels) ?? "{}"}`);
   parts.push(`"process":${opts.pid}`);

@@ -38,6 +38,8 @@ export interface LoggerOptions {
   format?: "json" | "pretty";
   /** Colours in pretty lines. Defaults to `!Deno.noColor`. */
   color?: boolean;
+  /** The active span's ids, when there is one (`trace_id`, `span_id`). */
+  trace?: () => { traceId: string; spanId: string } | undefined;
 }
 
 /**
@@ -157,12 +159,14 @@ export class Logger {
     try {
       const o = this.#opts;
       const extra = isRecord(opts?.extra) ? opts.extra : undefined;
+      const trace = o.trace?.();
       let lines = formatRecord({
         level,
         message,
         labels: o.labels,
         ...(extra ? { extra } : {}),
         ...(opts?.error !== undefined ? { error: opts.error } : {}),
+        ...(trace ? { trace } : {}),
       }, { now: o.now?.() ?? new Date(), pid: o.pid ?? Deno.pid });
       if (o.format === "pretty") {
         const color = o.color ?? !Deno.noColor;

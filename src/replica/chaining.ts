@@ -8,6 +8,8 @@
 
 import { explainPermissionError } from "./permission_hints.ts";
 import { childTraceparent, parseTraceparent } from "../edge/trace.ts";
+import type { SpanRecorder } from "../trace/recorder.ts";
+import { SpanKind, traceparentOf } from "../trace/span.ts";
 
 /** Port of the in-cluster API Services. */
 export const CHAIN_PORT = "8888";
@@ -29,6 +31,8 @@ export interface ChainRouter {
   requestId(): string | undefined;
   /** The current request's `traceparent`, passed on with a new parent id. */
   traceparent?(): string | undefined;
+  /** Records a client span per call when tracing is on. */
+  tracer?: SpanRecorder;
 }
 
 /** Returns a fetch that routes `api-<name>` URLs through `router`. */
@@ -58,10 +62,31 @@ export function chainingFetch(
     if (requestId && !req.headers.has("x-request-id")) {
       req.headers.set("x-request-id", requestId);
     }
-    const trace = parseTraceparent(router.traceparent?.());
-    if (trace && !req.headers.has("traceparent")) {
-      req.headers.set("traceparent", childTraceparent(trace));
+    // A traceparent the handler set itself is the parent it chose.
+    const trace = parseTraceparent(
+      req.headers.get("traceparent") ?? router.traceparent?.(),
+    );
+    if (router.tracer === undefined) {
+      if (trace && !req.headers.has("traceparent")) {
+        req.headers.set("traceparent", childTraceparent(trace));
+      }
+      return await router.call(api, req);
     }
-    return await router.call(api, req);
+    const span = router.tracer.start(
+      `${req.method} api-${api}`,
+      SpanKind.CLIENT,
+      trace,
+      { "http.request.method": req.method, "cortex.target_api": api },
+    );
+    req.headers.set("traceparent", traceparentOf(span));
+    try {
+      const res = await router.call(api, req);
+      span.set("http.response.status_code", res.status);
+      span.end(res.status >= 500 ? `HTTP ${res.status}` : undefined);
+      return res;
+    } catch (error) {
+      span.end((error as Error)?.message ?? String(error));
+      throw error;
+    }
   };
 }

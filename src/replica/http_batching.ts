@@ -9,6 +9,8 @@
 import { Batcher } from "./batcher.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineDeps } from "./http_pipeline.ts";
+import { spanOfInfo } from "./request_run.ts";
+import { SpanKind } from "../trace/span.ts";
 
 /** Makes the POST batcher of a pipeline. */
 export function httpBatcher(
@@ -22,7 +24,27 @@ export function httpBatcher(
     ...settings,
     describe: `handlePost of API "${api.name}"`,
     run: (payloads, infos) =>
-      deps.slots.run(async () => await call(payloads, infos)),
+      deps.slots.run(async () => {
+        if (deps.tracer === undefined) return await call(payloads, infos);
+        // One span per batch, linked to the span of each of its requests.
+        const span = deps.tracer.start(
+          "batch handlePost",
+          SpanKind.INTERNAL,
+          null,
+          {
+            "cortex.batch.size": infos.length,
+          },
+        );
+        span.link(infos.flatMap((i) => spanOfInfo.get(i as object) ?? []));
+        try {
+          const values = await call(payloads, infos);
+          span.end();
+          return values;
+        } catch (error) {
+          span.end((error as Error)?.message ?? String(error));
+          throw error;
+        }
+      }),
     onBatch: (size, waits) => deps.batchStats?.observe(size, waits),
     onShed: (infos, waitedMs) => {
       const first = infos[0] as { requestId?: string } | undefined;

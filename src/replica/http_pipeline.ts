@@ -30,6 +30,8 @@ import type { StreamStats } from "../metrics/stream_stats.ts";
 import type { StreamBody } from "../http/stream_body.ts";
 import type { Batcher } from "./batcher.ts";
 import { httpBatcher } from "./http_batching.ts";
+import type { OpenSpan, SpanRecorder } from "../trace/recorder.ts";
+import { SpanKind } from "../trace/span.ts";
 
 /** What the pipeline needs from its replica. */
 export interface PipelineDeps {
@@ -60,6 +62,8 @@ export interface PipelineDeps {
     req: Request,
     requestId: string,
   ): Promise<Response | Request> | null;
+  /** Records spans when tracing is on (src/trace/recorder.ts). */
+  tracer?: SpanRecorder;
 }
 
 /** One access log entry. */
@@ -179,7 +183,7 @@ export function traceOf(req: Request): { traceId?: string } {
 }
 
 export function createHttpPipeline(deps: PipelineDeps) {
-  const { api, admission, slot } = deps;
+  const { api, admission, slot, tracer } = deps;
   const maxBody = api.handler.maxBodyBytes;
   const ctx: PipelineContext = {
     deps,
@@ -219,7 +223,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
     bytesOut: number | null = null,
     hasId = false,
     batchSize?: number,
+    span: OpenSpan | null = null,
   ): Response {
+    if (span !== null) {
+      span.set("http.response.status_code", res.status);
+      span.end(res.status >= 500 ? `HTTP ${res.status}` : undefined);
+    }
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
     if (logged(res.status)) {
@@ -250,12 +259,22 @@ export function createHttpPipeline(deps: PipelineDeps) {
     admitted: boolean | undefined,
     res: Response,
     hasId = false,
+    span: OpenSpan | null = null,
   ): Response {
     if (admitted) {
       admission.addLoad(slot, -1);
       admission.finish();
     }
-    return finish(original, started, requestId, res, null, hasId);
+    return finish(
+      original,
+      started,
+      requestId,
+      res,
+      null,
+      hasId,
+      undefined,
+      span,
+    );
   }
 
   /** Ends every open stream cleanly (shutdown after the grace period). */
@@ -271,6 +290,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Promise<Response> | Response {
     const started = performance.now();
     const requestId = opts.requestId ?? requestIdOf(original);
+    const span = tracer === undefined ? null : serverSpan(original, requestId);
     let method = methods.get(original.method);
     if (method === undefined) {
       const refused = unsupportedMethod(original, () => requestId);
@@ -282,6 +302,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
           opts.admitted,
           refused,
           true,
+          span,
         );
       }
       method = findMethod(deps.handler, original.method);
@@ -298,6 +319,8 @@ export function createHttpPipeline(deps: PipelineDeps) {
           {},
           { allow },
         ),
+        false,
+        span,
       );
     }
     if (declaredTooLarge(original, maxBody)) {
@@ -307,6 +330,8 @@ export function createHttpPipeline(deps: PipelineDeps) {
         requestId,
         opts.admitted,
         errorResponse(413, ctx.tooLargeMessage),
+        false,
+        span,
       );
     }
     if (!opts.admitted) {
@@ -321,6 +346,10 @@ export function createHttpPipeline(deps: PipelineDeps) {
             {},
             { "retry-after": "1" },
           ),
+          null,
+          false,
+          undefined,
+          span,
         );
       }
       // Admitted: in flight until it and its callback end.
@@ -331,16 +360,42 @@ export function createHttpPipeline(deps: PipelineDeps) {
       if (handed) {
         return handed.then((outcome) => {
           if (outcome instanceof Request) {
-            return runHere(outcome, original, started, requestId, method, opts);
+            return runHere(
+              outcome,
+              original,
+              started,
+              requestId,
+              method,
+              opts,
+              span,
+            );
           }
           // Served (and logged and counted) by the replica that took it.
           admission.addLoad(slot, -1);
           admission.finish();
+          span?.set("http.response.status_code", outcome.status);
+          span?.set("cortex.handed_off", true);
+          span?.end();
           return outcome;
         });
       }
     }
-    return runHere(original, original, started, requestId, method, opts);
+    return runHere(original, original, started, requestId, method, opts, span);
+  }
+
+  /** The request's span: a child of its `traceparent`, else a new trace. */
+  function serverSpan(req: Request, requestId: string): OpenSpan {
+    const path = pathOf(req.url);
+    return tracer!.start(
+      `${req.method} ${path}`,
+      SpanKind.SERVER,
+      parseTraceparent(req.headers.get("traceparent")),
+      {
+        "http.request.method": req.method,
+        "url.path": path,
+        "cortex.request_id": requestId,
+      },
+    );
   }
 
   function runHere(
@@ -350,6 +405,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
     requestId: string,
     method: HandlerMethod,
     opts: CallOptions,
+    span: OpenSpan | null,
   ): Promise<Response> {
     return new RequestRun(
       ctx,
@@ -358,6 +414,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
       method,
       opts.signal,
       method === batchedPost,
+      span,
     )
       .run()
       .then((r) =>
@@ -369,6 +426,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
           r.bytesOut,
           r.hasId,
           r.batchSize,
+          span,
         )
       );
   }

@@ -15,6 +15,7 @@ import type {
 import type { StatsSnapshot } from "../metrics/request_stats.ts";
 import type { BatchSnapshot } from "../metrics/batch_stats.ts";
 import type { EdgeInit } from "../edge/edge.ts";
+import type { SpanData } from "../trace/span.ts";
 import type {
   ControlFromReplica,
   ControlToReplica,
@@ -77,6 +78,8 @@ export interface ReplicaInit {
   edge?: EdgeInit;
   /** `handler.models` URLs → their downloaded file (read-only here). */
   modelFiles?: Record<string, string>;
+  /** Tracing is on: record spans and send them as `trace.spans`. */
+  tracing?: boolean;
 }
 
 /** Main thread → replica. */
@@ -178,6 +181,8 @@ export type FromReplica =
     reconnects: number;
   }
   | { type: "grpc"; msg: { type: string; callId: number } }
+  /** Finished spans (tracing on), exported by the serving process. */
+  | { type: "trace.spans"; spans: SpanData[] }
   | ControlFromReplica;
 
 /** A body read for a hand-off was longer than the limit. */

@@ -10,8 +10,13 @@ import { AsyncLocalStorage } from "node:async_hooks";
 /** What is known about the current request. */
 export interface RequestScope {
   requestId: string;
-  /** The request's W3C `traceparent`, when it came with a valid one. */
+  /**
+   * The `traceparent` of the span handler code runs under: the handler
+   * span (tracing on), else the request's own valid `traceparent`.
+   */
   traceparent?: string;
+  /** The same as ids, for log lines (`trace_id`, `span_id`). */
+  trace?: { traceId: string; spanId: string };
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -53,6 +58,11 @@ export function callInRequest<T>(
 /** The current request's `traceparent`, when inside a traced one. */
 export function currentTraceparent(): string | undefined {
   return (storage.getStore() ?? syncScope)?.traceparent;
+}
+
+/** The ids of the current request's active span, when it is traced. */
+export function currentTrace(): RequestScope["trace"] {
+  return (storage.getStore() ?? syncScope)?.trace;
 }
 
 /** The current request's id, when inside one. */

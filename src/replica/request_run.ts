@@ -30,6 +30,8 @@ import {
 } from "./request_context.ts";
 import { parseTraceparent } from "../edge/trace.ts";
 import type { StreamBody, StreamEnd } from "../http/stream_body.ts";
+import type { OpenSpan } from "../trace/recorder.ts";
+import { SpanKind, traceparentOf } from "../trace/span.ts";
 
 /** The outcome the pipeline logs and returns. */
 export interface RunResult {
@@ -81,12 +83,17 @@ function withoutBody(result: RunResult): RunResult {
   return { response: head, bytesOut: 0, hasId: result.hasId };
 }
 
+/** The server span of a request in a batch, for the batch's links. */
+export const spanOfInfo = new WeakMap<object, OpenSpan>();
+
 /** State of one admitted request. */
 export class RequestRun {
   readonly #ctx: PipelineContext;
   readonly #original: Request;
   readonly #requestId: string;
-  readonly #scope: RequestScope;
+  #scope: RequestScope;
+  /** The request's server span (tracing on), parent of its other spans. */
+  readonly #span: OpenSpan | null;
   readonly #method: HandlerMethod;
   readonly #info: LazyRequestInfo;
   #deadline: Deadline | null = null;
@@ -111,15 +118,22 @@ export class RequestRun {
     method: HandlerMethod,
     signal: AbortSignal | undefined,
     batched = false,
+    span: OpenSpan | null = null,
   ) {
     this.#ctx = ctx;
+    this.#span = span;
     this.#batched = batched;
     this.#original = original;
     this.#requestId = requestId;
     this.#method = method;
     const traceparent = original.headers.get("traceparent");
-    this.#scope = traceparent && parseTraceparent(traceparent)
-      ? { requestId, traceparent }
+    const trace = traceparent ? parseTraceparent(traceparent) : null;
+    this.#scope = trace
+      ? {
+        requestId,
+        traceparent: traceparent!,
+        trace: { traceId: trace.traceId, spanId: trace.spanId },
+      }
       : { requestId };
     this.#info = new LazyRequestInfo(
       original,
@@ -131,6 +145,26 @@ export class RequestRun {
 
   #log() {
     return this.#logger ??= this.#ctx.deps.loggerFor(this.#requestId);
+  }
+
+  /**
+   * The handler call's span; the handler's log lines and chained calls run
+   * under it (the request's scope names it).
+   */
+  #handlerSpan(): OpenSpan {
+    const name = this.#method.name.replace(/^bound /, "") || "handler";
+    const span = this.#ctx.deps.tracer!.start(
+      `handler ${name}`,
+      SpanKind.INTERNAL,
+      this.#span,
+      { "code.function": name },
+    );
+    this.#scope = {
+      requestId: this.#requestId,
+      traceparent: traceparentOf(span),
+      trace: { traceId: span.traceId, spanId: span.spanId },
+    };
+    return span;
   }
 
   /** Serves the request; never rejects. */
@@ -168,6 +202,7 @@ export class RequestRun {
       if (this.#batched) {
         // The batch holds a slot, not each request; the timeout (or the
         // client going away) takes the request out of its batch.
+        if (this.#span !== null) spanOfInfo.set(this.#info, this.#span);
         const outcome = await this.#raceTimeout(
           ctx.batcher!.submit(payload, this.#info, this.#info.signal),
         ) as BatchOutcome | undefined;
@@ -176,6 +211,9 @@ export class RequestRun {
         this.#batchSize = outcome!.size;
       } else {
         const slots = ctx.deps.slots;
+        const queue = this.#span === null
+          ? null
+          : ctx.deps.tracer!.start("queue", SpanKind.INTERNAL, this.#span);
         if (slots.tryAcquire()) {
           this.#holdsSlot = true;
         } else {
@@ -187,17 +225,28 @@ export class RequestRun {
               else this.#holdsSlot = true;
             }),
           );
-          if (this.#timedOut) return this.#timeoutResult();
+          if (this.#timedOut) {
+            queue?.end("timed out waiting for a slot");
+            return this.#timeoutResult();
+          }
         }
+        queue?.end();
+        const handlerSpan = this.#span === null ? null : this.#handlerSpan();
         // Only the handler runs in the request's async context (console
         // lines, chained calls): a wider scope costs on every await of the
         // pipeline.
-        value = callInRequest(
-          this.#scope,
-          () => this.#method(payload, this.#info),
-          this.#method,
-        );
-        if (isThenable(value)) value = await this.#raceTimeout(value);
+        try {
+          value = callInRequest(
+            this.#scope,
+            () => this.#method(payload, this.#info),
+            this.#method,
+          );
+          if (isThenable(value)) value = await this.#raceTimeout(value);
+        } catch (error) {
+          handlerSpan?.end((error as Error)?.message ?? String(error));
+          throw error;
+        }
+        handlerSpan?.end(this.#timedOut ? "timed out" : undefined);
       }
       if (this.#timedOut) return this.#timeoutResult();
       const encoded = encodeResult(value, this.#requestId, {

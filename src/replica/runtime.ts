@@ -55,7 +55,13 @@ import {
   explainPermissionText,
   installPermissionHints,
 } from "./permission_hints.ts";
-import { currentRequestId, currentTraceparent } from "./request_context.ts";
+import {
+  currentRequestId,
+  currentTrace,
+  currentTraceparent,
+} from "./request_context.ts";
+import { SpanRecorder } from "../trace/recorder.ts";
+import { SpanKind } from "../trace/span.ts";
 import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
@@ -110,12 +116,18 @@ export async function startReplica(
     level: init.logLevel,
     labels: { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
     write: (lines) => logs.push(lines),
+    trace: currentTrace,
   });
   const runtime = new Logger({
     level: init.runtimeLogLevel,
     labels: { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
     write: (lines) => logs.push(lines),
+    trace: currentTrace,
   });
+  // Tracing on: spans go to the serving process, which exports them.
+  const tracer = init.tracing
+    ? new SpanRecorder((spans) => post({ type: "trace.spans", spans }))
+    : undefined;
   const accessLine = accessLineFormatter(
     { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
     Deno.pid,
@@ -320,6 +332,7 @@ export async function startReplica(
     apiNames,
     requestId: currentRequestId,
     traceparent: currentTraceparent,
+    ...(tracer ? { tracer } : {}),
     call: async (target, req) =>
       target === api.name && pipeline
         ? await pipeline(req, { signal: req.signal })
@@ -349,11 +362,13 @@ export async function startReplica(
             `handler.models is set but the handler class has no ${LOAD_MODEL}(path, { name, version }) method`,
           );
         }
-        return (load as (p: string, i: unknown) => unknown).call(
-          handler,
-          path,
-          info,
-        );
+        const call = () =>
+          (load as (p: string, i: unknown) => unknown).call(
+            handler,
+            path,
+            info,
+          );
+        return tracer ? tracedLoad(tracer, info, call) : call();
       },
       onError: (message, error) => runtime.exception(message, error),
     })
@@ -423,6 +438,7 @@ export async function startReplica(
     ...(batchStats ? { batchStats } : {}),
     streamStats,
     loggerFor: (requestId) => base.child({ requestId }),
+    ...(tracer ? { tracer } : {}),
     access: init.accessLog && runtime.enabled("info")
       ? (entry) => logs.push([accessLine(entry)])
       : () => {},
@@ -610,6 +626,7 @@ export async function startReplica(
     clearTimeout(streamsEnd);
     clearTimeout(modelPoll);
     logs.flushNow();
+    tracer?.flush();
     post({ type: "drained" });
   }
 
@@ -692,6 +709,34 @@ export async function startReplica(
       ),
     listening: server !== null,
   });
+}
+
+/**
+ * A model load's span: a child of the request that asked for it, else the
+ * root of a trace of its own (loads before ready, reloads).
+ */
+async function tracedLoad(
+  tracer: SpanRecorder,
+  info: { name: string; version: string | number },
+  load: () => unknown,
+): Promise<unknown> {
+  const span = tracer.start(
+    `model load ${info.name}@${info.version}`,
+    SpanKind.INTERNAL,
+    currentTrace(),
+    {
+      "cortex.model.name": info.name,
+      "cortex.model.version": String(info.version),
+    },
+  );
+  try {
+    const model = await load();
+    span.end();
+    return model;
+  } catch (error) {
+    span.end((error as Error)?.message ?? String(error));
+    throw error;
+  }
 }
 
 /** The net permission descriptor host of a listening address. */

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { replicaTraceEnv } from "../trace/config.ts";
 import { explainPermissionText } from "../replica/permission_hints.ts";
 import { FrameWriter } from "../grpc/frames.ts";
 import { Logger } from "../log/logger.ts";
@@ -125,7 +126,9 @@ export class Replica {
       // The serving process's environment holds the control token: blank it
       // (a replica has no env permission, but nothing secret should be in
       // its process at all).
-      env: { NO_COLOR: "1", CORTEX_CONTROL_TOKEN: "" },
+      // Likewise the collector's address and credentials, and Deno's
+      // built-in OpenTelemetry, which exports regardless of permissions.
+      env: { NO_COLOR: "1", CORTEX_CONTROL_TOKEN: "", ...replicaTraceEnv() },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -28,6 +28,7 @@ import type {
   WireResponse,
 } from "../replica/messages.ts";
 import type { ConnectionStats } from "../http/guarded_server.ts";
+import type { SpanData, SpanKindValue } from "../trace/span.ts";
 
 /** Thrown for a message that is not what the runtime sends. */
 export class BadReplicaMessage extends Error {
@@ -208,6 +209,91 @@ function grpc(v: unknown): FromReplica & { type: "grpc" } {
   return { type: "grpc", msg: v as { type: string; callId: number } };
 }
 
+const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
+const SPAN_ID = /^(?!0{16})[0-9a-f]{16}$/;
+/** Spans in one message, links of one span, attributes of one span. */
+const MAX_SPANS = 1024;
+const MAX_LINKS = 1024;
+const MAX_ATTRIBUTES = 64;
+
+function hexId(v: unknown, pattern: RegExp, field: string): string {
+  if (typeof v !== "string" || !pattern.test(v)) {
+    fail(`${field} is not a valid lower-case hex id`);
+  }
+  return v;
+}
+
+function epochMs(v: unknown, field: string): number {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 1e14) {
+    fail(`${field} is not a time in epoch milliseconds`);
+  }
+  return v;
+}
+
+/** One span, rebuilt from checked fields only (nothing else passes). */
+function span(v: unknown, at: string): SpanData {
+  if (!isRecord(v)) fail(`${at} is not an object`);
+  const kind = v.kind;
+  if (kind !== 1 && kind !== 2 && kind !== 3) {
+    fail(`${at}.kind is not 1, 2 or 3`);
+  }
+  const start = epochMs(v.start, `${at}.start`);
+  const end = epochMs(v.end, `${at}.end`);
+  if (end < start) fail(`${at}.end is before its start`);
+  const out: SpanData = {
+    traceId: hexId(v.traceId, TRACE_ID, `${at}.traceId`),
+    spanId: hexId(v.spanId, SPAN_ID, `${at}.spanId`),
+    name: text(v.name, `${at}.name`, 256),
+    kind: kind as SpanKindValue,
+    start,
+    end,
+  };
+  if (v.parentSpanId !== undefined) {
+    out.parentSpanId = hexId(v.parentSpanId, SPAN_ID, `${at}.parentSpanId`);
+  }
+  if (v.error !== undefined) out.error = text(v.error, `${at}.error`, 1024);
+  if (v.attributes !== undefined) {
+    if (!isRecord(v.attributes)) fail(`${at}.attributes is not an object`);
+    const entries = Object.entries(v.attributes);
+    if (entries.length > MAX_ATTRIBUTES) {
+      fail(`${at}.attributes has more than ${MAX_ATTRIBUTES} entries`);
+    }
+    const attributes: Record<string, string | number | boolean> = {};
+    for (const [key, value] of entries) {
+      text(key, `${at}.attributes key`, 128);
+      if (key === "__proto__") fail(`${at}.attributes has a __proto__ key`);
+      if (typeof value === "string") {
+        attributes[key] = text(value, `${at}.attributes.${key}`, 4096);
+      } else if (
+        typeof value === "boolean" ||
+        (typeof value === "number" && Number.isFinite(value))
+      ) attributes[key] = value;
+      else fail(`${at}.attributes.${key} is not a string, number or boolean`);
+    }
+    out.attributes = attributes;
+  }
+  if (v.links !== undefined) {
+    if (!Array.isArray(v.links) || v.links.length > MAX_LINKS) {
+      fail(`${at}.links is not a list of at most ${MAX_LINKS}`);
+    }
+    out.links = v.links.map((l, i) => {
+      if (!isRecord(l)) fail(`${at}.links[${i}] is not an object`);
+      return {
+        traceId: hexId(l.traceId, TRACE_ID, `${at}.links[${i}].traceId`),
+        spanId: hexId(l.spanId, SPAN_ID, `${at}.links[${i}].spanId`),
+      };
+    });
+  }
+  return out;
+}
+
+function spans(v: unknown): SpanData[] {
+  if (!Array.isArray(v) || v.length > MAX_SPANS) {
+    fail(`spans is not a list of at most ${MAX_SPANS}`);
+  }
+  return v.map((s, i) => span(s, `spans[${i}]`));
+}
+
 /**
  * The message, checked, as the server may use it.
  *
@@ -330,6 +416,8 @@ export function checkFromReplica(msg: unknown): FromReplica {
     }
     case "control.cancel":
       return { type: "control.cancel", id: id(msg.id) };
+    case "trace.spans":
+      return { type: "trace.spans", spans: spans(msg.spans) };
     default:
       fail(`type "${String(msg.type)}" is not a replica message`);
   }

@@ -73,8 +73,99 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       type: "grpc",
       msg: { type: "grpc.done", callId: 4, code: 0, details: "" },
     },
+    { type: "trace.spans", spans: [SPAN, { ...SPAN, links: [SPAN] }] },
   ];
   for (const msg of good) assert.equal(checkFromReplica(msg).type, msg.type);
+});
+
+const SPAN = {
+  traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+  spanId: "00f067aa0ba902b7",
+  parentSpanId: "00f067aa0ba902b8",
+  name: "POST /a",
+  kind: 2,
+  start: 1_700_000_000_000.5,
+  end: 1_700_000_000_001.25,
+  attributes: { "http.response.status_code": 200, "url.path": "/a" },
+};
+
+Deno.test("checkFromReplica() passes only the checked fields of a span", () => {
+  const msg = checkFromReplica({
+    type: "trace.spans",
+    spans: [{ ...SPAN, extra: "smuggled", error: "boom" }],
+  });
+  assert.deepEqual(msg, {
+    type: "trace.spans",
+    spans: [{ ...SPAN, error: "boom" }],
+  });
+});
+
+Deno.test("checkFromReplica() refuses malformed spans, naming the field", () => {
+  const bad: [unknown, RegExp][] = [
+    [{ type: "trace.spans", spans: {} }, /spans is not a list/],
+    [
+      { type: "trace.spans", spans: new Array(1025).fill(SPAN) },
+      /spans is not a list of at most 1024/,
+    ],
+    [
+      { type: "trace.spans", spans: [{ ...SPAN, traceId: "0".repeat(32) }] },
+      /spans\[0\]\.traceId is not a valid/,
+    ],
+    [
+      { type: "trace.spans", spans: [SPAN, { ...SPAN, spanId: "XYZ" }] },
+      /spans\[1\]\.spanId/,
+    ],
+    [
+      { type: "trace.spans", spans: [{ ...SPAN, kind: 9 }] },
+      /spans\[0\]\.kind/,
+    ],
+    [
+      { type: "trace.spans", spans: [{ ...SPAN, end: SPAN.start - 1 }] },
+      /end is before its start/,
+    ],
+    [
+      { type: "trace.spans", spans: [{ ...SPAN, start: Infinity }] },
+      /start is not a time/,
+    ],
+    [
+      { type: "trace.spans", spans: [{ ...SPAN, name: "x".repeat(257) }] },
+      /spans\[0\]\.name is not a string of at most 256/,
+    ],
+    [
+      { type: "trace.spans", spans: [{ ...SPAN, attributes: { a: {} } }] },
+      /attributes\.a is not a string, number or boolean/,
+    ],
+    [
+      {
+        type: "trace.spans",
+        spans: [{
+          ...SPAN,
+          attributes: Object.fromEntries(
+            Array.from({ length: 65 }, (_, i) => [`k${i}`, i]),
+          ),
+        }],
+      },
+      /more than 64 entries/,
+    ],
+    [
+      { type: "trace.spans", spans: [{ ...SPAN, links: [{ spanId: "1" }] }] },
+      /links\[0\]\.traceId/,
+    ],
+    [
+      {
+        type: "trace.spans",
+        spans: [{ ...SPAN, attributes: JSON.parse('{"__proto__":1}') }],
+      },
+      /__proto__/,
+    ],
+  ];
+  for (const [msg, why] of bad) {
+    assert.throws(() => checkFromReplica(msg), (e: unknown) => {
+      assert.ok(e instanceof BadReplicaMessage);
+      assert.match(e.message, why);
+      return true;
+    });
+  }
 });
 
 Deno.test("checkFromReplica() refuses forged or malformed messages, naming the field", () => {

@@ -57,6 +57,8 @@ export interface PoolDeps {
   modelFiles?: Record<string, string>;
   /** The edge checks a listening replica of `api` runs (src/edge/). */
   edge?(api: ApiConfig): EdgeInit;
+  /** Tracing is on: replicas record spans and send them here. */
+  tracing?: boolean;
 }
 
 /** Memory limit of a replica without `compute.mem`. */
@@ -321,6 +323,7 @@ export class ReplicaPool {
       ...(api.handler.models && d.modelFiles
         ? { modelFiles: d.modelFiles }
         : {}),
+      ...(d.tracing ? { tracing: true } : {}),
     };
     const replica = new Replica(
       init,

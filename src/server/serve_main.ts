@@ -20,6 +20,7 @@ import { readPackageDirs } from "../supervisor/modules.ts";
 import { readModelFiles } from "../supervisor/model_cache.ts";
 import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
 import { runServer } from "./run.ts";
+import { servingTraceConfig } from "../trace/config.ts";
 
 /**
  * The project as the supervisor validated it (first start: used once, then
@@ -82,6 +83,7 @@ Deno.exit(
       : undefined,
     modelFiles: await readModelFiles(values["models-file"]),
     supervised: true,
+    tracing: servingTraceConfig(),
     ...(values["grpc-socket"]
       ? {
         grpc: "bridge" as const,

@@ -35,6 +35,8 @@ import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
 import type { DescriptorMap } from "../supervisor/descriptors.ts";
 import type { ControlProxy } from "./control_proxy.ts";
 import { type NetRules, ownPorts } from "../config/net_rules.ts";
+import type { TraceConfig } from "../trace/config.ts";
+import { TraceExporter } from "../trace/exporter.ts";
 
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions {
@@ -90,6 +92,8 @@ export interface ServerOptions {
    * thread's and each replica's; `--max-connections` is per process).
    */
   limits?: ConnectionLimits;
+  /** Where spans go (`OTEL_DENO=true`), or null/absent: tracing off. */
+  tracing?: TraceConfig | null;
 }
 
 /** Where gRPC runs for a server: in this process or in the gRPC process. */
@@ -155,6 +159,8 @@ export class Server implements ControlHost {
   /** Keys /metrics requires (`CORTEX_METRICS_KEYS`), or null: open. */
   readonly metricsKeys: KeyHash[] | null = metricsKeysFromEnv();
   draining = false;
+  /** Exports replicas' spans; null while tracing is off (no connection). */
+  readonly traces: TraceExporter | null;
   #fallback: FallbackListener;
   #grpc: GrpcSide | null = null;
   #socket: ReplicaSocket | null = null;
@@ -176,6 +182,11 @@ export class Server implements ControlHost {
       write: (lines) => this.#write(lines.join("\n") + "\n"),
     });
     this.edges = new Edges(() => this.project.dir, this.logger);
+    this.traces = opts.tracing
+      ? new TraceExporter(opts.tracing, {
+        onError: (message) => this.logger.warning(message),
+      })
+      : null;
     this.grpcBackend = new PoolGrpcBackend(
       (name) => this.apis.get(name)?.pool,
       (name) => this.edgeOf(name),
@@ -396,6 +407,7 @@ export class Server implements ControlHost {
           : null,
       socket: this.#socket!,
       modelFiles: this.opts.modelFiles,
+      tracing: this.traces !== null,
       command: (api, scratchDir, listen) => {
         checkNetWithinOwn(api);
         return replicaCommand({
@@ -510,6 +522,10 @@ export class Server implements ControlHost {
           wait: this.edges.take(api, msg.bucket),
         });
         break;
+      case "trace.spans":
+        // Labelled with the sender: a replica adds spans to its own API only.
+        this.traces?.add(api, msg.spans, replica.id);
+        break;
       case "control.request":
       case "control.cancel":
         this.opts.control?.onMessage(msg, replica, {
@@ -537,6 +553,7 @@ export class Server implements ControlHost {
     ]);
     await this.#fallback.close();
     this.#socket?.close();
+    await this.traces?.flush();
     this.logger.info("Stopped");
     await this.sink.flush();
   }

@@ -9,6 +9,7 @@
 
 import type { Project } from "../config/types.ts";
 import { netEntryProblem, ownPorts } from "../config/net_rules.ts";
+import { TRACE_ENV, TRACES_ENV } from "../trace/config.ts";
 
 /** Unstable features the runtime needs (reusePort). */
 export const UNSTABLE_FLAGS = [
@@ -74,6 +75,9 @@ export const SERVER_ENV = [
   "LOG_STREAM",
   // grpc-js runs in the serving process of a compiled binary.
   ...GRPC_ENV,
+  // Tracing (src/trace/config.ts): on, and where spans go.
+  TRACES_ENV,
+  ...TRACE_ENV,
 ];
 
 /** Environment variables the gRPC process reads. */
@@ -165,7 +169,8 @@ export function netGrants(project: Project, listen: ListenSpec): string[] {
 /**
  * Permission flags of the serving process. Read: the project directory and
  * the scratch root and the runtime's own modules. Write: the scratch root.
- * Net: see {@linkcode netGrants}. Env: {@linkcode SERVER_ENV}. Run: only the
+ * Net: see {@linkcode netGrants}, and `extraNet` (the trace collector's
+ * address when tracing is on). Env: {@linkcode SERVER_ENV}. Run: only the
  * Deno executable, to start replica processes (each with narrower flags).
  * No ffi or sys: protos are compiled before the server starts.
  */
@@ -174,13 +179,14 @@ export function serverPermissionFlags(
   listen: ListenSpec,
   scratchRoot: string,
   extraRead: string[] = [],
+  extraNet: string[] = [],
 ): string[] {
   return [
     `--allow-read=${
       [project.dir, scratchRoot, ...RUNTIME_PATHS, ...extraRead].join(",")
     }`,
     `--allow-write=${scratchRoot}`,
-    `--allow-net=${netGrants(project, listen).join(",")}`,
+    `--allow-net=${[...netGrants(project, listen), ...extraNet].join(",")}`,
     `--allow-env=${[...SERVER_ENV, ...keysEnvNames(project)].join(",")}`,
     `--allow-run=${Deno.execPath()}`,
     "--no-prompt",

@@ -19,6 +19,12 @@
  * @module
  */
 
+import {
+  exporterGrant,
+  type TraceConfig,
+  traceConfigFromEnv,
+  TRACES_ENV,
+} from "../trace/config.ts";
 import { fileURLToPath } from "node:url";
 import type { Project } from "../config/types.ts";
 import type { ServerOptions } from "../server/server.ts";
@@ -127,6 +133,16 @@ async function publishState(
   }
 }
 
+/**
+ * Deno's built-in OpenTelemetry stays off in the runtime's children: the
+ * serving process exports requests' spans itself, and Deno's automatic spans
+ * of its internals (its own fetches to the collector) would only add noise.
+ * `CORTEX_TRACES` tells the serving process that tracing is on.
+ */
+function childTraceEnv(on: boolean): Record<string, string> {
+  return { OTEL_DENO: "false", [TRACES_ENV]: on ? "on" : "off" };
+}
+
 /** Supervises the serving process of `project`; resolves with the exit code. */
 export async function supervise(
   project: Project,
@@ -136,6 +152,15 @@ export async function supervise(
     & { controlPort: number; noCheck?: boolean },
   serveArgs: string[],
 ): Promise<number> {
+  // OTEL_DENO=true: the serving process exports spans to the collector,
+  // granted that address exactly (src/trace/).
+  let tracing: TraceConfig | null;
+  try {
+    tracing = traceConfigFromEnv();
+  } catch (error) {
+    logLine("ERROR", (error as Error).message);
+    return 2;
+  }
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
   // The default --max-connections follows the serving process's fd limit.
   const fdLimit = await probeFdLimit();
@@ -216,6 +241,7 @@ export async function supervise(
         listenOf(gen),
         scratchRoot,
         Object.values(modelFiles),
+        tracing ? [exporterGrant(tracing)] : [],
       ),
       SERVE_MAIN,
       project.dir,
@@ -251,7 +277,7 @@ export async function supervise(
         ]
         : []),
     ],
-    env: { [TOKEN_ENV]: token },
+    env: { [TOKEN_ENV]: token, ...childTraceEnv(tracing !== null) },
     isFinal: (status) => status.signal === null && FINAL_CODES.has(status.code),
     beforeSpawn: (gen) => Deno.mkdir(genDir(gen), { recursive: true }),
     onSpawn: async (child, gen) => {
@@ -305,6 +331,7 @@ export async function supervise(
         "--log-format",
         opts.logFormat ?? "json",
       ],
+      env: childTraceEnv(false),
       log: logLine,
     })
     : null;

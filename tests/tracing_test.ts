@@ -1,0 +1,178 @@
+/**
+ * End-to-end: OpenTelemetry traces. A real server (`cortex serve`) exports to
+ * an in-process OTLP/HTTP collector; a request to API "front" that chains to
+ * API "back" (examples/chain) must arrive as one trace with correctly nested
+ * spans, under the client's `traceparent`. With tracing off nothing connects
+ * to the collector; a handler cannot export through Deno's built-in
+ * OpenTelemetry from its sandbox.
+ */
+
+import assert from "node:assert/strict";
+import { example, fixture, withServer } from "./_server.ts";
+import { attr, type CollectedSpan, startCollector } from "./_otlp_collector.ts";
+
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CLIENT_SPAN = "00f067aa0ba902b7";
+
+function tracingEnv(endpoint: string): Record<string, string> {
+  return {
+    OTEL_DENO: "true",
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+  };
+}
+
+function post(url: string, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ text: "hi" }),
+  });
+}
+
+function one(spans: CollectedSpan[], pred: (s: CollectedSpan) => boolean) {
+  const found = spans.filter(pred);
+  assert.equal(
+    found.length,
+    1,
+    `exactly one span matches, got ${found.length}`,
+  );
+  return found[0]!;
+}
+
+Deno.test("tracing: a request to front that chains to back is one trace of nested spans under the client's traceparent", async () => {
+  const collector = startCollector();
+  try {
+    await withServer(example("chain"), {
+      env: tracingEnv(collector.url),
+    }, async (s) => {
+      const res = await post(`${s.url}/front`, {
+        traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01`,
+      });
+      assert.equal(res.status, 200);
+      assert.equal((await res.json()).status, 200);
+      const inTrace = () =>
+        collector.spans.filter((sp) => sp.traceId === TRACE_ID);
+      await collector.waitFor(() =>
+        inTrace().some((sp) =>
+          sp.name === "handler handlePost" &&
+          sp.resource["cortex.api"] === "back"
+        )
+      );
+      // Everything of the request has arrived once back's handler span has
+      // (it ends first); front's spans may come in a later batch.
+      await collector.waitFor(() => inTrace().length >= 7);
+      const spans = inTrace();
+      const frontServer = one(
+        spans,
+        (sp) =>
+          sp.name === "POST /front" && sp.resource["cortex.api"] === "front",
+      );
+      const frontHandler = one(
+        spans,
+        (sp) =>
+          sp.name === "handler handlePost" &&
+          sp.resource["cortex.api"] === "front",
+      );
+      const client = one(spans, (sp) => sp.name === "POST api-back");
+      const backServer = one(
+        spans,
+        (sp) => sp.resource["cortex.api"] === "back" && sp.kind === 2,
+      );
+      const backHandler = one(spans, (sp) =>
+        sp.name === "handler handlePost" &&
+        sp.resource["cortex.api"] === "back");
+      // server span of front > its handler > the chained call > back.
+      assert.equal(frontServer.parentSpanId, CLIENT_SPAN);
+      assert.equal(frontServer.kind, 2);
+      assert.equal(frontHandler.parentSpanId, frontServer.spanId);
+      assert.equal(client.kind, 3);
+      assert.equal(client.parentSpanId, frontHandler.spanId);
+      assert.equal(backServer.parentSpanId, client.spanId);
+      assert.equal(backHandler.parentSpanId, backServer.spanId);
+      // Queueing is a span of each request, under its server span.
+      for (const server of [frontServer, backServer]) {
+        one(spans, (sp) =>
+          sp.name === "queue" &&
+          sp.parentSpanId === server.spanId);
+      }
+      // Nested in time too, and labelled by the serving process.
+      const t = (sp: CollectedSpan, k: "start" | "end") =>
+        BigInt(k === "start" ? sp.startTimeUnixNano : sp.endTimeUnixNano);
+      assert.ok(t(frontServer, "start") <= t(frontHandler, "start"));
+      assert.ok(t(client, "end") <= t(frontHandler, "end"));
+      assert.ok(t(frontHandler, "end") <= t(frontServer, "end"));
+      assert.equal(attr(frontServer, "http.response.status_code"), "200");
+      assert.match(String(attr(backHandler, "cortex.replica")), /^back-\d+$/);
+      assert.equal(frontServer.resource["service.name"], "front");
+      // The handler's log line names the span it was written under.
+      const logged = await s.waitForLine((l) => l.message === "Called back");
+      assert.equal(logged.trace_id, TRACE_ID);
+      assert.equal(logged.span_id, frontHandler.spanId);
+      // A request without a traceparent starts a trace of its own.
+      assert.equal((await post(`${s.url}/front`)).status, 200);
+      await collector.waitFor(() =>
+        collector.spans.some((sp) =>
+          sp.name === "POST /front" && sp.traceId !== TRACE_ID &&
+          sp.parentSpanId === undefined
+        )
+      );
+    });
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("tracing off: no connection reaches the collector", async () => {
+  const collector = startCollector();
+  try {
+    const env = tracingEnv(collector.url);
+    delete (env as Record<string, string | undefined>).OTEL_DENO;
+    await withServer(example("chain"), { env }, async (s) => {
+      for (let i = 0; i < 5; i++) {
+        const res = await post(`${s.url}/front`, {
+          traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01`,
+        });
+        assert.equal(res.status, 200);
+        await res.body?.cancel();
+      }
+      // Longer than a replica's (200 ms) and the exporter's (1 s) batching.
+      await new Promise((r) => setTimeout(r, 1500));
+    });
+    assert.equal(collector.connections(), 0);
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("tracing: a handler cannot export through Deno's built-in OpenTelemetry, which ignores permissions", async () => {
+  const collector = startCollector();
+  try {
+    await withServer(fixture("trace_hostile"), {
+      env: { ...tracingEnv(collector.url), OTEL_SERVICE_NAME: "leaky" },
+    }, async (s) => {
+      const res = await fetch(`${s.url}/leak`);
+      assert.equal(res.status, 200);
+      const { exported } = await res.json();
+      assert.notEqual(exported, "recording");
+      // The runtime's own spans of that request do arrive.
+      await collector.waitFor((spans) =>
+        spans.some((sp) => sp.name === "GET /leak")
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+    });
+    assert.deepEqual(
+      collector.spans.filter((sp) => sp.name === "exfiltrated"),
+      [],
+    );
+    // Nothing the handler did (its span, its console line) left the replica;
+    // what else arrives is the supervisor's own Deno telemetry (OTEL_DENO is
+    // in its environment).
+    assert.ok(collector.bodies.every((b) => !b.includes("exfiltrated")));
+    assert.ok(
+      collector.spans.every((sp) => sp.resource["service.name"] === "leaky"),
+    );
+  } finally {
+    await collector.close();
+  }
+});
