@@ -200,3 +200,25 @@ Deno.test("utf8Length() counts UTF-8 bytes", () => {
     assert.equal(utf8Length(s), new TextEncoder().encode(s).length, s);
   }
 });
+
+Deno.test("formatRecord() writes the active span as trace_id and span_id; extra cannot forge them", () => {
+  const trace = {
+    traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    spanId: "00f067aa0ba902b7",
+  };
+  const line = formatRecord(
+    {
+      level: "info",
+      message: "hi",
+      labels: LABELS,
+      trace,
+      extra: { trace_id: "x" },
+    },
+    OPTS,
+  );
+  const rec = JSON.parse(line[0]!);
+  assert.equal(rec.trace_id, trace.traceId);
+  assert.equal(rec.span_id, trace.spanId);
+  assert.match(JSON.parse(line[1]!).message, /"trace_id" dropped/);
+  assert.equal(one({}).trace_id, undefined);
+});

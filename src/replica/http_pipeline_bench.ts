@@ -19,6 +19,7 @@ import { RequestStats } from "../metrics/request_stats.ts";
 import { Admission, createAdmissionBuffer } from "./admission.ts";
 import { createHttpPipeline, pathOf, requestIdOf } from "./http_pipeline.ts";
 import { Slots } from "./slots.ts";
+import { SpanRecorder } from "../trace/recorder.ts";
 
 const URL_ = "http://127.0.0.1:8080/echo";
 const BODY = JSON.stringify({
@@ -137,4 +138,42 @@ Deno.bench({
   // runtime.ts: requestIdOf, then the pipeline (JSON echo, access log on).
   const req = request();
   await pipeline(req, { requestId: requestIdOf(req) });
+});
+
+// Tracing (src/trace/): off, the pipeline above pays one check per request;
+// on, three spans (server, queue, handler) per request, sent in batches.
+const traced = createHttpPipeline({
+  api: api!,
+  handler: new Echo() as unknown as Record<string, unknown>,
+  admission,
+  slot: 0,
+  slots: new Slots(1, (delta) => admission.addQueued(delta, 0)),
+  stats: new RequestStats(),
+  loggerFor: () => ({}) as HandlerLogger & { exception(): void },
+  access: (entry) => logs.push([accessLine(entry)]),
+  track: () => {},
+  tracer: new SpanRecorder((spans) =>
+    void encodeFrame([{
+      type: "trace.spans",
+      spans,
+    }])
+  ),
+});
+
+Deno.bench({
+  name: "tracing off: replica pipeline (as above)",
+  group: "tracing",
+  baseline: true,
+}, async () => {
+  const req = request();
+  await pipeline(req, { requestId: requestIdOf(req) });
+});
+
+Deno.bench({
+  name:
+    "tracing on: replica pipeline recording 3 spans, encoded for the channel",
+  group: "tracing",
+}, async () => {
+  const req = request();
+  await traced(req, { requestId: requestIdOf(req) });
 });

@@ -7,6 +7,7 @@ import {
   netGrants,
   RUNTIME_PATHS,
   SERVER_ENV,
+  serverPermissionFlags,
 } from "./flags.ts";
 
 const PROJECT = {
@@ -152,4 +153,34 @@ Deno.test("moduleFlags(): no config, the supervisor's import map and lockfile, c
     "--frozen",
     "--cached-only",
   ]);
+});
+
+Deno.test("serverPermissionFlags(): the trace collector's address is granted exactly, and the OTEL_* variables readable", () => {
+  const listen = {
+    hostname: "0.0.0.0",
+    port: 8888,
+    grpcPort: 9000,
+    controlPort: null,
+  };
+  const project = {
+    ...PROJECT,
+    apis: PROJECT.apis.map((a) => ({ ...a, networking: {} })),
+  } as unknown as Project;
+  const flags = serverPermissionFlags(project, listen, "/s", [], [
+    "127.0.0.1:4318",
+  ]);
+  const net = flags.find((f) => f.startsWith("--allow-net="))!.split("=")[1]!
+    .split(",");
+  assert.ok(net.includes("127.0.0.1:4318"));
+  assert.ok(!net.includes("127.0.0.1"));
+  const env = flags.find((f) => f.startsWith("--allow-env="))!;
+  for (
+    const name of ["OTEL_DENO", "OTEL_EXPORTER_OTLP_ENDPOINT", "CORTEX_TRACES"]
+  ) {
+    assert.ok(env.includes(name), name);
+  }
+  assert.ok(SERVER_ENV.includes("OTEL_SERVICE_NAME"));
+  // Without tracing, no collector.
+  const off = serverPermissionFlags(project, listen, "/s");
+  assert.ok(!off.some((f) => f.includes("4318")));
 });
