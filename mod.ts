@@ -34,6 +34,7 @@ export type { GrpcCallInfo } from "./src/grpc/types.ts";
 export { ControlError, CortexClient } from "./src/control/client.ts";
 export type {
   ApiDescription,
+  CallInit,
   DeployResult,
   DeploySpec,
 } from "./src/control/client.ts";

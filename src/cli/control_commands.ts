@@ -1,5 +1,5 @@
 /**
- * `cortex deploy|get|list|refresh|patch|delete|logs`: manage a running server
+ * `cortex deploy|get|list|refresh|patch|delete|logs|call`: manage a running server
  * through its control API. Merged into the CLI dispatch via
  * {@linkcode CONTROL_COMMANDS}.
  *
@@ -23,6 +23,7 @@ import {
 } from "./control_connect.ts";
 import { type ControlIo, readPatch, sleep, terminalIo } from "./control_io.ts";
 import { renderApiDetail, renderApiTable } from "./control_table.ts";
+import { CALL_HELP, callCommand } from "./call_command.ts";
 import { UsageError } from "./serve_options.ts";
 
 /** A CLI command: arguments after its name in, exit code out. */
@@ -81,6 +82,7 @@ Deletes an API; its in-flight requests finish.
 
 Options:
 ${CONNECT_HELP}`,
+  call: CALL_HELP,
   logs: `Usage: cortex logs <name> [options]
 
 Follows an API's logs until Ctrl-C, printed readably.
@@ -241,6 +243,13 @@ export function createControlCommands(
       io.out(`deleting ${name}`);
       return 0;
     }),
+    call: async (args) => {
+      try {
+        return await callCommand(io, args);
+      } catch (error) {
+        return report(io, error);
+      }
+    },
     logs: wrap("logs", async (client, flags, positionals) => {
       const name = nameOf("logs", positionals);
       const output = outputOf(flags, ["pretty", "json"]);
@@ -321,4 +330,5 @@ export const CONTROL_SUMMARY =
   patch <name>         Change an API in place (--set autoscaling.max_replicas=4)
   refresh <name>       Restart an API's replicas without dropping requests
   delete <name>        Delete an API
-  logs <name>          Follow an API's logs`;
+  logs <name>          Follow an API's logs
+  call <name> [path]   Send a request to an API (--data, --api-key)`;

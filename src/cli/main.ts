@@ -170,6 +170,7 @@ const LAZY_COMMANDS: Record<
   patch: controlCommands,
   delete: controlCommands,
   logs: controlCommands,
+  call: controlCommands,
   compile: deployCommands,
   dockerfile: deployCommands,
   export: deployCommands,
