@@ -165,3 +165,39 @@ Deno.test("deploy commands print usage errors without a stack", async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /DENORT_BIN=\/path\/to\/denort/);
 });
+
+Deno.test("cortex export carries edge settings: Secret reference, annotations, comments, warnings on stderr", async () => {
+  const out = await cortex(
+    "export",
+    fixture("edge_pair"),
+    "--format",
+    "kubernetes",
+  );
+  assert.equal(out.code, 0, out.stderr);
+  // Said in the output above the Deployment, and warned about on stderr.
+  assert.match(out.stdout, /^# networking\.auth has no Kubernetes equivalent/m);
+  assert.match(
+    out.stderr,
+    /^Warning: api-open: networking\.rate_limit has no Kubernetes equivalent and is enforced per pod/m,
+  );
+  const docs = fromYamlAll(out.stdout) as (Obj & {
+    metadata: { annotations?: Record<string, string> };
+  })[];
+  const closed = docs.find((d) =>
+    d.kind === "Deployment" && d.metadata.name === "api-closed"
+  )!;
+  assert.match(closed.metadata.annotations?.["cortex.dev/auth"] ?? "", /keys/);
+  assert.match(out.stdout, /keys_file keys\.sha256 is embedded in the image/);
+  // A keys file travels in the image: no Secret reference.
+  const env = (closed.spec as {
+    template: { spec: { containers: { env: Record<string, unknown>[] }[] } };
+  }).template.spec.containers[0]!.env;
+  assert.deepEqual(env, [{ name: "CORTEX_API", value: "closed" }]);
+  const open = docs.find((d) =>
+    d.kind === "Deployment" && d.metadata.name === "api-open"
+  )!;
+  assert.equal(
+    open.metadata.annotations?.["cortex.dev/rate-limit"],
+    "rps=2; burst=3; per=client",
+  );
+});

@@ -20,7 +20,12 @@ import { CompileError } from "../compile/plan.ts";
 import { dockerfile, dockerignore } from "../deploy/dockerfile.ts";
 import { knativeManifests } from "../deploy/knative.ts";
 import { kubernetesManifests } from "../deploy/kubernetes.ts";
-import { renderManifests, writeManifests } from "../deploy/manifests.ts";
+import {
+  type KubeObject,
+  renderManifests,
+  writeManifests,
+} from "../deploy/manifests.ts";
+import { edgeNotes } from "../deploy/edge_settings.ts";
 import { UsageError } from "./serve_options.ts";
 
 const COMPILE_HELP = `Usage: cortex compile <project> [options]
@@ -247,11 +252,28 @@ async function exportCommand(args: string[]): Promise<number> {
     const objs = format === "knative"
       ? knativeManifests(project, opts)
       : kubernetesManifests(project, opts);
+    // Edge settings without a cluster equivalent: said above the API's
+    // Deployment (Knative: Service), and on stderr.
+    const notes = new Map(
+      project.apis.map((api) => [`api-${api.name}`, edgeNotes(api, format)]),
+    );
+    for (const [name, lines] of notes) {
+      for (const line of lines) {
+        write(`Warning: ${name}: ${line}`, Deno.stderr);
+      }
+    }
+    const anchor = format === "knative" ? "Service" : "Deployment";
+    const comments = (obj: object) => {
+      const o = obj as KubeObject;
+      return o.kind === anchor ? notes.get(o.metadata.name) ?? [] : [];
+    };
     if (values.output === undefined) {
-      Deno.stdout.writeSync(new TextEncoder().encode(renderManifests(objs)));
+      Deno.stdout.writeSync(
+        new TextEncoder().encode(renderManifests(objs, comments)),
+      );
       return 0;
     }
-    const paths = await writeManifests(objs, values.output);
+    const paths = await writeManifests(objs, values.output, comments);
     for (const path of paths) write(`Wrote ${path}`);
     return 0;
   });

@@ -13,6 +13,7 @@
 
 import type { Project } from "../config/types.ts";
 import {
+  keysEnvNames,
   netGrants,
   RUNTIME_PATHS,
   SERVER_ENV,
@@ -67,7 +68,9 @@ export function binaryPermissionFlags(
     `--allow-read=${opts.scratchRoot}`,
     `--allow-write=${opts.scratchRoot}`,
     `--allow-net=${binaryNetGrants(project, opts.hostname).join(",")}`,
-    `--allow-env=${SERVER_ENV.join(",")}`,
+    // The API keys' variables (networking.auth.keys_env) too: an API whose
+    // keys cannot be read does not start.
+    `--allow-env=${[...SERVER_ENV, ...keysEnvNames(project)].join(",")}`,
     // Replicas are processes of the binary itself, whose path is known only
     // when it runs; each gives up `run` before its handler loads.
     "--allow-run",

@@ -6,6 +6,7 @@
  */
 import type { ApiConfig } from "../config/types.ts";
 import { isGrpc } from "./_meta.ts";
+import { keysEnv } from "./edge_settings.ts";
 
 /** HTTP port of the runtime (API, `/healthz`, `/metrics`). */
 export const HTTP_PORT = 8888;
@@ -94,19 +95,18 @@ export function resources(api: ApiConfig): Record<string, unknown> {
 }
 
 /**
- * The variables of the container: `CORTEX_API`, then `handler.env`.
+ * The variables of the container: `CORTEX_API`, then `handler.env`, then
+ * the API keys' variable (`networking.auth.keys_env`) from a Secret.
  * `CORTEX_*` names belong to the runtime, so `handler.env` cannot set them.
  * `.env` is not copied: the compiled binary embeds it, and secrets should not
  * travel in manifests.
  */
-export function containerEnv(
-  api: ApiConfig,
-): { name: string; value: string }[] {
-  const env = [{ name: API_ENV, value: api.name }];
+export function containerEnv(api: ApiConfig): Record<string, unknown>[] {
+  const env: Record<string, unknown>[] = [{ name: API_ENV, value: api.name }];
   for (const [name, value] of Object.entries(api.handler.env)) {
     if (!name.startsWith("CORTEX_")) env.push({ name, value });
   }
-  return env;
+  return [...env, ...keysEnv(api)];
 }
 
 /** A locked-down container: non-root, read-only root, no capabilities. */

@@ -18,6 +18,7 @@ import {
   objectMeta,
   toSeconds,
 } from "./_meta.ts";
+import { edgeAnnotations } from "./edge_settings.ts";
 
 /** Knative's default `container-concurrency-max-limit` (config-defaults). */
 export const KNATIVE_MAX_CONTAINER_CONCURRENCY = 1000;
@@ -73,10 +74,13 @@ function knativeService(
     }
   }
   const meta = objectMeta(name, opts.namespace);
+  const edge = edgeAnnotations(api);
   return {
     apiVersion: "serving.knative.dev/v1",
     kind: "Service",
-    metadata: meta,
+    metadata: Object.keys(edge).length > 0
+      ? { ...meta, annotations: edge }
+      : meta,
     spec: {
       template: {
         metadata: {

@@ -27,6 +27,7 @@ import {
   objectMeta,
   toSeconds,
 } from "./_meta.ts";
+import { edgeAnnotations } from "./edge_settings.ts";
 
 /** The per-pod metric the HPA scales on; `/metrics` must expose it. */
 export const IN_FLIGHT_METRIC = "cortex_in_flight_requests";
@@ -70,10 +71,13 @@ function deployment(
   opts: ManifestOptions,
 ): KubeObject {
   const meta = objectMeta(name, opts.namespace);
+  const edge = edgeAnnotations(api);
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: meta,
+    metadata: Object.keys(edge).length > 0
+      ? { ...meta, annotations: edge }
+      : meta,
     spec: {
       // The HPA owns the replica count afterwards; re-applying this manifest
       // resets it to init_replicas until the HPA's next sync.

@@ -13,6 +13,7 @@ export type { KubeObject } from "./_meta.ts";
  * Renders objects as one multi-document YAML stream, for `kubectl apply -f -`.
  *
  * @param objs The objects, in the order they should be applied.
+ * @param comments YAML comment lines to write above an object.
  * @returns The documents separated by `---` lines; "" when `objs` is empty.
  *
  * @example
@@ -22,8 +23,18 @@ export type { KubeObject } from "./_meta.ts";
  * if (!yaml.startsWith("apiVersion: v1")) throw new Error("unexpected");
  * ```
  */
-export function renderManifests(objs: readonly object[]): string {
-  return objs.map((obj) => toYaml(obj)).join("---\n");
+export function renderManifests(
+  objs: readonly object[],
+  comments: (obj: object) => string[] = () => [],
+): string {
+  return objs.map((obj) => commented(comments(obj)) + toYaml(obj)).join(
+    "---\n",
+  );
+}
+
+/** Lines as YAML comments (each `# ` + line), or "" for none. */
+function commented(lines: string[]): string {
+  return lines.map((line) => `# ${line.replaceAll("\n", " ")}\n`).join("");
 }
 
 /**
@@ -39,6 +50,7 @@ export function manifestFileName(obj: KubeObject): string {
  *
  * @param objs The objects to write.
  * @param dir The output directory.
+ * @param comments YAML comment lines to write at the top of an object's file.
  * @returns The paths written, in the order of `objs`.
  * @throws {TypeError} When two objects would get the same file name (for
  *   example a Knative and a Kubernetes Service of the same API): write the two
@@ -47,6 +59,7 @@ export function manifestFileName(obj: KubeObject): string {
 export async function writeManifests(
   objs: readonly KubeObject[],
   dir: string,
+  comments: (obj: KubeObject) => string[] = () => [],
 ): Promise<string[]> {
   const names = objs.map(manifestFileName);
   const seen = new Set<string>();
@@ -62,7 +75,7 @@ export async function writeManifests(
   const paths: string[] = [];
   for (const [i, obj] of objs.entries()) {
     const path = `${dir.replace(/\/+$/, "")}/${names[i]}`;
-    await Deno.writeTextFile(path, toYaml(obj));
+    await Deno.writeTextFile(path, commented(comments(obj)) + toYaml(obj));
     paths.push(path);
   }
   return paths;
