@@ -9,6 +9,11 @@
 
 import assert from "node:assert/strict";
 import { example, fixture, withServer } from "./_server.ts";
+import {
+  E2eClient,
+  freePort,
+  registryOf,
+} from "./fixtures/grpc_support/client.ts";
 import { attr, type CollectedSpan, startCollector } from "./_otlp_collector.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -172,6 +177,44 @@ Deno.test("tracing: a handler cannot export through Deno's built-in OpenTelemetr
     assert.ok(
       collector.spans.every((sp) => sp.resource["service.name"] === "leaky"),
     );
+  } finally {
+    await collector.close();
+  }
+});
+
+Deno.test("tracing: a gRPC call gets a server span under its traceparent metadata and a handler span", async () => {
+  const collector = startCollector();
+  const project = fixture("grpc_e2e");
+  try {
+    const registry = await registryOf(project, "e2e.proto");
+    await withServer(project, {
+      grpcPort: await freePort(),
+      env: tracingEnv(collector.url),
+    }, async ({ grpcPort }) => {
+      const client = new E2eClient(grpcPort, registry, "e2e.v1.E2e");
+      try {
+        const { message } = await client.unary("Unary", { text: "hi" }, {
+          metadata: { traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01` },
+        });
+        assert.equal(message.text, "HI");
+      } finally {
+        client.close();
+      }
+      await collector.waitFor((spans) =>
+        spans.some((sp) => sp.name === "handler Unary") &&
+        spans.some((sp) => sp.name === "e2e.v1.E2e/Unary")
+      );
+      const server = one(
+        collector.spans,
+        (sp) => sp.name === "e2e.v1.E2e/Unary",
+      );
+      assert.equal(server.traceId, TRACE_ID);
+      assert.equal(server.parentSpanId, CLIENT_SPAN);
+      assert.equal(server.kind, 2);
+      assert.equal(attr(server, "rpc.grpc.status_code"), "0");
+      const handler = one(collector.spans, (sp) => sp.name === "handler Unary");
+      assert.equal(handler.parentSpanId, server.spanId);
+    });
   } finally {
     await collector.close();
   }

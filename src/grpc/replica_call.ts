@@ -18,6 +18,8 @@ import type { GrpcCallInfo } from "./types.ts";
 import type { Batcher } from "../replica/batcher.ts";
 import { withRequest } from "../replica/request_context.ts";
 import { parseTraceparent } from "../edge/trace.ts";
+import type { OpenSpan, SpanRecorder } from "../trace/recorder.ts";
+import { SpanKind, traceparentOf } from "../trace/span.ts";
 
 /** The start message of a call. */
 export type StartMessage = Extract<GrpcToReplica, { type: "grpc.start" }>;
@@ -33,6 +35,8 @@ export interface ReplicaCallOptions {
   track?(work: Promise<unknown>): void;
   /** The batcher of a unary method (server_side_batching). */
   batcherFor?(method: string, fn: Method): Batcher<GrpcCallInfo>;
+  /** Records the call's spans when tracing is on. */
+  tracer?: SpanRecorder;
 }
 
 const DEADLINE_SLACK_MS = 100;
@@ -66,10 +70,26 @@ export class ReplicaCall {
   /** Resolves when the call has ended (its status is sent). */
   readonly #ended = Promise.withResolvers<void>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The call's server span (tracing on). */
+  readonly #span: OpenSpan | null = null;
 
   constructor(opts: ReplicaCallOptions) {
     this.#opts = opts;
-    const { deadline } = opts.start;
+    const { deadline, metadata, service, method } = opts.start;
+    if (opts.tracer) {
+      const tp = metadata.traceparent;
+      this.#span = opts.tracer.start(
+        `${service}/${method}`,
+        SpanKind.SERVER,
+        typeof tp === "string" ? parseTraceparent(tp) : null,
+        {
+          "rpc.system": "grpc",
+          "rpc.service": service,
+          "rpc.method": method,
+          "cortex.request_id": opts.start.requestId,
+        },
+      );
+    }
     if (deadline !== null) {
       this.#timer = setTimeout(
         () => this.abort(Code.DEADLINE_EXCEEDED, "Deadline exceeded"),
@@ -123,19 +143,40 @@ export class ReplicaCall {
       const payload = streamIn ? this.input : await this.#single();
       // In the call's scope: log lines and chained calls carry its request
       // id and its traceparent (from metadata).
-      const traceparent = start.metadata.traceparent;
-      const scope = typeof traceparent === "string" &&
-          parseTraceparent(traceparent)
-        ? { requestId: start.requestId, traceparent }
-        : { requestId: start.requestId };
-      const result = withRequest(
-        scope,
-        () => fn.call(handler, payload, this.#info()),
+      // Tracing on: under a handler span of the call's server span.
+      const span = this.#span === null ? null : this.#opts.tracer!.start(
+        `handler ${start.method}`,
+        SpanKind.INTERNAL,
+        this.#span,
+        { "code.function": start.method },
       );
-      if (start.kind === "server_stream" || start.kind === "bidi") {
-        await this.#sendStream(await result, name);
-      } else {
-        this.#send(await result, name);
+      const traceparent = span
+        ? traceparentOf(span)
+        : start.metadata.traceparent;
+      const trace = typeof traceparent === "string"
+        ? parseTraceparent(traceparent)
+        : null;
+      const scope = trace
+        ? {
+          requestId: start.requestId,
+          traceparent: traceparent as string,
+          trace: { traceId: trace.traceId, spanId: trace.spanId },
+        }
+        : { requestId: start.requestId };
+      try {
+        const result = withRequest(
+          scope,
+          () => fn.call(handler, payload, this.#info()),
+        );
+        if (start.kind === "server_stream" || start.kind === "bidi") {
+          await this.#sendStream(await result, name);
+        } else {
+          this.#send(await result, name);
+        }
+        span?.end();
+      } catch (err) {
+        span?.end((err as Error)?.message ?? String(err));
+        throw err;
       }
       this.#finish(Code.OK, "");
     } catch (err) {
@@ -244,6 +285,10 @@ export class ReplicaCall {
   #finish(code: Code, details: string): void {
     if (this.#finished) return;
     this.#finished = true;
+    if (this.#span !== null) {
+      this.#span.set("rpc.grpc.status_code", code);
+      this.#span.end(code === Code.OK ? undefined : details || `code ${code}`);
+    }
     this.#ended.resolve();
     clearTimeout(this.#timer);
     this.#flushHeader();

@@ -25,6 +25,8 @@ export interface GrpcReplicaSideOptions {
    * the API does not batch.
    */
   batcherFor?: ReplicaCallOptions["batcherFor"];
+  /** Records each call's spans when tracing is on. */
+  tracer?: ReplicaCallOptions["tracer"];
 }
 
 /** The replica end, fed by the core with every `grpc.*` message. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { SpanRecorder } from "../trace/recorder.ts";
 import {
   createGrpcReplicaSide,
   type GrpcReplicaSide,
@@ -32,6 +33,8 @@ export class ReplicaGrpc {
     /** For server_side_batching of unary methods. */
     api?: ApiConfig;
     batchStats?: BatchStats | null;
+    /** Records spans when tracing is on. */
+    tracer?: SpanRecorder;
   }) {
     const settings = opts.api?.handler.serverSideBatching ?? null;
     const batchers = new Map<string, Batcher<GrpcCallInfo>>();
@@ -46,6 +49,7 @@ export class ReplicaGrpc {
         return work;
       },
       track: opts.track,
+      ...(opts.tracer ? { tracer: opts.tracer } : {}),
       batcherFor: settings === null ? undefined : (method, fn) => {
         let batcher = batchers.get(method);
         if (batcher === undefined) {

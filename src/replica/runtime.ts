@@ -462,6 +462,7 @@ export async function startReplica(
       track,
       api,
       batchStats,
+      ...(tracer ? { tracer } : {}),
     })
     : null;
 
