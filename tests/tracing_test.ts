@@ -114,6 +114,13 @@ Deno.test("tracing: a request to front that chains to back is one trace of neste
       const logged = await s.waitForLine((l) => l.message === "Called back");
       assert.equal(logged.trace_id, TRACE_ID);
       assert.equal(logged.span_id, frontHandler.spanId);
+      // A trace the caller does not sample (flags 00) is not recorded, and
+      // the chained call passes that on.
+      const unsampled = "0af7651916cd43dd8448eb211c80319c";
+      const quiet = await post(`${s.url}/front`, {
+        traceparent: `00-${unsampled}-${CLIENT_SPAN}-00`,
+      });
+      assert.equal((await quiet.json()).status, 200);
       // A request without a traceparent starts a trace of its own.
       assert.equal((await post(`${s.url}/front`)).status, 200);
       await collector.waitFor(() =>
@@ -122,6 +129,8 @@ Deno.test("tracing: a request to front that chains to back is one trace of neste
           sp.parentSpanId === undefined
         )
       );
+      // Sent after the unsampled one, whose spans would have come with it.
+      assert.ok(collector.spans.every((sp) => sp.traceId !== unsampled));
     });
   } finally {
     await collector.close();

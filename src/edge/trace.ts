@@ -39,3 +39,12 @@ export function childTraceparent(parent: TraceContext): string {
     .join("");
   return `00-${parent.traceId}-${spanId}-${parent.flags}`;
 }
+
+/**
+ * Whether the caller records this trace (the `sampled` flag): spans are
+ * recorded only under a sampled parent, as OpenTelemetry's default
+ * parent-based sampler does.
+ */
+export function isSampled(trace: TraceContext): boolean {
+  return (parseInt(trace.flags, 16) & 1) === 1;
+}

@@ -17,7 +17,7 @@ import type {
 import type { GrpcCallInfo } from "./types.ts";
 import type { Batcher } from "../replica/batcher.ts";
 import { withRequest } from "../replica/request_context.ts";
-import { parseTraceparent } from "../edge/trace.ts";
+import { isSampled, parseTraceparent } from "../edge/trace.ts";
 import type { OpenSpan, SpanRecorder } from "../trace/recorder.ts";
 import { SpanKind, traceparentOf } from "../trace/span.ts";
 
@@ -76,12 +76,13 @@ export class ReplicaCall {
   constructor(opts: ReplicaCallOptions) {
     this.#opts = opts;
     const { deadline, metadata, service, method } = opts.start;
-    if (opts.tracer) {
-      const tp = metadata.traceparent;
+    const tp = metadata.traceparent;
+    const parent = typeof tp === "string" ? parseTraceparent(tp) : null;
+    if (opts.tracer && (parent === null || isSampled(parent))) {
       this.#span = opts.tracer.start(
         `${service}/${method}`,
         SpanKind.SERVER,
-        typeof tp === "string" ? parseTraceparent(tp) : null,
+        parent,
         {
           "rpc.system": "grpc",
           "rpc.service": service,

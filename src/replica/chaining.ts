@@ -7,7 +7,11 @@
  */
 
 import { explainPermissionError } from "./permission_hints.ts";
-import { childTraceparent, parseTraceparent } from "../edge/trace.ts";
+import {
+  childTraceparent,
+  isSampled,
+  parseTraceparent,
+} from "../edge/trace.ts";
 import type { SpanRecorder } from "../trace/recorder.ts";
 import { SpanKind, traceparentOf } from "../trace/span.ts";
 
@@ -66,7 +70,7 @@ export function chainingFetch(
     const trace = parseTraceparent(
       req.headers.get("traceparent") ?? router.traceparent?.(),
     );
-    if (router.tracer === undefined) {
+    if (router.tracer === undefined || (trace && !isSampled(trace))) {
       if (trace && !req.headers.has("traceparent")) {
         req.headers.set("traceparent", childTraceparent(trace));
       }

@@ -8,7 +8,7 @@
 
 import type { ApiConfig } from "../config/types.ts";
 import type { HandlerLogger } from "../handler/types.ts";
-import { parseTraceparent } from "../edge/trace.ts";
+import { isSampled, parseTraceparent } from "../edge/trace.ts";
 import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
@@ -383,13 +383,18 @@ export function createHttpPipeline(deps: PipelineDeps) {
     return runHere(original, original, started, requestId, method, opts, span);
   }
 
-  /** The request's span: a child of its `traceparent`, else a new trace. */
-  function serverSpan(req: Request, requestId: string): OpenSpan {
+  /**
+   * The request's span: a child of its `traceparent`, else a new trace;
+   * null when the caller does not sample the trace.
+   */
+  function serverSpan(req: Request, requestId: string): OpenSpan | null {
     const path = pathOf(req.url);
+    const parent = parseTraceparent(req.headers.get("traceparent"));
+    if (parent !== null && !isSampled(parent)) return null;
     return tracer!.start(
       `${req.method} ${path}`,
       SpanKind.SERVER,
-      parseTraceparent(req.headers.get("traceparent")),
+      parent,
       {
         "http.request.method": req.method,
         "url.path": path,
