@@ -228,3 +228,55 @@ Deno.test("tracing: a gRPC call gets a server span under its traceparent metadat
     await collector.close();
   }
 });
+
+Deno.test("tracing: a batch's span links to its requests; model loads are spans", async () => {
+  const collector = startCollector();
+  try {
+    await withServer(fixture("batching"), {
+      args: ["--api", "batch"],
+      env: tracingEnv(collector.url),
+    }, async (s) => {
+      const answers = await Promise.all(
+        [1, 2, 3, 4].map((i) =>
+          fetch(`${s.url}/batch`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ id: String(i) }),
+          }).then((r) => r.json())
+        ),
+      );
+      assert.ok(answers.every((a) => a.size >= 1));
+      await collector.waitFor((spans) =>
+        spans.filter((sp) => sp.name === "POST /batch").length === 4 &&
+        spans.some((sp) => sp.name === "batch handlePost")
+      );
+      const servers = new Set(
+        collector.spans.filter((sp) => sp.name === "POST /batch")
+          .map((sp) => sp.spanId),
+      );
+      const batches = collector.spans.filter((sp) =>
+        sp.name === "batch handlePost"
+      );
+      const linked = batches.flatMap((b) => b.links ?? []);
+      assert.equal(linked.length, 4);
+      assert.ok(linked.every((l) => servers.has(l.spanId)));
+      assert.equal(
+        batches.reduce((n, b) => n + Number(attr(b, "cortex.batch.size")), 0),
+        4,
+      );
+    });
+    await withServer(fixture("models"), {
+      args: ["--api", "one"],
+      env: tracingEnv(collector.url),
+    }, async () => {
+      await collector.waitFor((spans) =>
+        spans.some((sp) =>
+          sp.name.startsWith("model load ") &&
+          sp.resource["cortex.api"] === "one"
+        )
+      );
+    });
+  } finally {
+    await collector.close();
+  }
+});
