@@ -114,6 +114,11 @@ Deno.test("tracing: a request to front that chains to back is one trace of neste
       const logged = await s.waitForLine((l) => l.message === "Called back");
       assert.equal(logged.trace_id, TRACE_ID);
       assert.equal(logged.span_id, frontHandler.spanId);
+      // The access line names the request's server span.
+      const access = await s.waitForLine((l) =>
+        l.path === "/front" && l.trace_id === TRACE_ID
+      );
+      assert.equal(access.span_id, frontServer.spanId);
       // A trace the caller does not sample (flags 00) is not recorded, and
       // the chained call passes that on.
       const unsampled = "0af7651916cd43dd8448eb211c80319c";

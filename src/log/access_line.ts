@@ -40,6 +40,10 @@ export function accessLineFormatter(
       quote(`${e.method} ${e.path} ${e.status} ${latency}ms`)
     },"method":${method},"path":${path},"status":${e.status},"latencyMs":${e.latencyMs},"requestId":${id},${
       e.traceId === undefined ? "" : `"traceId":"${e.traceId}",`
+    }${
+      e.spanId === undefined
+        ? ""
+        : `"trace_id":"${e.traceId}","span_id":"${e.spanId}",`
     }"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},${
       e.batchSize === undefined ? "" : `"batchSize":${e.batchSize},`
     }"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;

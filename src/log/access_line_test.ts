@@ -42,3 +42,16 @@ Deno.test("accessLineFormatter() escapes paths with quotes, backslashes and non-
     assert.ok(line.message.includes(path));
   }
 });
+
+Deno.test("accessLineFormatter() writes the request's trace: traceId, and trace_id/span_id when traced", () => {
+  const f = accessLineFormatter({}, 1);
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const kept = JSON.parse(f({ ...entry, traceId }));
+  assert.equal(kept.traceId, traceId);
+  assert.equal(kept.trace_id, undefined);
+  const traced = JSON.parse(
+    f({ ...entry, traceId, spanId: "00f067aa0ba902b7" }),
+  );
+  assert.equal(traced.trace_id, traceId);
+  assert.equal(traced.span_id, "00f067aa0ba902b7");
+});

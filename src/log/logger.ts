@@ -200,8 +200,13 @@ export interface AccessEntry {
   status: number;
   latencyMs: number;
   requestId: string;
-  /** From a valid `traceparent`, when the request had one. */
+  /**
+   * The request's trace: from a valid `traceparent`, or its server span's
+   * when tracing is on.
+   */
   traceId?: string;
+  /** The request's server span, when tracing is on (`trace_id`, `span_id`). */
+  spanId?: string;
   bytesIn: number;
   bytesOut: number;
   /** Size of the request's batch (server_side_batching). */

@@ -77,6 +77,10 @@ export interface AccessEntry {
   bytesOut: number;
   /** Size of the request's batch (server_side_batching). */
   batchSize?: number;
+  /** The request's trace id (its traceparent's, or its server span's). */
+  traceId?: string;
+  /** The request's server span, when tracing is on. */
+  spanId?: string;
 }
 
 /** Options of a single call into the pipeline. */
@@ -238,7 +242,9 @@ export function createHttpPipeline(deps: PipelineDeps) {
         status: res.status,
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
-        ...traceOf(original),
+        ...(span === null
+          ? traceOf(original)
+          : { traceId: span.traceId, spanId: span.spanId }),
         bytesIn: Number(original.headers.get("content-length") ?? 0),
         bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
         ...(batchSize === undefined ? {} : { batchSize }),
