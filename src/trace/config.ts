@@ -34,6 +34,17 @@ export const TRACE_ENV = [
   "OTEL_RESOURCE_ATTRIBUTES",
 ] as const;
 
+/**
+ * Deno's variables of its other signals: never read by the runtime, but
+ * they may hold a collector's credentials, so replicas do not get them.
+ */
+const OTHER_SIGNALS_ENV = [
+  "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+  "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+  "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+];
+
 /** A variable with a value the runtime cannot use. */
 export class TraceConfigError extends Error {
   override name = "TraceConfigError";
@@ -170,7 +181,7 @@ export function servingTraceConfig(): TraceConfig | null {
  */
 export function replicaTraceEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const name of TRACE_ENV) env[name] = "";
+  for (const name of [...TRACE_ENV, ...OTHER_SIGNALS_ENV]) env[name] = "";
   env.OTEL_DENO = "false";
   return env;
 }

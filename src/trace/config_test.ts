@@ -104,4 +104,6 @@ Deno.test("replicaTraceEnv() blanks every tracing variable and turns Deno's OTel
   for (const name of TRACE_ENV) assert.ok(name in blank, name);
   assert.equal(blank.OTEL_DENO, "false");
   assert.equal(blank.OTEL_EXPORTER_OTLP_HEADERS, "");
+  assert.equal(blank.OTEL_EXPORTER_OTLP_LOGS_HEADERS, "");
+  assert.equal(blank.OTEL_EXPORTER_OTLP_METRICS_HEADERS, "");
 });
