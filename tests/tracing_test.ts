@@ -8,7 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import { example, fixture, withServer } from "./_server.ts";
+import {
+  example,
+  fixture,
+  messages,
+  runToExit,
+  withServer,
+} from "./_server.ts";
 import {
   E2eClient,
   freePort,
@@ -284,4 +290,22 @@ Deno.test("tracing: a batch's span links to its requests; model loads are spans"
   } finally {
     await collector.close();
   }
+});
+
+Deno.test("tracing: an OTLP setting the runtime cannot use stops serve, naming the variable", async () => {
+  const { code, lines } = await runToExit(example("chain"), {
+    env: {
+      OTEL_DENO: "true",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4317",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+    },
+    timeoutMs: 30_000,
+  });
+  assert.equal(code, 2);
+  assert.ok(
+    messages(lines).some((m) =>
+      m.startsWith('OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported')
+    ),
+    messages(lines).join("\n"),
+  );
 });
