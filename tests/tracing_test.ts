@@ -309,3 +309,36 @@ Deno.test("tracing: an OTLP setting the runtime cannot use stops serve, naming t
     messages(lines).join("\n"),
   );
 });
+
+Deno.test("tracing: requests refused at the edge get a server span, on a replica's listener and in the router", async () => {
+  const collector = startCollector();
+  try {
+    // edge_single: the replicas listen; edge_pair: the serving process routes.
+    for (
+      const [project, path, env] of [
+        ["edge_single", "/echo", { EDGE_KEYS: "k-1" }],
+        ["edge_pair", "/closed", {}],
+      ] as const
+    ) {
+      await withServer(fixture(project), {
+        env: { ...tracingEnv(collector.url), ...env },
+      }, async (s) => {
+        const res = await post(`${s.url}${path}`, {
+          traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01`,
+        });
+        assert.equal(res.status, 401);
+        await res.body?.cancel();
+        await collector.waitFor((spans) =>
+          spans.some((sp) => sp.name === `POST ${path}`)
+        );
+        const span = one(collector.spans, (sp) => sp.name === `POST ${path}`);
+        assert.equal(span.traceId, TRACE_ID);
+        assert.equal(span.parentSpanId, CLIENT_SPAN);
+        assert.equal(attr(span, "http.response.status_code"), "401");
+        assert.equal(attr(span, "cortex.refused"), true);
+      });
+    }
+  } finally {
+    await collector.close();
+  }
+});

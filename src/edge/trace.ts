@@ -48,3 +48,17 @@ export function childTraceparent(parent: TraceContext): string {
 export function isSampled(trace: TraceContext): boolean {
   return (parseInt(trace.flags, 16) & 1) === 1;
 }
+
+/** A request's `traceparent` as a span parent, with its sampled flag. */
+export function parentOf(
+  req: Request,
+): { traceId: string; spanId: string; sampled: boolean } | null {
+  const trace = parseTraceparent(req.headers.get("traceparent"));
+  return trace
+    ? {
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+      sampled: isSampled(trace),
+    }
+    : null;
+}

@@ -61,7 +61,8 @@ import {
   currentTraceparent,
 } from "./request_context.ts";
 import { SpanRecorder } from "../trace/recorder.ts";
-import { SpanKind } from "../trace/span.ts";
+import { nowMs, refusedSpan, SpanKind } from "../trace/span.ts";
+import { parentOf } from "../edge/trace.ts";
 import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
@@ -496,8 +497,18 @@ export async function startReplica(
   ): Response | Promise<Response> => {
     const e = edge!;
     const started = performance.now();
+    const startedAt = tracer ? nowMs() : 0;
     const serve = (refused: Response | null): Response | Promise<Response> => {
       if (refused !== null) {
+        const span = tracer &&
+          refusedSpan(
+            req,
+            pathOf(req.url),
+            refused.status,
+            startedAt,
+            parentOf(req),
+          );
+        if (span) tracer!.record(span);
         const latency = performance.now() - started;
         stats.observe(refused.status, latency / 1000);
         if (init.accessLog && runtime.enabled("info")) {

@@ -25,6 +25,9 @@ import { healthResponse } from "./health.ts";
 import { collectMetrics } from "./metrics_endpoint.ts";
 import type { Replica } from "./replica.ts";
 import type { ApiRuntime } from "./server.ts";
+import type { TraceExporter } from "../trace/exporter.ts";
+import { nowMs, refusedSpan } from "../trace/span.ts";
+import { parentOf } from "../edge/trace.ts";
 import type {
   ConnectionLimits,
   ConnectionStats,
@@ -45,6 +48,8 @@ export interface RouterHost {
   /** The main thread's listener counters and limits, for /metrics. */
   readonly connections?: ConnectionStats;
   readonly limits?: ConnectionLimits;
+  /** The span exporter, while tracing is on (refusals get a span here). */
+  readonly traces?: TraceExporter | null;
 }
 
 /** Routes requests that the main thread answers or forwards. */
@@ -128,12 +133,22 @@ export class MainRouter {
     client: string,
   ): Promise<Response> {
     const started = performance.now();
+    const startedAt = this.#host.traces ? nowMs() : 0;
     const refused = await edge.check(req, client, () => this.#verbs(name));
     if (refused !== null) {
       this.#host.apis.get(name)?.pool.mainStats.observe(
         refused.status,
         (performance.now() - started) / 1000,
       );
+      const span = this.#host.traces &&
+        refusedSpan(
+          req,
+          requestPath(req.url),
+          refused.status,
+          startedAt,
+          parentOf(req),
+        );
+      if (span) this.#host.traces!.add(name, [span]);
       return edge.finish(req, refused);
     }
     return edge.finish(req, await this.#callGuarded(name, req));

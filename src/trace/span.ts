@@ -66,3 +66,33 @@ export function nowMs(): number {
 export function traceparentOf(span: SpanContext): string {
   return `00-${span.traceId}-${span.spanId}-01`;
 }
+
+/**
+ * The server span of a request refused at the edge (CORS, key, rate limit)
+ * before any replica ran it, from `start` to now; null when its caller does
+ * not sample the trace.
+ */
+export function refusedSpan(
+  req: Request,
+  path: string,
+  status: number,
+  start: number,
+  parent: (SpanContext & { sampled: boolean }) | null,
+): SpanData | null {
+  if (parent !== null && !parent.sampled) return null;
+  return {
+    traceId: parent?.traceId ?? newTraceId(),
+    spanId: newSpanId(),
+    ...(parent ? { parentSpanId: parent.spanId } : {}),
+    name: `${req.method} ${path}`,
+    kind: SpanKind.SERVER,
+    start,
+    end: nowMs(),
+    attributes: {
+      "http.request.method": req.method,
+      "url.path": path,
+      "http.response.status_code": status,
+      "cortex.refused": true,
+    },
+  };
+}
