@@ -82,6 +82,13 @@ export interface GuardedServer {
    * headers) at once, and waits for requests in flight to be answered.
    */
   shutdown(): Promise<void>;
+  /**
+   * Stops accepting without closing the socket and resolves with it, so
+   * another server can take it over; the connections open by then are
+   * served on. An accept waiting already takes one more connection first
+   * (it cannot be cancelled), so this resolves at the next connection.
+   */
+  detach?(): Promise<Deno.TcpListener>;
 }
 
 /** A handler like `Deno.serve`'s. */
@@ -239,6 +246,8 @@ export function serveGuarded(
   const conns = new Set<Connection>();
   const closed = new Set<Promise<void>>();
   let stopping = false;
+  /** Set by detach(): the loop ends, the socket stays open. */
+  let detached = false;
 
   const lastWarned = new Map<string, number>();
   const suppressed = new Map<string, number>();
@@ -350,7 +359,7 @@ export function serveGuarded(
 
   const loop = (async () => {
     let backoff = MIN_BACKOFF_MS;
-    while (!stopping) {
+    while (!stopping && !detached) {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -369,6 +378,11 @@ export function serveGuarded(
         continue;
       }
       backoff = MIN_BACKOFF_MS;
+      if (detached) {
+        // Accepted while being detached: still ours to serve.
+        serve(conn);
+        break;
+      }
       if (stopping) {
         conn.close();
         break;
@@ -398,12 +412,16 @@ export function serveGuarded(
   const shutdown = (): Promise<void> => {
     shuttingDown ??= (async () => {
       stopping = true;
-      try {
-        listener.close();
-      } catch {
-        // Already closed.
+      // A detached socket belongs to the server that took it over (and the
+      // loop may wait on an accept until that one closes it).
+      if (!detached) {
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
+        await loop;
       }
-      await loop;
       const graceful: Promise<void>[] = [];
       for (const c of [...conns]) {
         // Idle, or still sending headers: nothing to finish.
@@ -422,7 +440,12 @@ export function serveGuarded(
     await shuttingDown;
   });
 
-  return { addr, finished, stats, shutdown };
+  const detach = (): Promise<Deno.TcpListener> => {
+    detached = true;
+    return loop.then(() => listener);
+  };
+
+  return { addr, finished, stats, shutdown, detach };
 }
 
 /** Default header timeout (10 s). */
