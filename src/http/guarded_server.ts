@@ -69,6 +69,8 @@ export interface GuardedServeOptions {
   onWarning?(message: string, extra: Record<string, unknown>): void;
   /** Counters to add to (default: new ones), e.g. shared by listeners. */
   stats?: ConnectionStats;
+  /** A socket bound already (then hostname, port and reusePort are unused). */
+  listener?: Deno.TcpListener;
 }
 
 /** A running listener, shaped like `Deno.HttpServer`. */
@@ -82,13 +84,6 @@ export interface GuardedServer {
    * headers) at once, and waits for requests in flight to be answered.
    */
   shutdown(): Promise<void>;
-  /**
-   * Stops accepting without closing the socket and resolves with it, so
-   * another server can take it over; the connections open by then are
-   * served on. An accept waiting already takes one more connection first
-   * (it cannot be cancelled), so this resolves at the next connection.
-   */
-  detach?(): Promise<Deno.TcpListener>;
 }
 
 /** A handler like `Deno.serve`'s. */
@@ -236,7 +231,7 @@ export function serveGuarded(
   const { limits } = options;
   const stats = options.stats ?? newConnectionStats();
   const onError = options.onError ?? defaultOnError;
-  const listener = Deno.listen({
+  const listener = options.listener ?? Deno.listen({
     hostname: options.hostname,
     port: options.port,
     // deno-lint-ignore no-explicit-any
@@ -246,8 +241,6 @@ export function serveGuarded(
   const conns = new Set<Connection>();
   const closed = new Set<Promise<void>>();
   let stopping = false;
-  /** Set by detach(): the loop ends, the socket stays open. */
-  let detached = false;
 
   const lastWarned = new Map<string, number>();
   const suppressed = new Map<string, number>();
@@ -359,7 +352,7 @@ export function serveGuarded(
 
   const loop = (async () => {
     let backoff = MIN_BACKOFF_MS;
-    while (!stopping && !detached) {
+    while (!stopping) {
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -378,11 +371,6 @@ export function serveGuarded(
         continue;
       }
       backoff = MIN_BACKOFF_MS;
-      if (detached) {
-        // Accepted while being detached: still ours to serve.
-        serve(conn);
-        break;
-      }
       if (stopping) {
         conn.close();
         break;
@@ -412,16 +400,12 @@ export function serveGuarded(
   const shutdown = (): Promise<void> => {
     shuttingDown ??= (async () => {
       stopping = true;
-      // A detached socket belongs to the server that took it over (and the
-      // loop may wait on an accept until that one closes it).
-      if (!detached) {
-        try {
-          listener.close();
-        } catch {
-          // Already closed.
-        }
-        await loop;
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
       }
+      await loop;
       const graceful: Promise<void>[] = [];
       for (const c of [...conns]) {
         // Idle, or still sending headers: nothing to finish.
@@ -440,12 +424,7 @@ export function serveGuarded(
     await shuttingDown;
   });
 
-  const detach = (): Promise<Deno.TcpListener> => {
-    detached = true;
-    return loop.then(() => listener);
-  };
-
-  return { addr, finished, stats, shutdown, detach };
+  return { addr, finished, stats, shutdown };
 }
 
 /** Default header timeout (10 s). */

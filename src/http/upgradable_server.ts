@@ -3,8 +3,8 @@
  * `Deno.serve` runs), the only one that keeps WebSocket connections open in
  * Deno 2.9: its per-connection server (`src/http/guarded_server.ts`) closes
  * an upgraded connection as soon as the upgrade is done. A replica whose
- * handler has `handleWebSocket` moves its socket here from the guarded
- * server once the handler has loaded.
+ * handler class has `handleWebSocket` serves its socket here instead of
+ * with the guarded server (decided once the handler's module is imported).
  *
  * The price: on this listener Deno's defaults replace the guarded server's
  * connection cap and header/idle timeouts (README "WebSockets").
@@ -34,7 +34,7 @@ const SERVE_ON = (Deno as any)[(Deno as any).internal]?.serveHttpOnListener;
 
 /** Options of {@linkcode serveUpgradable}. */
 export interface UpgradableServeOptions {
-  /** A bound socket (e.g. one detached from a guarded server). */
+  /** A bound socket. */
   listener: Deno.TcpListener;
   /** Counters shown in /metrics (this server adds nothing to them). */
   stats: ConnectionStats;

@@ -42,6 +42,8 @@ export function accessLineFormatter(
       e.traceId === undefined ? "" : `"traceId":"${e.traceId}",`
     }"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},${
       e.batchSize === undefined ? "" : `"batchSize":${e.batchSize},`
+    }${
+      e.closeCode === undefined ? "" : `"closeCode":${e.closeCode},`
     }"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;
   };
 }

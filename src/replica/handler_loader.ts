@@ -77,3 +77,19 @@ export function allowedMethods(instance: HandlerInstance): string[] {
   if (findHeadMethod(instance) !== null) verbs.push("HEAD");
   return verbs;
 }
+
+/** A handler's WebSocket method: `(socket, req)`, bound to the instance. */
+export type WebSocketMethod = (socket: unknown, req: unknown) => unknown;
+
+/** `handleWebSocket` or `handle_web_socket`, bound, or null. */
+export function findWebSocketMethod(
+  instance: HandlerInstance,
+): WebSocketMethod | null {
+  for (const name of ["handleWebSocket", "handle_web_socket"]) {
+    const fn = instance[name];
+    if (typeof fn === "function") {
+      return (fn as WebSocketMethod).bind(instance);
+    }
+  }
+  return null;
+}
