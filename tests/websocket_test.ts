@@ -75,8 +75,23 @@ async function rawUpgrade(
 const inFlight = async (s: RunningServer, api: string) =>
   (await scrape(s.url)).get("cortex_in_flight_requests", { api });
 
-Deno.test("websockets: echo, binary, replicas, close codes, vanishing clients", async () => {
-  await withServer(PROJECT, { args: ["--api", "ws"] }, async (s) => {
+// Served with only its `ws` API (whose replicas listen and upgrade
+// themselves) or whole (two HTTP APIs: the serving process upgrades and
+// relays every message to a replica).
+for (
+  const [args, where] of [
+    [["--api", "ws"], "replicas listen"],
+    [[], "through the serving process"],
+  ] as const
+) {
+  Deno.test(
+    `websockets (${where}): echo, binary, replicas, close codes, vanishing clients`,
+    () => echoAndClose([...args]),
+  );
+}
+
+async function echoAndClose(args: string[]) {
+  await withServer(PROJECT, { args }, async (s) => {
     // Echo of a text frame; plain GET still reaches handleGet.
     const ws = await connect(s);
     const echoed = next(ws);
@@ -164,10 +179,22 @@ Deno.test("websockets: echo, binary, replicas, close codes, vanishing clients", 
       async () => (await inFlight(s, "ws")) === 0,
     );
   });
-});
+}
 
-Deno.test("websockets: admission answers 503 before the upgrade when full", async () => {
-  await withServer(PROJECT, { args: ["--api", "ws-small"] }, async (s) => {
+for (
+  const [args, where] of [
+    [["--api", "ws-small"], "replicas listen"],
+    [[], "through the serving process"],
+  ] as const
+) {
+  Deno.test(
+    `websockets (${where}): admission answers 503 before the upgrade when full`,
+    () => admission([...args]),
+  );
+}
+
+async function admission(args: string[]) {
+  await withServer(PROJECT, { args }, async (s) => {
     const first = await connect(s, "/ws-small");
     const { conn, head } = await rawUpgrade(s, "/ws-small");
     conn.close();
@@ -179,10 +206,22 @@ Deno.test("websockets: admission answers 503 before the upgrade when full", asyn
     const again = await connect(s, "/ws-small");
     again.close();
   });
-});
+}
 
-Deno.test("websockets: SIGTERM closes open connections with 1001 after the grace period", async () => {
-  await withServer(PROJECT, { args: ["--api", "ws"] }, async (s) => {
+for (
+  const [args, where] of [
+    [["--api", "ws"], "replicas listen"],
+    [[], "through the serving process"],
+  ] as const
+) {
+  Deno.test(
+    `websockets (${where}): SIGTERM closes open connections with 1001 after the grace period`,
+    () => shutdown([...args]),
+  );
+}
+
+async function shutdown(args: string[]) {
+  await withServer(PROJECT, { args }, async (s) => {
     const ws = await connect(s);
     const echoed = next(ws);
     ws.send("still here");
@@ -195,4 +234,4 @@ Deno.test("websockets: SIGTERM closes open connections with 1001 after the grace
     // Kept open through most of the grace period (2 s).
     assert.ok(performance.now() - started >= 1_000);
   });
-});
+}

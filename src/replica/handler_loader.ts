@@ -5,6 +5,8 @@
  * @module
  */
 
+import { WEBSOCKET_METHODS } from "../websocket/upgrade.ts";
+
 /** HTTP methods a handler can implement. */
 export const HTTP_METHODS = ["POST", "GET", "PUT", "PATCH", "DELETE"] as const;
 
@@ -85,7 +87,7 @@ export type WebSocketMethod = (socket: unknown, req: unknown) => unknown;
 export function findWebSocketMethod(
   instance: HandlerInstance,
 ): WebSocketMethod | null {
-  for (const name of ["handleWebSocket", "handle_web_socket"]) {
+  for (const name of WEBSOCKET_METHODS) {
     const fn = instance[name];
     if (typeof fn === "function") {
       return (fn as WebSocketMethod).bind(instance);

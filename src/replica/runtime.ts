@@ -40,8 +40,10 @@ import {
   findWebSocketMethod,
   type HandlerInstance,
 } from "./handler_loader.ts";
-import { isWebSocketUpgrade, WebSocketSessions } from "./websocket_sessions.ts";
+import { WebSocketSessions } from "./websocket_sessions.ts";
+import { isWebSocketUpgrade } from "../websocket/upgrade.ts";
 import { serveUpgradable } from "../http/upgradable_server.ts";
+import { RelayedTransport } from "../websocket/relayed_transport.ts";
 import {
   createHttpPipeline,
   pathOf,
@@ -602,10 +604,6 @@ export async function startReplica(
     const req = fromWireRequest(msg.req, abort.signal);
     const requestId = requestIdOf(req);
     try {
-      if (sockets !== null && isWebSocketUpgrade(req)) {
-        // The connection is the serving process's: it cannot become ours.
-        throw new RoutedUpgrade();
-      }
       const res = await httpPipeline(req, {
         admitted: msg.admitted,
         requestId,
@@ -632,19 +630,38 @@ export async function startReplica(
       const wire = await toWireResponse(res);
       post({ type: "http.response", id, res: wire });
     } catch (error) {
-      const routed = error instanceof RoutedUpgrade;
-      if (!routed) base.exception("Cannot answer forwarded request", error);
+      base.exception("Cannot answer forwarded request", error);
       const res = await toWireResponse(
-        routed
-          ? errorResponse(501, error.message, { request_id: requestId })
-          : errorResponse(500, "Internal server error", {
-            request_id: requestId,
-          }),
+        errorResponse(500, "Internal server error", { request_id: requestId }),
       );
       post({ type: "http.response", id, res });
     } finally {
       incoming.delete(id);
     }
+  }
+
+  // WebSockets the serving process upgraded and relays to this replica.
+  const relayed = new Map<number, RelayedTransport>();
+  function openRelayed(msg: Extract<ToReplica, { type: "ws.open" }>): void {
+    const { id } = msg;
+    if (sockets === null) {
+      post({ type: "ws.close", id, code: 1011, reason: "No handleWebSocket" });
+      return;
+    }
+    const transport = new RelayedTransport({
+      send: (data) => post({ type: "ws.send", id, data }),
+      close: (code, reason) =>
+        post({
+          type: "ws.close",
+          id,
+          ...(code === undefined ? {} : { code }),
+          ...(reason === undefined ? {} : { reason }),
+        }),
+    });
+    relayed.set(id, transport);
+    transport.addEventListener("close", () => relayed.delete(id));
+    const req = fromWireRequest(msg.req);
+    sockets.openRelayed(req, requestIdOf(req), transport);
   }
 
   function report(): void {
@@ -691,6 +708,18 @@ export async function startReplica(
     switch (msg.type) {
       case "http.request":
         void serveForwarded(msg.id, msg);
+        break;
+      case "ws.open":
+        openRelayed(msg);
+        break;
+      case "ws.opened":
+        relayed.get(msg.id)?.opened();
+        break;
+      case "ws.message":
+        relayed.get(msg.id)?.message(msg.data);
+        break;
+      case "ws.closed":
+        relayed.get(msg.id)?.closed(msg.code, msg.reason);
         break;
       case "http.credit":
         streams.get(msg.id)?.credit(msg.n);
@@ -766,15 +795,6 @@ export async function startReplica(
       ),
     listening: server !== null,
   });
-}
-
-/** A WebSocket upgrade that reached a replica through the serving process. */
-class RoutedUpgrade extends Error {
-  constructor() {
-    super(
-      "WebSocket connections are served on the replicas' own listener, which exists when the server has a single HTTP API",
-    );
-  }
 }
 
 /** The net permission descriptor host of a listening address. */

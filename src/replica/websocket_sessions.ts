@@ -12,21 +12,17 @@
 import type { ApiConfig } from "../config/types.ts";
 import type { HandlerLogger } from "../handler/types.ts";
 import { errorResponse } from "../http/response.ts";
-import { CLOSE, HandlerSocket } from "../websocket/handler_socket.ts";
+import {
+  CLOSE,
+  HandlerSocket,
+  type SocketTransport,
+} from "../websocket/handler_socket.ts";
 import type { Admission } from "./admission.ts";
 import type { WebSocketMethod } from "./handler_loader.ts";
 import { type AccessEntry, pathOf, traceOf } from "./http_pipeline.ts";
 import { withRequest } from "./request_context.ts";
 import { LazyRequestInfo } from "./request_info.ts";
-
-/** Seconds without traffic before Deno pings a client (then closes it if no pong). */
-export const PING_AFTER_IDLE_S = 30;
-
-/** True for a request asking to become a WebSocket (`GET`, `upgrade: websocket`). */
-export function isWebSocketUpgrade(req: Request): boolean {
-  return req.method === "GET" &&
-    /(^|,)\s*websocket\s*(,|$)/i.test(req.headers.get("upgrade") ?? "");
-}
+import { PING_AFTER_IDLE_S } from "../websocket/upgrade.ts";
 
 /** What the sessions need from their replica. */
 export interface WebSocketDeps {
@@ -125,11 +121,55 @@ export class WebSocketSessions {
         `Cannot upgrade to a WebSocket: ${(error as Error).message}`,
       ));
     }
+    this.#run(req, requestId, upgraded.socket, release, log);
+    try {
+      upgraded.response.headers.set("x-request-id", requestId);
+    } catch {
+      // Immutable headers: the id is in the access line.
+    }
+    return upgraded.response;
+  }
+
+  /**
+   * Runs the handler on a WebSocket the serving process upgraded and
+   * admitted here (src/server/socket_relay.ts).
+   */
+  openRelayed(req: Request, requestId: string, transport: SocketTransport) {
+    const deps = this.#deps;
+    const started = performance.now();
+    deps.admission.admit();
+    deps.admission.addLoad(deps.slot, 1);
+    this.#run(req, requestId, transport, () => {
+      deps.admission.addLoad(deps.slot, -1);
+      deps.admission.finish();
+    }, (status, extra = {}) =>
+      deps.access({
+        method: req.method,
+        path: pathOf(req.url),
+        status,
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+        requestId,
+        ...traceOf(req),
+        bytesIn: 0,
+        bytesOut: 0,
+        ...extra,
+      }));
+  }
+
+  /** Hands `transport` to the handler; in flight until it closes. */
+  #run(
+    req: Request,
+    requestId: string,
+    transport: SocketTransport,
+    release: () => void,
+    log: (status: number, extra?: Partial<AccessEntry>) => void,
+  ): void {
+    const deps = this.#deps;
     const logger = deps.loggerFor(requestId);
     const scope = { requestId };
     let bytesIn = 0;
     let bytesOut = 0;
-    const socket = new HandlerSocket(req.url, upgraded.socket, {
+    const socket = new HandlerSocket(req.url, transport, {
       maxMessageBytes: deps.api.handler.maxBodyBytes,
       onListenerError: (error) =>
         logger.exception("WebSocket handler failed", error),
@@ -141,10 +181,10 @@ export class WebSocketSessions {
     });
     this.#open.add(socket);
     // After the socket's own listeners: the handler sees the close first.
-    upgraded.socket.addEventListener("close", (event) => {
+    transport.addEventListener("close", (event) => {
       this.#open.delete(socket);
       release();
-      log(101, { bytesIn, bytesOut, closeCode: event.code });
+      log(101, { bytesIn, bytesOut, closeCode: (event as CloseEvent).code });
       if (this.#open.size === 0) {
         this.#idle?.resolve();
         this.#idle = null;
@@ -159,12 +199,6 @@ export class WebSocketSessions {
     } catch (error) {
       socket.fail(error);
     }
-    try {
-      upgraded.response.headers.set("x-request-id", requestId);
-    } catch {
-      // Immutable headers: the id is in the access line.
-    }
-    return upgraded.response;
   }
 
   /** Refuses new connections and closes the open ones (default 1001). */

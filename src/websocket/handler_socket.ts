@@ -27,7 +27,12 @@ export interface SocketTransport {
   binaryType: BinaryType;
   send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: string, listener: (event: Event) => void): void;
+  addEventListener(
+    type: string,
+    // Deno's and the DOM's Event types differ in name only here.
+    // deno-lint-ignore no-explicit-any
+    listener: (event: any) => void,
+  ): void;
 }
 
 /** What a {@linkcode HandlerSocket} reports to the runtime. */
