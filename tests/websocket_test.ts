@@ -46,6 +46,7 @@ function closed(ws: WebSocket): Promise<CloseEvent> {
 async function rawUpgrade(
   s: RunningServer,
   path: string,
+  extra: string[] = [],
 ): Promise<{ conn: Deno.TcpConn; head: string }> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
   const key = btoa(
@@ -58,19 +59,30 @@ async function rawUpgrade(
     "connection: Upgrade",
     `sec-websocket-key: ${key}`,
     "sec-websocket-version: 13",
+    ...extra,
     "",
     "",
   ];
   await conn.write(new TextEncoder().encode(lines.join("\r\n")));
   const buf = new Uint8Array(8192);
   let head = "";
-  while (!head.includes("\r\n\r\n")) {
-    const n = await conn.read(buf);
-    if (n === null) break;
-    head += new TextDecoder().decode(buf.subarray(0, n));
+  // A server that never answers fails the test instead of hanging it.
+  const timer = setTimeout(() => conn.close(), 10_000);
+  try {
+    while (!head.includes("\r\n\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      head += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } catch (error) {
+    throw new Error(`no answer to the upgrade of ${path}: ${error}`);
+  } finally {
+    clearTimeout(timer);
   }
   return { conn, head };
 }
+
+const KEY = "ws-test-key-0123456789";
 
 const inFlight = async (s: RunningServer, api: string) =>
   (await scrape(s.url)).get("cortex_in_flight_requests", { api });
@@ -91,7 +103,7 @@ for (
 }
 
 async function echoAndClose(args: string[]) {
-  await withServer(PROJECT, { args }, async (s) => {
+  await withServer(PROJECT, { args, env: { WS_KEYS: KEY } }, async (s) => {
     // Echo of a text frame; plain GET still reaches handleGet.
     const ws = await connect(s);
     const echoed = next(ws);
@@ -100,6 +112,11 @@ async function echoAndClose(args: string[]) {
     assert.deepEqual(await (await fetch(`${s.url}/ws`)).json(), {
       plain: true,
     });
+
+    // The handler's req keeps the upgrade request's headers and id.
+    const headers = next(ws);
+    ws.send("headers");
+    assert.match(String(await headers), /^websocket [\w-]+$/);
 
     // Binary frames come back as the same bytes.
     const bin = next(ws);
@@ -194,7 +211,7 @@ for (
 }
 
 async function admission(args: string[]) {
-  await withServer(PROJECT, { args }, async (s) => {
+  await withServer(PROJECT, { args, env: { WS_KEYS: KEY } }, async (s) => {
     const first = await connect(s, "/ws-small");
     const { conn, head } = await rawUpgrade(s, "/ws-small");
     conn.close();
@@ -221,7 +238,7 @@ for (
 }
 
 async function shutdown(args: string[]) {
-  await withServer(PROJECT, { args }, async (s) => {
+  await withServer(PROJECT, { args, env: { WS_KEYS: KEY } }, async (s) => {
     const ws = await connect(s);
     const echoed = next(ws);
     ws.send("still here");
@@ -233,5 +250,28 @@ async function shutdown(args: string[]) {
     assert.equal(event.code, 1001);
     // Kept open through most of the grace period (2 s).
     assert.ok(performance.now() - started >= 1_000);
+  });
+}
+
+for (
+  const [args, where] of [
+    [["--api", "ws-keyed"], "replicas listen"],
+    [[], "through the serving process"],
+  ] as const
+) {
+  Deno.test(
+    `websockets (${where}): the upgrade request passes the API's edge checks`,
+    () => edgeChecks([...args]),
+  );
+}
+
+async function edgeChecks(args: string[]) {
+  await withServer(PROJECT, { args, env: { WS_KEYS: KEY } }, async (s) => {
+    const refused = await rawUpgrade(s, "/ws-keyed");
+    refused.conn.close();
+    assert.match(refused.head, /^HTTP\/1\.1 401/);
+    const keyed = await rawUpgrade(s, "/ws-keyed", [`x-api-key: ${KEY}`]);
+    keyed.conn.close();
+    assert.match(keyed.head, /^HTTP\/1\.1 101/);
   });
 }

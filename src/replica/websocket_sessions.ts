@@ -60,7 +60,11 @@ export class WebSocketSessions {
   }
 
   /** Upgrades `req` and hands the socket to the handler, or refuses it. */
-  open(req: Request, requestId: string): Response {
+  open(received: Request, requestId: string): Response {
+    // The handler's and the access line's copy: the upgrade closes `received`.
+    const req = new Request(received.url, {
+      headers: new Headers(received.headers),
+    });
     const deps = this.#deps;
     const started = performance.now();
     const log = (status: number, extra: Partial<AccessEntry> = {}) =>
@@ -95,7 +99,7 @@ export class WebSocketSessions {
         { "retry-after": "1" },
       ));
     }
-    if (!deps.canUpgrade(req)) {
+    if (!deps.canUpgrade(received)) {
       // A connection of the guarded server (opened before the handler
       // loaded, or kept alive): a new one reaches the upgradable server.
       deps.admission.finish();
@@ -113,7 +117,7 @@ export class WebSocketSessions {
     };
     let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
     try {
-      upgraded = deps.upgrade(req, { idleTimeout: PING_AFTER_IDLE_S });
+      upgraded = deps.upgrade(received, { idleTimeout: PING_AFTER_IDLE_S });
     } catch (error) {
       release();
       return refuse(errorResponse(

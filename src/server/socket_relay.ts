@@ -53,6 +53,13 @@ export class SocketRelay {
         { "retry-after": "1" },
       );
     }
+    // Read before the upgrade: the request is closed after it.
+    const wire = {
+      method: req.method,
+      url: req.url,
+      headers: [...req.headers],
+      body: null,
+    };
     let upgraded: ReturnType<typeof Deno.upgradeWebSocket>;
     try {
       upgraded = Deno.upgradeWebSocket(req, { idleTimeout: PING_AFTER_IDLE_S });
@@ -96,16 +103,7 @@ export class SocketRelay {
         this.#idle = null;
       }
     };
-    replica.send({
-      type: "ws.open",
-      id,
-      req: {
-        method: req.method,
-        url: req.url,
-        headers: [...req.headers],
-        body: null,
-      },
-    });
+    replica.send({ type: "ws.open", id, req: wire });
     return upgraded.response;
   }
 
@@ -134,8 +132,10 @@ export class SocketRelay {
   replicaExited(replica: Replica): void {
     for (const open of this.#open.values()) {
       if (open.replica !== replica) continue;
-      if (open.socket.readyState <= WebSocket.OPEN) {
+      try {
         open.socket.close(CLOSE.internalError, "Replica ended");
+      } catch {
+        // Not open yet: it fails as the client's side opens.
       }
     }
   }
