@@ -90,3 +90,42 @@ Deno.test("examples/text: text/plain in utf-8 and iso-8859-1 comes back as a str
     assert.match((await unknown.json()).error, /x-nope/);
   });
 });
+
+Deno.test("examples/stream: SSE tokens, and a WebSocket chat room", async () => {
+  await withServer(example("stream"), {}, async ({ url, port }) => {
+    const res = await fetch(`${url}/stream?prompt=rivers`, {
+      headers: { accept: "text/event-stream" },
+    });
+    assert.equal(
+      res.headers.get("content-type"),
+      "text/event-stream; charset=utf-8",
+    );
+    const text = await res.text();
+    assert.match(text, /^event: token\nid: 0\ndata: You\n\n/);
+    assert.match(text, /data: rivers\.\n\n/);
+    assert.match(text, /event: done\ndata: \n\n$/);
+
+    const join = async (name: string) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/stream?name=${name}`);
+      const seen: string[] = [];
+      ws.onmessage = (e) => seen.push(String(e.data));
+      await new Promise((r) => (ws.onopen = r));
+      return { ws, seen };
+    };
+    const until = async (seen: string[], line: string) => {
+      const deadline = Date.now() + 5_000;
+      while (!seen.includes(line)) {
+        if (Date.now() > deadline) throw new Error(`no "${line}" in ${seen}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const ann = await join("ann");
+    const bob = await join("bob");
+    await until(ann.seen, "bob joined");
+    ann.ws.send("hi");
+    await until(bob.seen, "ann: hi");
+    bob.ws.close();
+    await until(ann.seen, "bob left");
+    ann.ws.close();
+  });
+});

@@ -69,6 +69,8 @@ export interface GuardedServeOptions {
   onWarning?(message: string, extra: Record<string, unknown>): void;
   /** Counters to add to (default: new ones), e.g. shared by listeners. */
   stats?: ConnectionStats;
+  /** A socket bound already (then hostname, port and reusePort are unused). */
+  listener?: Deno.TcpListener;
 }
 
 /** A running listener, shaped like `Deno.HttpServer`. */
@@ -229,7 +231,7 @@ export function serveGuarded(
   const { limits } = options;
   const stats = options.stats ?? newConnectionStats();
   const onError = options.onError ?? defaultOnError;
-  const listener = Deno.listen({
+  const listener = options.listener ?? Deno.listen({
     hostname: options.hostname,
     port: options.port,
     // deno-lint-ignore no-explicit-any

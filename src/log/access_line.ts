@@ -46,6 +46,8 @@ export function accessLineFormatter(
         : `"trace_id":"${e.traceId}","span_id":"${e.spanId}",`
     }"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},${
       e.batchSize === undefined ? "" : `"batchSize":${e.batchSize},`
+    }${
+      e.closeCode === undefined ? "" : `"closeCode":${e.closeCode},`
     }"labels":${labelPrefix}${sep}"requestId":${id}},"process":${pid}}`;
   };
 }

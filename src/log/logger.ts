@@ -211,6 +211,8 @@ export interface AccessEntry {
   bytesOut: number;
   /** Size of the request's batch (server_side_batching). */
   batchSize?: number;
+  /** A WebSocket's close code (its line is written when it closes). */
+  closeCode?: number;
 }
 
 /**

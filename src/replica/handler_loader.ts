@@ -5,6 +5,8 @@
  * @module
  */
 
+import { WEBSOCKET_METHODS } from "../websocket/upgrade.ts";
+
 /** HTTP methods a handler can implement. */
 export const HTTP_METHODS = ["POST", "GET", "PUT", "PATCH", "DELETE"] as const;
 
@@ -76,4 +78,20 @@ export function allowedMethods(instance: HandlerInstance): string[] {
   );
   if (findHeadMethod(instance) !== null) verbs.push("HEAD");
   return verbs;
+}
+
+/** A handler's WebSocket method: `(socket, req)`, bound to the instance. */
+export type WebSocketMethod = (socket: unknown, req: unknown) => unknown;
+
+/** `handleWebSocket` or `handle_web_socket`, bound, or null. */
+export function findWebSocketMethod(
+  instance: HandlerInstance,
+): WebSocketMethod | null {
+  for (const name of WEBSOCKET_METHODS) {
+    const fn = instance[name];
+    if (typeof fn === "function") {
+      return (fn as WebSocketMethod).bind(instance);
+    }
+  }
+  return null;
 }

@@ -81,6 +81,8 @@ export interface AccessEntry {
   traceId?: string;
   /** The request's server span, when tracing is on. */
   spanId?: string;
+  /** A WebSocket's close code (its line is written when it closes). */
+  closeCode?: number;
 }
 
 /** Options of a single call into the pipeline. */

@@ -111,6 +111,15 @@ export type ToReplica =
   | { type: "grpc"; msg: { type: string; callId: number } }
   /** The answer to `edge.take`: 0 admitted, else seconds until a token. */
   | { type: "edge.taken"; id: number; wait: number }
+  /**
+   * A WebSocket the serving process upgraded (admitted on this replica) for
+   * request `req` (no body): run `handleWebSocket`; then `ws.opened` when
+   * the client's side is open, its messages, and `ws.closed` once.
+   */
+  | { type: "ws.open"; id: number; req: WireRequest }
+  | { type: "ws.opened"; id: number }
+  | { type: "ws.message"; id: number; data: string | Uint8Array }
+  | { type: "ws.closed"; id: number; code: number; reason: string }
   | ControlToReplica;
 
 /** Replica → main thread. */
@@ -183,6 +192,10 @@ export type FromReplica =
   | { type: "grpc"; msg: { type: string; callId: number } }
   /** Finished spans (tracing on), exported by the serving process. */
   | { type: "trace.spans"; spans: SpanData[] }
+  /** A message from the handler to the client of relayed WebSocket `id`. */
+  | { type: "ws.send"; id: number; data: string | Uint8Array }
+  /** The handler closes relayed WebSocket `id`. */
+  | { type: "ws.close"; id: number; code?: number; reason?: string }
   | ControlFromReplica;
 
 /** A body read for a hand-off was longer than the limit. */

@@ -35,7 +35,15 @@ import { normalizedRequest, routeFor } from "../http/request_path.ts";
 import { chainingFetch } from "./chaining.ts";
 import { installEnv } from "./env_shim.ts";
 import { installProcessGuards } from "./process_guards.ts";
-import { findHandlerClass, type HandlerInstance } from "./handler_loader.ts";
+import {
+  findHandlerClass,
+  findWebSocketMethod,
+  type HandlerInstance,
+} from "./handler_loader.ts";
+import { WebSocketSessions } from "./websocket_sessions.ts";
+import { isWebSocketUpgrade } from "../websocket/upgrade.ts";
+import { serveUpgradable } from "../http/upgradable_server.ts";
+import { RelayedTransport } from "../websocket/relayed_transport.ts";
 import {
   createHttpPipeline,
   pathOf,
@@ -106,6 +114,7 @@ export async function startReplica(
   const { api } = init;
   const post = channel.post;
   const memoryUsage = Deno.memoryUsage;
+  const upgradeWebSocket = Deno.upgradeWebSocket;
   installEnv(init.env);
   installProcessGuards(); // before the handler loads: src/replica/process_guards.ts
   // Batches cross as strings: measured cheaper to post than encoded bytes.
@@ -304,27 +313,27 @@ export async function startReplica(
   ) => Response | Promise<Response> = handOn;
   let server: GuardedServer | null = null;
   const connections = newConnectionStats();
+  let listener: Deno.TcpListener | null = null;
   if (init.listen) {
-    const listening = Promise.withResolvers<void>();
-    server = serveGuarded({
+    listener = Deno.listen({
       hostname: init.listen.hostname,
       port: init.listen.port,
-      reusePort: true,
-      limits: init.limits ?? DEFAULT_LIMITS,
-      stats: connections,
-      onListen: () => listening.resolve(),
-      onError: (error) => {
-        base.exception("Cannot serve request", error);
-        return errorResponse(500, "Internal server error");
-      },
-      onWarning: (message, extra) => runtime.warning(message, { extra }),
-    }, (raw, info) => route(normalizedRequest(raw), info.remoteAddr.hostname));
-    await listening.promise;
+      // deno-lint-ignore no-explicit-any
+      ...({ reusePort: true } as any),
+    }) as Deno.TcpListener;
     // The listener is bound before any handler code loads; from here on
     // nothing in this process (the handler above all) may bind or reach the
     // server's port.
     Deno.permissions.revokeSync({ name: "net", host: listenHost(init.listen) });
   }
+  const onServeError = (error: unknown) => {
+    base.exception("Cannot serve request", error);
+    return errorResponse(500, "Internal server error");
+  };
+  // Requests from Deno's listener-based server, the only ones that can
+  // become WebSockets (src/http/upgradable_server.ts).
+  const upgradable = new WeakSet<Request>();
+  let sockets: WebSocketSessions | null = null;
 
   installPermissionHints();
   let pipeline: ReturnType<typeof createHttpPipeline> | null = null;
@@ -348,6 +357,33 @@ export async function startReplica(
     await import(handlerUrl.href),
     api.handler.path,
   );
+  // Serving starts once the module is imported (its constructor and init()
+  // run later, while requests are handed on): a handler class with
+  // handleWebSocket gets the listener-based server, which can upgrade.
+  if (listener !== null) {
+    server = findWebSocketMethod(HandlerClass.prototype) !== null
+      ? serveUpgradable({
+        listener,
+        stats: connections,
+        onError: onServeError,
+        beforeShutdown: () => sockets?.idle() ?? Promise.resolve(),
+      }, (raw, info) => {
+        upgradable.add(raw);
+        return route(normalizedRequest(raw), info.remoteAddr.hostname);
+      })
+      : serveGuarded(
+        {
+          hostname: init.listen!.hostname,
+          port: init.listen!.port,
+          listener,
+          limits: init.limits ?? DEFAULT_LIMITS,
+          stats: connections,
+          onError: onServeError,
+          onWarning: (message, extra) => runtime.warning(message, { extra }),
+        },
+        (raw, info) => route(normalizedRequest(raw), info.remoteAddr.hostname),
+      );
+  }
   const control = init.control ? new ProxiedControl(post) : null;
   // handler.models: the handler's loadModel() loads them (after init()).
   let handler: HandlerInstance | null = null;
@@ -449,10 +485,33 @@ export async function startReplica(
       return peers > 1 ? handOff(req, requestId) : null;
     },
   });
-  const serveOwn = pipeline;
   if (api.handler.warmup) {
-    await warmup(api, serveOwn, allowedMethods(handler));
+    await warmup(api, pipeline, allowedMethods(handler));
   }
+  // handleWebSocket: upgrades on this replica's own listener.
+  const socketMethod = findWebSocketMethod(handler);
+  sockets = socketMethod
+    ? new WebSocketSessions({
+      api,
+      method: socketMethod,
+      admission,
+      slot: SLOT,
+      loggerFor: (requestId) => base.child({ requestId }),
+      access: init.accessLog && runtime.enabled("info")
+        ? (entry) => logs.push([accessLine(entry)])
+        : () => {},
+      upgrade: upgradeWebSocket,
+      canUpgrade: (req) => upgradable.has(req),
+    })
+    : null;
+  const httpPipeline = pipeline;
+  const serveOwn = (
+    req: Request,
+    opts: Parameters<typeof httpPipeline>[1] = {},
+  ): Response | Promise<Response> =>
+    sockets !== null && isWebSocketUpgrade(req)
+      ? sockets.open(req, opts.requestId ?? requestIdOf(req))
+      : httpPipeline(req, opts);
 
   const grpc = api.handler.protobufPath
     ? new ReplicaGrpc({
@@ -527,9 +586,9 @@ export async function startReplica(
         return e.finish(req, refused);
       }
       const res = serveOwn(req, { requestId });
-      return res instanceof Response
-        ? e.finish(req, rebalance(res))
-        : res.then((r) => e.finish(req, rebalance(r)));
+      const done = (r: Response) =>
+        r.status === 101 ? r : e.finish(req, rebalance(r));
+      return res instanceof Response ? done(res) : res.then(done);
     };
     const checked = e.check(req, client, allow);
     return checked instanceof Promise ? checked.then(serve) : serve(checked);
@@ -542,7 +601,8 @@ export async function startReplica(
       const requestId = requestIdOf(req);
       if (edge?.needed(req)) return serveChecked(req, client, requestId);
       const res = serveOwn(req, { requestId });
-      return res instanceof Response ? rebalance(res) : res.then(rebalance);
+      const done = (r: Response) => r.status === 101 ? r : rebalance(r);
+      return res instanceof Response ? done(res) : res.then(done);
     }
     // Another API's request only while a newly deployed API takes over the
     // port: checked by the serving process's router.
@@ -572,7 +632,10 @@ export async function startReplica(
     const req = fromWireRequest(msg.req, abort.signal);
     const requestId = requestIdOf(req);
     try {
-      const res = await serveOwn(req, { admitted: msg.admitted, requestId });
+      const res = await httpPipeline(req, {
+        admitted: msg.admitted,
+        requestId,
+      });
       if (isStreamedResponse(res)) {
         const head = {
           status: res.status,
@@ -605,6 +668,30 @@ export async function startReplica(
     }
   }
 
+  // WebSockets the serving process upgraded and relays to this replica.
+  const relayed = new Map<number, RelayedTransport>();
+  function openRelayed(msg: Extract<ToReplica, { type: "ws.open" }>): void {
+    const { id } = msg;
+    if (sockets === null) {
+      post({ type: "ws.close", id, code: 1011, reason: "No handleWebSocket" });
+      return;
+    }
+    const transport = new RelayedTransport({
+      send: (data) => post({ type: "ws.send", id, data }),
+      close: (code, reason) =>
+        post({
+          type: "ws.close",
+          id,
+          ...(code === undefined ? {} : { code }),
+          ...(reason === undefined ? {} : { reason }),
+        }),
+    });
+    relayed.set(id, transport);
+    transport.addEventListener("close", () => relayed.delete(id));
+    const req = fromWireRequest(msg.req);
+    sockets.openRelayed(req, requestIdOf(req), transport);
+  }
+
   function report(): void {
     post({
       type: "load",
@@ -620,8 +707,12 @@ export async function startReplica(
   async function drain(): Promise<void> {
     // Open streams run on through most of the grace period, then end cleanly.
     const grace = api.handler.shutdownGracePeriodMs;
+    sockets?.drain();
     const streamsEnd = setTimeout(
-      () => pipeline?.endStreams(),
+      () => {
+        pipeline?.endStreams();
+        sockets?.closeAll();
+      },
       Math.max(0, grace - Math.min(1000, grace / 5)),
     );
     await server?.shutdown();
@@ -646,6 +737,18 @@ export async function startReplica(
     switch (msg.type) {
       case "http.request":
         void serveForwarded(msg.id, msg);
+        break;
+      case "ws.open":
+        openRelayed(msg);
+        break;
+      case "ws.opened":
+        relayed.get(msg.id)?.opened();
+        break;
+      case "ws.message":
+        relayed.get(msg.id)?.message(msg.data);
+        break;
+      case "ws.closed":
+        relayed.get(msg.id)?.closed(msg.code, msg.reason);
         break;
       case "http.credit":
         streams.get(msg.id)?.credit(msg.n);

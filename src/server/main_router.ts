@@ -22,6 +22,8 @@ import { ForwardedStream } from "../replica/stream_forward.ts";
 import { isStreamedAnswer } from "./forwarding.ts";
 import type { Forwarding } from "./forwarding.ts";
 import { healthResponse } from "./health.ts";
+import type { SocketRelay } from "./socket_relay.ts";
+import { isWebSocketUpgrade, takesWebSockets } from "../websocket/upgrade.ts";
 import { collectMetrics } from "./metrics_endpoint.ts";
 import type { Replica } from "./replica.ts";
 import type { ApiRuntime } from "./server.ts";
@@ -45,6 +47,10 @@ export interface RouterHost {
   readonly metricsKeys?: KeyHash[] | null;
   /** The edge checks of API `name` (src/edge/), or null. */
   edgeOf?(name: string): Edge | null;
+  /** WebSockets upgraded here and relayed to replicas. */
+  readonly relay?: SocketRelay;
+  /** True for a request on a connection that can become a WebSocket. */
+  canUpgrade?(req: Request): boolean;
   /** The main thread's listener counters and limits, for /metrics. */
   readonly connections?: ConnectionStats;
   readonly limits?: ConnectionLimits;
@@ -113,7 +119,7 @@ export class MainRouter {
         ? await this.#callChecked(edge, route.api, req, client)
         : await this.#callGuarded(route.api, req);
     }
-    if (!res.headers.has("x-request-id")) {
+    if (res.status !== 101 && !res.headers.has("x-request-id")) {
       res.headers.set(
         "x-request-id",
         req.headers.get("x-request-id") ?? crypto.randomUUID(),
@@ -151,7 +157,8 @@ export class MainRouter {
       if (span) this.#host.traces!.add(name, [span]);
       return edge.finish(req, refused);
     }
-    return edge.finish(req, await this.#callGuarded(name, req));
+    const res = await this.#callGuarded(name, req);
+    return res.status === 101 ? res : edge.finish(req, res);
   }
 
   /** The HTTP methods API `name`'s handler serves (from its ready replicas). */
@@ -171,7 +178,24 @@ export class MainRouter {
    * arrival within `handler.request_timeout` while reading (413, 408).
    */
   async #callGuarded(name: string, req: Request): Promise<Response> {
-    const handler = this.#host.apis.get(name)?.pool.api.handler;
+    const pool = this.#host.apis.get(name)?.pool;
+    if (
+      pool && this.#host.relay && isWebSocketUpgrade(req) &&
+      pool.ready.some((r) => takesWebSockets(r.methods))
+    ) {
+      if (!this.#host.canUpgrade?.(req)) {
+        // A connection of the guarded listener (open since before the API's
+        // replicas were ready): a new one reaches the upgradable listener.
+        return errorResponse(
+          503,
+          "This connection cannot become a WebSocket; retry on a new connection",
+          {},
+          { "retry-after": "0", connection: "close" },
+        );
+      }
+      return this.#host.relay.open(pool, req);
+    }
+    const handler = pool?.api.handler;
     if (!handler) return await this.callApi(name, req);
     const guarded = guardBody(req, {
       maxBytes: handler.maxBodyBytes,

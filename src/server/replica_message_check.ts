@@ -38,6 +38,8 @@ export class BadReplicaMessage extends Error {
 /** Largest list a replica may send (methods, headers, series). */
 const MAX_ITEMS = 10_000;
 const MAX_TEXT = 1 << 20;
+/** Largest WebSocket message a replica may send (Deno's own frame limit). */
+const MAX_MESSAGE = 64 << 20;
 
 function fail(what: string): never {
   throw new BadReplicaMessage(what);
@@ -418,6 +420,32 @@ export function checkFromReplica(msg: unknown): FromReplica {
       return { type: "control.cancel", id: id(msg.id) };
     case "trace.spans":
       return { type: "trace.spans", spans: spans(msg.spans) };
+    case "ws.send": {
+      const data = msg.data;
+      if (typeof data === "string") {
+        if (data.length > MAX_MESSAGE) fail("data is over 64 MiB");
+      } else if (data instanceof Uint8Array) {
+        if (data.byteLength > MAX_MESSAGE) fail("data is over 64 MiB");
+      } else fail("data is neither text nor bytes");
+      return { type: "ws.send", id: id(msg.id), data };
+    }
+    case "ws.close": {
+      const code = msg.code;
+      if (
+        code !== undefined &&
+        (!Number.isInteger(code) || (code as number) < 1000 ||
+          (code as number) > 4999)
+      ) fail("code is not a WebSocket close code (1000 to 4999)");
+      const reason = msg.reason === undefined
+        ? undefined
+        : text(msg.reason, "reason", 123);
+      return {
+        type: "ws.close",
+        id: id(msg.id),
+        ...(code === undefined ? {} : { code: code as number }),
+        ...(reason === undefined ? {} : { reason }),
+      };
+    }
     default:
       fail(`type "${String(msg.type)}" is not a replica message`);
   }

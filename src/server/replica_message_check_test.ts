@@ -74,6 +74,11 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       msg: { type: "grpc.done", callId: 4, code: 0, details: "" },
     },
     { type: "trace.spans", spans: [SPAN, { ...SPAN, links: [SPAN] }] },
+    { type: "ws.send", id: 1, data: "hello" },
+    { type: "ws.send", id: 1, data: new Uint8Array([0, 255]) },
+    { type: "ws.close", id: 1 },
+    { type: "ws.close", id: 1, code: 1011, reason: "Internal server error" },
+    { type: "ws.close", id: 1, code: 4000 },
   ];
   for (const msg of good) assert.equal(checkFromReplica(msg).type, msg.type);
 });
@@ -209,6 +214,20 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       /streaming is not true/,
     ],
     [{ type: "http.chunk", id: 1, chunk: "text" }, /chunk is not bytes/],
+    [{ type: "ws.send", id: 1, data: 7 }, /data is neither text nor bytes/],
+    [{ type: "ws.send", id: 1, data: { a: 1 } }, /data is neither/],
+    [{ type: "ws.send", id: -1, data: "x" }, /id is not/],
+    [
+      { type: "ws.send", id: 1, data: new Uint8Array((64 << 20) + 1) },
+      /data is over 64 MiB/,
+    ],
+    [{ type: "ws.close", id: 1, code: 999 }, /code is not a WebSocket close/],
+    [{ type: "ws.close", id: 1, code: 5000 }, /code is not a WebSocket close/],
+    [{ type: "ws.close", id: 1, code: 1000.5 }, /code is not/],
+    [
+      { type: "ws.close", id: 1, code: 1000, reason: "x".repeat(124) },
+      /reason is not a string of at most 123/,
+    ],
     [
       { type: "http.chunk", id: 1, chunk: new Uint8Array((64 << 20) + 1) },
       /chunk is over 64 MiB/,

@@ -13,6 +13,8 @@ import { StdoutSink } from "../log/stdout_sink.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
 import { Forwarding } from "./forwarding.ts";
 import { MainRouter } from "./main_router.ts";
+import { SocketRelay } from "./socket_relay.ts";
+import { takesWebSockets } from "../websocket/upgrade.ts";
 import { PoolGrpcBackend } from "./grpc_backend.ts";
 import type { Replica } from "./replica.ts";
 import { memoryLimitOf, ReplicaPool } from "./replica_pool.ts";
@@ -153,6 +155,8 @@ export class Server implements ControlHost {
   readonly logger: Logger;
   readonly apis = new Map<string, ApiRuntime>();
   readonly forwarding = new Forwarding();
+  /** WebSockets upgraded here and relayed to replicas. */
+  readonly relay = new SocketRelay();
   readonly grpcBackend: PoolGrpcBackend;
   /** CORS, keys and rate limits of every API (src/edge/). */
   readonly edges: Edges;
@@ -197,12 +201,24 @@ export class Server implements ControlHost {
       this.logger,
       this.limits,
       this.connections,
+      {
+        wanted: () =>
+          [...this.apis.values()].some(({ pool }) =>
+            pool.ready.some((r) => takesWebSockets(r.methods))
+          ),
+        beforeShutdown: () => this.relay.idle(),
+      },
     );
   }
 
   #write(chunk: string): void {
     this.sink.write(chunk);
     this.logTap.publish(chunk);
+  }
+
+  /** True for a request on a connection that can become a WebSocket. */
+  canUpgrade(req: Request): boolean {
+    return this.#fallback.canUpgrade(req);
   }
 
   /** The edge checks of API `name`, or null when no such API is served. */
@@ -442,6 +458,7 @@ export class Server implements ControlHost {
         this.opts.control?.forget(replica);
         this.forwarding.replicaExited(replica, exit);
         this.router.replicaExited(replica);
+        this.relay.replicaExited(replica);
         this.grpcBackend.replicaExited(replica, exit);
       },
       onListeningChange: () => void this.updateListening(),
@@ -496,6 +513,12 @@ export class Server implements ControlHost {
         break;
       case "http.chunk":
         this.forwarding.chunk(msg.id, msg.chunk, replica);
+        break;
+      case "ws.send":
+        this.relay.send(msg.id, msg.data, replica);
+        break;
+      case "ws.close":
+        this.relay.close(msg.id, replica, msg.code, msg.reason);
         break;
       case "http.end":
         this.forwarding.end(msg.id, replica, msg.error);

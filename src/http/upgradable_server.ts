@@ -1,0 +1,82 @@
+/**
+ * Serves a listening socket with Deno's own listener-based HTTP server (what
+ * `Deno.serve` runs), the only one that keeps WebSocket connections open in
+ * Deno 2.9: its per-connection server (`src/http/guarded_server.ts`) closes
+ * an upgraded connection as soon as the upgrade is done. A replica whose
+ * handler class has `handleWebSocket` serves its socket here instead of
+ * with the guarded server (decided once the handler's module is imported).
+ *
+ * The price: on this listener Deno's defaults replace the guarded server's
+ * connection cap and header/idle timeouts (README "WebSockets").
+ *
+ * @module
+ */
+
+import type {
+  ConnectionStats,
+  GuardedHandler,
+  GuardedServer,
+} from "./guarded_server.ts";
+
+/** The runtime's listener-based server (ext/http/00_serve.ts). */
+type ServeOnListener = (
+  listener: Deno.Listener,
+  signal: AbortSignal | undefined,
+  handler: GuardedHandler,
+  onError: (error: unknown) => Response | Promise<Response>,
+  onListen: () => void,
+) => { finished: Promise<void>; shutdown(): Promise<void> };
+
+// Taken when this module loads: a replica removes Deno's internals before its
+// handler loads (src/replica/process_guards.ts).
+// deno-lint-ignore no-explicit-any
+const SERVE_ON = (Deno as any)[(Deno as any).internal]?.serveHttpOnListener;
+
+/** Options of {@linkcode serveUpgradable}. */
+export interface UpgradableServeOptions {
+  /** A bound socket. */
+  listener: Deno.TcpListener;
+  /** Counters shown in /metrics (this server adds nothing to them). */
+  stats: ConnectionStats;
+  /** Answers a request whose handler threw. */
+  onError(error: unknown): Response | Promise<Response>;
+  /**
+   * Awaited before the server shuts down: Deno's shutdown closes every open
+   * WebSocket at once, so the owner closes them first (with 1001).
+   */
+  beforeShutdown?(): Promise<void>;
+}
+
+/**
+ * Serves `options.listener` with Deno's listener-based server.
+ *
+ * @throws {TypeError} When this Deno has no such server.
+ */
+export function serveUpgradable(
+  options: UpgradableServeOptions,
+  handler: GuardedHandler,
+): GuardedServer {
+  if (typeof SERVE_ON !== "function") {
+    throw new TypeError(
+      "This Deno has no listener-based HTTP server (Deno[Deno.internal].serveHttpOnListener)",
+    );
+  }
+  const inner = (SERVE_ON as ServeOnListener)(
+    options.listener,
+    undefined,
+    handler,
+    options.onError,
+    () => {},
+  );
+  let shuttingDown: Promise<void> | null = null;
+  return {
+    addr: options.listener.addr as Deno.NetAddr,
+    finished: inner.finished,
+    stats: options.stats,
+    shutdown: () =>
+      shuttingDown ??= (async () => {
+        await options.beforeShutdown?.();
+        await inner.shutdown();
+      })(),
+  };
+}
