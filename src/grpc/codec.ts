@@ -16,6 +16,7 @@ import {
 import { Buffer } from "node:buffer";
 import { Code, GrpcError } from "./grpc_error.ts";
 import { checkMessageInit } from "./init_check.ts";
+import { toPlain } from "./plain_message.ts";
 
 /**
  * Decodes a request into a plain, structured-clonable message object.
@@ -81,20 +82,4 @@ export function rawBytes(value: Uint8Array): Buffer {
   return Buffer.isBuffer(value)
     ? value
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-}
-
-// Messages with explicit presence (proto2, editions) keep default values on a
-// prototype, which structured cloning drops. Copy them to own properties.
-function toPlain(value: unknown): unknown {
-  if (typeof value !== "object" || value === null) return value;
-  if (value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = toPlain(value[i]);
-    return value;
-  }
-  const obj = value as Record<string, unknown>;
-  const out: Record<string, unknown> =
-    Object.getPrototypeOf(obj) === Object.prototype ? obj : {};
-  for (const key in obj) out[key] = toPlain(obj[key]);
-  return out;
 }

@@ -77,6 +77,11 @@ export interface ReplicaInit {
   edge?: EdgeInit;
   /** `handler.models` URLs → their downloaded file (read-only here). */
   modelFiles?: Record<string, string>;
+  /**
+   * A gRPC API's compiled descriptors, for Connect and gRPC-Web on the HTTP
+   * port (src/grpc/connect_serve.ts).
+   */
+  grpc?: { descriptorSet: Uint8Array };
 }
 
 /** Main thread → replica. */

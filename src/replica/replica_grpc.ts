@@ -8,6 +8,7 @@
 import {
   createGrpcReplicaSide,
   type GrpcReplicaSide,
+  type GrpcReplicaSideOptions,
 } from "../grpc/replica_side.ts";
 import type { GrpcToReplica } from "../grpc/protocol.ts";
 import type { Logger } from "../log/logger.ts";
@@ -18,10 +19,19 @@ import type { BatchStats } from "../metrics/batch_stats.ts";
 import type { GrpcCallInfo } from "../grpc/types.ts";
 import { Code, GrpcError } from "../grpc/grpc_error.ts";
 import { Batcher } from "./batcher.ts";
+import {
+  type ConnectServe,
+  createConnectServe,
+} from "../grpc/connect_serve.ts";
 
 /** The gRPC calls of one replica. */
 export class ReplicaGrpc {
   readonly #side: GrpcReplicaSide;
+  /**
+   * Connect and gRPC-Web on the HTTP port (src/grpc/connect_serve.ts), when
+   * the serving process sent the API's descriptors.
+   */
+  readonly http: ConnectServe | null;
 
   constructor(opts: {
     handler: object;
@@ -32,12 +42,13 @@ export class ReplicaGrpc {
     /** For server_side_batching of unary methods. */
     api?: ApiConfig;
     batchStats?: BatchStats | null;
+    /** The API's compiled descriptors, for the HTTP door. */
+    descriptorSet?: Uint8Array;
   }) {
     const settings = opts.api?.handler.serverSideBatching ?? null;
     const batchers = new Map<string, Batcher<GrpcCallInfo>>();
-    this.#side = createGrpcReplicaSide({
+    const side: Omit<GrpcReplicaSideOptions, "post"> = {
       handler: opts.handler,
-      post: (msg) => opts.post({ type: "grpc", msg }),
       logError: (message, error, callId) =>
         opts.logger.exception(message, error, { extra: { callId } }),
       runWithSlot: (fn) => {
@@ -79,7 +90,24 @@ export class ReplicaGrpc {
         }
         return batcher;
       },
+    };
+    this.#side = createGrpcReplicaSide({
+      ...side,
+      post: (msg) => opts.post({ type: "grpc", msg }),
     });
+    const api = opts.api;
+    this.http = opts.descriptorSet && api?.handler.protobufPath
+      ? createConnectServe({
+        descriptorSet: opts.descriptorSet,
+        protobufPath: api.handler.protobufPath,
+        api: api.name,
+        runner: (post) => createGrpcReplicaSide({ ...side, post }),
+        requestTimeoutMs: api.handler.requestTimeoutMs,
+        maxBodyBytes: api.handler.maxBodyBytes,
+        logError: (message, requestId) =>
+          opts.logger.error(message, { extra: { requestId } }),
+      })
+      : null;
   }
 
   /** Handles one message of a call. */

@@ -413,7 +413,21 @@ export async function startReplica(
     schedule();
   }
 
+  const grpc = api.handler.protobufPath
+    ? new ReplicaGrpc({
+      handler,
+      post,
+      logger: base,
+      slots,
+      track,
+      api,
+      batchStats,
+      ...(init.grpc ? { descriptorSet: init.grpc.descriptorSet } : {}),
+    })
+    : null;
+  const door = grpc?.http ?? null;
   pipeline = createHttpPipeline({
+    ...(door ? { rpc: (req, id) => door.serve(req, id) } : {}),
     api,
     handler,
     admission,
@@ -437,17 +451,6 @@ export async function startReplica(
     await warmup(api, serveOwn, allowedMethods(handler));
   }
 
-  const grpc = api.handler.protobufPath
-    ? new ReplicaGrpc({
-      handler,
-      post,
-      logger: base,
-      slots,
-      track,
-      api,
-      batchStats,
-    })
-    : null;
 
   // After a scale-up, a replica that had more work than slots asks some
   // clients to reconnect, so the kernel spreads them over the new replicas.

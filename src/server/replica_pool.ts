@@ -57,6 +57,8 @@ export interface PoolDeps {
   modelFiles?: Record<string, string>;
   /** The edge checks a listening replica of `api` runs (src/edge/). */
   edge?(api: ApiConfig): EdgeInit;
+  /** A gRPC API's descriptors, for its HTTP door (src/server/grpc_door.ts). */
+  descriptorSet?(api: ApiConfig): Uint8Array | undefined;
 }
 
 /** Memory limit of a replica without `compute.mem`. */
@@ -322,6 +324,8 @@ export class ReplicaPool {
         ? { modelFiles: d.modelFiles }
         : {}),
     };
+    const descriptorSet = d.descriptorSet?.(api);
+    if (descriptorSet) init.grpc = { descriptorSet };
     const replica = new Replica(
       init,
       d.command(api, scratchDir, listen),
