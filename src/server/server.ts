@@ -368,6 +368,12 @@ export class Server implements ControlHost {
     // runs open.
     for (const api of selected) this.edges.of(api, true);
     for (const api of selected) this.#addApi(api);
+    // Every door before any replica starts: each replica's routes name the
+    // gRPC APIs' service paths.
+    const doorErrors = new Map<string, unknown>();
+    for (const api of selected) {
+      await this.#openDoor(api).catch((e) => doorErrors.set(api.name, e));
+    }
     const results = await Promise.allSettled(
       [...this.apis.values()].map(async ({ pool, autoscaler }) => {
         const proto = pool.api.handler.protobufPath;
@@ -376,7 +382,11 @@ export class Server implements ControlHost {
           pool.error = compileError;
           throw new Error(compileError);
         }
-        await this.#openDoor(pool.api);
+        if (doorErrors.has(pool.api.name)) {
+          const error = doorErrors.get(pool.api.name);
+          pool.error = (error as Error).message;
+          throw error;
+        }
         await pool.start();
         autoscaler.start();
       }),

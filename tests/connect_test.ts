@@ -1,0 +1,275 @@
+/**
+ * gRPC from browsers and plain HTTP clients, end to end: `cortex serve` on a
+ * fixture project, the gRPC API called on the HTTP port with the Connect
+ * protocol (JSON and binary) and gRPC-Web by the Connect-ES web transports
+ * and by a raw `fetch` (the `curl` form), every call through replicas.
+ */
+
+import assert from "node:assert/strict";
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-web";
+import { example, fixture, withServer } from "./_server.ts";
+import { registryOf } from "./fixtures/grpc_support/client.ts";
+
+const PROJECT = fixture("grpc_e2e");
+const SERVICE = "e2e.v1.E2e";
+
+async function e2eService(): Promise<DescService> {
+  const service = (await registryOf(PROJECT, "e2e.proto")).getService(
+    SERVICE,
+  );
+  assert.ok(service, SERVICE);
+  return service;
+}
+
+/** A Connect error from `fn`, or a failure when it succeeds. */
+async function connectError(fn: () => Promise<unknown>): Promise<ConnectError> {
+  try {
+    await fn();
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error("expected the call to fail");
+}
+
+/** A Connect streaming request body: one enveloped JSON message. */
+function enveloped(message: unknown): Uint8Array<ArrayBuffer> {
+  const json = new TextEncoder().encode(JSON.stringify(message));
+  const out = new Uint8Array(5 + json.length);
+  new DataView(out.buffer).setUint32(1, json.length);
+  out.set(json, 5);
+  return out;
+}
+
+Deno.test("connect: every unary and server-streaming method over Connect and gRPC-Web, next to an HTTP API", async (t) => {
+  const service = await e2eService();
+  await withServer(PROJECT, {}, async ({ url, waitForLine }) => {
+    const transports = {
+      "connect json": createConnectTransport({ baseUrl: url }),
+      "connect binary": createConnectTransport({
+        baseUrl: url,
+        useBinaryFormat: true,
+      }),
+      "grpc-web": createGrpcWebTransport({ baseUrl: url }),
+      "grpc-web json": createGrpcWebTransport({
+        baseUrl: url,
+        useBinaryFormat: false,
+      }),
+    };
+    for (const [name, transport] of Object.entries(transports)) {
+      // deno-lint-ignore no-explicit-any
+      const client = createClient(service, transport) as any;
+      await t.step(`${name}: unary`, async () => {
+        const res = await client.unary({
+          text: "hi",
+          data: new Uint8Array([1, 2, 3]),
+        });
+        assert.equal(res.text, "HI");
+        assert.deepEqual([...res.data], [1, 2, 3]);
+        assert.equal(res.count, 3n);
+        assert.equal(res.at.seconds, 1_700_000_000n);
+        assert.equal(res.at.nanos, 5);
+      });
+
+      await t.step(`${name}: server streaming`, async () => {
+        const out: unknown[] = [];
+        for await (const m of client.repeat({ text: "r", repeat: 4 })) {
+          out.push([m.text, m.index]);
+        }
+        assert.deepEqual(out, [0, 1, 2, 3].map((i) => ["r", i]));
+        const none: unknown[] = [];
+        for await (const m of client.repeat({ text: "r", repeat: 0 })) {
+          none.push(m);
+        }
+        assert.deepEqual(none, []);
+      });
+
+      await t.step(`${name}: metadata both ways`, async () => {
+        const headers = new Headers();
+        const trailers = new Headers();
+        const res = await client.unary({ text: "metadata" }, {
+          headers: { "x-in": "sent", "x-request-id": "rid-connect-1" },
+          onHeader: (h: Headers) => h.forEach((v, k) => headers.set(k, v)),
+          onTrailer: (h: Headers) => h.forEach((v, k) => trailers.set(k, v)),
+        });
+        assert.equal(res.text, "sent|rid-connect-1");
+        assert.equal(headers.get("x-header"), "h1");
+        assert.equal(trailers.get("x-trailer"), "t1");
+      });
+
+      await t.step(
+        `${name}: GrpcError code, message and metadata`,
+        async () => {
+          const err = await connectError(() =>
+            client.unary({ text: "grpc-error" })
+          );
+          assert.equal(err.code, Code.NotFound);
+          assert.equal(err.rawMessage, 'Model "x" not found');
+          assert.equal(err.metadata.get("x-why"), "missing");
+        },
+      );
+
+      await t.step(
+        `${name}: a thrown Error is INTERNAL without its detail`,
+        async () => {
+          const err = await connectError(() => client.unary({ text: "throw" }));
+          assert.equal(err.code, Code.Internal);
+          assert.match(err.rawMessage, /see the server log for request id/);
+          assert.doesNotMatch(err.rawMessage, /secret|at /);
+        },
+      );
+
+      await t.step(
+        `${name}: an invalid reply is INTERNAL naming the type`,
+        async () => {
+          const err = await connectError(() =>
+            client.unary({ text: "bad-return" })
+          );
+          assert.equal(err.code, Code.Internal);
+          assert.match(err.rawMessage, /returned an invalid e2e\.v1\.Res/);
+        },
+      );
+
+      await t.step(`${name}: the client's deadline`, async () => {
+        const err = await connectError(() =>
+          client.slow({ text: `deadline-${name}`, delayMs: 10_000 }, {
+            timeoutMs: 300,
+          })
+        );
+        assert.equal(err.code, Code.DeadlineExceeded);
+        // The handler's signal aborted with DEADLINE_EXCEEDED (code 4).
+        const line = await waitForLine((l) =>
+          l.message === "Slow aborted" &&
+          l.tag === `deadline-${name}`
+        );
+        assert.equal(line.code, 4);
+      });
+
+      await t.step(
+        `${name}: a method the handler lacks is UNIMPLEMENTED`,
+        async () => {
+          const err = await connectError(() => client.missing({ text: "x" }));
+          assert.equal(err.code, Code.Unimplemented);
+          assert.match(err.rawMessage, /not implemented by the handler/);
+        },
+      );
+    }
+
+    await t.step("a client that goes away cancels the call", async () => {
+      const client = createClient(
+        service,
+        transports["connect json"],
+        // deno-lint-ignore no-explicit-any
+      ) as any;
+      const abort = new AbortController();
+      const call = client.slow({ text: "cancel-me", delayMs: 10_000 }, {
+        signal: abort.signal,
+      });
+      await waitForLine((l) =>
+        l.message === "Slow started" &&
+        l.tag === "cancel-me"
+      );
+      abort.abort();
+      await connectError(() => call);
+      const line = await waitForLine((l) =>
+        l.message === "Slow aborted" &&
+        l.tag === "cancel-me"
+      );
+      assert.equal(line.code, 1);
+    });
+
+    await t.step("curl form: a JSON POST", async () => {
+      const res = await fetch(`${url}/${SERVICE}/Unary`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ text: "curl", data: "AQI=" }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "application/json");
+      assert.ok(res.headers.get("x-request-id"));
+      assert.deepEqual(await res.json(), {
+        text: "CURL",
+        data: "AQI=",
+        count: "2",
+        at: "2023-11-14T22:13:20.000000005Z",
+      });
+    });
+
+    await t.step(
+      "curl form: errors as Connect JSON with the mapped status",
+      async () => {
+        const call = async (path: string, body: unknown) => {
+          const res = await fetch(`${url}/${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          });
+          return { status: res.status, body: await res.json() };
+        };
+        const notFound = await call(`${SERVICE}/Unary`, { text: "grpc-error" });
+        assert.equal(notFound.status, 404);
+        assert.equal(notFound.body.code, "not_found");
+        const invalid = await call(`${SERVICE}/Unary`, { text: "" });
+        assert.equal(invalid.status, 400);
+        assert.equal(invalid.body.code, "invalid_argument");
+        const unknown = await call(`${SERVICE}/Nope`, {});
+        assert.equal(unknown.status, 404);
+        assert.equal(unknown.body.code, "unimplemented");
+        const bad = await fetch(`${url}/${SERVICE}/Unary`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{not json",
+        });
+        assert.equal(bad.status, 400);
+        assert.equal((await bad.json()).code, "invalid_argument");
+      },
+    );
+
+    await t.step(
+      "client streaming and bidi say to use the gRPC port",
+      async () => {
+        for (const method of ["Collect", "Chat"]) {
+          const res = await fetch(`${url}/${SERVICE}/${method}`, {
+            method: "POST",
+            headers: { "content-type": "application/connect+json" },
+            body: enveloped({ text: "a" }),
+          });
+          const bytes = new Uint8Array(await res.arrayBuffer());
+          const end = JSON.parse(new TextDecoder().decode(bytes.subarray(5)));
+          assert.equal(end.error.code, "unimplemented", method);
+          assert.match(end.error.message, /call it on the gRPC port/);
+        }
+      },
+    );
+
+    await t.step("the HTTP API next to it still answers", async () => {
+      const res = await fetch(`${url}/http`);
+      assert.deepEqual(await res.json(), { ok: true, ms: 0 });
+    });
+
+    await t.step("/metrics counts the calls of the gRPC API", async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      assert.match(text, /api="grpc-e2e"/);
+    });
+  });
+});
+
+Deno.test("connect: the README's curl line on the gRPC example (a gRPC-only project)", async () => {
+  await withServer(example("grpc"), {}, async ({ url }) => {
+    const res = await fetch(`${url}/echo.v1.Echo/Say`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"text":"hello"}',
+    });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.text, "echo: hello");
+    const other = await fetch(`${url}/elsewhere`);
+    assert.equal(other.status, 404);
+    await other.body?.cancel();
+  });
+});
