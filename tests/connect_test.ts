@@ -246,6 +246,46 @@ Deno.test("connect: every unary and server-streaming method over Connect and gRP
       },
     );
 
+    await t.step(
+      "CORS for browsers: preflight and exposed status headers",
+      async () => {
+        const origin = "https://app.example.com";
+        const pre = await fetch(`${url}/${SERVICE}/Unary`, {
+          method: "OPTIONS",
+          headers: {
+            origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers":
+              "content-type,connect-protocol-version",
+          },
+        });
+        await pre.body?.cancel();
+        assert.equal(pre.status, 204);
+        assert.equal(pre.headers.get("access-control-allow-origin"), origin);
+        assert.equal(pre.headers.get("access-control-allow-methods"), "POST");
+        const res = await fetch(`${url}/${SERVICE}/Unary`, {
+          method: "POST",
+          headers: { origin, "content-type": "application/grpc-web+proto" },
+          body: new Uint8Array([0, 0, 0, 0, 0]),
+        });
+        await res.body?.cancel();
+        assert.equal(res.headers.get("access-control-allow-origin"), origin);
+        assert.match(
+          res.headers.get("access-control-expose-headers") ?? "",
+          /grpc-status, grpc-message/,
+        );
+        const refused = await fetch(`${url}/${SERVICE}/Unary`, {
+          method: "OPTIONS",
+          headers: {
+            origin: "https://evil.example",
+            "access-control-request-method": "POST",
+          },
+        });
+        await refused.body?.cancel();
+        assert.equal(refused.status, 403);
+      },
+    );
+
     await t.step("the HTTP API next to it still answers", async () => {
       const res = await fetch(`${url}/http`);
       assert.deepEqual(await res.json(), { ok: true, ms: 0 });
