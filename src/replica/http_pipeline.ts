@@ -61,7 +61,7 @@ export interface PipelineDeps {
     requestId: string,
   ): Promise<Response | Request> | null;
   /**
-   * A gRPC API's HTTP door (Connect and gRPC-Web, src/grpc/connect_serve.ts):
+   * A gRPC API's HTTP door (Connect and gRPC-Web, src/grpc/replica/connect_serve.ts):
    * when set, every request goes to it instead of the handler's HTTP methods.
    */
   rpc?(req: Request, requestId: string): Promise<Response>;

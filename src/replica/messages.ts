@@ -79,7 +79,7 @@ export interface ReplicaInit {
   modelFiles?: Record<string, string>;
   /**
    * A gRPC API's compiled descriptors, for Connect and gRPC-Web on the HTTP
-   * port (src/grpc/connect_serve.ts).
+   * port (src/grpc/replica/connect_serve.ts).
    */
   grpc?: { descriptorSet: Uint8Array };
 }

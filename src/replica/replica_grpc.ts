@@ -9,26 +9,26 @@ import {
   createGrpcReplicaSide,
   type GrpcReplicaSide,
   type GrpcReplicaSideOptions,
-} from "../grpc/replica_side.ts";
-import type { GrpcToReplica } from "../grpc/protocol.ts";
+} from "../grpc/replica/replica_side.ts";
+import type { GrpcToReplica } from "../grpc/shared/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FromReplica } from "./messages.ts";
 import type { Slots } from "./slots.ts";
 import type { ApiConfig } from "../config/types.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
-import type { GrpcCallInfo } from "../grpc/types.ts";
-import { Code, GrpcError } from "../grpc/grpc_error.ts";
+import type { GrpcCallInfo } from "../grpc/shared/call_info.ts";
+import { Code, GrpcError } from "../grpc/shared/grpc_error.ts";
 import { Batcher } from "./batcher.ts";
 import {
   type ConnectServe,
   createConnectServe,
-} from "../grpc/connect_serve.ts";
+} from "../grpc/replica/connect_serve.ts";
 
 /** The gRPC calls of one replica. */
 export class ReplicaGrpc {
   readonly #side: GrpcReplicaSide;
   /**
-   * Connect and gRPC-Web on the HTTP port (src/grpc/connect_serve.ts), when
+   * Connect and gRPC-Web on the HTTP port (src/grpc/replica/connect_serve.ts), when
    * the serving process sent the API's descriptors.
    */
   readonly http: ConnectServe | null;

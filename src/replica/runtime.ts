@@ -451,7 +451,6 @@ export async function startReplica(
     await warmup(api, serveOwn, allowedMethods(handler));
   }
 
-
   // After a scale-up, a replica that had more work than slots asks some
   // clients to reconnect, so the kernel spreads them over the new replicas.
   const rebalance = (res: Response) =>

@@ -7,8 +7,8 @@
  * @module
  */
 
-import { compileProto } from "../grpc/compile.ts";
-import { describeService } from "../grpc/registry.ts";
+import { compileProto } from "../grpc/build/proto_compile.ts";
+import { describeService } from "../grpc/shared/registry.ts";
 import type { Server } from "./server.ts";
 
 /** A gRPC API ready to be served. */

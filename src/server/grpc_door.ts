@@ -1,14 +1,14 @@
 /**
  * What the serving process needs to open a gRPC API's HTTP door (Connect
- * and gRPC-Web, served by its replicas: src/grpc/connect_serve.ts): the
+ * and gRPC-Web, served by its replicas: src/grpc/replica/connect_serve.ts): the
  * API's descriptors, sent to each replica, and the service path routed to
  * it. Loaded on demand, so HTTP-only projects never load the toolchain.
  *
  * @module
  */
 
-import { compileProto } from "../grpc/compile.ts";
-import { describeService } from "../grpc/registry.ts";
+import { compileProto } from "../grpc/build/proto_compile.ts";
+import { describeService } from "../grpc/shared/registry.ts";
 import type { DescriptorMap } from "../supervisor/descriptors.ts";
 
 /** A gRPC API's HTTP door. */
