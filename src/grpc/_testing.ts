@@ -125,11 +125,6 @@ export class FakeBackend implements GrpcBackend {
     });
   }
 
-  /** Calls whose handler is still running. */
-  activeCalls(): number {
-    return this.#side.activeCalls();
-  }
-
   /** Reports every call as lost, as when the replica dies. */
   loseAll(reason: string): void {
     for (const listener of [...this.#lost.values()]) listener(reason);

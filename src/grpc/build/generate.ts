@@ -7,7 +7,7 @@
 
 import { GrpcConfigError } from "../shared/grpc_config_error.ts";
 import { esTemplate, runBuf } from "./buf.ts";
-import { normaliseProtoPath } from "./proto_compile.ts";
+import { normaliseProtoPath } from "../shared/proto_path.ts";
 
 /**
  * Writes TypeScript for `protoPath` and the project files it imports into

@@ -6,27 +6,7 @@
 
 import { GrpcConfigError } from "../shared/grpc_config_error.ts";
 import { runBuf } from "./buf.ts";
-
-/**
- * Checks that `protoPath` is a relative path inside the project and returns
- * it with POSIX separators and without a leading `./`.
- *
- * @param protoPath `handler.protobuf_path` as written
- * @returns the normalised path
- * @throws {GrpcConfigError} for absolute paths or paths leaving the project
- */
-export function normaliseProtoPath(protoPath: string): string {
-  const path = protoPath.replaceAll("\\", "/").replace(/^(\.\/)+/, "");
-  if (
-    path === "" || path.startsWith("/") || /^[a-zA-Z]:/.test(path) ||
-    path.split("/").includes("..")
-  ) {
-    throw new GrpcConfigError(
-      `Invalid protobuf path "${protoPath}": must be a relative path inside the project directory`,
-    );
-  }
-  return path;
-}
+import { normaliseProtoPath } from "../shared/proto_path.ts";
 
 /**
  * Compiles `protoPath` and everything it imports (other project files and

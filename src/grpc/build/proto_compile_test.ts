@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { compileProto, normaliseProtoPath } from "./proto_compile.ts";
+import { compileProto } from "./proto_compile.ts";
+import { normaliseProtoPath } from "../shared/proto_path.ts";
 import { GrpcConfigError } from "../shared/grpc_config_error.ts";
 import { describeService } from "../shared/registry.ts";
 import { BAD_PROJECT, PROJECT, testDescriptors } from "../_testing.ts";

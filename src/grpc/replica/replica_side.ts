@@ -31,8 +31,6 @@ export interface GrpcReplicaSideOptions {
 export interface GrpcReplicaSide {
   /** Handles one message from the gRPC server. */
   onMessage(msg: GrpcToReplica): void;
-  /** Calls whose handler method is still running (for draining). */
-  activeCalls(): number;
 }
 
 /**
@@ -52,7 +50,7 @@ export interface GrpcReplicaSide {
  * ```
  *
  * @param opts the handler and the core's hooks
- * @returns the message entry point and a count of running calls
+ * @returns the message entry point
  */
 export function createGrpcReplicaSide(
   opts: GrpcReplicaSideOptions,
@@ -76,6 +74,5 @@ export function createGrpcReplicaSide(
           return calls.get(msg.callId)?.cancel();
       }
     },
-    activeCalls: () => calls.size,
   };
 }

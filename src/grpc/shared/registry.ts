@@ -13,7 +13,7 @@ import {
 } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { GrpcConfigError } from "./grpc_config_error.ts";
-import { normaliseProtoPath } from "../build/proto_compile.ts";
+import { normaliseProtoPath } from "./proto_path.ts";
 import type { MethodKind } from "./protocol.ts";
 
 /** One RPC of a service. */
