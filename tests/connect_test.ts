@@ -229,6 +229,40 @@ Deno.test("connect: every unary and server-streaming method over Connect and gRP
       },
     );
 
+    await t.step("gRPC-Web text mode (base64 bodies)", async () => {
+      // Req { text: "hi" } (field 1, length 2), in one gRPC-Web frame.
+      const frame = new Uint8Array([0, 0, 0, 0, 4, 0x0a, 2, 0x68, 0x69]);
+      const res = await fetch(`${url}/${SERVICE}/Unary`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/grpc-web-text",
+          accept: "application/grpc-web-text",
+        },
+        body: btoa(String.fromCharCode(...frame)),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(
+        res.headers.get("content-type"),
+        "application/grpc-web-text+proto",
+      );
+      const body = Uint8Array.from(
+        atob(await res.text()),
+        (c) => c.charCodeAt(0),
+      );
+      // A message frame (flag 0) holding "HI", then the trailer frame
+      // (flag 0x80) with grpc-status: 0.
+      assert.equal(body[0], 0);
+      const length = new DataView(body.buffer).getUint32(1);
+      const message = body.subarray(5, 5 + length);
+      assert.deepEqual([...message.subarray(0, 4)], [0x0a, 2, 0x48, 0x49]);
+      const trailer = body.subarray(5 + length);
+      assert.equal(trailer[0], 0x80);
+      assert.match(
+        new TextDecoder().decode(trailer.subarray(5)),
+        /grpc-status: ?0/,
+      );
+    });
+
     await t.step(
       "client streaming and bidi say to use the gRPC port",
       async () => {

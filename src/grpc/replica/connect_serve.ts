@@ -6,6 +6,9 @@
  * (src/grpc/replica/replica_side.ts), so handler methods, deadlines, cancellation,
  * batching, metadata and error codes behave the same.
  *
+ * gRPC-Web's text mode is translated to and from the binary mode
+ * (src/grpc/replica/grpc_web_text.ts).
+ *
  * Client-streaming and bidirectional methods answer `unimplemented`: Connect
  * over HTTP/1.1 and gRPC-Web from browsers cannot stream requests, and those
  * methods stay on the gRPC port.
@@ -32,6 +35,11 @@ import {
   universalServerResponseToFetch,
 } from "@connectrpc/connect/protocol";
 import { AsyncQueue } from "./async_queue.ts";
+import {
+  fromGrpcWebText,
+  isGrpcWebText,
+  toGrpcWebText,
+} from "./grpc_web_text.ts";
 import { checkMessageInit } from "../shared/init_check.ts";
 import { appendMetadata } from "../shared/metadata_record.ts";
 import { toPlain } from "../shared/plain_message.ts";
@@ -294,9 +302,21 @@ export function createConnectServe(opts: ConnectServeOptions): ConnectServe {
           }" in service "${service.typeName}" of API "${opts.api}"`,
         }, { status: 404 });
       }
+      const text = isGrpcWebText(req);
+      if (text) {
+        try {
+          req = await fromGrpcWebText(req);
+        } catch (err) {
+          return Response.json({
+            code: "invalid_argument",
+            message: (err as Error).message,
+          }, { status: 400 });
+        }
+      }
       const ureq = universalServerRequestFromFetch(req, {});
       ureq.contextValues = createContextValues().set(REQUEST_ID, requestId);
-      return universalServerResponseToFetch(await handler(ureq));
+      const res = universalServerResponseToFetch(await handler(ureq));
+      return text ? toGrpcWebText(res) : res;
     },
   };
 }
