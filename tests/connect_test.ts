@@ -229,6 +229,31 @@ Deno.test("connect: every unary and server-streaming method over Connect and gRP
       },
     );
 
+    await t.step(
+      "h2c (HTTP/2 with prior knowledge): Connect unary and server streaming",
+      async () => {
+        const client = Deno.createHttpClient({ http1: false, http2: true });
+        try {
+          const h2 = createClient(
+            service,
+            createConnectTransport({
+              baseUrl: url,
+              fetch: (input, init) => fetch(input, { ...init, client }),
+            }),
+            // deno-lint-ignore no-explicit-any
+          ) as any;
+          assert.equal((await h2.unary({ text: "h2" })).text, "H2");
+          const out: number[] = [];
+          for await (const m of h2.repeat({ text: "r", repeat: 3 })) {
+            out.push(m.index);
+          }
+          assert.deepEqual(out, [0, 1, 2]);
+        } finally {
+          client.close();
+        }
+      },
+    );
+
     await t.step("gRPC-Web text mode (base64 bodies)", async () => {
       // Req { text: "hi" } (field 1, length 2), in one gRPC-Web frame.
       const frame = new Uint8Array([0, 0, 0, 0, 4, 0x0a, 2, 0x68, 0x69]);
