@@ -8,7 +8,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { esTemplate, runBuf } from "../src/grpc/buf.ts";
+import { esTemplate, runBuf } from "../src/grpc/build/buf.ts";
 
 const grpcDir = fileURLToPath(new URL("../src/grpc/", import.meta.url));
 

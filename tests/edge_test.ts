@@ -360,6 +360,12 @@ Deno.test("edge, gRPC: a key in metadata (stock grpc-js client), UNAUTHENTICATED
   const registry = await registryOf(project, "e2e.proto");
   await withServer(project, { env: { EDGE_GRPC_KEYS: KEY } }, async (s) => {
     const client = new E2eClient(s.grpcPort, registry, "e2e.v1.E2e");
+    const connect = (text: string, headers: Record<string, string>) =>
+      fetch(`${s.url}/e2e.v1.E2e/Unary`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ text }),
+      });
     try {
       await t.step("no key, a wrong key: UNAUTHENTICATED", async () => {
         for (
@@ -388,6 +394,22 @@ Deno.test("edge, gRPC: a key in metadata (stock grpc-js client), UNAUTHENTICATED
           assert.equal(b.message.text, "b|-");
         },
       );
+      await t.step(
+        "Connect on the HTTP port: 401 without a key, served with one",
+        async () => {
+          const tries: Record<string, string>[] = [{}, {
+            "x-api-key": "guess",
+          }];
+          for (const headers of tries) {
+            const res = await connect("c", headers);
+            assert.equal(res.status, 401);
+            assert.ok(!(await res.text()).includes("guess"));
+          }
+          const ok = await connect("c", { "x-api-key": KEY });
+          assert.equal(ok.status, 200);
+          assert.equal((await ok.json()).text, "c|key");
+        },
+      );
       await t.step("a burst: RESOURCE_EXHAUSTED", async () => {
         const results = await Promise.allSettled(
           Array.from({ length: 6 }, () =>
@@ -401,6 +423,19 @@ Deno.test("edge, gRPC: a key in metadata (stock grpc-js client), UNAUTHENTICATED
         assert.ok(
           codes.filter((c) => c === grpc.status.RESOURCE_EXHAUSTED).length >= 4,
           JSON.stringify(codes),
+        );
+      });
+      await t.step("Connect shares the API's rate limit: 429", async () => {
+        const statuses = await Promise.all(
+          Array.from({ length: 6 }, async () => {
+            const res = await connect("x", { "x-api-key": KEY });
+            await res.body?.cancel();
+            return res.status;
+          }),
+        );
+        assert.ok(
+          statuses.filter((c) => c === 429).length >= 3,
+          JSON.stringify(statuses),
         );
       });
       await t.step("no key is ever logged", () => assertNoSecretsLogged(s));

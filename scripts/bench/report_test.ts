@@ -80,7 +80,7 @@ Deno.test("evaluateTargets() passes and misses on the measured values", () => {
     },
     grpc: {
       status: "not available",
-      reason: "src/grpc/server.ts does not exist",
+      reason: "src/grpc/frontend/grpc_server.ts does not exist",
     },
     startup: { project: "examples/hello", samplesMs: [250], medianMs: 250 },
   });

@@ -127,14 +127,14 @@ export const STAGES: readonly StageSpec[] = [
   {
     stage: "log hand-off: frame encode",
     where: "replica",
-    code: `src/grpc/frames.ts encodeFrame (${BATCH}-line batch)`,
+    code: `src/grpc/shared/frames.ts encodeFrame (${BATCH}-line batch)`,
     bench: `log hand-off: encodeFrame, batch of ${BATCH} lines`,
     per: BATCH,
   },
   {
     stage: "log hand-off: frame decode",
     where: "serving process",
-    code: `src/grpc/frames.ts FrameDecoder (${BATCH}-line batch)`,
+    code: `src/grpc/shared/frames.ts FrameDecoder (${BATCH}-line batch)`,
     bench: `log hand-off: FrameDecoder.push, batch of ${BATCH} lines`,
     per: BATCH,
   },

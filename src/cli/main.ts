@@ -140,7 +140,7 @@ async function gen(args: string[]): Promise<number> {
     writeErr(`No API in ${project.configPath} has handler.protobuf_path`);
     return 1;
   }
-  const { generateTypes } = await import("../grpc/generate.ts");
+  const { generateTypes } = await import("../grpc/build/generate.ts");
   for (const proto of protos) {
     for (const file of await generateTypes(project.dir, proto)) {
       write(`wrote ${file}`);

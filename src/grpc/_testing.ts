@@ -8,19 +8,19 @@
 
 import type { FileRegistry } from "@bufbuild/protobuf";
 import { fileURLToPath } from "node:url";
-import { compileProto } from "./compile.ts";
-import { Code, GrpcError } from "./grpc_error.ts";
+import { compileProto } from "./build/proto_compile.ts";
+import { Code, GrpcError } from "./shared/grpc_error.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
   GrpcLease,
   GrpcLogger,
-} from "./protocol.ts";
-import { loadRegistry } from "./registry.ts";
-import { createGrpcReplicaSide } from "./replica_side.ts";
-import { type GrpcServer, startGrpcServer } from "./server.ts";
-import type { GrpcCallInfo } from "./types.ts";
-import { TestClient } from "./_test_client.ts";
+} from "./shared/protocol.ts";
+import { loadRegistry } from "./shared/registry.ts";
+import { createGrpcReplicaSide } from "./replica/replica_side.ts";
+import { type GrpcServer, startGrpcServer } from "./frontend/grpc_server.ts";
+import type { GrpcCallInfo } from "./shared/call_info.ts";
+import { TestClient } from "./frontend/_test_client.ts";
 
 /** The fixture project with test.proto. */
 export const PROJECT = fileURLToPath(
@@ -123,11 +123,6 @@ export class FakeBackend implements GrpcBackend {
       logError: (message, err) => this.errors.push({ message, err }),
       runWithSlot: (fn) => fn(),
     });
-  }
-
-  /** Calls whose handler is still running. */
-  activeCalls(): number {
-    return this.#side.activeCalls();
   }
 
   /** Reports every call as lost, as when the replica dies. */

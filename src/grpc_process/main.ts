@@ -18,9 +18,12 @@
 
 import { parseArgs } from "node:util";
 import type { LogLevel } from "../config/types.ts";
-import { apiSetKey } from "../grpc/bridge_protocol.ts";
-import type { GrpcLogger } from "../grpc/protocol.ts";
-import { type GrpcServer, startGrpcServer } from "../grpc/server.ts";
+import { apiSetKey } from "../grpc/shared/bridge_protocol.ts";
+import type { GrpcLogger } from "../grpc/shared/protocol.ts";
+import {
+  type GrpcServer,
+  startGrpcServer,
+} from "../grpc/frontend/grpc_server.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
 import { RESTART_EXIT_CODE } from "../supervisor/child.ts";

@@ -11,14 +11,14 @@ import type {
   BridgeApi,
   FromGrpcProcess,
   ToGrpcProcess,
-} from "../grpc/bridge_protocol.ts";
-import { FrameWriter, readMessages } from "../grpc/frames.ts";
+} from "../grpc/shared/bridge_protocol.ts";
+import { FrameWriter, readMessages } from "../grpc/shared/frames.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
   GrpcLease,
   GrpcToReplica,
-} from "../grpc/protocol.ts";
+} from "../grpc/shared/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** The hello of the serving process. */

@@ -64,6 +64,11 @@ export interface PipelineDeps {
   ): Promise<Response | Request> | null;
   /** Records spans when tracing is on (src/trace/recorder.ts). */
   tracer?: SpanRecorder;
+  /**
+   * A gRPC API's HTTP door (Connect and gRPC-Web, src/grpc/replica/connect_serve.ts):
+   * when set, every request goes to it instead of the handler's HTTP methods.
+   */
+  rpc?(req: Request, requestId: string): Promise<Response>;
 }
 
 /** One access log entry. */
@@ -298,6 +303,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
   ): Promise<Response> | Response {
     const started = performance.now();
     const requestId = opts.requestId ?? requestIdOf(original);
+    if (deps.rpc) return serveRpc(deps.rpc, original, started, requestId, opts);
     const span = tracer === undefined ? null : serverSpan(original, requestId);
     let method = methods.get(original.method);
     if (method === undefined) {
@@ -409,6 +415,66 @@ export function createHttpPipeline(deps: PipelineDeps) {
         "cortex.request_id": requestId,
       },
     );
+  }
+
+  /**
+   * A Connect or gRPC-Web call: admitted like any request and in flight
+   * until its response body ends (a server stream included); the call takes
+   * its slot and keeps its deadline in the replica side, as on the gRPC port.
+   */
+  async function serveRpc(
+    rpc: NonNullable<PipelineDeps["rpc"]>,
+    original: Request,
+    started: number,
+    requestId: string,
+    opts: CallOptions,
+  ): Promise<Response> {
+    if (!opts.admitted) {
+      if (!admission.tryAdmit()) {
+        return finish(
+          original,
+          started,
+          requestId,
+          errorResponse(
+            503,
+            `API "${api.name}" is at its concurrency and queue limit`,
+            {},
+            { "retry-after": "1" },
+          ),
+        );
+      }
+      admission.addLoad(slot, 1);
+    }
+    const { promise: ended, resolve: end } = Promise.withResolvers<void>();
+    deps.track(ended);
+    ended.then(() => {
+      admission.addLoad(slot, -1);
+      admission.finish();
+    });
+    const req = opts.signal
+      ? new Request(original, {
+        signal: AbortSignal.any([original.signal, opts.signal]),
+      })
+      : original;
+    let res: Response;
+    try {
+      res = await rpc(req, requestId);
+    } catch (err) {
+      end();
+      deps.loggerFor(requestId).exception("Connect request failed", err);
+      res = errorResponse(500, `Internal error (request id "${requestId}")`);
+      return finish(original, started, requestId, res);
+    }
+    if (res.body === null) end();
+    else {
+      const body = res.body.pipeThrough(
+        new TransformStream({ flush: () => end() }),
+      );
+      // A client that goes away cancels the body: the call ends too.
+      original.signal.addEventListener("abort", () => end(), { once: true });
+      res = new Response(body, { status: res.status, headers: res.headers });
+    }
+    return finish(original, started, requestId, res);
   }
 
   function runHere(

@@ -80,6 +80,11 @@ export interface ReplicaInit {
   modelFiles?: Record<string, string>;
   /** Tracing is on: record spans and send them as `trace.spans`. */
   tracing?: boolean;
+  /**
+   * A gRPC API's compiled descriptors, for Connect and gRPC-Web on the HTTP
+   * port (src/grpc/replica/connect_serve.ts).
+   */
+  grpc?: { descriptorSet: Uint8Array };
 }
 
 /** Main thread → replica. */

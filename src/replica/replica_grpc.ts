@@ -9,20 +9,30 @@ import type { SpanRecorder } from "../trace/recorder.ts";
 import {
   createGrpcReplicaSide,
   type GrpcReplicaSide,
-} from "../grpc/replica_side.ts";
-import type { GrpcToReplica } from "../grpc/protocol.ts";
+  type GrpcReplicaSideOptions,
+} from "../grpc/replica/replica_side.ts";
+import type { GrpcToReplica } from "../grpc/shared/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FromReplica } from "./messages.ts";
 import type { Slots } from "./slots.ts";
 import type { ApiConfig } from "../config/types.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
-import type { GrpcCallInfo } from "../grpc/types.ts";
-import { Code, GrpcError } from "../grpc/grpc_error.ts";
+import type { GrpcCallInfo } from "../grpc/shared/call_info.ts";
+import { Code, GrpcError } from "../grpc/shared/grpc_error.ts";
 import { Batcher } from "./batcher.ts";
+import {
+  type ConnectServe,
+  createConnectServe,
+} from "../grpc/replica/connect_serve.ts";
 
 /** The gRPC calls of one replica. */
 export class ReplicaGrpc {
   readonly #side: GrpcReplicaSide;
+  /**
+   * Connect and gRPC-Web on the HTTP port (src/grpc/replica/connect_serve.ts), when
+   * the serving process sent the API's descriptors.
+   */
+  readonly http: ConnectServe | null;
 
   constructor(opts: {
     handler: object;
@@ -35,12 +45,13 @@ export class ReplicaGrpc {
     batchStats?: BatchStats | null;
     /** Records spans when tracing is on. */
     tracer?: SpanRecorder;
+    /** The API's compiled descriptors, for the HTTP door. */
+    descriptorSet?: Uint8Array;
   }) {
     const settings = opts.api?.handler.serverSideBatching ?? null;
     const batchers = new Map<string, Batcher<GrpcCallInfo>>();
-    this.#side = createGrpcReplicaSide({
+    const side: Omit<GrpcReplicaSideOptions, "post"> = {
       handler: opts.handler,
-      post: (msg) => opts.post({ type: "grpc", msg }),
       logError: (message, error, callId) =>
         opts.logger.exception(message, error, { extra: { callId } }),
       runWithSlot: (fn) => {
@@ -83,7 +94,24 @@ export class ReplicaGrpc {
         }
         return batcher;
       },
+    };
+    this.#side = createGrpcReplicaSide({
+      ...side,
+      post: (msg) => opts.post({ type: "grpc", msg }),
     });
+    const api = opts.api;
+    this.http = opts.descriptorSet && api?.handler.protobufPath
+      ? createConnectServe({
+        descriptorSet: opts.descriptorSet,
+        protobufPath: api.handler.protobufPath,
+        api: api.name,
+        runner: (post) => createGrpcReplicaSide({ ...side, post }),
+        requestTimeoutMs: api.handler.requestTimeoutMs,
+        maxBodyBytes: api.handler.maxBodyBytes,
+        logError: (message, requestId) =>
+          opts.logger.error(message, { extra: { requestId } }),
+      })
+      : null;
   }
 
   /** Handles one message of a call. */

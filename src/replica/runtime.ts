@@ -465,7 +465,22 @@ export async function startReplica(
     schedule();
   }
 
+  const grpc = api.handler.protobufPath
+    ? new ReplicaGrpc({
+      handler,
+      post,
+      logger: base,
+      slots,
+      track,
+      api,
+      batchStats,
+      ...(tracer ? { tracer } : {}),
+      ...(init.grpc ? { descriptorSet: init.grpc.descriptorSet } : {}),
+    })
+    : null;
+  const door = grpc?.http ?? null;
   pipeline = createHttpPipeline({
+    ...(door ? { rpc: (req, id) => door.serve(req, id) } : {}),
     api,
     handler,
     admission,
@@ -512,19 +527,6 @@ export async function startReplica(
     sockets !== null && isWebSocketUpgrade(req)
       ? sockets.open(req, opts.requestId ?? requestIdOf(req))
       : httpPipeline(req, opts);
-
-  const grpc = api.handler.protobufPath
-    ? new ReplicaGrpc({
-      handler,
-      post,
-      logger: base,
-      slots,
-      track,
-      api,
-      batchStats,
-      ...(tracer ? { tracer } : {}),
-    })
-    : null;
 
   // After a scale-up, a replica that had more work than slots asks some
   // clients to reconnect, so the kernel spreads them over the new replicas.

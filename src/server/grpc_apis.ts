@@ -7,8 +7,8 @@
  * @module
  */
 
-import { compileProto } from "../grpc/compile.ts";
-import { describeService } from "../grpc/registry.ts";
+import { compileProto } from "../grpc/build/proto_compile.ts";
+import { describeService } from "../grpc/shared/registry.ts";
 import type { Server } from "./server.ts";
 
 /** A gRPC API ready to be served. */
@@ -29,6 +29,7 @@ export async function prepareGrpcApis(s: Server): Promise<PreparedGrpcApi[]> {
     let descriptorSet: Uint8Array;
     try {
       descriptorSet = s.opts.descriptors?.[path]?.set ??
+        s.descriptorSetOf(pool.api.name) ??
         await compileProto(s.project.dir, path);
       // A .proto that does not define exactly one service, or a service
       // another API serves, fails this API only (not the whole server).

@@ -16,14 +16,14 @@ import type {
   BridgeApi,
   FromGrpcProcess,
   ToGrpcProcess,
-} from "../grpc/bridge_protocol.ts";
-import { FrameWriter, readMessages } from "../grpc/frames.ts";
-import { Code } from "../grpc/grpc_error.ts";
+} from "../grpc/shared/bridge_protocol.ts";
+import { FrameWriter, readMessages } from "../grpc/shared/frames.ts";
+import { Code } from "../grpc/shared/grpc_error.ts";
 import {
   type GrpcBackend,
   type GrpcLease,
   isRefusal,
-} from "../grpc/protocol.ts";
+} from "../grpc/shared/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
 import type { GrpcSide, Server } from "./server.ts";

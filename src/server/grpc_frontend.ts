@@ -7,7 +7,7 @@
  * @module
  */
 
-import { startGrpcServer } from "../grpc/server.ts";
+import { startGrpcServer } from "../grpc/frontend/grpc_server.ts";
 import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
 import type { GrpcSide, Server } from "./server.ts";
 

@@ -16,6 +16,7 @@ import {
 } from "../http/request_path.ts";
 import type { FromReplica, Route } from "../replica/messages.ts";
 import { type Edge, verbsOf } from "../edge/edge.ts";
+import { editHeaders } from "../edge/cors.ts";
 import { type KeyHash, matchKey, presentedKey } from "../edge/keys.ts";
 import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
 import { ForwardedStream } from "../replica/stream_forward.ts";
@@ -36,6 +37,21 @@ import type {
 } from "../http/guarded_server.ts";
 
 type StatsMsg = Extract<FromReplica, { type: "stats" }>;
+
+/**
+ * Lets a browser's gRPC-Web and Connect clients read the status of a call
+ * answered in headers (gRPC-Web's trailers-only responses), when CORS
+ * exposes headers at all.
+ */
+function exposeGrpcHeaders(res: Response): Response {
+  const exposed = res.headers.get("access-control-expose-headers");
+  if (exposed === null) return res;
+  return editHeaders(res, (h) =>
+    h.set(
+      "access-control-expose-headers",
+      `${exposed}, grpc-status, grpc-message, grpc-status-details-bin`,
+    ));
+}
 
 /** What the router needs from the server. */
 export interface RouterHost {
@@ -158,11 +174,22 @@ export class MainRouter {
       return edge.finish(req, refused);
     }
     const res = await this.#callGuarded(name, req);
-    return res.status === 101 ? res : edge.finish(req, res);
+    if (res.status === 101) return res;
+    const finished = edge.finish(req, res);
+    return this.#isGrpc(name) ? exposeGrpcHeaders(finished) : finished;
   }
 
-  /** The HTTP methods API `name`'s handler serves (from its ready replicas). */
+  #isGrpc(name: string): boolean {
+    return (this.#host.apis.get(name)?.pool.api.handler.protobufPath ??
+      null) !== null;
+  }
+
+  /**
+   * The HTTP methods API `name`'s handler serves (from its ready replicas);
+   * a gRPC API takes POST (Connect and gRPC-Web).
+   */
   #verbs(name: string): string[] {
+    if (this.#isGrpc(name)) return ["POST"];
     const pool = this.#host.apis.get(name)?.pool;
     return verbsOf(pool?.ready[0]?.methods ?? []);
   }

@@ -59,6 +59,8 @@ export interface PoolDeps {
   edge?(api: ApiConfig): EdgeInit;
   /** Tracing is on: replicas record spans and send them here. */
   tracing?: boolean;
+  /** A gRPC API's descriptors, for its HTTP door (src/server/grpc_door.ts). */
+  descriptorSet?(api: ApiConfig): Uint8Array | undefined;
 }
 
 /** Memory limit of a replica without `compute.mem`. */
@@ -325,6 +327,8 @@ export class ReplicaPool {
         : {}),
       ...(d.tracing ? { tracing: true } : {}),
     };
+    const descriptorSet = d.descriptorSet?.(api);
+    if (descriptorSet) init.grpc = { descriptorSet };
     const replica = new Replica(
       init,
       d.command(api, scratchDir, listen),

@@ -35,6 +35,7 @@ import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
 import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
 import type { DescriptorMap } from "../supervisor/descriptors.ts";
+import type { GrpcDoor } from "./grpc_door.ts";
 import type { ControlProxy } from "./control_proxy.ts";
 import { type NetRules, ownPorts } from "../config/net_rules.ts";
 import type { TraceConfig } from "../trace/config.ts";
@@ -167,6 +168,8 @@ export class Server implements ControlHost {
   readonly traces: TraceExporter | null;
   #fallback: FallbackListener;
   #grpc: GrpcSide | null = null;
+  /** The HTTP doors of gRPC APIs, by API name (src/server/grpc_door.ts). */
+  readonly #doors = new Map<string, GrpcDoor>();
   #socket: ReplicaSocket | null = null;
   /** Health, metrics, forwarded and chained requests on the main thread. */
   readonly router: MainRouter;
@@ -277,6 +280,7 @@ export class Server implements ControlHost {
       );
     }
     this.edges.of(api, true); // keys that cannot load refuse the deploy
+    await this.#openDoor(api);
     const runtime = this.#addApi(api);
     this.#broadcastRoutes();
     if (this.#httpApiCount() > 1) await this.#stopReplicaListeners();
@@ -290,6 +294,7 @@ export class Server implements ControlHost {
     const runtime = this.apis.get(name);
     if (!runtime) return;
     this.apis.delete(name);
+    this.#doors.delete(name);
     this.edges.forget(name);
     this.#broadcastRoutes();
     runtime.autoscaler.stop();
@@ -303,7 +308,31 @@ export class Server implements ControlHost {
   }
 
   #httpApiCount(): number {
-    return this.routes().length;
+    return [...this.apis.values()].filter(({ pool }) =>
+      pool.api.handler.protobufPath === null
+    ).length;
+  }
+
+  /**
+   * Prepares a gRPC API's HTTP door before its replicas start: they get its
+   * descriptors in their init, and its service path joins the routes.
+   */
+  async #openDoor(api: ApiConfig): Promise<void> {
+    const path = api.handler.protobufPath;
+    if (path === null) return;
+    const { grpcDoor } = await import("./grpc_door.ts");
+    const door = await grpcDoor(this.project.dir, path, this.opts.descriptors);
+    // A service another API serves fails this API when gRPC starts
+    // (src/server/grpc_apis.ts); the first API keeps the path.
+    const taken = [...this.#doors].some(([name, d]) =>
+      name !== api.name && d.servicePath === door.servicePath
+    );
+    if (!taken) this.#doors.set(api.name, door);
+  }
+
+  /** The compiled descriptors of gRPC API `name`, once its door is open. */
+  descriptorSetOf(name: string): Uint8Array | undefined {
+    return this.#doors.get(name)?.descriptorSet;
   }
 
   /**
@@ -332,12 +361,20 @@ export class Server implements ControlHost {
     }
   }
 
-  /** HTTP routes: endpoint → API, longest first. */
+  /**
+   * HTTP routes: endpoint → API, longest first. A gRPC API's route is its
+   * service path (`/<package>.<Service>`), for Connect and gRPC-Web.
+   */
   routes(): Route[] {
     return [...this.apis.values()]
       .map(({ pool }) => pool.api)
-      .filter((api) => api.handler.protobufPath === null)
-      .map((api) => ({ endpoint: api.networking.endpoint, api: api.name }))
+      .flatMap((api) => {
+        if (api.handler.protobufPath === null) {
+          return [{ endpoint: api.networking.endpoint, api: api.name }];
+        }
+        const door = this.#doors.get(api.name);
+        return door ? [{ endpoint: door.servicePath, api: api.name }] : [];
+      })
       .sort((a, b) => b.endpoint.length - a.endpoint.length);
   }
 
@@ -358,6 +395,12 @@ export class Server implements ControlHost {
     // runs open.
     for (const api of selected) this.edges.of(api, true);
     for (const api of selected) this.#addApi(api);
+    // Every door before any replica starts: each replica's routes name the
+    // gRPC APIs' service paths.
+    const doorErrors = new Map<string, unknown>();
+    for (const api of selected) {
+      await this.#openDoor(api).catch((e) => doorErrors.set(api.name, e));
+    }
     const results = await Promise.allSettled(
       [...this.apis.values()].map(async ({ pool, autoscaler }) => {
         const proto = pool.api.handler.protobufPath;
@@ -365,6 +408,11 @@ export class Server implements ControlHost {
         if (compileError) {
           pool.error = compileError;
           throw new Error(compileError);
+        }
+        if (doorErrors.has(pool.api.name)) {
+          const error = doorErrors.get(pool.api.name);
+          pool.error = (error as Error).message;
+          throw error;
         }
         await pool.start();
         autoscaler.start();
@@ -452,6 +500,7 @@ export class Server implements ControlHost {
       maxLocalReplicas: this.opts.maxReplicasPerApi,
       limits: this.limits,
       edge: (api) => this.edges.initOf(api),
+      descriptorSet: (api) => this.#doors.get(api.name)?.descriptorSet,
       onMessage: (msg, replica) =>
         this.#onReplicaMessage(msg, replica, pool.api.name),
       onExit: (replica, exit) => {

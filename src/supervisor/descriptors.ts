@@ -7,7 +7,7 @@
  */
 
 import type { Project } from "../config/types.ts";
-import { compileProto } from "../grpc/compile.ts";
+import { compileProto } from "../grpc/build/proto_compile.ts";
 
 /** Compiled FileDescriptorSets by proto path, or the compile error. */
 export type DescriptorMap = Record<

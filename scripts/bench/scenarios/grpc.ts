@@ -2,7 +2,7 @@
  * gRPC unary echo through the runtime (grpc-js on the main thread, the call
  * handled in a sandboxed replica) against a raw grpc-js server under Deno
  * with the same @bufbuild/protobuf codec. Load: h2load, one stream per
- * connection. Runs only when src/grpc/server.ts exists.
+ * connection. Runs only when src/grpc/frontend/grpc_server.ts exists.
  *
  * @module
  */
@@ -60,10 +60,10 @@ function load(
 
 /** Runs the gRPC comparison, or says why it cannot. */
 export async function grpcScenario(ctx: BenchContext): Promise<GrpcResults> {
-  if (!existsSync(`${REPO}src/grpc/server.ts`)) {
+  if (!existsSync(`${REPO}src/grpc/frontend/grpc_server.ts`)) {
     return {
       status: "not available",
-      reason: "src/grpc/server.ts does not exist",
+      reason: "src/grpc/frontend/grpc_server.ts does not exist",
     };
   }
   const servers: RunningServer[] = [];

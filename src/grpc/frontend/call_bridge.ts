@@ -1,0 +1,249 @@
+/**
+ * The main-thread half of one gRPC call: admits it, decodes requests and
+ * posts them to the replica, and turns the replica's replies into grpc-js
+ * responses.
+ *
+ * @module
+ */
+
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { Metadata } from "@grpc/grpc-js";
+import type { Buffer } from "node:buffer";
+import { decodeMessage, encodeMessage } from "./codec.ts";
+import { Code } from "../shared/grpc_error.ts";
+import { metadataToRecord, recordToMetadata } from "./grpcjs_metadata.ts";
+import { isRefusal } from "../shared/protocol.ts";
+import type {
+  GrpcBackend,
+  GrpcFromReplica,
+  GrpcLease,
+  GrpcLogger,
+  GrpcMetadata,
+  MethodKind,
+} from "../shared/protocol.ts";
+
+/** Everything about an RPC that stays the same from call to call. */
+export interface MethodRoute {
+  api: string;
+  method: DescMethod;
+  kind: MethodKind;
+  /** False when the handler has no method for the RPC. */
+  implemented: boolean;
+  backend: GrpcBackend;
+  logger: GrpcLogger;
+}
+
+/** A final status. */
+export interface CallStatus {
+  code: Code;
+  details: string;
+  metadata: Metadata;
+}
+
+/** Where the responses of one call go (unary callback or stream). */
+export interface ResponseSink {
+  sendHeader(metadata: Metadata): void;
+  sendMessage(bytes: Buffer): void;
+  finish(status: CallStatus): void;
+}
+
+/** The parts of a grpc-js server call the bridge uses. */
+export interface ServerCallLike {
+  readonly metadata: Metadata;
+  getDeadline(): Date | number;
+  /** grpc-js: "host:port" of the client. */
+  getPeer?(): string;
+  on(event: "cancelled", listener: () => void): unknown;
+}
+
+/** The address of a grpc-js peer ("1.2.3.4:5", "[::1]:5", "ipv4:..."). */
+export function peerAddress(peer: string | undefined): string | undefined {
+  if (!peer) return undefined;
+  const bare = peer.replace(/^ipv[46]:/, "");
+  const m = /^\[([^\]]+)\](:\d+)?$/.exec(bare) ??
+    /^([^:]+)(:\d+)?$/.exec(bare);
+  return m ? m[1] : bare;
+}
+
+/** One call between grpc-js and a replica. */
+export class CallBridge {
+  #route: MethodRoute;
+  #call: ServerCallLike;
+  #sink: ResponseSink;
+  #lease: GrpcLease | null = null;
+  #requestId: string;
+  #finished = false;
+  #headerSent = false;
+
+  constructor(route: MethodRoute, call: ServerCallLike, sink: ResponseSink) {
+    this.#route = route;
+    this.#call = call;
+    this.#sink = sink;
+    const id = call.metadata.get("x-request-id")[0];
+    this.#requestId = typeof id === "string" && id !== ""
+      ? id
+      : crypto.randomUUID();
+    call.on("cancelled", () => this.#cancel());
+  }
+
+  /**
+   * Admits the call and posts its start. For unary and server-streaming
+   * calls, pass the request: it is decoded before admission, and the input
+   * is ended after it.
+   *
+   * @returns false when the call already ended (refused or bad request)
+   */
+  start(request?: Uint8Array): boolean {
+    const { api, method, kind, implemented, backend } = this.#route;
+    const name = `${method.parent.typeName}/${method.name}`;
+    if (!implemented) {
+      return this.#end(
+        Code.UNIMPLEMENTED,
+        `Method "${name}" is not implemented by the handler of API "${api}"`,
+      );
+    }
+    let decoded: unknown;
+    if (request !== undefined) {
+      try {
+        decoded = decodeMessage(method.input, request);
+      } catch (err) {
+        return this.#end(Code.INVALID_ARGUMENT, (err as Error).message);
+      }
+    }
+    const metadata = metadataToRecord(this.#call.metadata);
+    const peer = peerAddress(this.#call.getPeer?.());
+    const lease = backend.admit(api, { metadata, peer });
+    if (isRefusal(lease)) return this.#end(lease.code, lease.details);
+    if (lease === null) {
+      return this.#end(
+        Code.UNAVAILABLE,
+        `API "${api}" is at its concurrency limit: retry later`,
+      );
+    }
+    this.#lease = lease;
+    lease.onMessage((msg) => this.#onReplica(msg));
+    lease.onLost((reason) => {
+      this.#end(
+        Code.UNAVAILABLE,
+        `Replica of API "${api}" stopped during the call: ${reason}`,
+      );
+      this.#release();
+    });
+    const deadline = this.#call.getDeadline();
+    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+    lease.post({
+      type: "grpc.start",
+      callId: lease.callId,
+      api,
+      service: method.parent.typeName,
+      method: method.name,
+      kind,
+      metadata,
+      deadline: Number.isFinite(ms) ? ms : null,
+      requestId: this.#requestId,
+      ...(peer === undefined ? {} : { peer }),
+    });
+    if (request !== undefined) {
+      lease.post({
+        type: "grpc.message",
+        callId: lease.callId,
+        message: decoded,
+      });
+      lease.post({ type: "grpc.end", callId: lease.callId });
+    }
+    return true;
+  }
+
+  /** Decodes and forwards one streamed request message. */
+  request(bytes: Uint8Array): void {
+    if (this.#finished || this.#lease === null) return;
+    try {
+      const message = decodeMessage(this.#route.method.input, bytes);
+      this.#lease.post({
+        type: "grpc.message",
+        callId: this.#lease.callId,
+        message,
+      });
+    } catch (err) {
+      this.#end(Code.INVALID_ARGUMENT, (err as Error).message);
+      this.#postCancel();
+    }
+  }
+
+  /** Forwards the client's half-close. */
+  endRequests(): void {
+    if (this.#finished || this.#lease === null) return;
+    this.#lease.post({ type: "grpc.end", callId: this.#lease.callId });
+  }
+
+  #cancel(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#postCancel();
+  }
+
+  #onReplica(msg: GrpcFromReplica): void {
+    if (msg.type === "grpc.done") {
+      this.#end(msg.code, msg.details, msg.trailers);
+      this.#release();
+      return;
+    }
+    if (this.#finished) return;
+    if (msg.type === "grpc.header") return this.#sendHeader(msg.metadata);
+    let bytes: Buffer;
+    try {
+      bytes = encodeMessage(this.#route.method.output, msg.message);
+    } catch (err) {
+      const { method, logger, api } = this.#route;
+      const details =
+        `Handler method "${method.parent.typeName}/${method.name}" returned an invalid ${method.output.typeName}: ${
+          (err as Error).message
+        }`;
+      logger.error(details, { api, request_id: this.#requestId });
+      this.#end(Code.INTERNAL, details);
+      this.#postCancel();
+      return;
+    }
+    this.#sendHeader({});
+    this.#sink.sendMessage(bytes);
+  }
+
+  #sendHeader(metadata: GrpcMetadata): void {
+    if (this.#headerSent) return;
+    this.#headerSent = true;
+    const md = this.#toMetadata(metadata);
+    md.set("x-request-id", this.#requestId);
+    this.#sink.sendHeader(md);
+  }
+
+  #end(code: number, details: string, trailers?: GrpcMetadata): false {
+    if (this.#finished) return false;
+    this.#sendHeader({});
+    this.#finished = true;
+    const metadata = this.#toMetadata(trailers);
+    this.#sink.finish({ code, details, metadata });
+    return false;
+  }
+
+  #toMetadata(record: GrpcMetadata | undefined): Metadata {
+    return recordToMetadata(
+      record,
+      (reason) =>
+        this.#route.logger.warning(`Dropped response metadata: ${reason}`, {
+          api: this.#route.api,
+          request_id: this.#requestId,
+        }),
+    );
+  }
+
+  #postCancel(): void {
+    if (this.#lease === null) return;
+    this.#lease.post({ type: "grpc.cancel", callId: this.#lease.callId });
+  }
+
+  #release(): void {
+    const lease = this.#lease;
+    this.#lease = null;
+    lease?.release();
+  }
+}
