@@ -154,3 +154,22 @@ Deno.test("readiness: an init() longer than handler.startup_timeout fails the re
     messages(lines).join("\n"),
   );
 });
+
+Deno.test('byte imports: a handler embeds its model with `with { type: "bytes" }`; only its replicas may read the file', async () => {
+  const x = SAMPLES[1]!;
+  await withServer(fixture("onnx_bytes"), {}, async ({ url }) => {
+    const res = await post(`${url}/iris`, { features: x });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    const model = await Deno.readFile(`${fixture("onnx_bytes")}model.onnx`);
+    assert.equal(body.bytes, model.byteLength);
+    const want = predict(x);
+    body.probabilities.forEach((p: number, i: number) =>
+      assert.ok(Math.abs(p - want[i]!) < 1e-5, `class ${i}: ${p} vs ${want[i]}`)
+    );
+    // model.onnx is not a project file (.cortexignore): the grant is the
+    // importing handler's, not every API's.
+    const peek = await fetch(`${url}/peek`);
+    assert.deepEqual(await peek.json(), { refused: "NotCapable" });
+  });
+});
