@@ -173,3 +173,34 @@ Deno.test('byte imports: a handler embeds its model with `with { type: "bytes" }
     assert.deepEqual(await peek.json(), { refused: "NotCapable" });
   });
 });
+
+Deno.test('tfjs-backend-wasm: tf.setBackend("wasm") succeeds in a replica and a matMul runs on it', async () => {
+  await withServer(fixture("tfjs_wasm"), {
+    args: ["--api", "matmul"],
+  }, async ({ url }) => {
+    const res = await post(`${url}/matmul`, { matrix: [[1, 2], [3, 4.5]] });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      backend: "wasm",
+      product: [[7, 11], [16.5, 26.25]],
+    });
+  });
+});
+
+Deno.test("tfjs-backend-wasm: when its .wasm cannot be read, the fallback to cpu is logged with the reason", async () => {
+  await withServer(fixture("tfjs_wasm"), {
+    args: ["--api", "fallback"],
+  }, async ({ url, lines }) => {
+    const res = await fetch(`${url}/fallback`);
+    assert.deepEqual(await res.json(), { backend: "cpu" });
+    const line = lines().find((l) =>
+      /^Initialization of backend wasm failed/.test(String(l.message))
+    );
+    assert.ok(line, messages(lines()).join("\n"));
+    assert.equal(line.levelname, "WARNING");
+    assert.match(
+      String(line.message),
+      /tfjs falls back .*"cpu".* Why: Permission denied: read access to "\/opt\/elsewhere\/tfjs-backend-wasm[^"]*\.wasm"/,
+    );
+  });
+});
