@@ -86,9 +86,9 @@ export interface CompilePlan {
   /** Absolute paths given to `deno compile --include`. */
   includes: string[];
   /**
-   * Files the handlers byte-import (`with { type: "bytes" }`), relative to
-   * the project: copied and embedded even when .cortexignore leaves them out
-   * of the project's files (they are part of the module graph).
+   * Files the handlers byte-import (`with { type: "bytes" }`) that are not
+   * among the project's files (.cortexignore), relative to the project:
+   * copied and embedded all the same (they are part of the module graph).
    */
   byteImports: string[];
   /** Permission and unstable flags the binary carries. */
@@ -261,7 +261,10 @@ export async function planCompile(
       ...api,
       handler: { ...api.handler, path: wrapperPath(api.handler.path) },
     })),
-    files: [...project.files, ...generated.map(([rel]) => rel)].sort(),
+    // A binary's replicas may read whatever it embeds, so the byte-imported
+    // files join the project's: the per-handler grant is serve's alone.
+    files: [...project.files, ...byteImports, ...generated.map(([rel]) => rel)]
+      .sort(),
     dotenv: project.dotenv,
     descriptorsJson,
     permissions: flags,
@@ -317,9 +320,7 @@ export async function planCompile(
     },
   ];
   // Replicas are the binary itself (`--cortex-replica`): nothing else to embed.
-  const includes = [...build.files, ...byteImports].map((f) =>
-    join(copyDir, f)
-  );
+  const includes = build.files.map((f) => join(copyDir, f));
   const compileArgs = [
     "compile",
     "--config",
