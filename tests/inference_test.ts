@@ -15,6 +15,7 @@ import {
   withServer,
 } from "./_server.ts";
 import { LABELS, predict } from "../examples/onnx/model.ts";
+import { childrenOf, readProc } from "../scripts/bench/proc.ts";
 
 const SAMPLES = [
   [5.1, 3.5, 1.4, 0.2],
@@ -171,6 +172,28 @@ Deno.test('byte imports: a handler embeds its model with `with { type: "bytes" }
     // importing handler's, not every API's.
     const peek = await fetch(`${url}/peek`);
     assert.deepEqual(await peek.json(), { refused: "NotCapable" });
+  });
+});
+
+Deno.test("replicas run with glibc's mmap threshold fixed (large freed buffers go back to the system)", async () => {
+  await withServer(fixture("onnx_bytes"), {
+    args: ["--api", "size"],
+  }, async ({ url, lines }) => {
+    await (await fetch(`${url}/size`)).body?.cancel();
+    // The replica processes are the serving process's children.
+    const serving = Number(
+      lines().find((l) => String(l.message).startsWith("Serving on"))!.process,
+    );
+    const replica: string[] = [];
+    for (const pid of await childrenOf(serving)) {
+      if ((await readProc(`/proc/${pid}/cmdline`)).includes("process_main")) {
+        replica.push(await readProc(`/proc/${pid}/environ`));
+      }
+    }
+    assert.equal(replica.length, 1);
+    for (const env of replica) {
+      assert.ok(env.split("\0").includes("MALLOC_MMAP_THRESHOLD_=1048576"));
+    }
   });
 });
 
