@@ -227,3 +227,15 @@ Deno.test("tfjs-backend-wasm: when its .wasm cannot be read, the fallback to cpu
     );
   });
 });
+
+Deno.test("byte imports: a handler that byte-imports a file outside its project is refused at start (no grant for it)", async () => {
+  const { code, lines, stderr } = await runToExit(fixture("bytes_outside"), {
+    timeoutMs: 30_000,
+  });
+  assert.equal(code, 2, stderr);
+  const all = messages(lines).join("\n") + stderr;
+  assert.match(
+    all,
+    /handler\.ts byte-imports "[^"]*\/deno\.json" from outside the project/,
+  );
+});

@@ -27,7 +27,7 @@ export interface WorkerPermissions {
  * link is listed (and granted) only when its real target is itself a project
  * file (src/config/project_files.ts).
  * Also read (read-only): `packageDirs`, what the handler's module graph
- * reads (src/supervisor/modules.ts `graphReadPaths`): the folders in Deno's
+ * reads (src/supervisor/modules.ts `readPathsOf`): the folders in Deno's
  * npm cache of its npm packages, since packages read their own files
  * (onnxruntime-web its `.wasm`) with `node:fs`, never the rest of the
  * cache; and each file it byte-imports (`with { type: "bytes" }`), which

@@ -79,7 +79,7 @@ export interface ModuleFiles {
   lock: string;
   /**
    * A JSON file: each handler path (as in cortex.yaml) → what its module
-   * graph needs to read ({@linkcode graphReadPaths}): the folders, in Deno's
+   * graph needs to read ({@linkcode readPathsOf}): the folders, in Deno's
    * npm cache, of its npm packages (onnxruntime-web reads its own `.wasm`
    * with `node:fs`) and the files it byte-imports. Replicas of that handler
    * (only) may read them, read-only.
@@ -506,11 +506,16 @@ export async function prepareModules(
   const dirs: PackageDirs = {};
   await Promise.all(
     [...new Set(apis.map((a) => a.handler.path))].map(async (path) => {
-      dirs[path] = await graphReadPaths(
+      const info = await graphInfo(
         join(project.dir, path),
         [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
         opts.deno,
       );
+      const outside = byteImportsOutside(project.dir, byteImportedFiles(info));
+      if (outside.length > 0) {
+        throw new ModuleGraphError(outsideMessage(path, outside));
+      }
+      dirs[path] = readPathsOf(info);
     }),
   );
   await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
@@ -626,6 +631,27 @@ export function byteImportedFiles(info: GraphInfo): string[] {
 }
 
 /**
+ * The byte-imported files that are not inside the project directory. A
+ * replica is granted each file its handler byte-imports, so a file outside
+ * the project would hand the replica a grant (of `/etc/passwd`, say) that
+ * no project rule allows; `cortex compile` could not embed it either.
+ */
+export function byteImportsOutside(
+  projectDir: string,
+  files: string[],
+): string[] {
+  const dir = projectDir.replace(/\/?$/, "/");
+  return files.filter((f) => !f.startsWith(dir));
+}
+
+/** The error for byte imports from outside the project. */
+function outsideMessage(handler: string, files: string[]): string {
+  return `${handler} byte-imports ${
+    files.map((f) => `"${f}"`).join(", ")
+  } from outside the project: a handler may byte-import only files inside its project (move the file into the project)`;
+}
+
+/**
  * What a module graph reads from disk besides its code: the folders of its
  * npm packages in Deno's cache, and its {@linkcode byteImportedFiles}.
  */
@@ -634,21 +660,6 @@ export function readPathsOf(info: GraphInfo): string[] {
     .map((p) => p.localPath)
     .filter((p): p is string => typeof p === "string" && p !== "");
   return [...new Set([...dirs, ...byteImportedFiles(info)])].sort();
-}
-
-/**
- * What the module graph of `entry` reads ({@linkcode readPathsOf}, from
- * `deno info --json` after the cache step): exactly what a replica of that
- * handler may read besides the project, never the whole npm cache.
- *
- * @param flags The import map and lockfile flags the graph was cached with.
- */
-export async function graphReadPaths(
-  entry: string,
-  flags: string[],
-  deno: string = Deno.execPath(),
-): Promise<string[]> {
-  return readPathsOf(await graphInfo(entry, flags, deno));
 }
 
 /** `deno info --json` of `entry`, with raw imports on. */

@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { Project } from "../config/types.ts";
 import {
   byteImportedFiles,
+  byteImportsOutside,
   cacheErrorText,
   CHECK_RULE,
   HANDLER_IMPORTS,
@@ -228,6 +229,19 @@ Deno.test("readPathsOf(): npm package folders and local byte/text imports, not c
     "/p/labels.txt",
     "/p/model.onnx",
   ]);
+});
+
+Deno.test("byteImportsOutside(): files outside the project directory, including a sibling with the same prefix", () => {
+  assert.deepEqual(
+    byteImportsOutside("/p/proj", [
+      "/p/proj/model.onnx",
+      "/p/proj/sub/m.bin",
+      "/etc/passwd",
+      "/p/project2/x.bin",
+    ]),
+    ["/etc/passwd", "/p/project2/x.bin"],
+  );
+  assert.deepEqual(byteImportsOutside("/p/proj/", ["/p/proj/a"]), []);
 });
 
 Deno.test("cacheErrorText(): Deno's error without the backtrace and deno add advice", () => {
