@@ -176,10 +176,11 @@ async function exitOf(
 
 async function withBuild(
   fn: (plan: CompilePlan, tmp: string) => Promise<void>,
+  project: string = FIXTURE,
 ): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "cortex-compile-test-" });
   try {
-    const plan = await planCompile(await loadProject(FIXTURE), {
+    const plan = await planCompile(await loadProject(project), {
       output: join(tmp, "api"),
       buildDir: join(tmp, "api.build"),
       scratchRoot: join(tmp, "scratch"),
@@ -215,6 +216,22 @@ Deno.test("compiled entry under deno run with the binary's flags serves like cor
     // The run's scratch directory is removed; the root stays, empty.
     assert.deepEqual([...Deno.readDirSync(join(tmp, "scratch"))], []);
   });
+});
+
+Deno.test("compiled entry: a byte-imported model (a .cortexignore'd file) is embedded and served", async () => {
+  await withBuild(async (plan) => {
+    const model = await Deno.readFile(`${fixture("onnx_bytes")}model.onnx`);
+    const server = await start(Deno.execPath(), [...plan.runArgs]);
+    try {
+      const res = await getJson(`${server.url}/size`);
+      assert.deepEqual(res, {
+        status: 200,
+        body: { bytes: model.byteLength, head: [...model.subarray(0, 4)] },
+      }, server.stderr());
+    } finally {
+      await stop(server);
+    }
+  }, fixture("onnx_bytes"));
 });
 
 Deno.test("compiled entry --print-permissions prints exactly the flags the binary carries", async () => {

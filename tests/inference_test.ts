@@ -15,6 +15,7 @@ import {
   withServer,
 } from "./_server.ts";
 import { LABELS, predict } from "../examples/onnx/model.ts";
+import { childrenOf, readProc } from "../scripts/bench/proc.ts";
 
 const SAMPLES = [
   [5.1, 3.5, 1.4, 0.2],
@@ -152,5 +153,89 @@ Deno.test("readiness: an init() longer than handler.startup_timeout fails the re
         .test(String(l.message))
     ),
     messages(lines).join("\n"),
+  );
+});
+
+Deno.test('byte imports: a handler embeds its model with `with { type: "bytes" }`; only its replicas may read the file', async () => {
+  const x = SAMPLES[1]!;
+  await withServer(fixture("onnx_bytes"), {}, async ({ url }) => {
+    const res = await post(`${url}/iris`, { features: x });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    const model = await Deno.readFile(`${fixture("onnx_bytes")}model.onnx`);
+    assert.equal(body.bytes, model.byteLength);
+    const want = predict(x);
+    body.probabilities.forEach((p: number, i: number) =>
+      assert.ok(Math.abs(p - want[i]!) < 1e-5, `class ${i}: ${p} vs ${want[i]}`)
+    );
+    // model.onnx is not a project file (.cortexignore): the grant is the
+    // importing handler's, not every API's.
+    const peek = await fetch(`${url}/peek`);
+    assert.deepEqual(await peek.json(), { refused: "NotCapable" });
+  });
+});
+
+Deno.test("replicas run with glibc's mmap threshold fixed (large freed buffers go back to the system)", async () => {
+  await withServer(fixture("onnx_bytes"), {
+    args: ["--api", "size"],
+  }, async ({ url, lines }) => {
+    await (await fetch(`${url}/size`)).body?.cancel();
+    // The replica processes are the serving process's children.
+    const serving = Number(
+      lines().find((l) => String(l.message).startsWith("Serving on"))!.process,
+    );
+    const replica: string[] = [];
+    for (const pid of await childrenOf(serving)) {
+      if ((await readProc(`/proc/${pid}/cmdline`)).includes("process_main")) {
+        replica.push(await readProc(`/proc/${pid}/environ`));
+      }
+    }
+    assert.equal(replica.length, 1);
+    for (const env of replica) {
+      assert.ok(env.split("\0").includes("MALLOC_MMAP_THRESHOLD_=1048576"));
+    }
+  });
+});
+
+Deno.test('tfjs-backend-wasm: tf.setBackend("wasm") succeeds in a replica and a matMul runs on it', async () => {
+  await withServer(fixture("tfjs_wasm"), {
+    args: ["--api", "matmul"],
+  }, async ({ url }) => {
+    const res = await post(`${url}/matmul`, { matrix: [[1, 2], [3, 4.5]] });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      backend: "wasm",
+      product: [[7, 11], [16.5, 26.25]],
+    });
+  });
+});
+
+Deno.test("tfjs-backend-wasm: when its .wasm cannot be read, the fallback to cpu is logged with the reason", async () => {
+  await withServer(fixture("tfjs_wasm"), {
+    args: ["--api", "fallback"],
+  }, async ({ url, lines }) => {
+    const res = await fetch(`${url}/fallback`);
+    assert.deepEqual(await res.json(), { backend: "cpu" });
+    const line = lines().find((l) =>
+      /^Initialization of backend wasm failed/.test(String(l.message))
+    );
+    assert.ok(line, messages(lines()).join("\n"));
+    assert.equal(line.levelname, "WARNING");
+    assert.match(
+      String(line.message),
+      /tfjs falls back .*"cpu".* Why: Permission denied: read access to "\/opt\/elsewhere\/tfjs-backend-wasm[^"]*\.wasm"/,
+    );
+  });
+});
+
+Deno.test("byte imports: a handler that byte-imports a file outside its project is refused at start (no grant for it)", async () => {
+  const { code, lines, stderr } = await runToExit(fixture("bytes_outside"), {
+    timeoutMs: 30_000,
+  });
+  assert.equal(code, 2, stderr);
+  const all = messages(lines).join("\n") + stderr;
+  assert.match(
+    all,
+    /handler\.ts byte-imports "[^"]*\/deno\.json" from outside the project/,
   );
 });

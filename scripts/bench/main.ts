@@ -17,6 +17,7 @@ import { httpScenario } from "./scenarios/http.ts";
 import { keepaliveScenario } from "./scenarios/keepalive.ts";
 import { batchingScenario } from "./scenarios/batching.ts";
 import { memoryScenario } from "./scenarios/memory.ts";
+import { inferenceScenario } from "./scenarios/inference.ts";
 import { startupScenario } from "./scenarios/startup.ts";
 import type {
   BenchContext,
@@ -128,6 +129,9 @@ async function main(): Promise<number> {
           break;
         case "batching":
           results.batching = await batchingScenario(ctx).catch(fail);
+          break;
+        case "inference":
+          results.inference = await inferenceScenario(ctx).catch(fail);
           break;
       }
       const failed = results[name];

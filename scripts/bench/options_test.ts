@@ -3,7 +3,16 @@ import { parseBenchArgs } from "./options.ts";
 
 Deno.test("parseBenchArgs() defaults to every scenario, 5 s runs, 1 s warm-up", () => {
   assert.deepEqual(parseBenchArgs([]), {
-    only: ["http", "grpc", "startup", "memory", "cpu", "keepalive", "batching"],
+    only: [
+      "http",
+      "grpc",
+      "startup",
+      "memory",
+      "cpu",
+      "keepalive",
+      "batching",
+      "inference",
+    ],
     durationS: 5,
     warmupS: 1,
     quietWaitS: 30,

@@ -6,11 +6,12 @@
  */
 
 import { ratio } from "./stats.ts";
-import { evaluateTargets } from "./targets.ts";
+import { evaluateTargets, modelMemoryMB } from "./targets.ts";
 import type {
   BatchingResults,
   BenchResults,
   ComparisonRow,
+  InferenceResults,
   KeepAliveResults,
   LoadResult,
 } from "./types.ts";
@@ -118,6 +119,45 @@ export function batchingSection(b: BatchingResults): string {
     "",
     "One replica of a handler that costs 5 ms per call plus 0.5 ms per item, " +
     "one call at a time (server unpinned, access log off).",
+  ].join("\n");
+}
+
+/** The inference section: latency, throughput, start-up and memory. */
+export function inferenceSection(r: InferenceResults): string {
+  const us = (t: InferenceResults["plain"]) =>
+    `${t.p50Us.toFixed(1)} / ${t.p99Us.toFixed(1)} / ${t.meanUs.toFixed(1)}`;
+  const e2e = (l: LoadResult) =>
+    `${l.rps.toFixed(0)} req/s, p50 ${fmtMs(l.p50Ms)} ms, p99 ${
+      fmtMs(l.p99Ms)
+    } ms, ${l.errors} errors`;
+  const mb = (v: number) => `${v.toFixed(1)} MB`;
+  return [
+    markdownTable(["Measure", "Value"], [
+      ["Per inference, plain deno run (p50 / p99 / mean µs)", us(r.plain)],
+      ["Per inference, in a replica (p50 / p99 / mean µs)", us(r.replica)],
+      [
+        "Replica / plain (mean)",
+        `${ratio(r.replica.meanUs, r.plain.meanUs).toFixed(2)}x`,
+      ],
+      ["End to end, c=1, one replica", e2e(r.c1)],
+      ["End to end, c=8, one replica", e2e(r.c8)],
+      [
+        "Start to ready (serve spawned → /healthz 200)",
+        `${fmtMs(r.readyMs)} ms`,
+      ],
+      [
+        "Replica RSS idle: model / no model",
+        `${mb(r.rss.model.idleMB)} / ${mb(r.rss.noModel.idleMB)}`,
+      ],
+      [
+        "Replica RSS after load: model / no model",
+        `${mb(r.rss.model.loadedMB)} / ${mb(r.rss.noModel.loadedMB)}`,
+      ],
+      ["The model's cost (larger difference)", mb(modelMemoryMB(r))],
+    ]),
+    "",
+    "examples/onnx's model (onnxruntime-web, WASM, one thread), one replica, " +
+    "access log off; the no-model replica is projects/echo in the same state.",
   ].join("\n");
 }
 
@@ -305,6 +345,12 @@ export function renderReport(r: BenchResults): string {
   else if ("error" in r.batching) {
     out.push(`Failed: ${r.batching.error.split("\n")[0]}`);
   } else out.push(batchingSection(r.batching));
+
+  out.push("", "## Model inference (issue 14)", "");
+  if (!r.inference) out.push("Not run.");
+  else if ("error" in r.inference) {
+    out.push(`Failed: ${r.inference.error.split("\n")[0]}`);
+  } else out.push(inferenceSection(r.inference));
 
   out.push("", "## Targets", "");
   out.push(markdownTable(

@@ -1,12 +1,18 @@
 import assert from "node:assert/strict";
 import {
   fmtMs,
+  inferenceSection,
   keepaliveSection,
   markdownTable,
   renderReport,
 } from "./report.ts";
-import { evaluateTargets } from "./targets.ts";
-import type { BenchResults, KeepAliveResults, LoadResult } from "./types.ts";
+import { evaluateTargets, modelMemoryMB } from "./targets.ts";
+import type {
+  BenchResults,
+  InferenceResults,
+  KeepAliveResults,
+  LoadResult,
+} from "./types.ts";
 
 const load = (rps: number, p50Ms: number): LoadResult => ({
   requests: rps * 5,
@@ -90,6 +96,10 @@ Deno.test("evaluateTargets() passes and misses on the measured values", () => {
     ["MISS", "0.700 ms"],
     ["n/a", "gRPC: not available"],
     ["PASS", "250 ms"],
+    ["n/a", "not measured"],
+    ["n/a", "not measured"],
+    ["n/a", "not measured"],
+    ["n/a", "not measured"],
     ["n/a", "not measured"],
     ["n/a", "not measured"],
     ["n/a", "not measured"],
@@ -202,4 +212,42 @@ Deno.test("evaluateTargets() judges batching against issue 15's bars", () => {
     ["MISS", "140.0 ms"],
     ["PASS", "0.40 ms"],
   ]);
+});
+
+const INFERENCE: InferenceResults = {
+  plain: { n: 5000, p50Us: 18, p99Us: 40, meanUs: 20 },
+  replica: { n: 5000, p50Us: 20, p99Us: 45, meanUs: 24 },
+  c1: load(8000, 0.1),
+  c8: { ...load(6500, 0.5), errors: 2 },
+  readyMs: 1200,
+  rss: {
+    model: { idleMB: 165, loadedMB: 230 },
+    noModel: { idleMB: 60, loadedMB: 135 },
+  },
+};
+
+Deno.test("modelMemoryMB() is the larger of the idle and after-load differences", () => {
+  assert.equal(modelMemoryMB(INFERENCE), 105);
+  assert.equal(
+    modelMemoryMB({
+      ...INFERENCE,
+      rss: { ...INFERENCE.rss, noModel: { idleMB: 60, loadedMB: 60 } },
+    }),
+    170,
+  );
+});
+
+Deno.test("evaluateTargets() judges inference against issue 14's bars; errors fail a throughput target", () => {
+  const verdicts = evaluateTargets({ meta: META, inference: INFERENCE })
+    .filter((v) => v.target.startsWith("Inference"));
+  assert.deepEqual(verdicts.map((v) => [v.status, v.value]), [
+    ["PASS", "1.20x"],
+    ["PASS", "8000 req/s"],
+    ["MISS", "0 req/s"],
+    ["PASS", "105.0 MB"],
+  ]);
+  const report = renderReport({ meta: META, inference: INFERENCE });
+  assert.match(report, /## Model inference \(issue 14\)/);
+  assert.match(inferenceSection(INFERENCE), /1\.20x/);
+  assert.match(inferenceSection(INFERENCE), /165\.0 MB \/ 60\.0 MB/);
 });

@@ -5,7 +5,19 @@
  */
 
 import { ratio } from "./stats.ts";
-import type { BenchResults, ComparisonRow } from "./types.ts";
+import type { BenchResults, ComparisonRow, InferenceResults } from "./types.ts";
+
+/**
+ * What the model costs in RSS over a no-model replica: the larger of the
+ * idle and the after-load differences (each replica measured in the same
+ * state, so the load's own growth cancels out).
+ */
+export function modelMemoryMB(r: InferenceResults): number {
+  return Math.max(
+    r.rss.model.idleMB - r.rss.noModel.idleMB,
+    r.rss.model.loadedMB - r.rss.noModel.loadedMB,
+  );
+}
 
 /** One target's verdict. */
 export interface Verdict {
@@ -63,6 +75,8 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
   const mem = r.memory && "idleMB" in r.memory ? r.memory : undefined;
   const keep = r.keepalive && "after" in r.keepalive ? r.keepalive : undefined;
   const batch = r.batching && "at64" in r.batching ? r.batching : undefined;
+  const inf = r.inference && "replica" in r.inference ? r.inference : undefined;
+  const rps = (v: number) => `${v.toFixed(0)} req/s`;
   const verdicts = [
     check(
       `HTTP JSON echo @64 >= 0.70x raw Deno.serve (${pinnedLabel})`,
@@ -151,6 +165,30 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
       batch?.adaptiveP50AddedMs,
       (v) => v <= 1,
       (v) => `${v.toFixed(2)} ms`,
+    ),
+    check(
+      "Inference: in-handler latency <= 1.25x plain deno run (mean)",
+      inf && ratio(inf.replica.meanUs, inf.plain.meanUs),
+      (v) => v <= 1.25,
+      x,
+    ),
+    check(
+      "Inference: end to end c=1 >= 5,000 req/s, 0 errors",
+      inf && (inf.c1.errors > 0 ? 0 : inf.c1.rps),
+      (v) => v >= 5000,
+      rps,
+    ),
+    check(
+      "Inference: end to end c=8 >= 7,000 req/s, 0 errors",
+      inf && (inf.c8.errors > 0 ? 0 : inf.c8.rps),
+      (v) => v >= 7000,
+      rps,
+    ),
+    check(
+      "Inference: replica RSS over a no-model replica <= 150 MB",
+      inf && modelMemoryMB(inf),
+      (v) => v <= 150,
+      mib,
     ),
   );
   return verdicts;

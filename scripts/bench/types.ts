@@ -17,6 +17,7 @@ export const SCENARIOS = [
   "cpu",
   "keepalive",
   "batching",
+  "inference",
 ] as const;
 export type ScenarioName = typeof SCENARIOS[number];
 
@@ -139,6 +140,34 @@ export interface BatchingResults {
   adaptiveP50AddedMs: number;
 }
 
+/** Per-inference latency in microseconds (projects/onnx/timing.ts). */
+export interface Timing {
+  n: number;
+  p50Us: number;
+  p99Us: number;
+  meanUs: number;
+}
+
+/** Replica RSS (MB) idle after a warm-up, and settled after load. */
+export interface ReplicaRss {
+  idleMB: number;
+  loadedMB: number;
+}
+
+/** The inference scenario: examples/onnx's model in a replica. */
+export interface InferenceResults {
+  /** The same timing loop in plain `deno run`. */
+  plain: Timing;
+  /** Inside a replica. */
+  replica: Timing;
+  /** End to end, one replica, 1 and 8 connections. */
+  c1: LoadResult;
+  c8: LoadResult;
+  /** `serve` spawned → /healthz 200. */
+  readyMs: number;
+  rss: { model: ReplicaRss; noModel: ReplicaRss };
+}
+
 /** Everything one bench run measured. */
 export interface BenchResults {
   meta: {
@@ -162,4 +191,5 @@ export interface BenchResults {
   cpu?: CpuResults | { error: string };
   keepalive?: KeepAliveResults | { error: string };
   batching?: BatchingResults | { error: string };
+  inference?: InferenceResults | { error: string };
 }

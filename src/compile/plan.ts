@@ -18,6 +18,7 @@ import {
 } from "../supervisor/descriptors.ts";
 import { moduleFlags } from "../supervisor/flags.ts";
 import {
+  handlerByteImports,
   handlerCheckConfig,
   mergeLocks,
   type ProjectModules,
@@ -57,6 +58,11 @@ export interface CompileOptions {
   descriptors?: DescriptorMap;
   /** `deno compile --no-check` (`cortex compile --no-check`). */
   noCheck?: boolean;
+  /**
+   * Handler path → the files it byte-imports (default: read from the
+   * handlers' module graphs, {@linkcode handlerByteImports}).
+   */
+  byteImports?: Record<string, string[]>;
 }
 
 /** A file to write into the build directory. */
@@ -79,6 +85,12 @@ export interface CompilePlan {
   files: BuildFile[];
   /** Absolute paths given to `deno compile --include`. */
   includes: string[];
+  /**
+   * Files the handlers byte-import (`with { type: "bytes" }`) that are not
+   * among the project's files (.cortexignore), relative to the project:
+   * copied and embedded all the same (they are part of the module graph).
+   */
+  byteImports: string[];
   /** Permission and unstable flags the binary carries. */
   flags: string[];
   /** The same flags for `deno run` of the entry (read extended to what is embedded). */
@@ -160,6 +172,33 @@ function rebase(
 }
 
 /**
+ * The byte-imported files not already among the project's files, relative
+ * to the project. The binary's project copy must hold each, so each must be
+ * inside the project.
+ *
+ * @throws {CompileError} Naming the handler and the file outside the project.
+ */
+function embeddedByteImports(
+  project: Project,
+  byHandler: Record<string, string[]>,
+): string[] {
+  const files = new Set(project.files);
+  const out = new Set<string>();
+  for (const [handler, paths] of Object.entries(byHandler)) {
+    for (const path of paths) {
+      if (!inside(project.dir, path)) {
+        throw new CompileError(
+          `Cannot compile "${project.dir}": ${handler} byte-imports "${path}", which is outside the project; a compiled binary embeds only the project: move the file into the project`,
+        );
+      }
+      const rel = path.slice(project.dir.replace(/\/?$/, "/").length);
+      if (!files.has(rel)) out.add(rel);
+    }
+  }
+  return [...out].sort();
+}
+
+/**
  * Plans the compilation of `project`.
  *
  * Pure apart from reading the project's deno.json and the lockfiles, and
@@ -203,6 +242,10 @@ export async function planCompile(
   const flags = binaryPermissionFlags(project, { hostname, scratchRoot });
 
   const copyDir = join(buildDir, PROJECT_SUBDIR);
+  const byteImports = await embeddedByteImports(
+    project,
+    opts.byteImports ?? await handlerByteImports(project),
+  );
   const handlerPaths = [...new Set(project.apis.map((a) => a.handler.path))];
   const generated: [string, BuildFile["from"]][] = [
     [RELATIVE_PATHS_FILE, { copy: RELATIVE_PATHS_SOURCE }],
@@ -218,7 +261,10 @@ export async function planCompile(
       ...api,
       handler: { ...api.handler, path: wrapperPath(api.handler.path) },
     })),
-    files: [...project.files, ...generated.map(([rel]) => rel)].sort(),
+    // A binary's replicas may read whatever it embeds, so the byte-imported
+    // files join the project's: the per-handler grant is serve's alone.
+    files: [...project.files, ...byteImports, ...generated.map(([rel]) => rel)]
+      .sort(),
     dotenv: project.dotenv,
     descriptorsJson,
     permissions: flags,
@@ -250,7 +296,7 @@ export async function planCompile(
   const entryPath = join(buildDir, "main.ts");
   const source = entrySource(build, BINARY_MAIN_URL, project.dir);
   const files: BuildFile[] = [
-    ...project.files.map((f) => ({
+    ...[...project.files, ...byteImports].map((f) => ({
       path: join(copyDir, f),
       from: { copy: join(project.dir, f) },
     })),
@@ -296,6 +342,7 @@ export async function planCompile(
     entrySource: source,
     files,
     includes,
+    byteImports,
     flags,
     runFlags,
     descriptorsJson,

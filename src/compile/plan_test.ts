@@ -183,3 +183,41 @@ Deno.test("defaultScratchRoot() is under /tmp and named after the binary", () =>
   assert.equal(defaultScratchRoot("/out/iris"), "/tmp/cortex-iris");
   assert.equal(defaultScratchRoot("/out/my api"), "/tmp/cortex-my_api");
 });
+
+Deno.test("planCompile() embeds byte-imported files (even .cortexignore'd ones) and compiles with raw imports on", async () => {
+  const dir = fileURLToPath(
+    new URL("../../tests/fixtures/onnx_bytes/", import.meta.url),
+  );
+  const project = await loadProject(dir);
+  const p = await planCompile(project, {
+    output: "/tmp/cortex-plan-test/iris",
+    buildDir: BUILD,
+  });
+  const copy = join(BUILD, "project");
+  assert.deepEqual(p.byteImports, ["model.onnx"]);
+  assert.ok(!project.files.includes("model.onnx"));
+  assert.ok(p.includes.includes(`${copy}/model.onnx`));
+  assert.ok(
+    p.files.some((f) =>
+      f.path === `${copy}/model.onnx` &&
+      "copy" in f.from && f.from.copy === join(dir, "model.onnx")
+    ),
+  );
+  assert.ok(p.compileArgs.includes("--unstable-raw-imports"));
+  assert.ok(p.runArgs.includes("--unstable-raw-imports"));
+});
+
+Deno.test("planCompile() refuses a byte import from outside the project, naming handler and file", async () => {
+  const project = await loadProject(FIXTURE);
+  await assert.rejects(
+    planCompile(project, {
+      output: "/tmp/cortex-plan-test/api",
+      buildDir: BUILD,
+      byteImports: { "handler.ts": ["/etc/hostname"] },
+    }),
+    (e: Error) =>
+      e instanceof CompileError &&
+      /handler\.ts byte-imports "\/etc\/hostname", which is outside the project/
+        .test(e.message),
+  );
+});

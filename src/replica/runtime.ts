@@ -15,6 +15,7 @@ import { LineBuffer } from "../log/line_buffer.ts";
 import { Logger } from "../log/logger.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
 import { makeConsole } from "../log/console_capture.ts";
+import { BackendFallbackNotes } from "./backend_fallback.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { BatchStats } from "../metrics/batch_stats.ts";
 import { StreamStats } from "../metrics/stream_stats.ts";
@@ -162,8 +163,13 @@ export async function startReplica(
     ) => scoped().exception(m, e, o),
   };
   // Libraries log permission denials they hit (emscripten: "failed to
-  // asynchronously prepare wasm: NotCapable: ..."): with the runtime's hint.
-  globalThis.console = makeConsole(scoped, explainPermissionText);
+  // asynchronously prepare wasm: NotCapable: ..."): with the runtime's hint;
+  // and a tfjs backend that fails says that tfjs falls back, and why.
+  const fallbacks = new BackendFallbackNotes();
+  globalThis.console = makeConsole(
+    scoped,
+    (text) => fallbacks.rewrite(explainPermissionText(text)),
+  );
 
   // Cortex's max_replica_concurrency: what this replica admits, running
   // and queued; the serving process admits what it sends here the same way.

@@ -26,10 +26,12 @@ export interface WorkerPermissions {
  * Deno checks a read grant against the path given, not a link's target, so a
  * link is listed (and granted) only when its real target is itself a project
  * file (src/config/project_files.ts).
- * Also read (read-only): `packageDirs`, the folders in Deno's npm cache of
- * the npm packages in the handler's module graph (src/supervisor/modules.ts
- * `npmPackageDirs`), since packages read their own files (onnxruntime-web
- * its `.wasm`) with `node:fs`; never the rest of the cache.
+ * Also read (read-only): `packageDirs`, what the handler's module graph
+ * reads (src/supervisor/modules.ts `readPathsOf`): the folders in Deno's
+ * npm cache of its npm packages, since packages read their own files
+ * (onnxruntime-web its `.wasm`) with `node:fs`, never the rest of the
+ * cache; and each file it byte-imports (`with { type: "bytes" }`), which
+ * Deno reads with the replica's permissions.
  * Also read (read-only): the folder of `handler.models.dir` (versions are
  * added to it while serving) and `modelFiles`, the downloaded files of the
  * API's `handler.models` URLs in the supervisor's model cache.

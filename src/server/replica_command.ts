@@ -10,7 +10,7 @@
 import { fileURLToPath } from "node:url";
 import type { ReplicaCommand } from "./replica.ts";
 import type { WorkerPermissions } from "./permissions.ts";
-import { moduleFlags } from "../supervisor/flags.ts";
+import { moduleFlags, RAW_IMPORTS_FLAG } from "../supervisor/flags.ts";
 
 /** The replica process's entry module. */
 export const REPLICA_MAIN = fileURLToPath(
@@ -67,6 +67,7 @@ export function replicaCommand(opts: ReplicaCommandOptions): ReplicaCommand {
       "run",
       "--unstable-net",
       "--unstable-no-legacy-abort",
+      RAW_IMPORTS_FLAG,
       "--no-prompt",
       // One replica per process: --frozen refuses any import outside the
       // prepared graph, and in Deno that failure stays in this process.

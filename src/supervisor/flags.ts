@@ -11,10 +11,22 @@ import type { Project } from "../config/types.ts";
 import { netEntryProblem, ownPorts } from "../config/net_rules.ts";
 import { TRACE_ENV, TRACES_ENV } from "../trace/config.ts";
 
-/** Unstable features the runtime needs (reusePort). */
+/**
+ * Byte and text imports (`import model from "./model.onnx" with { type:
+ * "bytes" }`): the compile-safe way to embed a model or a `.wasm` in a
+ * handler. Every step that builds or loads a handler's module graph (cache,
+ * info, check, replicas, compile) runs with it, so they agree on the graph.
+ */
+export const RAW_IMPORTS_FLAG = "--unstable-raw-imports";
+
+/**
+ * Unstable features the runtime needs (reusePort), and raw imports for
+ * handlers (a compiled binary's replicas are the binary itself).
+ */
 export const UNSTABLE_FLAGS = [
   "--unstable-net",
   "--unstable-no-legacy-abort",
+  RAW_IMPORTS_FLAG,
 ];
 
 /** Read by @grpc/grpc-js when it loads and when servers start. */

@@ -35,6 +35,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Project } from "../config/types.ts";
 import { DECLARE_HINT } from "../replica/module_hints.ts";
+import { RAW_IMPORTS_FLAG } from "./flags.ts";
 
 export { DECLARE_HINT };
 
@@ -77,15 +78,19 @@ export interface ModuleFiles {
   /** The lockfile of the serving process. */
   lock: string;
   /**
-   * A JSON file: each handler path (as in cortex.yaml) → the folders, in
-   * Deno's npm cache, of the npm packages in its module graph. Replicas of
-   * that handler may read them (read-only): packages such as
-   * onnxruntime-web read their own `.wasm` with `node:fs`.
+   * A JSON file: each handler path (as in cortex.yaml) → what its module
+   * graph needs to read ({@linkcode readPathsOf}): the folders, in Deno's
+   * npm cache, of its npm packages (onnxruntime-web reads its own `.wasm`
+   * with `node:fs`) and the files it byte-imports. Replicas of that handler
+   * (only) may read them, read-only.
    */
   packages?: string;
 }
 
-/** Handler path → the npm package folders of its module graph. */
+/**
+ * Handler path → the npm package folders and the byte-imported files of its
+ * module graph.
+ */
 export type PackageDirs = Record<string, string[]>;
 
 /** A handler's module graph does not resolve (exit code 2, like bad config). */
@@ -474,6 +479,7 @@ export async function prepareModules(
       args: [
         "cache",
         "--no-config",
+        RAW_IMPORTS_FLAG,
         `--import-map=${cacheMap}`,
         `--lock=${projectLock}`,
         ...(modules.frozen ? ["--frozen"] : []),
@@ -500,11 +506,16 @@ export async function prepareModules(
   const dirs: PackageDirs = {};
   await Promise.all(
     [...new Set(apis.map((a) => a.handler.path))].map(async (path) => {
-      dirs[path] = await npmPackageDirs(
+      const info = await graphInfo(
         join(project.dir, path),
         [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
         opts.deno,
       );
+      const outside = byteImportsOutside(project.dir, byteImportedFiles(info));
+      if (outside.length > 0) {
+        throw new ModuleGraphError(outsideMessage(path, outside));
+      }
+      dirs[path] = readPathsOf(info);
     }),
   );
   await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
@@ -559,7 +570,13 @@ async function checkHandlers(
     ),
   );
   const out = await new Deno.Command(opts.deno ?? Deno.execPath(), {
-    args: ["check", `--config=${config}`, "--cached-only", ...handlers],
+    args: [
+      "check",
+      `--config=${config}`,
+      RAW_IMPORTS_FLAG,
+      "--cached-only",
+      ...handlers,
+    ],
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
@@ -581,20 +598,78 @@ async function checkHandlers(
 export const CHECK_RULE =
   `serve and compile type-check handlers alike, with the "compilerOptions" of the project's deno.json (Deno's defaults without one): fix the errors, relax the options there, or skip the check with serve --no-check / compile --no-check`;
 
+/** What `deno info --json` says of a module graph (the parts read here). */
+export interface GraphInfo {
+  modules?: {
+    specifier?: string;
+    local?: string;
+    dependencies?: { code?: { specifier?: string }; assertionType?: string }[];
+  }[];
+  npmPackages?: Record<string, { localPath?: unknown }>;
+}
+
 /**
- * The folders, in Deno's npm cache, of the npm packages in the module graph
- * of `entry` (`deno info --json`, after the cache step): exactly what a replica of
- * that handler may read there, never the whole cache.
- *
- * @param flags The import map and lockfile flags the graph was cached with.
+ * The local files a module graph imports with `with { type: "bytes" }` or
+ * `{ type: "text" }`: Deno loads them with the importer's read permission,
+ * so a replica needs a grant for each, and `cortex compile` must embed them.
  */
-export async function npmPackageDirs(
+export function byteImportedFiles(info: GraphInfo): string[] {
+  const raw = new Set<string>();
+  for (const module of info.modules ?? []) {
+    for (const dep of module.dependencies ?? []) {
+      const spec = dep.code?.specifier;
+      if (
+        (dep.assertionType === "bytes" || dep.assertionType === "text") &&
+        spec?.startsWith("file:")
+      ) raw.add(spec);
+    }
+  }
+  return (info.modules ?? [])
+    .filter((m) => raw.has(m.specifier ?? "") && typeof m.local === "string")
+    .map((m) => m.local!)
+    .sort();
+}
+
+/**
+ * The byte-imported files that are not inside the project directory. A
+ * replica is granted each file its handler byte-imports, so a file outside
+ * the project would hand the replica a grant (of `/etc/passwd`, say) that
+ * no project rule allows; `cortex compile` could not embed it either.
+ */
+export function byteImportsOutside(
+  projectDir: string,
+  files: string[],
+): string[] {
+  const dir = projectDir.replace(/\/?$/, "/");
+  return files.filter((f) => !f.startsWith(dir));
+}
+
+/** The error for byte imports from outside the project. */
+function outsideMessage(handler: string, files: string[]): string {
+  return `${handler} byte-imports ${
+    files.map((f) => `"${f}"`).join(", ")
+  } from outside the project: a handler may byte-import only files inside its project (move the file into the project)`;
+}
+
+/**
+ * What a module graph reads from disk besides its code: the folders of its
+ * npm packages in Deno's cache, and its {@linkcode byteImportedFiles}.
+ */
+export function readPathsOf(info: GraphInfo): string[] {
+  const dirs = Object.values(info.npmPackages ?? {})
+    .map((p) => p.localPath)
+    .filter((p): p is string => typeof p === "string" && p !== "");
+  return [...new Set([...dirs, ...byteImportedFiles(info)])].sort();
+}
+
+/** `deno info --json` of `entry`, with raw imports on. */
+export async function graphInfo(
   entry: string,
   flags: string[],
   deno: string = Deno.execPath(),
-): Promise<string[]> {
+): Promise<GraphInfo> {
   const out = await new Deno.Command(deno, {
-    args: ["info", "--json", "--no-config", ...flags, entry],
+    args: ["info", "--json", "--no-config", RAW_IMPORTS_FLAG, ...flags, entry],
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
@@ -602,21 +677,59 @@ export async function npmPackageDirs(
   }).output();
   if (!out.success) {
     throw new ModuleGraphError(
-      `Cannot list the npm packages of ${entry}: ${
+      `Cannot read the module graph of ${entry}: ${
         cacheErrorText(new TextDecoder().decode(out.stderr))
       }`,
     );
   }
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    npmPackages?: Record<string, { localPath?: unknown }>;
-  };
-  return [
-    ...new Set(
-      Object.values(info.npmPackages ?? {})
-        .map((p) => p.localPath)
-        .filter((p): p is string => typeof p === "string" && p !== ""),
-    ),
-  ].sort();
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as GraphInfo;
+}
+
+/**
+ * The files each handler of `project` byte-imports (absolute paths), read
+ * from its module graph resolved as `serve` resolves it (the project's
+ * import map and a copy of its lockfile, so nothing in the project is
+ * written). `cortex compile` embeds them.
+ *
+ * @returns Handler path (as in cortex.yaml) → its byte-imported files.
+ */
+export async function handlerByteImports(
+  project: Project,
+  deno: string = Deno.execPath(),
+): Promise<Record<string, string[]>> {
+  const modules = await readProjectModules(project.dir);
+  const tmp = await Deno.makeTempDir({ prefix: "cortex-graph-" });
+  try {
+    const map = join(tmp, "import_map.json");
+    await Deno.writeTextFile(
+      map,
+      JSON.stringify(
+        serveImportMap(
+          await runtimeImports(),
+          project.dir,
+          modules,
+          CORTEX_STUB,
+        ),
+      ),
+    );
+    const lock = join(tmp, "deno.lock");
+    const projectLock = modules.lock === null
+      ? null
+      : await Deno.readTextFile(modules.lock).catch(() => null);
+    await Deno.writeTextFile(lock, mergeLocks([projectLock]));
+    const out: Record<string, string[]> = {};
+    for (const path of new Set(project.apis.map((a) => a.handler.path))) {
+      out[path] = byteImportedFiles(
+        await graphInfo(join(project.dir, path), [
+          `--import-map=${map}`,
+          `--lock=${lock}`,
+        ], deno),
+      );
+    }
+    return out;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 }
 
 /** Reads the file {@linkcode ModuleFiles.packages} names ({} when absent). */

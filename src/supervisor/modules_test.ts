@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Project } from "../config/types.ts";
 import {
+  byteImportedFiles,
+  byteImportsOutside,
   cacheErrorText,
   CHECK_RULE,
   HANDLER_IMPORTS,
@@ -10,6 +12,7 @@ import {
   mergeLocks,
   ModuleGraphError,
   prepareModules,
+  readPathsOf,
   readProjectModules,
   RUNTIME_LOCK,
   runtimeImports,
@@ -192,6 +195,53 @@ Deno.test("mergeLocks(): another lockfile version is an error saying how to upgr
     () => mergeLocks([JSON.stringify({ version: "4" })], ["/p/deno.lock"]),
     /\/p\/deno\.lock has version 4; .*deno install/,
   );
+});
+
+Deno.test("readPathsOf(): npm package folders and local byte/text imports, not code or remote raw imports", () => {
+  const dep = (specifier: string, assertionType?: string) => ({
+    code: { specifier },
+    ...(assertionType ? { assertionType } : {}),
+  });
+  const info = {
+    modules: [
+      {
+        specifier: "file:///p/handler.ts",
+        local: "/p/handler.ts",
+        dependencies: [
+          dep("file:///p/model.onnx", "bytes"),
+          dep("file:///p/labels.txt", "text"),
+          dep("file:///p/lib.ts"),
+          dep("npm:/onnxruntime-web@1.30.0/dist/x.wasm", "bytes"),
+        ],
+      },
+      { specifier: "file:///p/model.onnx", local: "/p/model.onnx" },
+      { specifier: "file:///p/labels.txt", local: "/p/labels.txt" },
+      { specifier: "file:///p/lib.ts", local: "/p/lib.ts" },
+    ],
+    npmPackages: {
+      "onnxruntime-web@1.30.0": { localPath: "/cache/onnxruntime-web/1.30.0" },
+      "nolocal@1.0.0": {},
+    },
+  };
+  assert.deepEqual(byteImportedFiles(info), ["/p/labels.txt", "/p/model.onnx"]);
+  assert.deepEqual(readPathsOf(info), [
+    "/cache/onnxruntime-web/1.30.0",
+    "/p/labels.txt",
+    "/p/model.onnx",
+  ]);
+});
+
+Deno.test("byteImportsOutside(): files outside the project directory, including a sibling with the same prefix", () => {
+  assert.deepEqual(
+    byteImportsOutside("/p/proj", [
+      "/p/proj/model.onnx",
+      "/p/proj/sub/m.bin",
+      "/etc/passwd",
+      "/p/project2/x.bin",
+    ]),
+    ["/etc/passwd", "/p/project2/x.bin"],
+  );
+  assert.deepEqual(byteImportsOutside("/p/proj/", ["/p/proj/a"]), []);
 });
 
 Deno.test("cacheErrorText(): Deno's error without the backtrace and deno add advice", () => {
