@@ -274,6 +274,33 @@ export async function waitFor200(
   throw new Error(`Timed out waiting for 200 from ${url}: ${last}`);
 }
 
+/**
+ * CPU seconds a process has used (user + system), from the text of
+ * /proc/<pid>/stat (`ticks` per second, 100 on Linux).
+ */
+export function parsePidCpuSeconds(text: string, ticks = 100): number {
+  // The command name may hold spaces and parentheses: fields follow the last ")".
+  const end = text.lastIndexOf(")");
+  if (end === -1) throw new SyntaxError('Cannot read a pid\'s stat: no ")"');
+  const f = text.slice(end + 2).split(" ");
+  const user = Number(f[11]);
+  const system = Number(f[12]);
+  if (!Number.isFinite(user) || !Number.isFinite(system)) {
+    throw new SyntaxError("Cannot read a pid's stat: no utime/stime fields");
+  }
+  return (user + system) / ticks;
+}
+
+/** CPU seconds `pid` has used, or 0 once it is gone. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    return parsePidCpuSeconds(await readProc(`/proc/${pid}/stat`));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+}
+
 /** Busy and total jiffies of all CPUs, from the first line of /proc/stat. */
 export function parseProcStat(text: string): { busy: number; total: number } {
   const m = /^cpu\s+(.+)$/m.exec(text);

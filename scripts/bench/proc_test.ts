@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { parsePidList, parseProcStat, parseVmRssKb } from "./proc.ts";
+import {
+  parsePidCpuSeconds,
+  parsePidList,
+  parseProcStat,
+  parseVmRssKb,
+} from "./proc.ts";
 
 Deno.test("parsePidList() reads a /proc children file", () => {
   assert.deepEqual(parsePidList("27931 27942 \n"), [27931, 27942]);
@@ -18,4 +23,11 @@ Deno.test("parseProcStat() sums busy and total jiffies", () => {
     "cpu  100 5 50 800 40 0 5 0 0 0\ncpu0 50 2 25 400 20 0 3 0 0 0\n";
   assert.deepEqual(parseProcStat(stat), { busy: 160, total: 1000 });
   assert.throws(() => parseProcStat("intr 1 2 3\n"), SyntaxError);
+});
+
+Deno.test("parsePidCpuSeconds() adds utime and stime, whatever the command name", () => {
+  const stat =
+    "4242 (deno (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 5 0";
+  assert.equal(parsePidCpuSeconds(stat), 2.8);
+  assert.throws(() => parsePidCpuSeconds("garbage"), SyntaxError);
 });
