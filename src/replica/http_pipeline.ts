@@ -69,6 +69,8 @@ export interface AccessEntry {
   status: number;
   latencyMs: number;
   requestId: string;
+  /** The trace id of a valid incoming traceparent. */
+  traceId?: string;
   bytesIn: number;
   bytesOut: number;
   /** Size of the request's batch (server_side_batching). */
@@ -223,17 +225,23 @@ export function createHttpPipeline(deps: PipelineDeps) {
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
     if (logged(res.status)) {
-      deps.access({
+      // One object of one shape per request (no spreads of temporary ones).
+      const entry: AccessEntry = {
         method: original.method,
         path: pathOf(original.url),
         status: res.status,
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
-        ...traceOf(original),
         bytesIn: Number(original.headers.get("content-length") ?? 0),
         bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
-        ...(batchSize === undefined ? {} : { batchSize }),
-      });
+      };
+      const traceparent = original.headers.get("traceparent");
+      if (traceparent !== null) {
+        const traceId = parseTraceparent(traceparent)?.traceId;
+        if (traceId !== undefined) entry.traceId = traceId;
+      }
+      if (batchSize !== undefined) entry.batchSize = batchSize;
+      deps.access(entry);
     }
     return hasId ? res : withRequestId(res, requestId);
   }

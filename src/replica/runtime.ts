@@ -522,7 +522,9 @@ export async function startReplica(
       const requestId = requestIdOf(req);
       if (edge?.needed(req)) return serveChecked(req, client, requestId);
       const res = serveOwn(req, { requestId });
-      return res instanceof Response ? rebalance(res) : res.then(rebalance);
+      if (res instanceof Response) return rebalance(res);
+      // Alone, there is nowhere to rebalance to: no promise hop per request.
+      return peers > 1 ? res.then(rebalance) : res;
     }
     // Another API's request only while a newly deployed API takes over the
     // port: checked by the serving process's router.
