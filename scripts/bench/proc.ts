@@ -224,6 +224,37 @@ export async function treeRssMB(pid: number): Promise<number> {
   return total;
 }
 
+/**
+ * Private memory (`Private_Clean` + `Private_Dirty`, in KiB) from the text of
+ * /proc/<pid>/smaps_rollup: what the process alone holds, without the pages
+ * it shares with other processes (the deno binary's code above all).
+ */
+export function parsePrivateKb(smapsRollup: string): number {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(smapsRollup);
+    if (!m) {
+      throw new SyntaxError(
+        `Cannot read ${name}: no such line in smaps_rollup`,
+      );
+    }
+    return Number(m[1]);
+  };
+  return field("Private_Clean") + field("Private_Dirty");
+}
+
+/**
+ * Private memory of `pid` and every process below it in MB: the memory an
+ * extra replica process really adds (its RSS counts shared pages too).
+ */
+export async function treePrivateMB(pid: number): Promise<number> {
+  let totalKb = 0;
+  for (const p of [pid, ...await descendants(pid)]) {
+    totalKb += await readProc(`/proc/${p}/smaps_rollup`)
+      .then(parsePrivateKb, () => 0);
+  }
+  return totalKb * 1024 / 1e6;
+}
+
 /** A TCP port that is free right now on 127.0.0.1. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
