@@ -224,6 +224,37 @@ export async function treeRssMB(pid: number): Promise<number> {
   return total;
 }
 
+/**
+ * Private memory (`Private_Clean` + `Private_Dirty`, in KiB) from the text of
+ * /proc/<pid>/smaps_rollup: what the process alone holds, without the pages
+ * it shares with other processes (the deno binary's code above all).
+ */
+export function parsePrivateKb(smapsRollup: string): number {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, "m").exec(smapsRollup);
+    if (!m) {
+      throw new SyntaxError(
+        `Cannot read ${name}: no such line in smaps_rollup`,
+      );
+    }
+    return Number(m[1]);
+  };
+  return field("Private_Clean") + field("Private_Dirty");
+}
+
+/**
+ * Private memory of `pid` and every process below it in MB: the memory an
+ * extra replica process really adds (its RSS counts shared pages too).
+ */
+export async function treePrivateMB(pid: number): Promise<number> {
+  let totalKb = 0;
+  for (const p of [pid, ...await descendants(pid)]) {
+    totalKb += await readProc(`/proc/${p}/smaps_rollup`)
+      .then(parsePrivateKb, () => 0);
+  }
+  return totalKb * 1024 / 1e6;
+}
+
 /** A TCP port that is free right now on 127.0.0.1. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -272,6 +303,33 @@ export async function waitFor200(
     await sleep(opts.intervalMs ?? 5);
   }
   throw new Error(`Timed out waiting for 200 from ${url}: ${last}`);
+}
+
+/**
+ * CPU seconds a process has used (user + system), from the text of
+ * /proc/<pid>/stat (`ticks` per second, 100 on Linux).
+ */
+export function parsePidCpuSeconds(text: string, ticks = 100): number {
+  // The command name may hold spaces and parentheses: fields follow the last ")".
+  const end = text.lastIndexOf(")");
+  if (end === -1) throw new SyntaxError('Cannot read a pid\'s stat: no ")"');
+  const f = text.slice(end + 2).split(" ");
+  const user = Number(f[11]);
+  const system = Number(f[12]);
+  if (!Number.isFinite(user) || !Number.isFinite(system)) {
+    throw new SyntaxError("Cannot read a pid's stat: no utime/stime fields");
+  }
+  return (user + system) / ticks;
+}
+
+/** CPU seconds `pid` has used, or 0 once it is gone. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    return parsePidCpuSeconds(await readProc(`/proc/${pid}/stat`));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
 }
 
 /** Busy and total jiffies of all CPUs, from the first line of /proc/stat. */

@@ -290,6 +290,13 @@ export function renderReport(r: BenchResults): string {
         `${mem.idleManyMB.toFixed(1)} MB`,
         `${mem.perExtraReplicaMB.toFixed(1)} MB per extra replica`,
       ],
+      ...(mem.perExtraReplicaPrivateMB === undefined ? [] : [[
+        `Idle private memory (no shared pages), 1 / ${mem.replicas} replicas`,
+        `${mem.idlePrivateMB!.toFixed(1)} / ${
+          mem.idleManyPrivateMB!.toFixed(1)
+        } MB`,
+        `${mem.perExtraReplicaPrivateMB.toFixed(1)} MB per extra replica`,
+      ]]),
       [
         `RSS under load (JSON, ${mem.loadConnections} conns, ${
           fmtRps(mem.load.rps)

@@ -127,15 +127,16 @@ export const STAGES: readonly StageSpec[] = [
   {
     stage: "log hand-off: frame encode",
     where: "replica",
-    code: `src/grpc/shared/frames.ts encodeFrame (${BATCH}-line batch)`,
-    bench: `log hand-off: encodeFrame, batch of ${BATCH} lines`,
+    code: `src/grpc/shared/frames.ts encodeTextFrame (${BATCH}-line batch)`,
+    bench: `log hand-off: encodeTextFrame, batch of ${BATCH} lines`,
     per: BATCH,
   },
   {
     stage: "log hand-off: frame decode",
     where: "serving process",
-    code: `src/grpc/shared/frames.ts FrameDecoder (${BATCH}-line batch)`,
-    bench: `log hand-off: FrameDecoder.push, batch of ${BATCH} lines`,
+    code: `src/grpc/shared/frames.ts FrameDecoder, text (${BATCH}-line batch)`,
+    bench:
+      `log hand-off: FrameDecoder.push text frame, batch of ${BATCH} lines`,
     per: BATCH,
   },
   {

@@ -77,6 +77,14 @@ export interface MemoryResults {
   replicas: number;
   idleManyMB: number;
   perExtraReplicaMB: number;
+  /**
+   * Private memory (no shared pages) of the serving process and its replicas,
+   * idle, with 1 and with `replicas` replicas, and per extra replica (absent
+   * in results from before 2026-12-01).
+   */
+  idlePrivateMB?: number;
+  idleManyPrivateMB?: number;
+  perExtraReplicaPrivateMB?: number;
   /** Peak and final RSS of the one-replica server under JSON load. */
   loadPeakMB: number;
   afterLoadMB: number;

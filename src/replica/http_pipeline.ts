@@ -78,12 +78,12 @@ export interface AccessEntry {
   status: number;
   latencyMs: number;
   requestId: string;
+  /** The request's trace id (its traceparent's, or its server span's). */
+  traceId?: string;
   bytesIn: number;
   bytesOut: number;
   /** Size of the request's batch (server_side_batching). */
   batchSize?: number;
-  /** The request's trace id (its traceparent's, or its server span's). */
-  traceId?: string;
   /** The request's server span, when tracing is on. */
   spanId?: string;
   /** A WebSocket's close code (its line is written when it closes). */
@@ -243,19 +243,26 @@ export function createHttpPipeline(deps: PipelineDeps) {
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
     if (logged(res.status)) {
-      deps.access({
+      // One object of one shape per request (no spreads of temporary ones).
+      const entry: AccessEntry = {
         method: original.method,
         path: pathOf(original.url),
         status: res.status,
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
-        ...(span === null
-          ? traceOf(original)
-          : { traceId: span.traceId, spanId: span.spanId }),
         bytesIn: Number(original.headers.get("content-length") ?? 0),
         bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
-        ...(batchSize === undefined ? {} : { batchSize }),
-      });
+      };
+      const traceparent = original.headers.get("traceparent");
+      if (span !== null) {
+        entry.traceId = span.traceId;
+        entry.spanId = span.spanId;
+      } else if (traceparent !== null) {
+        const traceId = parseTraceparent(traceparent)?.traceId;
+        if (traceId !== undefined) entry.traceId = traceId;
+      }
+      if (batchSize !== undefined) entry.batchSize = batchSize;
+      deps.access(entry);
     }
     return hasId ? res : withRequestId(res, requestId);
   }

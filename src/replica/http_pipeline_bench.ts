@@ -11,7 +11,7 @@
  */
 
 import { parseApiConfigs } from "../config/parse_api_configs.ts";
-import { encodeFrame } from "../grpc/shared/frames.ts";
+import { encodeTextFrame } from "../grpc/shared/frames.ts";
 import type { HandlerLogger } from "../handler/types.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
 import { LineBuffer } from "../log/line_buffer.ts";
@@ -103,7 +103,7 @@ const reportSoon = () => {
 const admission = new Admission(createAdmissionBuffer(), reportSoon);
 admission.limit = api!.autoscaling.maxReplicaConcurrency;
 const logs = new LineBuffer(
-  (chunk) => void encodeFrame([{ type: "log", chunk }]),
+  (chunk) => void encodeTextFrame(chunk),
   { maxBytes: 256 * 1024, delayMs: 10 },
 );
 const accessLine = accessLineFormatter(

@@ -63,6 +63,7 @@ export async function runReplicaProcess(
   const early: ToReplica[] = [];
   const channel: ParentChannel = {
     post: (msg: FromReplica) => writer.send(msg),
+    postLog: (chunk: string) => writer.sendText(chunk),
     onMessage: (fn) => {
       receive = fn;
       for (const msg of early.splice(0)) fn(msg);

@@ -217,7 +217,10 @@ export class Replica {
     if (this.state === "stopped") return;
     let msg: FromReplica;
     try {
-      msg = checkFromReplica(raw);
+      // A text frame is a batch of log lines (FrameWriter.sendText).
+      msg = checkFromReplica(
+        typeof raw === "string" ? { type: "log", chunk: raw } : raw,
+      );
     } catch (error) {
       if (!(error instanceof BadReplicaMessage)) throw error;
       this.kill(

@@ -91,7 +91,8 @@ export class ReplicaSocket {
   }
 
   async #greet(conn: Deno.Conn): Promise<void> {
-    const decoder = new FrameDecoder();
+    // Text frames: a replica's batches of log lines (checked as "log").
+    const decoder = new FrameDecoder({ text: true });
     const buf = new Uint8Array(64 * 1024);
     const timer = setTimeout(() => conn.close(), HELLO_TIMEOUT_MS);
     let pending: unknown[] = [];

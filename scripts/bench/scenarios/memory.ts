@@ -6,7 +6,7 @@
  * @module
  */
 
-import { rssMB, sleep, treeRssMB } from "../proc.ts";
+import { rssMB, sleep, treePrivateMB, treeRssMB } from "../proc.ts";
 import { PROJECTS, type RuntimeServer, startRuntime } from "../servers.ts";
 import { writeWorkloads } from "../bodies.ts";
 import type { BenchContext, MemoryResults } from "../types.ts";
@@ -66,9 +66,11 @@ export async function memoryScenario(
     args: ["--api", "echo"],
   });
   let idleMB: number, supervisorMB: number, loadPeakMB = 0, afterLoadMB: number;
+  let idlePrivateMB: number, idleManyPrivateMB: number;
   let load;
   try {
     idleMB = await idleRss(one);
+    idlePrivateMB = await treePrivateMB(await one.servingPid());
     supervisorMB = await rssMB(await one.supervisorPid());
     ctx.log(
       `  idle RSS, 1 replica: ${idleMB.toFixed(1)} MB (supervisor ${
@@ -117,8 +119,12 @@ export async function memoryScenario(
   try {
     await waitForReplicas(many, "echo-4", MANY_REPLICAS);
     idleManyMB = await idleRss(many);
+    idleManyPrivateMB = await treePrivateMB(await many.servingPid());
     ctx.log(
-      `  idle RSS, ${MANY_REPLICAS} replicas: ${idleManyMB.toFixed(1)} MB`,
+      `  idle RSS, ${MANY_REPLICAS} replicas: ${idleManyMB.toFixed(1)} MB` +
+        ` (private: ${idlePrivateMB.toFixed(1)} MB with 1 replica, ${
+          idleManyPrivateMB.toFixed(1)
+        } MB with ${MANY_REPLICAS})`,
     );
   } finally {
     await many.stop();
@@ -129,6 +135,10 @@ export async function memoryScenario(
     replicas: MANY_REPLICAS,
     idleManyMB,
     perExtraReplicaMB: (idleManyMB - idleMB) / (MANY_REPLICAS - 1),
+    idlePrivateMB,
+    idleManyPrivateMB,
+    perExtraReplicaPrivateMB: (idleManyPrivateMB - idlePrivateMB) /
+      (MANY_REPLICAS - 1),
     loadPeakMB,
     afterLoadMB,
     load,

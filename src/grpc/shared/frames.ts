@@ -8,6 +8,11 @@
  * Deno whatever the size, so {@linkcode FrameWriter} sends everything queued
  * within one event-loop turn (and during a write) as one frame.
  *
+ * A text frame (the top bit of the length set) carries one string as UTF-8
+ * instead: a replica's batch of log lines, which `node:v8` (Deno's JavaScript
+ * serializer) copies at about 0.4 µs a line where `TextEncoder` takes 0.1.
+ * Only a decoder created with `{ text: true }` accepts text frames.
+ *
  * @module
  */
 
@@ -16,6 +21,32 @@ import { deserialize, serialize } from "node:v8";
 
 /** Largest frame accepted (a batch may hold several 32 MiB messages). */
 export const MAX_FRAME_BYTES = 1 << 30;
+
+/** Set in a frame's length word: the frame is one UTF-8 string. */
+const TEXT_FRAME = 0x8000_0000;
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** Encodes a string as one text frame. */
+export function encodeTextFrame(text: string): Uint8Array {
+  // Log lines are mostly ASCII: one byte a character, encoded in place.
+  let frame = new Uint8Array(4 + text.length);
+  let { read, written } = utf8Encoder.encodeInto(text, frame.subarray(4));
+  if (read !== text.length) {
+    const body = utf8Encoder.encode(text);
+    frame = new Uint8Array(4 + body.length);
+    frame.set(body, 4);
+    written = body.length;
+  }
+  if (written > MAX_FRAME_BYTES) {
+    throw new RangeError(
+      `Frame of ${written} bytes exceeds ${MAX_FRAME_BYTES} bytes`,
+    );
+  }
+  new DataView(frame.buffer).setUint32(0, TEXT_FRAME + written);
+  return frame;
+}
 
 /** Encodes a batch of messages as one frame. */
 export function encodeFrame(messages: readonly unknown[]): Uint8Array {
@@ -35,12 +66,22 @@ export function encodeFrame(messages: readonly unknown[]): Uint8Array {
 export class FrameDecoder {
   #chunks: Uint8Array[] = [];
   #buffered = 0;
+  readonly #text: boolean;
+
+  /**
+   * @param opts `text`: accept text frames (each decodes to a string);
+   *   without it a text frame throws, as a malformed frame does.
+   */
+  constructor(opts: { text?: boolean } = {}) {
+    this.#text = opts.text ?? false;
+  }
 
   /**
    * Adds bytes read from the stream.
    *
    * @returns the messages of every frame completed by `chunk`, in order
    * @throws {RangeError} when a frame announces more than MAX_FRAME_BYTES
+   * @throws {TypeError} on a text frame when text frames are not accepted
    */
   push(chunk: Uint8Array): unknown[] {
     this.#chunks.push(chunk);
@@ -48,8 +89,13 @@ export class FrameDecoder {
     const out: unknown[] = [];
     while (this.#buffered >= 4) {
       const head = this.#peek(4);
-      const length = new DataView(head.buffer, head.byteOffset, 4)
+      const word = new DataView(head.buffer, head.byteOffset, 4)
         .getUint32(0);
+      const text = word >= TEXT_FRAME;
+      const length = text ? word - TEXT_FRAME : word;
+      if (text && !this.#text) {
+        throw new TypeError("Text frame on a channel that takes none");
+      }
       if (length > MAX_FRAME_BYTES) {
         throw new RangeError(
           `Frame of ${length} bytes exceeds ${MAX_FRAME_BYTES} bytes`,
@@ -57,6 +103,10 @@ export class FrameDecoder {
       }
       if (this.#buffered < 4 + length) break;
       const frame = this.#take(4 + length);
+      if (text) {
+        out.push(utf8Decoder.decode(frame.subarray(4)));
+        continue;
+      }
       const batch = deserialize(frame.subarray(4)) as unknown;
       if (!Array.isArray(batch)) throw new TypeError("Frame is not a batch");
       out.push(...batch);
@@ -97,6 +147,11 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
     at += c.length;
   }
   return out;
+}
+
+/** A string queued by {@linkcode FrameWriter.sendText}. */
+class QueuedText {
+  constructor(readonly text: string) {}
 }
 
 /** Where a {@linkcode FrameWriter} writes (a `Deno.Conn`). */
@@ -140,6 +195,14 @@ export class FrameWriter {
     }
   }
 
+  /**
+   * Queues one string, sent as a text frame in order with the messages
+   * (for a decoder created with `{ text: true }`).
+   */
+  sendText(text: string): void {
+    this.send(new QueuedText(text));
+  }
+
   /** True after a write failed (the peer is gone). */
   get failed(): boolean {
     return this.#failed;
@@ -174,8 +237,30 @@ export class FrameWriter {
     }
   }
 
-  /** One frame; a message that cannot be cloned is dropped alone. */
+  /** The batch's frames: runs of messages, and each text on its own. */
   #encode(batch: unknown[]): Uint8Array {
+    if (!batch.some((m) => m instanceof QueuedText)) {
+      return this.#encodeMessages(batch);
+    }
+    const frames: Uint8Array[] = [];
+    let run: unknown[] = [];
+    for (const message of batch) {
+      if (!(message instanceof QueuedText)) {
+        run.push(message);
+        continue;
+      }
+      if (run.length > 0) frames.push(this.#encodeMessages(run));
+      run = [];
+      frames.push(encodeTextFrame(message.text));
+    }
+    if (run.length > 0) frames.push(this.#encodeMessages(run));
+    return frames.length === 1
+      ? frames[0]!
+      : concat(frames, frames.reduce((n, f) => n + f.length, 0));
+  }
+
+  /** One frame; a message that cannot be cloned is dropped alone. */
+  #encodeMessages(batch: unknown[]): Uint8Array {
     try {
       return encodeFrame(batch);
     } catch {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   encodeFrame,
+  encodeTextFrame,
   FrameDecoder,
   type FrameSink,
   FrameWriter,
@@ -81,7 +82,7 @@ function recordingSink(max = Infinity) {
     },
   };
   const decode = () => {
-    const decoder = new FrameDecoder();
+    const decoder = new FrameDecoder({ text: true });
     return writes.flatMap((w) => decoder.push(w));
   };
   return { writes, sink, decode };
@@ -140,4 +141,39 @@ Deno.test("frames: after a write error the writer reports it once and drops the 
   await writer.flushed();
   assert.equal(writes, 1);
   assert.equal(errors.length, 1);
+});
+
+Deno.test("frames: a text frame decodes to its string, ASCII or not, split anywhere", () => {
+  for (const text of ['{"a":1}\n', "caf\u00e9 \u{1F600} \u00fc\n", ""]) {
+    const frame = encodeTextFrame(text);
+    const length = new DataView(frame.buffer).getUint32(0);
+    assert.equal(length & 0x7fff_ffff, frame.length - 4);
+    assert.ok(length >= 0x8000_0000, "the text bit is set");
+    const decoder = new FrameDecoder({ text: true });
+    const out: unknown[] = [];
+    for (let i = 0; i < frame.length; i += 3) {
+      out.push(...decoder.push(frame.slice(i, i + 3)));
+    }
+    assert.deepEqual(out, [text]);
+  }
+});
+
+Deno.test("frames: a decoder without text frames refuses one", () => {
+  assert.throws(
+    () => new FrameDecoder().push(encodeTextFrame("forged\n")),
+    TypeError,
+  );
+});
+
+Deno.test("frames: texts and messages queued together arrive in order", async () => {
+  const { writes, sink, decode } = recordingSink();
+  const writer = new FrameWriter(sink);
+  writer.send({ n: 1 });
+  writer.sendText("a\n");
+  writer.sendText("b\n");
+  writer.send({ n: 2 });
+  writer.send({ n: 3 });
+  await writer.flushed();
+  assert.equal(writes.length, 1, "one write for the turn");
+  assert.deepEqual(decode(), [{ n: 1 }, "a\n", "b\n", { n: 2 }, { n: 3 }]);
 });
