@@ -489,7 +489,13 @@ export async function startReplica(
       api,
       batchStats,
       ...(tracer ? { tracer } : {}),
-      ...(init.grpc ? { descriptorSet: init.grpc.descriptorSet } : {}),
+      ...(init.grpc
+        ? {
+          descriptorSet: init.grpc.descriptorSet,
+          connect: (await import("../grpc/replica/connect_serve.ts"))
+            .createConnectServe,
+        }
+        : {}),
     })
     : null;
   const door = grpc?.http ?? null;
