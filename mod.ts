@@ -29,8 +29,8 @@ export type {
   RequestInfo,
 } from "./src/handler/types.ts";
 export { HttpError } from "./src/errors/http_error.ts";
-export { Code, GrpcError } from "./src/grpc/shared/grpc_error.ts";
-export type { GrpcCallInfo } from "./src/grpc/shared/call_info.ts";
+export { Code, GrpcError } from "./src/grpc/common/grpc_error.ts";
+export type { GrpcCallInfo } from "./src/grpc/common/call_info.ts";
 export { ControlError, CortexClient } from "./src/control/client.ts";
 export type {
   ApiDescription,

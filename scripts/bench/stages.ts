@@ -127,14 +127,14 @@ export const STAGES: readonly StageSpec[] = [
   {
     stage: "log hand-off: frame encode",
     where: "replica",
-    code: `src/grpc/shared/frames.ts encodeTextFrame (${BATCH}-line batch)`,
+    code: `src/grpc/common/frames.ts encodeTextFrame (${BATCH}-line batch)`,
     bench: `log hand-off: encodeTextFrame, batch of ${BATCH} lines`,
     per: BATCH,
   },
   {
     stage: "log hand-off: frame decode",
     where: "serving process",
-    code: `src/grpc/shared/frames.ts FrameDecoder, text (${BATCH}-line batch)`,
+    code: `src/grpc/common/frames.ts FrameDecoder, text (${BATCH}-line batch)`,
     bench:
       `log hand-off: FrameDecoder.push text frame, batch of ${BATCH} lines`,
     per: BATCH,

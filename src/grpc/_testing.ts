@@ -9,17 +9,17 @@
 import type { FileRegistry } from "@bufbuild/protobuf";
 import { fileURLToPath } from "node:url";
 import { compileProto } from "./build/proto_compile.ts";
-import { Code, GrpcError } from "./shared/grpc_error.ts";
+import { Code, GrpcError } from "./common/grpc_error.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
   GrpcLease,
   GrpcLogger,
-} from "./shared/protocol.ts";
-import { loadRegistry } from "./shared/registry.ts";
+} from "./common/protocol.ts";
+import { loadRegistry } from "./common/registry.ts";
 import { createGrpcReplicaSide } from "./replica/replica_side.ts";
 import { type GrpcServer, startGrpcServer } from "./frontend/grpc_server.ts";
-import type { GrpcCallInfo } from "./shared/call_info.ts";
+import type { GrpcCallInfo } from "./common/call_info.ts";
 import { TestClient } from "./frontend/_test_client.ts";
 
 /** The fixture project with test.proto. */

@@ -54,7 +54,7 @@ Deno.test("side imports: the check names grpc-js and the frontend", () => {
       "npm:/@grpc/grpc-js@1.14.7/build/src/index.js",
       "npm:@grpc/grpc-js@1.14.7",
       frontend,
-      new URL("src/grpc/shared/frames.ts", ROOT).href,
+      new URL("src/grpc/common/frames.ts", ROOT).href,
     ]),
     [
       "npm:/@grpc/grpc-js@1.14.7/build/src/index.js",

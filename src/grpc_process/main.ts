@@ -18,8 +18,8 @@
 
 import { parseArgs } from "node:util";
 import type { LogLevel } from "../config/types.ts";
-import { apiSetKey } from "../grpc/shared/bridge_protocol.ts";
-import type { GrpcLogger } from "../grpc/shared/protocol.ts";
+import { apiSetKey } from "../grpc/common/bridge_protocol.ts";
+import type { GrpcLogger } from "../grpc/common/protocol.ts";
 import {
   type GrpcServer,
   startGrpcServer,

@@ -11,14 +11,14 @@ import type {
   BridgeApi,
   FromGrpcProcess,
   ToGrpcProcess,
-} from "../grpc/shared/bridge_protocol.ts";
-import { FrameWriter, readMessages } from "../grpc/shared/frames.ts";
+} from "../grpc/common/bridge_protocol.ts";
+import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
   GrpcLease,
   GrpcToReplica,
-} from "../grpc/shared/protocol.ts";
+} from "../grpc/common/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** The hello of the serving process. */

@@ -24,7 +24,7 @@ async function assertRejects<E extends Error = any>(
   throw new Error("did not reject");
 }
 import { HttpError } from "../errors/http_error.ts";
-import { Code, GrpcError } from "../grpc/shared/grpc_error.ts";
+import { Code, GrpcError } from "../grpc/common/grpc_error.ts";
 import {
   type BatchClock,
   Batcher,

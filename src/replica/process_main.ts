@@ -13,7 +13,7 @@
  * @module
  */
 
-import { FrameWriter, readMessages } from "../grpc/shared/frames.ts";
+import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
 import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
 import { type ParentChannel, startReplica } from "./runtime.ts";
 import { explainPermissionText } from "./permission_hints.ts";

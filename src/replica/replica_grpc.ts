@@ -11,14 +11,14 @@ import {
   type GrpcReplicaSide,
   type GrpcReplicaSideOptions,
 } from "../grpc/replica/replica_side.ts";
-import type { GrpcToReplica } from "../grpc/shared/protocol.ts";
+import type { GrpcToReplica } from "../grpc/common/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FromReplica } from "./messages.ts";
 import type { Slots } from "./slots.ts";
 import type { ApiConfig } from "../config/types.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
-import type { GrpcCallInfo } from "../grpc/shared/call_info.ts";
-import { Code, GrpcError } from "../grpc/shared/grpc_error.ts";
+import type { GrpcCallInfo } from "../grpc/common/call_info.ts";
+import { Code, GrpcError } from "../grpc/common/grpc_error.ts";
 import { Batcher } from "./batcher.ts";
 import type {
   ConnectServe,

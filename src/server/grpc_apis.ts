@@ -8,7 +8,7 @@
  */
 
 import { compileProto } from "../grpc/build/proto_compile.ts";
-import { describeService } from "../grpc/shared/registry.ts";
+import { describeService } from "../grpc/common/registry.ts";
 import type { Server } from "./server.ts";
 
 /** A gRPC API ready to be served. */

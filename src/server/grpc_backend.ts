@@ -12,7 +12,7 @@ import type {
   GrpcMetadata,
   GrpcRefusal,
   GrpcToReplica,
-} from "../grpc/shared/protocol.ts";
+} from "../grpc/common/protocol.ts";
 import { type Edge, GRPC_CODE } from "../edge/edge.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
 import type { ReplicaPool } from "./replica_pool.ts";

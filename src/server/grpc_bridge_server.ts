@@ -16,14 +16,14 @@ import type {
   BridgeApi,
   FromGrpcProcess,
   ToGrpcProcess,
-} from "../grpc/shared/bridge_protocol.ts";
-import { FrameWriter, readMessages } from "../grpc/shared/frames.ts";
-import { Code } from "../grpc/shared/grpc_error.ts";
+} from "../grpc/common/bridge_protocol.ts";
+import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
+import { Code } from "../grpc/common/grpc_error.ts";
 import {
   type GrpcBackend,
   type GrpcLease,
   isRefusal,
-} from "../grpc/shared/protocol.ts";
+} from "../grpc/common/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
 import type { GrpcSide, Server } from "./server.ts";

@@ -11,7 +11,7 @@ import type {
   GrpcFromReplica,
   GrpcLease,
   GrpcToReplica,
-} from "../grpc/shared/protocol.ts";
+} from "../grpc/common/protocol.ts";
 import { Logger } from "../log/logger.ts";
 import { GrpcBridgeServer } from "./grpc_bridge_server.ts";
 import { effectiveDeadline, PoolGrpcBackend } from "./grpc_backend.ts";

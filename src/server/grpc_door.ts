@@ -8,7 +8,7 @@
  */
 
 import { compileProto } from "../grpc/build/proto_compile.ts";
-import { describeService } from "../grpc/shared/registry.ts";
+import { describeService } from "../grpc/common/registry.ts";
 import type { DescriptorMap } from "../supervisor/descriptors.ts";
 
 /** A gRPC API's HTTP door. */

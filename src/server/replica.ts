@@ -12,7 +12,7 @@
 
 import { replicaTraceEnv } from "../trace/config.ts";
 import { explainPermissionText } from "../replica/permission_hints.ts";
-import { FrameWriter } from "../grpc/shared/frames.ts";
+import { FrameWriter } from "../grpc/common/frames.ts";
 import { Logger } from "../log/logger.ts";
 import type {
   FromReplica,

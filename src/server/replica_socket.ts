@@ -9,7 +9,7 @@
  * @module
  */
 
-import { FrameDecoder } from "../grpc/shared/frames.ts";
+import { FrameDecoder } from "../grpc/common/frames.ts";
 
 /** An accepted replica channel: its connection and what it sent after hello. */
 export interface ReplicaConn {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { GrpcConfigError } from "../shared/grpc_config_error.ts";
+import { GrpcConfigError } from "../common/grpc_config_error.ts";
 import { bufBinary, protocGenEsCommand } from "./toolchain.ts";
 
 /** The outcome of one buf run. */

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { GrpcConfigError } from "../shared/grpc_config_error.ts";
+import { GrpcConfigError } from "../common/grpc_config_error.ts";
 import { esTemplate, runBuf } from "./buf.ts";
-import { normaliseProtoPath } from "../shared/proto_path.ts";
+import { normaliseProtoPath } from "../common/proto_path.ts";
 
 /**
  * Writes TypeScript for `protoPath` and the project files it imports into

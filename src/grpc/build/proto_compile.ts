@@ -4,9 +4,9 @@
  * @module
  */
 
-import { GrpcConfigError } from "../shared/grpc_config_error.ts";
+import { GrpcConfigError } from "../common/grpc_config_error.ts";
 import { runBuf } from "./buf.ts";
-import { normaliseProtoPath } from "../shared/proto_path.ts";
+import { normaliseProtoPath } from "../common/proto_path.ts";
 
 /**
  * Compiles `protoPath` and everything it imports (other project files and

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { compileProto } from "./proto_compile.ts";
-import { normaliseProtoPath } from "../shared/proto_path.ts";
-import { GrpcConfigError } from "../shared/grpc_config_error.ts";
-import { describeService } from "../shared/registry.ts";
+import { normaliseProtoPath } from "../common/proto_path.ts";
+import { GrpcConfigError } from "../common/grpc_config_error.ts";
+import { describeService } from "../common/registry.ts";
 import { BAD_PROJECT, PROJECT, testDescriptors } from "../_testing.ts";
 
 Deno.test("compileProto() resolves project imports and well-known types", async () => {

@@ -19,7 +19,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { GrpcConfigError } from "../shared/grpc_config_error.ts";
+import { GrpcConfigError } from "../common/grpc_config_error.ts";
 
 /** buf's version in tools/deno/package.json (toolchain_test.ts checks). */
 export const BUF_VERSION = "1.75.0";

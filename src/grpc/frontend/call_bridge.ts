@@ -10,9 +10,9 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
 import type { Buffer } from "node:buffer";
 import { decodeMessage, encodeMessage } from "./codec.ts";
-import { Code } from "../shared/grpc_error.ts";
+import { Code } from "../common/grpc_error.ts";
 import { metadataToRecord, recordToMetadata } from "./grpcjs_metadata.ts";
-import { isRefusal } from "../shared/protocol.ts";
+import { isRefusal } from "../common/protocol.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
@@ -20,7 +20,7 @@ import type {
   GrpcLogger,
   GrpcMetadata,
   MethodKind,
-} from "../shared/protocol.ts";
+} from "../common/protocol.ts";
 
 /** Everything about an RPC that stays the same from call to call. */
 export interface MethodRoute {

@@ -21,7 +21,7 @@ import {
   type MethodRoute,
   type ResponseSink,
 } from "./call_bridge.ts";
-import { Code } from "../shared/grpc_error.ts";
+import { Code } from "../common/grpc_error.ts";
 
 type Bytes = Buffer;
 

@@ -14,9 +14,9 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { Buffer } from "node:buffer";
-import { Code, GrpcError } from "../shared/grpc_error.ts";
-import { checkMessageInit } from "../shared/init_check.ts";
-import { toPlain } from "../shared/plain_message.ts";
+import { Code, GrpcError } from "../common/grpc_error.ts";
+import { checkMessageInit } from "../common/init_check.ts";
+import { toPlain } from "../common/plain_message.ts";
 
 /**
  * Decodes a request into a plain, structured-clonable message object.

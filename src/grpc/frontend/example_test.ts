@@ -5,7 +5,7 @@ import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
 import { Handler } from "../../../examples/grpc/handler.ts";
 import { compileProto } from "../build/proto_compile.ts";
-import { loadRegistry } from "../shared/registry.ts";
+import { loadRegistry } from "../common/registry.ts";
 import { startGrpcServer } from "./grpc_server.ts";
 import { FakeBackend, MemoryLogger, PROJECT } from "../_testing.ts";
 import { once } from "./_test_client.ts";

@@ -11,19 +11,19 @@ import type { FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import type { MethodRoute } from "./call_bridge.ts";
 import { makeCallHandler } from "./call_handlers.ts";
 import { rawBytes } from "./codec.ts";
-import { GrpcConfigError } from "../shared/grpc_config_error.ts";
+import { GrpcConfigError } from "../common/grpc_config_error.ts";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.ts";
 import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.ts";
 import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.ts";
 import { HealthService } from "./health_service.ts";
 import { type GrpcLogVerbosity, routeGrpcLogs } from "./grpcjs_logging.ts";
-import type { GrpcBackend, GrpcLogger } from "../shared/protocol.ts";
+import type { GrpcBackend, GrpcLogger } from "../common/protocol.ts";
 import { ReflectionService } from "./reflection.ts";
-import { findService, loadRegistry } from "../shared/registry.ts";
+import { findService, loadRegistry } from "../common/registry.ts";
 
 export { compileProto } from "../build/proto_compile.ts";
-export { describeService } from "../shared/registry.ts";
-export { GrpcConfigError } from "../shared/grpc_config_error.ts";
+export { describeService } from "../common/registry.ts";
+export { GrpcConfigError } from "../common/grpc_config_error.ts";
 
 /** A gRPC API as the core hands it over. */
 export interface GrpcApi {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServiceError } from "@grpc/grpc-js";
-import { Code } from "../shared/grpc_error.ts";
+import { Code } from "../common/grpc_error.ts";
 import { withServer } from "../_testing.ts";
 
 Deno.test("GrpcServer.shutdown() cancels calls still running after the grace period", async () => {

@@ -5,7 +5,7 @@
  */
 
 import { logVerbosity, setLogger, setLogVerbosity } from "@grpc/grpc-js";
-import type { GrpcLogger } from "../shared/protocol.ts";
+import type { GrpcLogger } from "../common/protocol.ts";
 
 /** How much grpc-js logs. */
 export type GrpcLogVerbosity = "debug" | "info" | "error";

@@ -7,11 +7,11 @@
 
 import { Metadata } from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
-import type { GrpcMetadata } from "../shared/protocol.ts";
+import type { GrpcMetadata } from "../common/protocol.ts";
 import {
   appendMetadata,
   checkMetadataEntry,
-} from "../shared/metadata_record.ts";
+} from "../common/metadata_record.ts";
 
 /**
  * Converts grpc-js metadata to a plain record; binary values become base64.

@@ -19,7 +19,7 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import type { Server, ServerDuplexStream } from "@grpc/grpc-js";
 import { schemaSerializers } from "./codec.ts";
-import { Code } from "../shared/grpc_error.ts";
+import { Code } from "../common/grpc_error.ts";
 import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.ts";
 import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.ts";
 

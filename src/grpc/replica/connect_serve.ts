@@ -40,16 +40,16 @@ import {
   isGrpcWebText,
   toGrpcWebText,
 } from "./grpc_web_text.ts";
-import { checkMessageInit } from "../shared/init_check.ts";
-import { appendMetadata } from "../shared/metadata_record.ts";
-import { toPlain } from "../shared/plain_message.ts";
+import { checkMessageInit } from "../common/init_check.ts";
+import { appendMetadata } from "../common/metadata_record.ts";
+import { toPlain } from "../common/plain_message.ts";
 import type {
   GrpcFromReplica,
   GrpcMetadata,
   GrpcToReplica,
   MethodKind,
-} from "../shared/protocol.ts";
-import { findService, loadRegistry } from "../shared/registry.ts";
+} from "../common/protocol.ts";
+import { findService, loadRegistry } from "../common/registry.ts";
 
 /** The replica side that runs calls (src/grpc/replica/replica_side.ts). */
 export interface CallRunner {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createConnectServe, headersToMetadata } from "./connect_serve.ts";
 import { createGrpcReplicaSide } from "./replica_side.ts";
-import type { GrpcCallInfo } from "../shared/call_info.ts";
+import type { GrpcCallInfo } from "../common/call_info.ts";
 import { testDescriptors } from "../_testing.ts";
 
 Deno.test("headersToMetadata() keeps the call's headers and drops the protocols'", () => {

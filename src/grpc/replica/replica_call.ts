@@ -12,17 +12,17 @@ import {
   errorCode,
   GrpcError,
   isGrpcError,
-} from "../shared/grpc_error.ts";
+} from "../common/grpc_error.ts";
 import {
   appendMetadata,
   checkMetadataEntry,
-} from "../shared/metadata_record.ts";
+} from "../common/metadata_record.ts";
 import type {
   GrpcFromReplica,
   GrpcMetadata,
   GrpcToReplica,
-} from "../shared/protocol.ts";
-import type { GrpcCallInfo } from "../shared/call_info.ts";
+} from "../common/protocol.ts";
+import type { GrpcCallInfo } from "../common/call_info.ts";
 import type { Batcher } from "../../replica/batcher.ts";
 import { withRequest } from "../../replica/request_context.ts";
 import { isSampled, parseTraceparent } from "../../edge/trace.ts";

@@ -6,7 +6,7 @@
  */
 
 import { ReplicaCall, type ReplicaCallOptions } from "./replica_call.ts";
-import type { GrpcFromReplica, GrpcToReplica } from "../shared/protocol.ts";
+import type { GrpcFromReplica, GrpcToReplica } from "../common/protocol.ts";
 
 /** What the core's replica gives the gRPC side. */
 export interface GrpcReplicaSideOptions {

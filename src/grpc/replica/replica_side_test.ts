@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { Code } from "../shared/grpc_error.ts";
+import { Code } from "../common/grpc_error.ts";
 import type {
   GrpcFromReplica,
   GrpcToReplica,
   MethodKind,
-} from "../shared/protocol.ts";
+} from "../common/protocol.ts";
 import { createGrpcReplicaSide } from "./replica_side.ts";
-import type { GrpcCallInfo } from "../shared/call_info.ts";
+import type { GrpcCallInfo } from "../common/call_info.ts";
 
 function harness(handler: object) {
   const sent: GrpcFromReplica[] = [];
