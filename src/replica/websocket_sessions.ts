@@ -66,19 +66,7 @@ export class WebSocketSessions {
       headers: new Headers(received.headers),
     });
     const deps = this.#deps;
-    const started = performance.now();
-    const log = (status: number, extra: Partial<AccessEntry> = {}) =>
-      deps.access({
-        method: req.method,
-        path: pathOf(req.url),
-        status,
-        latencyMs: Math.round((performance.now() - started) * 100) / 100,
-        requestId,
-        ...traceOf(req),
-        bytesIn: 0,
-        bytesOut: 0,
-        ...extra,
-      });
+    const log = this.#accessLog(req, requestId);
     const refuse = (res: Response) => {
       log(res.status);
       res.headers.set("x-request-id", requestId);
@@ -140,14 +128,20 @@ export class WebSocketSessions {
    */
   openRelayed(req: Request, requestId: string, transport: SocketTransport) {
     const deps = this.#deps;
-    const started = performance.now();
+    const log = this.#accessLog(req, requestId);
     deps.admission.admit();
     deps.admission.addLoad(deps.slot, 1);
     this.#run(req, requestId, transport, () => {
       deps.admission.addLoad(deps.slot, -1);
       deps.admission.finish();
-    }, (status, extra = {}) =>
-      deps.access({
+    }, log);
+  }
+
+  /** Writes the connection's access line, timed from now. */
+  #accessLog(req: Request, requestId: string) {
+    const started = performance.now();
+    return (status: number, extra: Partial<AccessEntry> = {}) =>
+      this.#deps.access({
         method: req.method,
         path: pathOf(req.url),
         status,
@@ -157,7 +151,7 @@ export class WebSocketSessions {
         bytesIn: 0,
         bytesOut: 0,
         ...extra,
-      }));
+      });
   }
 
   /** Hands `transport` to the handler; in flight until it closes. */
