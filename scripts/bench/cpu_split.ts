@@ -71,20 +71,27 @@ async function rolesOf(pids: number[]): Promise<string[]> {
   }));
 }
 
-/** Runs `load` once to warm up, then measured, reading CPU around it. */
+/** One load run: warms up, calls `mark` around the measured part. */
+type Load = (
+  durationS: number,
+  mark: (phase: "measure" | "measured") => Promise<void>,
+) => Promise<{ units: number; durationS: number; errors: number }>;
+
+/** Runs `load`, reading every process's CPU around its measured part. */
 async function measure(
   server: RunningServer,
-  load: (
-    durationS: number,
-  ) => Promise<{ units: number; durationS: number; errors: number }>,
+  load: Load,
   durationS: number,
 ): Promise<Measured> {
   const pids = [server.proc.pid, ...await descendants(server.proc.pid)];
   const roles = await rolesOf(pids);
-  await load(1);
-  const before = await Promise.all(pids.map(cpuSeconds));
-  const r = await load(durationS);
-  const after = await Promise.all(pids.map(cpuSeconds));
+  let before: number[] = [];
+  let after: number[] = [];
+  const r = await load(durationS, async (phase) => {
+    const cpu = await Promise.all(pids.map(cpuSeconds));
+    if (phase === "measure") before = cpu;
+    else after = cpu;
+  });
   return {
     rate: r.units / r.durationS,
     errors: r.errors,
@@ -97,15 +104,17 @@ async function measure(
 
 async function httpRound(dir: string, durationS: number) {
   const body = (await writeWorkloads(dir)).find((w) => w.name === "json")!;
-  const wrk = (server: RunningServer) => async (s: number) => {
-    const url = `http://127.0.0.1:${server.port}/echo`;
-    const r = await runWrk({
-      url,
+  const wrk = (server: RunningServer): Load => async (s, mark) => {
+    const load = {
+      url: `http://127.0.0.1:${server.port}/echo`,
       connections: CONNECTIONS,
       body,
       cpus: LOAD_CPU,
-      durationS: s,
-    });
+    };
+    await runWrk({ ...load, durationS: 1 });
+    await mark("measure");
+    const r = await runWrk({ ...load, durationS: s });
+    await mark("measured");
     return { units: r.requests, durationS: r.durationS, errors: r.errors };
   };
   const runtime = await startRuntime({
@@ -133,15 +142,18 @@ async function grpcRound(streaming: boolean, durationS: number) {
     create(EchoRequestSchema, { text: "hello from grpc_load" }),
   );
   const path = streaming ? "/bench.v1.Echo/Stream" : "/bench.v1.Echo/Say";
-  const calls = (port: number) => async (s: number) => {
+  // One run with its warm-up: closing connections between runs can abort
+  // a grpc-js server under Deno (denoland/deno#36788).
+  const calls = (port: number): Load => async (s, mark) => {
     const r = await runGrpcLoad({
       port,
       path,
       message,
       connections: CONNECTIONS,
       durationS: s,
-      warmupS: 0,
+      warmupS: 1,
       cpus: LOAD_CPU,
+      onPhase: mark,
     });
     return {
       units: streaming ? r.messages : r.requests,

@@ -9,7 +9,13 @@
  * Usage: node grpc_load.mjs --port N --path /pkg.Service/Method
  *   --message HEX --connections N --duration S [--warmup S]
  *
- * Output: {"calls","messages","errors","durationS","latenciesMs":[p50,p99]}
+ * Output: `{"phase":"measure"}` when the warm-up ends, then, as soon as the
+ * measured run ends (before the connections close),
+ * {"calls","messages","errors","durationS","latenciesMs":[p50,p99]}. The
+ * connections stay open from the warm-up to the end: closing connections
+ * after concurrent calls can abort a grpc-js server under Deno
+ * (denoland/deno#36788), so a caller reads CPU counters at these lines
+ * rather than running the warm-up separately.
  *
  * @module
  */
@@ -125,6 +131,7 @@ for (let i = 0; i < connections; i++) {
   loop(session);
 }
 await new Promise((r) => setTimeout(r, warmupMs));
+process.stdout.write(JSON.stringify({ phase: "measure" }) + "\n");
 measuring = true;
 const start = performance.now();
 await new Promise((r) => setTimeout(r, durationMs));

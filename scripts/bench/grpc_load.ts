@@ -8,7 +8,6 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { collect } from "./proc.ts";
 import type { LoadResult } from "./wrk.ts";
 
 const SCRIPT = fileURLToPath(new URL("./grpc_load.mjs", import.meta.url));
@@ -25,6 +24,8 @@ export interface GrpcLoadOptions {
   warmupS: number;
   /** CPU list for taskset, or null. */
   cpus: string | null;
+  /** Called as the measured run starts (after the warm-up) and ends. */
+  onPhase?(phase: "measure" | "measured"): Promise<void>;
 }
 
 /** A run's result: calls as `requests`, and the messages they returned. */
@@ -45,7 +46,7 @@ export interface GrpcLoadOutput {
 }
 
 /**
- * Parses grpc_load.mjs's output line.
+ * Parses grpc_load.mjs's result line (the last line of its output).
  *
  * @throws {SyntaxError} when it is not the expected JSON
  */
@@ -96,9 +97,32 @@ export async function runGrpcLoad(
     String(opts.warmupS),
   ];
   const cmd = opts.cpus === null ? args : ["taskset", "-c", opts.cpus, ...args];
-  const { code, stdout, stderr } = await collect(cmd);
-  if (code !== 0) {
-    throw new Error(`Cannot run grpc_load.mjs: exit code ${code}: ${stderr}`);
+  const child = new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  let stdout = "";
+  let pending = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    pending += decoder.decode(chunk, { stream: true });
+    let at;
+    while ((at = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, at);
+      pending = pending.slice(at + 1);
+      stdout += line + "\n";
+      if (line.includes('"phase":"measure"')) await opts.onPhase?.("measure");
+      else if (line.startsWith('{"calls"')) await opts.onPhase?.("measured");
+    }
   }
-  return parseGrpcLoadOutput(stdout);
+  const { code } = await child.status;
+  if (code !== 0) {
+    throw new Error(
+      `Cannot run grpc_load.mjs: exit code ${code}: ${await stderr}`,
+    );
+  }
+  return parseGrpcLoadOutput(stdout + pending);
 }
