@@ -257,28 +257,24 @@ static int parse(struct conn *c, int index) {
   }
 }
 
+/* One read per readiness: epoll is level-triggered, so anything left comes back. */
 static void on_readable(struct conn *c, int index) {
-  for (;;) {
-    ssize_t n = read(c->fd, c->buf + c->len, BUF_SIZE - c->len);
-    if (n > 0) {
-      c->len += (size_t)n;
-      if (!parse(c, index)) {
-        if (c->busy) finish(c, index, 0); /* reconnects */
-        else reconnect(c, index);
-        return;
-      }
-      continue;
-    }
-    if (n < 0 && errno == EAGAIN) return;
-    /* EOF or error: an answer that runs until close is complete, anything else failed. */
-    int ok = c->busy && c->state == BODY_UNTIL_CLOSE;
-    if (c->busy) {
-      c->close_after = 1;
-      finish(c, index, ok ? c->status : 0);
-    } else {
-      reconnect(c, index);
+  ssize_t n = read(c->fd, c->buf + c->len, BUF_SIZE - c->len);
+  if (n > 0) {
+    c->len += (size_t)n;
+    if (!parse(c, index)) {
+      if (c->busy) finish(c, index, 0); /* reconnects */
+      else reconnect(c, index);
     }
     return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  /* EOF or error: an answer that runs until close is complete, anything else failed. */
+  if (c->busy) {
+    c->close_after = 1;
+    finish(c, index, c->state == BODY_UNTIL_CLOSE ? c->status : 0);
+  } else {
+    reconnect(c, index);
   }
 }
 

@@ -175,7 +175,8 @@ export async function latencyScenario(
           max.p50Ms.toFixed(3)
         } ms, p99 ${max.p99Ms.toFixed(3)} ms`,
       );
-      await settle(100);
+      // A closed loop leaves the server saturated: let it finish before the next run.
+      await settle(300);
       return max;
     };
 
