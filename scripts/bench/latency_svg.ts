@@ -115,17 +115,18 @@ export function renderLatencyChart(
     );
   }
   for (
-    const [label, rps, color] of [
-      ["raw closed-loop max", r.rawMax.rps, "#2563eb"],
-      ["runtime closed-loop max", r.runtimeMax.rps, "#dc2626"],
+    const [label, rps, color, dy] of [
+      ["raw closed-loop max", r.rawMax.rps, "#2563eb", 12],
+      ["runtime closed-loop max", r.runtimeMax.rps, "#dc2626", 28],
     ] as const
   ) {
+    // One label line each, so that close maxima do not overlap.
     parts.push(
       `<line x1="${f(x(rps))}" x2="${f(x(rps))}" y1="${top}" y2="${
         top + plotH
       }" stroke="${color}" stroke-dasharray="2 3" opacity="0.6"/>`,
       `<text x="${f(x(rps) - 4)}" y="${
-        top + 12
+        top + dy
       }" text-anchor="end" fill="${color}">${label} ${
         Math.round(rps).toLocaleString("en-US")
       } req/s</text>`,
