@@ -162,6 +162,10 @@ export function inferenceSection(r: InferenceResults): string {
   ].join("\n");
 }
 
+function fmtUs(ms: number): string {
+  return `${(ms * 1000).toFixed(1)} µs`;
+}
+
 /** The latency section: p50/p99/max per offered rate, both servers. */
 export function latencySection(l: LatencyResults): string {
   const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
@@ -220,6 +224,13 @@ export function latencySection(l: LatencyResults): string {
     `the server (or for a free connection) counts. Offered rates are shares of ` +
     `raw Deno.serve's closed-loop maximum from the same generator: ` +
     `${max("raw", l.rawMax)}; ${max("runtime", l.runtimeMax)}. ` +
+    (l.runtime.length > 0
+      ? `The generator's median lateness in sending at ${
+        pct(l.runtime[0]!.fraction)
+      } (its own precision while a connection is free): ${
+        fmtUs(l.runtime[0]!.sendLagP50Ms)
+      } (runtime), ${fmtUs(l.raw[0]!.sendLagP50Ms)} (raw). `
+      : "") +
     `Pairs are runtime/raw; ">=" marks a lower bound (requests still ` +
     `unanswered at the end counted with what they had waited). CPU is a ` +
     `share of one core over the run (server: all its processes${

@@ -332,6 +332,10 @@ Deno.test("latencySection() lists each rate for both servers and marks lower bou
   ]);
   assert.match(section, /raw 100,000 req\/s \(p50 0\.600 ms, p99 2\.000 ms/);
   assert.match(section, /runtime 40,000 req\/s/);
+  assert.match(
+    section,
+    /at 10% \([^)]*\): 3\.0 µs \(runtime\), 3\.0 µs \(raw\)/,
+  );
   const report = renderReport({ meta: META, latency: LATENCY });
   assert.match(report, /## Latency vs offered load/);
   assert.match(
