@@ -18,7 +18,8 @@ function point(
     maxMs: p99Ms * 2,
     errors: 0,
     unfinished,
-    sendLagP50Ms: 0.002,
+    generatorLagP50Ms: 0.002,
+    generatorLagP99Ms: 0.02,
     generatorCpu: 0.3,
     serverCpu: 0.5,
   };

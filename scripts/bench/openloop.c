@@ -20,9 +20,11 @@
  *                  in, for RUN_S seconds (RUN_S is ignored with a schedule)
  *   DRAIN_S        how long to wait for answers after the last intended
  *                  send time (or after RUN_S in a closed loop)
- *   OUT_FILE       per request three float64: sent ns, done ns, status;
- *                  -1 for "never" (not sent, no answer), status 0 for a
- *                  connection that failed or closed before answering
+ *   OUT_FILE       per request four float64: sent ns, done ns, status, and
+ *                  when the connection it went out on had become free (so
+ *                  the generator's own lateness is sent - max(intended,
+ *                  free)); -1 for "never" (not sent, no answer), status 0
+ *                  for a connection that failed or closed before answering
  * Prints one JSON line: request, send and answer counts, reconnections,
  * its own CPU seconds and the run's wall seconds.
  */
@@ -57,6 +59,7 @@ struct conn {
   long request;    /* its index */
   size_t written;  /* bytes of the request written so far */
   int want_out;    /* waiting for EPOLLOUT to write the rest */
+  double free_at;  /* when it last became free (ns) */
   enum state state;
   int status;
   int close_after; /* the answer said "Connection: close" */
@@ -68,7 +71,8 @@ struct conn {
 static struct sockaddr_in addr;
 static const char *request_bytes;
 static size_t request_len;
-static double *records; /* sent, done, status per request */
+#define FIELDS 4
+static double *records; /* sent, done, status, free_at per request */
 static long record_cap;
 static long sent_count, done_count, reconnects;
 static int epfd;
@@ -119,9 +123,9 @@ static void grow_records(long need) {
   if (need <= record_cap) return;
   long cap = record_cap ? record_cap * 2 : 65536;
   while (cap < need) cap *= 2;
-  records = realloc(records, (size_t)cap * 3 * sizeof(double));
+  records = realloc(records, (size_t)cap * FIELDS * sizeof(double));
   if (!records) die("memory", "cannot grow the records");
-  for (long i = record_cap * 3; i < cap * 3; i++) records[i] = -1;
+  for (long i = record_cap * FIELDS; i < cap * FIELDS; i++) records[i] = -1;
   record_cap = cap;
 }
 
@@ -164,15 +168,18 @@ static void send_on(struct conn *c, int index, long request) {
   c->written = 0;
   c->state = HEAD;
   c->close_after = 0;
-  records[request * 3] = now_ns();
+  records[request * FIELDS] = now_ns();
+  records[request * FIELDS + 3] = c->free_at;
   sent_count++;
   flush_request(c, index);
 }
 
 /* Records the answer (status 0: the connection failed) and frees the connection. */
 static void finish(struct conn *c, int index, int status) {
-  records[c->request * 3 + 1] = now_ns();
-  records[c->request * 3 + 2] = status;
+  double now = now_ns();
+  records[c->request * FIELDS + 1] = now;
+  records[c->request * FIELDS + 2] = status;
+  c->free_at = now;
   if (status != 0) done_count++;
   c->busy = 0;
   if (status == 0 || c->close_after) reconnect(c, index);
@@ -326,6 +333,7 @@ int main(int argc, char **argv) {
   }
   t0 = 0;
   t0 = now_ns();
+  for (int i = 0; i < connections; i++) conns[i].free_at = 0;
   long next = 0; /* the next request to send */
   for (;;) {
     double now = now_ns();
@@ -368,7 +376,7 @@ int main(int argc, char **argv) {
   long total = closed_loop ? next : scheduled;
   FILE *out = fopen(argv[8], "wb");
   if (!out) die(argv[8], strerror(errno));
-  if (total > 0 && fwrite(records, 3 * sizeof(double), (size_t)total, out) != (size_t)total) {
+  if (total > 0 && fwrite(records, FIELDS * sizeof(double), (size_t)total, out) != (size_t)total) {
     die(argv[8], "cannot write the records");
   }
   fclose(out);

@@ -61,34 +61,42 @@ export function requestBytes(spec: RequestSpec): Uint8Array {
 
 /**
  * Per request, as openloop.c writes them: when it was sent and answered (ns
- * from the start; -1 for never) and the status (0: the connection failed).
+ * from the start; -1 for never), the status (0: the connection failed) and
+ * when the connection it went out on had become free.
  */
 export interface Records {
   sent: Float64Array;
   done: Float64Array;
   status: Float64Array;
+  freeAt: Float64Array;
 }
 
-/** Splits openloop.c's output (three float64 per request). */
+const FIELDS = 4;
+
+/** Splits openloop.c's output (four float64 per request). */
 export function parseRecords(bytes: Uint8Array): Records {
-  if (bytes.byteLength % 24 !== 0) {
+  if (bytes.byteLength % (FIELDS * 8) !== 0) {
     throw new SyntaxError(
-      `Cannot read openloop records: ${bytes.byteLength} bytes is not a multiple of 24`,
+      `Cannot read openloop records: ${bytes.byteLength} bytes is not a multiple of ${
+        FIELDS * 8
+      }`,
     );
   }
   const all = new Float64Array(
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
   );
-  const n = all.length / 3;
+  const n = all.length / FIELDS;
   const records = {
     sent: new Float64Array(n),
     done: new Float64Array(n),
     status: new Float64Array(n),
+    freeAt: new Float64Array(n),
   };
   for (let i = 0; i < n; i++) {
-    records.sent[i] = all[i * 3]!;
-    records.done[i] = all[i * 3 + 1]!;
-    records.status[i] = all[i * 3 + 2]!;
+    records.sent[i] = all[i * FIELDS]!;
+    records.done[i] = all[i * FIELDS + 1]!;
+    records.status[i] = all[i * FIELDS + 2]!;
+    records.freeAt[i] = all[i * FIELDS + 3]!;
   }
   return records;
 }
@@ -122,8 +130,13 @@ export interface RunSummary {
    * with any of them the percentiles are lower bounds.
    */
   unfinished: number;
-  /** Median of sent minus intended: the generator's own lateness when idle. */
-  sendLagP50Ms: number;
+  /**
+   * The generator's own lateness: from when a request could go out (its
+   * intended time, or when a connection became free if none was) to when it
+   * went out. Small when the generator keeps up with its schedule.
+   */
+  generatorLagP50Ms: number;
+  generatorLagP99Ms: number;
 }
 
 /**
@@ -152,7 +165,7 @@ export function summarize(
     if (at < window.startNs || at >= window.endNs) continue;
     requests++;
     const sent = records.sent[k]!;
-    if (sent >= 0) lags.push(sent - at);
+    if (sent >= 0) lags.push(sent - Math.max(at, records.freeAt[k]!));
     if (done < 0) {
       unfinished++;
       latencies.push(window.stopNs - at);
@@ -173,7 +186,8 @@ export function summarize(
     maxMs: (sorted.length ? sorted[sorted.length - 1]! : NaN) / 1e6,
     errors,
     unfinished,
-    sendLagP50Ms: percentileOfSorted(sortedLags, 50) / 1e6,
+    generatorLagP50Ms: percentileOfSorted(sortedLags, 50) / 1e6,
+    generatorLagP99Ms: percentileOfSorted(sortedLags, 99) / 1e6,
   };
 }
 

@@ -162,13 +162,10 @@ export function inferenceSection(r: InferenceResults): string {
   ].join("\n");
 }
 
-function fmtUs(ms: number): string {
-  return `${(ms * 1000).toFixed(1)} µs`;
-}
-
 /** The latency section: p50/p99/max per offered rate, both servers. */
 export function latencySection(l: LatencyResults): string {
   const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+  const us = (ms: number) => (ms * 1000).toFixed(ms < 0.1 ? 1 : 0);
   const rows = l.runtime.map((rt, i) => {
     const raw = l.raw[i]!;
     const bound = (p: typeof rt, v: number) =>
@@ -187,6 +184,7 @@ export function latencySection(l: LatencyResults): string {
       `${rt.errors}/${raw.errors}`,
       `${rt.unfinished}/${raw.unfinished}`,
       `${pct(rt.generatorCpu)}/${pct(raw.generatorCpu)}`,
+      `${us(rt.generatorLagP99Ms)}/${us(raw.generatorLagP99Ms)}`,
       `${pct(rt.serverCpu)}/${pct(raw.serverCpu)}`,
     ];
   });
@@ -212,6 +210,7 @@ export function latencySection(l: LatencyResults): string {
         "Errors",
         "Unanswered",
         "Generator CPU",
+        "Gen. lag p99 µs",
         "Server CPU",
       ],
       rows,
@@ -224,13 +223,9 @@ export function latencySection(l: LatencyResults): string {
     `the server (or for a free connection) counts. Offered rates are shares of ` +
     `raw Deno.serve's closed-loop maximum from the same generator: ` +
     `${max("raw", l.rawMax)}; ${max("runtime", l.runtimeMax)}. ` +
-    (l.runtime.length > 0
-      ? `The generator's median lateness in sending at ${
-        pct(l.runtime[0]!.fraction)
-      } (its own precision while a connection is free): ${
-        fmtUs(l.runtime[0]!.sendLagP50Ms)
-      } (runtime), ${fmtUs(l.raw[0]!.sendLagP50Ms)} (raw). `
-      : "") +
+    `Generator lag: its own lateness in sending, p99, from when a request ` +
+    `could go out (its intended time, or when a connection became free) to ` +
+    `when it did; small means the generator kept up with its schedule. ` +
     `Pairs are runtime/raw; ">=" marks a lower bound (requests still ` +
     `unanswered at the end counted with what they had waited). CPU is a ` +
     `share of one core over the run (server: all its processes${

@@ -195,8 +195,13 @@ export interface LatencyPoint {
   errors: number;
   /** Requests still unanswered at the end: the percentiles are lower bounds. */
   unfinished: number;
-  /** The generator's median lateness in sending (its own precision when idle). */
-  sendLagP50Ms: number;
+  /**
+   * The generator's own lateness in sending, median and p99: from when a
+   * request could go out (its intended time, or when a connection became
+   * free) to when it did. Small when the generator kept up with its schedule.
+   */
+  generatorLagP50Ms: number;
+  generatorLagP99Ms: number;
   /** CPU the generator used, as a share of one core over its run. */
   generatorCpu: number;
   /** CPU the server's processes used, as a share of one core. */

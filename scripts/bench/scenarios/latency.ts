@@ -77,6 +77,7 @@ function describe(p: LatencyPoint): string {
     p.maxMs.toFixed(1)
   } ms` + (p.errors ? `, ${p.errors} errors` : "") +
     (p.unfinished ? `, ${p.unfinished} unfinished` : "") +
+    `, generator lag p99 ${(p.generatorLagP99Ms * 1000).toFixed(0)} us` +
     `, generator ${(p.generatorCpu * 100).toFixed(0)}% / server ${
       (p.serverCpu * 100).toFixed(0)
     }% of a core`;
