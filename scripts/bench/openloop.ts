@@ -199,6 +199,8 @@ export interface GeneratorStats {
   reconnects: number;
   /** Its own CPU time (user + system). */
   cpuS: number;
+  /** Of which polling for the next intended send (waiting, not working). */
+  spinS: number;
   wallS: number;
 }
 

@@ -202,7 +202,10 @@ export interface LatencyPoint {
    */
   generatorLagP50Ms: number;
   generatorLagP99Ms: number;
-  /** CPU the generator used, as a share of one core over its run. */
+  /**
+   * CPU the generator used, as a share of one core over its run, without
+   * the time it polled for its next intended send (waiting, not working).
+   */
   generatorCpu: number;
   /** CPU the server's processes used, as a share of one core. */
   serverCpu: number;

@@ -168,7 +168,7 @@ export async function latencyScenario(
         rps: s.achievedRps,
         p50Ms: s.p50Ms,
         p99Ms: s.p99Ms,
-        generatorCpu: stats.cpuS / stats.wallS,
+        generatorCpu: Math.max(0, stats.cpuS - stats.spinS) / stats.wallS,
         serverCpu,
       };
       ctx.log(
@@ -199,7 +199,7 @@ export async function latencyScenario(
       const point: LatencyPoint = {
         fraction,
         ...summarize(schedule, records, window(stats.wallS)),
-        generatorCpu: stats.cpuS / stats.wallS,
+        generatorCpu: Math.max(0, stats.cpuS - stats.spinS) / stats.wallS,
         serverCpu,
       };
       ctx.log(
