@@ -30,7 +30,7 @@ export function markdownTable(header: string[], rows: string[][]): string {
     Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))
   );
   const numeric = header.map((_, i) =>
-    rows.length > 0 && rows.every((r) => /^[-\d.,x%+/ ]*$/.test(r[i] ?? ""))
+    rows.length > 0 && rows.every((r) => /^[-\d.,x%+/ >=]*$/.test(r[i] ?? ""))
   );
   const line = (cells: string[]) =>
     `| ${

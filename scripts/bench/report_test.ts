@@ -324,6 +324,8 @@ Deno.test("latencySection() lists each rate for both servers and marks lower bou
     "20.0/20.0",
     "90%/90%",
   ]);
+  // Lower bounds stay right-aligned with the numbers.
+  assert.match(section, /\| +>=200 \|/);
   // 9 runtime requests unanswered at 50%: its percentiles are lower bounds.
   assert.deepEqual(cells(rows[1]!).slice(2, 7), [
     "40,000",
