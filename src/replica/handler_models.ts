@@ -52,7 +52,7 @@ export async function handlerModelStore(
  * at a time; returns a function that stops polling.
  */
 export function pollModels(
-  store: ModelStore,
+  store: Pick<ModelStore, "poll">,
   everyMs: number,
   onError: (message: string, error: unknown) => void,
 ): () => void {

@@ -7,7 +7,6 @@
  */
 
 import type { ApiConfig } from "../config/types.ts";
-import type { createHttpPipeline } from "./http_pipeline.ts";
 
 /**
  * `count` calls of the handler's POST (with the payload) or GET through the
@@ -17,7 +16,10 @@ import type { createHttpPipeline } from "./http_pipeline.ts";
  */
 export async function warmup(
   api: ApiConfig,
-  serve: ReturnType<typeof createHttpPipeline>,
+  serve: (
+    req: Request,
+    opts: { requestId: string },
+  ) => Response | Promise<Response>,
   methods: string[],
 ): Promise<void> {
   const { payload, count } = api.handler.warmup!;

@@ -261,3 +261,45 @@ Deno.test("loadHandler() puts the globals back when the handler fails to load", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const MODELS = fromFileUrl(
+  new URL("../../tests/fixtures/models/", import.meta.url),
+);
+
+Deno.test("loadHandler() loads handler.models before the first request and runs handler.warmup", async () => {
+  const h = await loadHandler(MODELS, "one");
+  try {
+    const res = await h.request("/one", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    // Three warmup calls ran through the pipeline before this one.
+    assert.deepEqual(await res.json(), {
+      answer: "a1",
+      calls: 4,
+      loads: ["default@1"],
+    });
+  } finally {
+    await h.close();
+  }
+  const dirs = await loadHandler(MODELS, "dirs");
+  try {
+    const res = await dirs.request("/dirs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "dirmodel", version: "1" }),
+    });
+    assert.equal((await res.json()).answer, "d1");
+  } finally {
+    await dirs.close();
+  }
+});
+
+Deno.test("loadHandler() fails when handler.warmup fails, naming the call and status", async () => {
+  await assert.rejects(
+    () => loadHandler(MODELS, "failing"),
+    /handler\.warmup call 1 of 1 \(POST \/failing\) failed with status 500/,
+  );
+  await (await loadHandler(HELLO)).close();
+});
