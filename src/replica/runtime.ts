@@ -5,6 +5,12 @@
  * requests never cross a process); it takes forwarded HTTP requests, chained
  * calls and gRPC calls from the serving process over its private channel.
  *
+ * The handler, its `ctx`, globals, counters and request pipeline come from
+ * the replica core (src/replica/replica_core.ts), shared with the in-process
+ * test harness; this module adds what only a process has: the listener, the
+ * channel (forwards, hand-offs, load reports, drain), WebSocket sessions, edge
+ * checks and the gRPC bridge.
+ *
  * Everything the runtime needs from the outside (the channel, the listener,
  * `Deno.memoryUsage`) is captured before the handler's module loads.
  *
