@@ -13,7 +13,7 @@ import { errorResponse } from "../http/response.ts";
 import { normalizedRequest, routeFor } from "../http/request_path.ts";
 import { pathOf, requestIdOf } from "../replica/http_pipeline.ts";
 import { ReplicaCore } from "../replica/replica_core.ts";
-import { handlerEnv } from "../server/permissions.ts";
+import { handlerEnv } from "../config/handler_env.ts";
 
 /** A handler loaded for tests. */
 export interface HandlerHarness {
