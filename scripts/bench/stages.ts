@@ -142,7 +142,7 @@ export const STAGES: readonly StageSpec[] = [
   {
     stage: "message check",
     where: "serving process",
-    code: "src/server/replica_message_check.ts checkFromReplica",
+    code: "src/wire/replica_message_check.ts checkFromReplica",
     bench: `message check: checkFromReplica(log), batch of ${BATCH} lines`,
     per: BATCH,
   },

@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { connect, CONNECT_FLAGS, CONNECT_HELP } from "./control_connect.ts";
 import type { ControlIo } from "./control_io.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 /** The variable `cortex call` reads the API key from. */
 export const API_KEY_ENV = "CORTEX_API_KEY";

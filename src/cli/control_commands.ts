@@ -24,7 +24,7 @@ import {
 import { type ControlIo, readPatch, sleep, terminalIo } from "./control_io.ts";
 import { renderApiDetail, renderApiTable } from "./control_table.ts";
 import { CALL_HELP, callCommand } from "./call_command.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 /** A CLI command: arguments after its name in, exit code out. */
 export type Command = (args: string[]) => Promise<number>;

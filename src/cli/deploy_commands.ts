@@ -26,7 +26,7 @@ import {
   writeManifests,
 } from "../deploy/manifests.ts";
 import { edgeNotes } from "../deploy/edge_settings.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 const COMPILE_HELP = `Usage: cortex compile <project> [options]
 

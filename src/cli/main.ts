@@ -8,7 +8,11 @@ import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
 import { ownPorts } from "../config/net_rules.ts";
 import { supervise } from "../supervisor/supervise.ts";
-import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
+import {
+  parseServeArgs,
+  serveOptions,
+  UsageError,
+} from "../wire/serve_options.ts";
 
 /** The full help; it names every command, so it loads their modules. */
 async function help(): Promise<string> {

@@ -13,14 +13,18 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { Project } from "../config/types.ts";
-import { SERVE_FLAGS, serveOptions, UsageError } from "../cli/serve_options.ts";
+import {
+  SERVE_FLAGS,
+  serveOptions,
+  UsageError,
+} from "../wire/serve_options.ts";
 import { runServer } from "../server/run.ts";
 import { servingTraceConfig } from "../trace/config.ts";
-import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { decodeDescriptors } from "../wire/descriptors.ts";
 import type { EmbeddedBuild } from "./entry_source.ts";
 import { healthcheck, healthzUrl } from "./healthcheck.ts";
 import { runReplicaProcess } from "../replica/process_main.ts";
-import type { ReplicaInit } from "../replica/messages.ts";
+import type { ReplicaInit } from "../wire/replica_messages.ts";
 
 /** The argument a binary starts its replica processes with. */
 export const REPLICA_ROLE = "--cortex-replica";

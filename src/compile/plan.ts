@@ -15,7 +15,7 @@ import {
   compileDescriptors,
   type DescriptorMap,
   encodeDescriptors,
-} from "../supervisor/descriptors.ts";
+} from "../wire/descriptors.ts";
 import { moduleFlags } from "../supervisor/flags.ts";
 import {
   handlerByteImports,

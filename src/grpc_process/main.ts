@@ -27,8 +27,8 @@ import {
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
 import { RESTART_EXIT_CODE } from "../supervisor/child.ts";
-import { readCommands } from "../supervisor/commands.ts";
-import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { readCommands } from "../wire/stdin_commands.ts";
+import { decodeDescriptors } from "../wire/descriptors.ts";
 import { type Hello, RemoteBackend } from "./remote_backend.ts";
 
 const { values } = parseArgs({

@@ -14,9 +14,13 @@
  */
 
 import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
-import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
+import type {
+  FromReplica,
+  ReplicaInit,
+  ToReplica,
+} from "../wire/replica_messages.ts";
 import { type ParentChannel, startReplica } from "./runtime.ts";
-import { explainPermissionText } from "./permission_hints.ts";
+import { explainPermissionText } from "../errors/permission_hints.ts";
 
 async function connect(address: string): Promise<Deno.Conn> {
   if (address.startsWith("unix:")) {

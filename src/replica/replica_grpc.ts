@@ -13,7 +13,7 @@ import {
 } from "../grpc/replica/replica_side.ts";
 import type { GrpcToReplica } from "../grpc/common/protocol.ts";
 import type { Logger } from "../log/logger.ts";
-import type { FromReplica } from "./messages.ts";
+import type { FromReplica } from "../wire/replica_messages.ts";
 import type { Slots } from "./slots.ts";
 import type { ApiConfig } from "../config/types.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";

@@ -14,12 +14,12 @@ import {
   requestPath,
   routeFor,
 } from "../http/request_path.ts";
-import type { FromReplica, Route } from "../replica/messages.ts";
+import type { FromReplica, Route } from "../wire/replica_messages.ts";
 import { type Edge, verbsOf } from "../edge/edge.ts";
 import { editHeaders } from "../edge/cors.ts";
 import { type KeyHash, matchKey, presentedKey } from "../edge/keys.ts";
-import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
-import { ForwardedStream } from "../replica/stream_forward.ts";
+import { fromWireRequest, toWireResponse } from "../wire/replica_messages.ts";
+import { ForwardedStream } from "../wire/stream_forward.ts";
 import { isStreamedAnswer } from "./forwarding.ts";
 import type { Forwarding } from "./forwarding.ts";
 import { healthResponse } from "./health.ts";

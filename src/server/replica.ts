@@ -11,19 +11,19 @@
  */
 
 import { replicaTraceEnv } from "../trace/config.ts";
-import { explainPermissionText } from "../replica/permission_hints.ts";
+import { explainPermissionText } from "../errors/permission_hints.ts";
 import { FrameWriter } from "../grpc/common/frames.ts";
 import { Logger } from "../log/logger.ts";
 import type {
   FromReplica,
   ReplicaInit,
   ToReplica,
-} from "../replica/messages.ts";
+} from "../wire/replica_messages.ts";
 import { ownLines } from "./replica_log_check.ts";
 import {
   BadReplicaMessage,
   checkFromReplica,
-} from "./replica_message_check.ts";
+} from "../wire/replica_message_check.ts";
 import type { ReplicaSocket } from "./replica_socket.ts";
 
 /** Lifecycle of a replica. */

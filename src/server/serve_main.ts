@@ -15,10 +15,10 @@
 
 import { parseArgs } from "node:util";
 import type { Project } from "../config/types.ts";
-import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { decodeDescriptors } from "../wire/descriptors.ts";
 import { readPackageDirs } from "../supervisor/modules.ts";
 import { readModelFiles } from "../supervisor/model_cache.ts";
-import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
+import { SERVE_FLAGS, serveOptions } from "../wire/serve_options.ts";
 import { runServer } from "./run.ts";
 import { servingTraceConfig } from "../trace/config.ts";
 

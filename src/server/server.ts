@@ -10,7 +10,7 @@ import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
 import { Autoscaler } from "../autoscaler/loop.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
-import type { FromReplica, Route } from "../replica/messages.ts";
+import type { FromReplica, Route } from "../wire/replica_messages.ts";
 import { Forwarding } from "./forwarding.ts";
 import { MainRouter } from "./main_router.ts";
 import { SocketRelay } from "./socket_relay.ts";
@@ -34,7 +34,7 @@ import {
 import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
 import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
-import type { DescriptorMap } from "../supervisor/descriptors.ts";
+import type { DescriptorMap } from "../wire/descriptors.ts";
 import type { GrpcDoor } from "./grpc_door.ts";
 import type { ControlProxy } from "./control_proxy.ts";
 import { type NetRules, ownPorts } from "../config/net_rules.ts";

@@ -28,7 +28,7 @@ import {
 import { fileURLToPath } from "node:url";
 import type { Project } from "../config/types.ts";
 import type { ServerOptions } from "../server/server.ts";
-import { compileDescriptors, encodeDescriptors } from "./descriptors.ts";
+import { compileDescriptors, encodeDescriptors } from "../wire/descriptors.ts";
 import { probeFdLimit } from "./fd_limit.ts";
 import {
   grpcProcessPermissionFlags,
@@ -39,7 +39,10 @@ import {
 import { type ModuleFiles, prepareModules } from "./modules.ts";
 import { prepareModelFiles } from "./model_cache.ts";
 import { type SpawnedChild, SupervisedChild } from "./child.ts";
-import { replaceRequestPath, watchReplaceRequests } from "./replace_request.ts";
+import {
+  replaceRequestPath,
+  watchReplaceRequests,
+} from "../wire/replace_request.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
 import {
   removeStateFile,

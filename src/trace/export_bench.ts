@@ -7,7 +7,7 @@
  * @module
  */
 
-import { checkFromReplica } from "../server/replica_message_check.ts";
+import { checkFromReplica } from "../wire/replica_message_check.ts";
 import { exportRequest } from "./otlp_json.ts";
 import { newSpanId, newTraceId, type SpanData, SpanKind } from "./span.ts";
 

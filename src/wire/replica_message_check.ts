@@ -26,7 +26,7 @@ import type {
   FromReplica,
   WireRequest,
   WireResponse,
-} from "../replica/messages.ts";
+} from "./replica_messages.ts";
 import type { ConnectionStats } from "../http/guarded_server.ts";
 import type { SpanData, SpanKindValue } from "../trace/span.ts";
 
