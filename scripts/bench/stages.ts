@@ -149,7 +149,7 @@ export const STAGES: readonly StageSpec[] = [
   {
     stage: "log-line check",
     where: "serving process",
-    code: `src/server/replica_log_check.ts ownLines (${BATCH}-line batch)`,
+    code: `src/wire/replica_log_check.ts ownLines (${BATCH}-line batch)`,
     bench: `log check: ownLines, batch of ${BATCH} lines`,
     per: BATCH,
   },

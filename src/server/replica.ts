@@ -19,7 +19,7 @@ import type {
   ReplicaInit,
   ToReplica,
 } from "../wire/replica_messages.ts";
-import { ownLines } from "./replica_log_check.ts";
+import { ownLines } from "../wire/replica_log_check.ts";
 import {
   BadReplicaMessage,
   checkFromReplica,

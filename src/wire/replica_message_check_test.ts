@@ -4,7 +4,7 @@ import {
   BadReplicaMessage,
   checkFromReplica,
 } from "./replica_message_check.ts";
-import { ownLines } from "../server/replica_log_check.ts";
+import { ownLines } from "./replica_log_check.ts";
 import { LATENCY_BUCKETS } from "../metrics/request_stats.ts";
 import { emptyBatchSnapshot } from "../metrics/batch_stats.ts";
 
