@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { basename, dirname, resolve } from "node:path";
 import { loadProject } from "../config/load_project.ts";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { compileProject } from "../compile/compile.ts";
 import {
   DenoCompileError,

@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import {
   SERVE_FLAGS,
   serveOptions,

@@ -10,7 +10,7 @@
 
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import {
   compileDescriptors,
   type DescriptorMap,

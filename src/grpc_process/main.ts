@@ -17,7 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { LogLevel } from "../config/types.ts";
+import type { LogLevel } from "../config/resolved_config.ts";
 import { apiSetKey } from "../grpc/common/bridge_protocol.ts";
 import type { GrpcLogger } from "../grpc/common/protocol.ts";
 import {

@@ -15,7 +15,7 @@ import type { GrpcToReplica } from "../grpc/common/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import type { FromReplica } from "../wire/replica_messages.ts";
 import type { Slots } from "./slots.ts";
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
 import type { GrpcCallInfo } from "../grpc/common/call_info.ts";
 import { Code, GrpcError } from "../grpc/common/grpc_error.ts";

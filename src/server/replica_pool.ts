@@ -8,7 +8,11 @@
  */
 
 import type { EdgeInit } from "../edge/edge.ts";
-import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  LogLevel,
+  Project,
+} from "../config/resolved_config.ts";
 import type { Logger } from "../log/logger.ts";
 import type {
   FromReplica,

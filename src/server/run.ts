@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Project } from "../config/types.ts";
-import { Server, type ServerOptions } from "./server.ts";
+import type { Project } from "../config/resolved_config.ts";
+import { Server, type ServerOptions } from "./project_server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
 import { ControlProxy } from "./control_proxy.ts";

@@ -14,7 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { decodeDescriptors } from "../wire/descriptors.ts";
 import { readPackageDirs } from "../supervisor/modules.ts";
 import { readModelFiles } from "../supervisor/model_cache.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { netEntryProblem, ownPorts } from "../config/net_rules.ts";
 import { TRACE_ENV, TRACES_ENV } from "../trace/config.ts";
 

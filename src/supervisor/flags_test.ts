@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import {
   GRPC_ENV,
   grpcProcessPermissionFlags,

@@ -15,7 +15,7 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { isModelUrl } from "../config/models_config.ts";
 
 const FETCH_MAIN = new URL("./fetch_model_main.ts", import.meta.url).pathname;

@@ -33,7 +33,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { DECLARE_HINT } from "../errors/module_hints.ts";
 import { RAW_IMPORTS_FLAG } from "./flags.ts";
 

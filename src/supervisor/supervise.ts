@@ -26,8 +26,8 @@ import {
   TRACES_ENV,
 } from "../trace/config.ts";
 import { fileURLToPath } from "node:url";
-import type { Project } from "../config/types.ts";
-import type { ServerOptions } from "../server/server.ts";
+import type { Project } from "../config/resolved_config.ts";
+import type { ServerOptions } from "../server/project_server.ts";
 import { compileDescriptors, encodeDescriptors } from "../wire/descriptors.ts";
 import { probeFdLimit } from "./fd_limit.ts";
 import {

@@ -6,7 +6,7 @@
  */
 
 import type { StreamSnapshot } from "../metrics/stream_stats.ts";
-import type { ApiConfig, LogLevel } from "../config/types.ts";
+import type { ApiConfig, LogLevel } from "../config/resolved_config.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import type {
   ConnectionLimits,

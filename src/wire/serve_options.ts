@@ -5,8 +5,8 @@
  */
 
 import { parseArgs } from "node:util";
-import type { LogLevel } from "../config/types.ts";
-import type { ServerOptions } from "../server/server.ts";
+import type { LogLevel } from "../config/resolved_config.ts";
+import type { ServerOptions } from "../server/project_server.ts";
 import { parseDuration } from "../config/duration.ts";
 import {
   type ConnectionLimits,

@@ -6,7 +6,11 @@
  * @module
  */
 
-import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  LogLevel,
+  Project,
+} from "../config/resolved_config.ts";
 import { Autoscaler } from "../autoscaler/loop.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
