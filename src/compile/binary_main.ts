@@ -10,6 +10,7 @@
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import type { Project } from "../config/resolved_config.ts";
@@ -158,7 +159,7 @@ export async function runBinary(
 ): Promise<number> {
   if (args[0] === REPLICA_ROLE) {
     await runReplicaProcess(args[1]!, args[2]!, narrowBinaryReplica(build));
-    return 0;
+    return EXIT.ok;
   }
   try {
     const { values } = parseArgs({
@@ -169,11 +170,11 @@ export async function runBinary(
     });
     if (values.help) {
       print(usage(build.name), Deno.stdout);
-      return 0;
+      return EXIT.ok;
     }
     if (values["print-permissions"]) {
       print(build.permissions.join("\n"), Deno.stdout);
-      return 0;
+      return EXIT.ok;
     }
     const opts = serveOptions({
       ...values,
@@ -220,7 +221,7 @@ export async function runBinary(
         }\n\nRun "${build.name} --help" for usage.`,
         Deno.stderr,
       );
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }

@@ -7,7 +7,7 @@
  *
  * It never compiles protos: the descriptors come from the supervisor's file.
  * It starts grpc-js after the first hello (which names the APIs) and exits
- * with {@linkcode RESTART_EXIT_CODE} when a later hello names other APIs (a
+ * with `EXIT.restart` (src/wire/exit_codes.ts) when a later hello names other APIs (a
  * restarted serving process), to be restarted with them.
  *
  * Usage: main.ts --socket PATH --descriptors FILE --host H --grpc-port N
@@ -26,7 +26,7 @@ import {
 } from "../grpc/frontend/grpc_server.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
-import { RESTART_EXIT_CODE } from "../supervisor/child.ts";
+import { EXIT } from "../wire/exit_codes.ts";
 import { readCommands } from "../wire/stdin_commands.ts";
 import { decodeDescriptors } from "../wire/descriptors.ts";
 import { type Hello, RemoteBackend } from "./remote_backend.ts";
@@ -79,7 +79,7 @@ const backend = new RemoteBackend({
       firstHello.resolve(hello);
     } else if (key !== served) {
       logger.info("The serving process has other gRPC APIs now: restarting");
-      void exit(RESTART_EXIT_CODE);
+      void exit(EXIT.restart);
     }
   },
   onServing: (api, serving) => running?.setServing(api, serving),
@@ -98,7 +98,7 @@ void readCommands(async (why) => {
   await running?.shutdown(graceMs);
   backend.stop();
   logger.info("Stopped");
-  await exit(0);
+  await exit(EXIT.ok);
 });
 void backend.run();
 
@@ -120,7 +120,7 @@ try {
   });
 } catch (error) {
   logger.exception("Cannot start the gRPC server", error);
-  await exit(1);
+  await exit(EXIT.failure);
 }
 const port = running!.port;
 const shown = host === "0.0.0.0" ? "localhost" : host;

@@ -11,10 +11,8 @@ import { Server, type ServerOptions } from "./project_server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
 import { ControlProxy } from "./control_proxy.ts";
+import { EXIT } from "../wire/exit_codes.ts";
 import { readCommands } from "../wire/stdin_commands.ts";
-
-/** Exit codes of the serving process. */
-export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
 
 /** How long past the grace period a stop may take before a forced exit. */
 const HARD_EXIT_AFTER_GRACE_MS = 5_000;
@@ -70,7 +68,7 @@ export async function runServer(
     stops++;
     if (stops > 1) {
       server.logger.warning(`Second stop request (${why}): exiting at once`);
-      Deno.exit(1);
+      Deno.exit(EXIT.failure);
     }
     const grace = Math.max(
       0,
@@ -85,7 +83,7 @@ export async function runServer(
           grace + HARD_EXIT_AFTER_GRACE_MS
         } ms after the stop request; exiting`,
       );
-      Deno.exit(1);
+      Deno.exit(EXIT.failure);
     }, grace + HARD_EXIT_AFTER_GRACE_MS);
     Deno.unrefTimer(deadline);
     // Told to stop while starting: replicas still being constructed cannot

@@ -7,9 +7,11 @@
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
+
 function fail(text: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
-  Deno.exit(1);
+  Deno.exit(EXIT.failure);
 }
 
 async function main(url: string, out: string): Promise<void> {

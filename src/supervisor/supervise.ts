@@ -43,6 +43,7 @@ import {
   replaceRequestPath,
   watchReplaceRequests,
 } from "../wire/replace_request.ts";
+import { EXIT, FINAL_EXIT_CODES } from "../wire/exit_codes.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
 import {
   removeStateFile,
@@ -56,9 +57,6 @@ const SERVE_MAIN = fileURLToPath(
 const GRPC_MAIN = fileURLToPath(
   new URL("../grpc_process/main.ts", import.meta.url),
 );
-
-/** Exit codes that end supervision (clean exit, bad config, no API). */
-const FINAL_CODES = new Set([0, 2, 3]);
 
 function logLine(level: "INFO" | "ERROR", message: string, extra = {}): void {
   const line = JSON.stringify({
@@ -162,7 +160,7 @@ export async function supervise(
     tracing = traceConfigFromEnv();
   } catch (error) {
     logLine("ERROR", (error as Error).message);
-    return 2;
+    return EXIT.usage;
   }
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
   // The default --max-connections follows the serving process's fd limit.
@@ -197,7 +195,7 @@ export async function supervise(
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
-    return 2;
+    return EXIT.usage;
   }
   // handler.models URLs: downloaded and checked now (the serving process
   // and replicas have no network for them), read-only from then on.
@@ -209,7 +207,7 @@ export async function supervise(
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
-    return 2;
+    return EXIT.usage;
   }
   const modelsFile = `${scratchRoot}/models.json`;
   await Deno.writeTextFile(modelsFile, JSON.stringify(modelFiles));
@@ -281,7 +279,8 @@ export async function supervise(
         : []),
     ],
     env: { [TOKEN_ENV]: token, ...childTraceEnv(tracing !== null) },
-    isFinal: (status) => status.signal === null && FINAL_CODES.has(status.code),
+    isFinal: (status) =>
+      status.signal === null && FINAL_EXIT_CODES.has(status.code),
     beforeSpawn: (gen) => Deno.mkdir(genDir(gen), { recursive: true }),
     onSpawn: async (child, gen) => {
       const report = waitForReport(child, reportOf(gen));
