@@ -21,6 +21,7 @@ import type {
 } from "../wire/replica_messages.ts";
 import { type ParentChannel, startReplica } from "./runtime.ts";
 import { explainPermissionText } from "../errors/permission_hints.ts";
+import { EXIT } from "../wire/exit_codes.ts";
 
 async function connect(address: string): Promise<Deno.Conn> {
   if (address.startsWith("unix:")) {
@@ -61,7 +62,7 @@ export async function runReplicaProcess(
   const conn = await connect(address);
   const writer = new FrameWriter(conn, {
     // The serving process is gone: nothing left to serve for.
-    onError: () => exit(0),
+    onError: () => exit(EXIT.ok),
   });
   let receive: ((msg: ToReplica) => void) | null = null;
   const early: ToReplica[] = [];
@@ -84,7 +85,7 @@ export async function runReplicaProcess(
       stack: explainPermissionText(String(error?.stack ?? error)),
     });
     await channel.flushed();
-    exit(1);
+    exit(EXIT.failure);
   };
   await readMessages(conn, (message) => {
     const msg = message as ToReplica;
@@ -100,7 +101,7 @@ export async function runReplicaProcess(
     } else if (receive) receive(msg);
     else early.push(msg);
   }).catch(() => {});
-  exit(0);
+  exit(EXIT.ok);
 }
 
 if (import.meta.main) {
