@@ -120,7 +120,7 @@ export class ReplicaGrpc {
   }
 
   /** Handles one message of a call. */
-  onMessage(msg: { type: string; callId: number }): void {
-    this.#side.onMessage(msg as GrpcToReplica);
+  onMessage(msg: GrpcToReplica): void {
+    this.#side.onMessage(msg);
   }
 }

@@ -589,7 +589,7 @@ export class Server implements ControlHost {
         this.router.statsArrived(msg, replica);
         break;
       case "grpc":
-        this.grpcBackend.deliver(msg.msg as never, replica);
+        this.grpcBackend.deliver(msg.msg, replica);
         break;
       case "edge.take":
         replica.send({
