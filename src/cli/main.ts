@@ -98,7 +98,7 @@ async function serve(args: string[]): Promise<number> {
       `Port ${opts.port} is already served by cortex (process ${holder}): stop it, or pass --port`,
     );
   }
-  return await supervise(project, opts, args.filter((a) => a !== dir));
+  return await supervise(project, opts, values);
 }
 
 async function validate(args: string[]): Promise<number> {

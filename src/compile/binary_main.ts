@@ -26,9 +26,10 @@ import type { EmbeddedBuild } from "./entry_source.ts";
 import { healthcheck, healthzUrl } from "./healthcheck.ts";
 import { runReplicaProcess } from "../replica/process_main.ts";
 import type { ReplicaInit } from "../wire/replica_messages.ts";
-
-/** The argument a binary starts its replica processes with. */
-export const REPLICA_ROLE = "--cortex-replica";
+import {
+  BINARY_REPLICA_ROLE,
+  replicaProcessArgv,
+} from "../wire/replica_process_args.ts";
 
 /**
  * A replica process of a binary starts with the binary's permissions: it
@@ -157,8 +158,9 @@ export async function runBinary(
   projectDir: URL,
   args: string[],
 ): Promise<number> {
-  if (args[0] === REPLICA_ROLE) {
-    await runReplicaProcess(args[1]!, args[2]!, narrowBinaryReplica(build));
+  if (args[0] === BINARY_REPLICA_ROLE) {
+    const { address, nonce } = replicaProcessArgv.parseArgv(args.slice(1));
+    await runReplicaProcess(address, nonce, narrowBinaryReplica(build));
     return EXIT.ok;
   }
   try {

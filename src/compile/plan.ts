@@ -16,7 +16,7 @@ import {
   type DescriptorMap,
   encodeDescriptors,
 } from "../wire/descriptors.ts";
-import { moduleFlags } from "../supervisor/flags.ts";
+import { moduleFlags } from "../wire/prepared_files.ts";
 import {
   handlerByteImports,
   handlerCheckConfig,

@@ -10,14 +10,11 @@
  * with `EXIT.restart` (src/wire/exit_codes.ts) when a later hello names other APIs (a
  * restarted serving process), to be restarted with them.
  *
- * Usage: main.ts --socket PATH --descriptors FILE --host H --grpc-port N
- * [--log-level L] [--log-format json|pretty]
+ * Its command line is `GrpcProcessArgs` (src/wire/grpc_process_args.ts).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import type { LogLevel } from "../config/resolved_config.ts";
 import { apiSetKey } from "../grpc/common/bridge_protocol.ts";
 import type { GrpcLogger } from "../grpc/common/protocol.ts";
 import {
@@ -27,25 +24,16 @@ import {
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
 import { EXIT } from "../wire/exit_codes.ts";
+import { grpcProcessArgv } from "../wire/grpc_process_args.ts";
 import { readCommands } from "../wire/stdin_commands.ts";
 import { decodeDescriptors } from "../wire/descriptors.ts";
 import { type Hello, RemoteBackend } from "./remote_backend.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    socket: { type: "string" },
-    descriptors: { type: "string" },
-    host: { type: "string", default: "0.0.0.0" },
-    "grpc-port": { type: "string", default: "9000" },
-    "log-level": { type: "string", default: "info" },
-    "log-format": { type: "string", default: "json" },
-  },
-});
+const args = grpcProcessArgv.parseArgv(Deno.args);
 
-const sink = new StdoutSink({ pretty: values["log-format"] === "pretty" });
+const sink = new StdoutSink({ pretty: args.logFormat === "pretty" });
 const logger = new Logger({
-  level: values["log-level"] as LogLevel,
+  level: args.logLevel,
   labels: { component: "grpc" },
   write: (lines) => sink.write(lines.join("\n") + "\n"),
 });
@@ -62,14 +50,14 @@ async function exit(code: number): Promise<never> {
 }
 
 const descriptors = decodeDescriptors(
-  await Deno.readTextFile(values.descriptors!),
+  await Deno.readTextFile(args.descriptors),
 );
 let running: GrpcServer | null = null;
 let served: string | null = null;
 let graceMs = 0;
 const firstHello = Promise.withResolvers<Hello>();
 const backend = new RemoteBackend({
-  path: values.socket!,
+  path: args.socket,
   logger,
   onHello: (hello) => {
     graceMs = hello.shutdownGraceMs;
@@ -103,7 +91,7 @@ void readCommands(async (why) => {
 void backend.run();
 
 const hello = await firstHello.promise;
-const host = values.host!;
+const host = args.host;
 try {
   running = await startGrpcServer({
     apis: hello.apis.map((api) => ({
@@ -113,7 +101,7 @@ try {
       descriptorSet: descriptors[api.protobufPath]?.set ?? new Uint8Array(),
     })),
     host,
-    port: Number(values["grpc-port"]),
+    port: args.grpcPort,
     backend,
     logger: grpcLogger,
     health: { isServing: (api) => backend.isServing(api) },

@@ -1,7 +1,7 @@
 /**
  * Entry point of a replica process: `process_main.ts <address> <nonce>`
  * (a compiled binary runs the same as `<binary> --cortex-replica <address>
- * <nonce>`).
+ * <nonce>`; both are src/wire/replica_process_args.ts).
  *
  * It connects to the serving process's replica socket (`unix:<path>`, or
  * `127.0.0.1:<port>` in a compiled binary), introduces itself with the nonce
@@ -22,6 +22,7 @@ import type {
 import { type ParentChannel, startReplica } from "./runtime.ts";
 import { explainPermissionText } from "../errors/permission_hints.ts";
 import { EXIT } from "../wire/exit_codes.ts";
+import { replicaProcessArgv } from "../wire/replica_process_args.ts";
 
 async function connect(address: string): Promise<Deno.Conn> {
   if (address.startsWith("unix:")) {
@@ -105,9 +106,6 @@ export async function runReplicaProcess(
 }
 
 if (import.meta.main) {
-  const [address, nonce] = Deno.args;
-  if (!address || !nonce) {
-    throw new TypeError("Usage: process_main.ts <address> <nonce>");
-  }
+  const { address, nonce } = replicaProcessArgv.parseArgv(Deno.args);
   await runReplicaProcess(address, nonce);
 }

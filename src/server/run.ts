@@ -12,6 +12,7 @@ import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
 import { ControlProxy } from "./control_proxy.ts";
 import { EXIT } from "../wire/exit_codes.ts";
+import { writeControlReport } from "../wire/control_report.ts";
 import { readCommands } from "../wire/stdin_commands.ts";
 
 /** How long past the grace period a stop may take before a forced exit. */
@@ -119,10 +120,10 @@ export async function runServer(
     return EXIT.noApi;
   }
   if (opts.controlReport) {
-    await Deno.writeTextFile(
-      opts.controlReport,
-      JSON.stringify({ port: plane.port, httpPort: server.port }),
-    );
+    await writeControlReport(opts.controlReport, {
+      port: plane.port,
+      httpPort: server.port,
+    });
   } else {
     const state = await plane.writeState({
       httpPort: server.port,
