@@ -7,8 +7,8 @@
  *
  * It never compiles protos: the descriptors come from the supervisor's file.
  * It starts grpc-js after the first hello (which names the APIs) and exits
- * with `EXIT.restart` (src/wire/exit_codes.ts) when a later hello names other APIs (a
- * restarted serving process), to be restarted with them.
+ * with `EXIT.restart` (src/wire/exit_codes.ts) when a later hello names
+ * other APIs (a restarted serving process), to be restarted with them.
  *
  * Its command line is `GrpcProcessArgs` (src/wire/grpc_process_args.ts).
  *

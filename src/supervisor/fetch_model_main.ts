@@ -1,8 +1,9 @@
 /**
  * Downloads one model file: `deno run --allow-net=<host> --allow-write=<out>
- * fetch_model_main.ts <url> <out>` (src/wire/fetch_model_args.ts), started by the supervisor (which has no
- * network) for each `handler.models` URL (src/supervisor/model_cache.ts).
- * Redirects are followed only within the grant (the URL's own host).
+ * fetch_model_main.ts <url> <out>` (src/wire/fetch_model_args.ts), started
+ * by the supervisor (which has no network) for each `handler.models` URL
+ * (src/supervisor/model_cache.ts). Redirects are followed only within the
+ * grant (the URL's own host).
  *
  * @module
  */

@@ -25,8 +25,8 @@
  * "lock" names), written to the scratch root, so both keep the versions they
  * pinned, and whatever the serving process adds is written there. With
  * `--frozen` it would also refuse a package that is in Deno's cache but in
- * neither lockfile; see `moduleFlags` in src/wire/prepared_files.ts for why that is off while
- * replicas share one process.
+ * neither lockfile; see `moduleFlags` in src/wire/prepared_files.ts for why
+ * that is off while replicas share one process.
  *
  * @module
  */
