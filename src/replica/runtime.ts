@@ -21,7 +21,7 @@ import { BatchStats } from "../metrics/batch_stats.ts";
 import { StreamStats } from "../metrics/stream_stats.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse, isStreamedResponse } from "../http/response.ts";
-import { ForwardedStream, ReceivedStreams } from "./stream_forward.ts";
+import { ForwardedStream, ReceivedStreams } from "../wire/stream_forward.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
   askToReconnect,
@@ -51,7 +51,11 @@ import {
   requestIdOf,
   traceOf,
 } from "./http_pipeline.ts";
-import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
+import type {
+  FromReplica,
+  ReplicaInit,
+  ToReplica,
+} from "../wire/replica_messages.ts";
 import {
   BodyTooLarge,
   fromWireRequest,
@@ -59,11 +63,11 @@ import {
   toWireRequest,
   toWireResponse,
   type WireRequest,
-} from "./messages.ts";
+} from "../wire/replica_messages.ts";
 import {
   explainPermissionText,
   installPermissionHints,
-} from "./permission_hints.ts";
+} from "../errors/permission_hints.ts";
 import {
   currentRequestId,
   currentTrace,

@@ -8,7 +8,7 @@
  */
 
 import { loadProject } from "../config/load_project.ts";
-import type { HandlerContext } from "../handler/types.ts";
+import type { HandlerContext } from "../handler/handler_context.ts";
 import { Logger } from "../log/logger.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
