@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ApiConfig, Project } from "./types.ts";
+import type { ApiConfig, Project } from "./resolved_config.ts";
 
 /** The environment a handler sees: .env, then handler.env, then CORTEX_*. */
 export function handlerEnv(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ApiConfig, Project } from "./types.ts";
+import type { ApiConfig, Project } from "./resolved_config.ts";
 import { handlerEnv } from "./handler_env.ts";
 
 Deno.test("handlerEnv() layers .env, then handler.env, then the runtime's variables", () => {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 import type { SpanRecorder } from "../trace/recorder.ts";
 import { SpanKind } from "../trace/span.ts";
 import {

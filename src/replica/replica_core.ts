@@ -21,9 +21,12 @@
  * @module
  */
 
-import type { ApiConfig, LogLevel } from "../config/types.ts";
+import type { ApiConfig, LogLevel } from "../config/resolved_config.ts";
 import type { CortexClient } from "../control/client.ts";
-import type { HandlerContext, HandlerLogger } from "../handler/types.ts";
+import type {
+  HandlerContext,
+  HandlerLogger,
+} from "../handler/handler_context.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
 import { makeConsole } from "../log/console_capture.ts";
 import { Logger } from "../log/logger.ts";

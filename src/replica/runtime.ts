@@ -19,7 +19,7 @@
 
 import { LineBuffer } from "../log/line_buffer.ts";
 import { errorResponse, isStreamedResponse } from "../http/response.ts";
-import { ForwardedStream, ReceivedStreams } from "./stream_forward.ts";
+import { ForwardedStream, ReceivedStreams } from "../wire/stream_forward.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
   askToReconnect,
@@ -37,7 +37,11 @@ import { isWebSocketUpgrade } from "../websocket/upgrade.ts";
 import { serveUpgradable } from "../http/upgradable_server.ts";
 import { RelayedTransport } from "../websocket/relayed_transport.ts";
 import { pathOf, requestIdOf, traceOf } from "./http_pipeline.ts";
-import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
+import type {
+  FromReplica,
+  ReplicaInit,
+  ToReplica,
+} from "../wire/replica_messages.ts";
 import {
   BodyTooLarge,
   fromWireRequest,
@@ -45,11 +49,11 @@ import {
   toWireRequest,
   toWireResponse,
   type WireRequest,
-} from "./messages.ts";
+} from "../wire/replica_messages.ts";
 import {
   explainPermissionText,
   installPermissionHints,
-} from "./permission_hints.ts";
+} from "../errors/permission_hints.ts";
 import { SpanRecorder } from "../trace/recorder.ts";
 import { nowMs, refusedSpan } from "../trace/span.ts";
 import { parentOf } from "../edge/trace.ts";

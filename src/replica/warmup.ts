@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 
 /**
  * `count` calls of the handler's POST (with the payload) or GET through the

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseApiConfigs } from "../config/parse_api_configs.ts";
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 import { warmup } from "./warmup.ts";
 
 /** An API named `iris` with `warmup` as its handler.warmup YAML. */

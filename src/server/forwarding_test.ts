@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RequestStats } from "../metrics/request_stats.ts";
-import type { ToReplica } from "../replica/messages.ts";
+import type { ToReplica } from "../wire/replica_messages.ts";
 import { Forwarding, isStreamedAnswer } from "./forwarding.ts";
 import type { Replica } from "./replica.ts";
 import type { ReplicaPool } from "./replica_pool.ts";

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import { netEntryProblem, type NetRules } from "../config/net_rules.ts";
 
 /** A Worker's `deno.permissions` option. */

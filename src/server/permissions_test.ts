@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import type { NetRules } from "../config/net_rules.ts";
 import { workerPermissions } from "./permissions.ts";
 

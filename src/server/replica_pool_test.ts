@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FILES } from "../config/_testing.ts";
 import { parseApiConfigs } from "../config/parse_api_configs.ts";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Replica } from "./replica.ts";
 import type { ReplicaSocket } from "./replica_socket.ts";
