@@ -41,4 +41,5 @@ export type {
 export {
   type HandlerHarness,
   loadHandler,
+  type LoadHandlerOptions,
 } from "./src/testing/handler_harness.ts";

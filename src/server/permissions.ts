@@ -85,12 +85,3 @@ export function workerPermissions(
     sys: false,
   };
 }
-
-/** The environment a handler sees: .env, then handler.env, then CORTEX_*. */
-export function handlerEnv(
-  project: Project,
-  api: ApiConfig,
-  runtime: Record<string, string>,
-): Record<string, string> {
-  return { ...project.dotenv, ...api.handler.env, ...runtime };
-}

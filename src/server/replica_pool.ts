@@ -19,7 +19,7 @@ import type {
   ReplicaInit,
   Route,
 } from "../wire/replica_messages.ts";
-import { handlerEnv } from "./permissions.ts";
+import { handlerEnv } from "../config/handler_env.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { Replica, type ReplicaCommand, type ReplicaExit } from "./replica.ts";
 import type { ReplicaSocket } from "./replica_socket.ts";
