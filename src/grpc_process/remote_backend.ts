@@ -88,8 +88,8 @@ export class RemoteBackend implements GrpcBackend {
       callId,
       post: (msg: GrpcToReplica) => {
         if (this.#calls.get(callId) !== call) return;
-        // A call frame (no node:v8 cost): frames.ts.
-        if (this.#writer) this.#writer.sendCall(msg satisfies FromGrpcProcess);
+        // node:v8 batches here, not call frames: see frames.ts.
+        if (this.#writer) this.#writer.send(msg satisfies FromGrpcProcess);
         else queueMicrotask(() => this.#lose(callId, GONE));
       },
       onMessage: (listener) => call.onMessage = listener,
@@ -157,7 +157,7 @@ export class RemoteBackend implements GrpcBackend {
             })),
           );
         } else this.#calls.get(msg.callId)?.onMessage(msg);
-      }, { calls: (msg) => msg });
+      });
     } catch {
       // Reset by a dying peer: the same as a close.
     } finally {
