@@ -17,7 +17,6 @@ import { parseArgs } from "node:util";
 import type { Project } from "../config/types.ts";
 import { decodeDescriptors } from "../supervisor/descriptors.ts";
 import { readPackageDirs } from "../supervisor/modules.ts";
-import { readModelFiles } from "../supervisor/model_cache.ts";
 import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
 import { runServer } from "./run.ts";
 import { servingTraceConfig } from "../trace/config.ts";
@@ -38,6 +37,17 @@ async function readProject(dir: string, snapshot?: string): Promise<Project> {
   }
   const { loadProject } = await import("../config/load_project.ts");
   return await loadProject(dir);
+}
+
+/**
+ * Reads the file `--models-file` names ({} when absent): here, not in
+ * model_cache.ts, which loads node:crypto and the config parser.
+ */
+async function readModelFiles(
+  path: string | undefined,
+): Promise<Record<string, string>> {
+  if (path === undefined) return {};
+  return JSON.parse(await Deno.readTextFile(path));
 }
 
 const { values, positionals } = parseArgs({

@@ -120,11 +120,3 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
-
-/** Reads the file `--models-file` names ({} when absent). */
-export async function readModelFiles(
-  path: string | undefined,
-): Promise<Record<string, string>> {
-  if (path === undefined) return {};
-  return JSON.parse(await Deno.readTextFile(path));
-}

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { loadProject } from "../config/load_project.ts";
 import type { HandlerContext } from "../handler/types.ts";
 import { Logger } from "../log/logger.ts";
 import { CustomMetrics } from "../metrics/custom_metrics.ts";
@@ -57,6 +56,10 @@ export async function loadHandler(
   projectDir: string,
   apiName?: string,
 ): Promise<HandlerHarness> {
+  // Loaded here, not statically: mod.ts exports this harness, and every
+  // replica imports mod.ts, which must not pull in the cortex.yaml parser
+  // (the YAML library alone is ~50 ms and ~10 MB of a replica's start).
+  const { loadProject } = await import("../config/load_project.ts");
   const project = await loadProject(projectDir);
   const api = apiName === undefined
     ? project.apis[0]
