@@ -36,6 +36,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Project } from "../config/types.ts";
 import { DECLARE_HINT } from "../replica/module_hints.ts";
 import { RAW_IMPORTS_FLAG } from "./flags.ts";
+import { type PrepareCache, prepareKey } from "./prepare_cache.ts";
 
 export { DECLARE_HINT };
 
@@ -77,6 +78,8 @@ export interface ModuleFiles {
   importMap: string;
   /** The lockfile of the serving process. */
   lock: string;
+  /** True when the steps were skipped: the prepare cache had the result. */
+  fromCache?: boolean;
   /**
    * A JSON file: each handler path (as in cortex.yaml) → what its module
    * graph needs to read ({@linkcode readPathsOf}): the folders, in Deno's
@@ -440,6 +443,11 @@ export interface PrepareOptions {
   onlyApi?: string;
   /** The `deno` executable (default: the one running this code). */
   deno?: string;
+  /**
+   * Where results are kept between starts (src/supervisor/prepare_cache.ts);
+   * without one every step runs.
+   */
+  cache?: PrepareCache;
 }
 
 /**
@@ -461,10 +469,100 @@ export async function prepareModules(
   const apis = project.apis.filter((a) =>
     !opts.onlyApi || a.name === opts.onlyApi
   );
-  const handlers = [
-    ...new Set(apis.map((a) => join(project.dir, a.handler.path))),
-  ];
+  const handlerPaths = [...new Set(apis.map((a) => a.handler.path))];
+  const handlers = handlerPaths.map((path) => join(project.dir, path));
+  const projectLock = modules.lock ?? join(scratchRoot, "project.lock");
+  const readLock = (path: string) =>
+    Deno.readTextFile(path).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    });
+  // What the steps' results depend on besides the graphs' files (which the
+  // entry lists): read again after the steps, which may add to the lockfile.
+  const cacheKey = async () =>
+    prepareKey({
+      flags: [RAW_IMPORTS_FLAG],
+      dir: project.dir,
+      handlers: handlerPaths,
+      modules,
+      lock: modules.lock === null ? null : await readLock(modules.lock),
+      runtime,
+      runtimeLock: await readLock(RUNTIME_LOCK),
+    });
+  const cache = handlers.length > 0 ? opts.cache ?? null : null;
+  const hit = cache ? await cache.lookup(await cacheKey()) : null;
+  const prepared = hit && (hit.checked || opts.noCheck) ? hit : null;
 
+  let dirs: PackageDirs;
+  let remote: string[] = [];
+  if (prepared) {
+    dirs = prepared.packages;
+  } else {
+    ({ dirs, remote } = await cacheGraphs(
+      project,
+      apis,
+      handlers,
+      runtime,
+      modules,
+      projectLock,
+      scratchRoot,
+      opts,
+    ));
+  }
+  const packages = join(scratchRoot, "packages.json");
+  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
+
+  const importMap = join(scratchRoot, "import_map.json");
+  await Deno.writeTextFile(
+    importMap,
+    JSON.stringify(serveImportMap(runtime, project.dir, modules), null, 2),
+  );
+  const lock = join(scratchRoot, "deno.lock");
+  const lockText = mergeLocks(
+    [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
+    [projectLock, RUNTIME_LOCK],
+  );
+  await Deno.writeTextFile(lock, lockText);
+  if (prepared) return { importMap, lock, packages, fromCache: true };
+  // The graphs as `deno check` sees them list the files the entry's digest
+  // covers (read while the check runs).
+  const checked = cache
+    ? checkedGraphFiles(handlers, importMap, scratchRoot, lockText, opts.deno)
+    : null;
+  checked?.catch(() => {});
+  if (handlers.length > 0 && !opts.noCheck) {
+    await checkHandlers(apis, handlers, modules, scratchRoot, lockText, opts);
+  }
+  if (cache && checked) {
+    const graph = await checked;
+    await cache.store(await cacheKey(), {
+      files: graph.files,
+      cached: [
+        ...new Set([...Object.values(dirs).flat(), ...remote, ...graph.remote]),
+      ].sort(),
+      packages: dirs,
+      checked: !opts.noCheck,
+    });
+  }
+  return { importMap, lock, packages, fromCache: false };
+}
+
+/**
+ * `deno cache` of the handlers' graphs (downloading what is missing,
+ * recording it in the project's lockfile), then each graph's read paths
+ * ({@linkcode readPathsOf}) and the remote modules it loads from Deno's
+ * cache.
+ */
+async function cacheGraphs(
+  project: Project,
+  apis: Project["apis"],
+  handlers: string[],
+  runtime: Record<string, string>,
+  modules: ProjectModules,
+  projectLock: string,
+  scratchRoot: string,
+  opts: PrepareOptions,
+): Promise<{ dirs: PackageDirs; remote: string[] }> {
   // The graph is cached with "cortex" standing for an empty module: mod.ts
   // and what it imports belong to the runtime, whose own deno.lock has them,
   // and would otherwise be recorded in the project's lockfile.
@@ -473,7 +571,6 @@ export async function prepareModules(
     cacheMap,
     JSON.stringify(serveImportMap(runtime, project.dir, modules, CORTEX_STUB)),
   );
-  const projectLock = modules.lock ?? join(scratchRoot, "project.lock");
   if (handlers.length > 0) {
     const out = await new Deno.Command(opts.deno ?? Deno.execPath(), {
       args: [
@@ -502,8 +599,8 @@ export async function prepareModules(
     }
   }
 
-  const packages = join(scratchRoot, "packages.json");
   const dirs: PackageDirs = {};
+  const remote: string[] = [];
   await Promise.all(
     [...new Set(apis.map((a) => a.handler.path))].map(async (path) => {
       const info = await graphInfo(
@@ -516,30 +613,59 @@ export async function prepareModules(
         throw new ModuleGraphError(outsideMessage(path, outside));
       }
       dirs[path] = readPathsOf(info);
+      remote.push(...graphFiles(info).remote);
     }),
   );
-  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
+  return { dirs, remote };
+}
 
-  const importMap = join(scratchRoot, "import_map.json");
-  await Deno.writeTextFile(
-    importMap,
-    JSON.stringify(serveImportMap(runtime, project.dir, modules), null, 2),
-  );
-  const readLock = (path: string) =>
-    Deno.readTextFile(path).catch((error) => {
-      if (error instanceof Deno.errors.NotFound) return null;
-      throw error;
-    });
-  const lock = join(scratchRoot, "deno.lock");
-  const lockText = mergeLocks(
-    [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
-    [projectLock, RUNTIME_LOCK],
-  );
-  await Deno.writeTextFile(lock, lockText);
-  if (handlers.length > 0 && !opts.noCheck) {
-    await checkHandlers(apis, handlers, modules, scratchRoot, lockText, opts);
+/**
+ * The local files of a module graph (code and byte imports), and the files
+ * in Deno's cache that hold its remote modules.
+ */
+export function graphFiles(
+  info: GraphInfo,
+): { files: string[]; remote: string[] } {
+  const files: string[] = [];
+  const remote: string[] = [];
+  for (const m of info.modules ?? []) {
+    if (typeof m.local !== "string" || m.local === "") continue;
+    if (m.specifier?.startsWith("file:")) files.push(m.local);
+    else if (/^(https?|jsr):/.test(m.specifier ?? "")) remote.push(m.local);
   }
-  return { importMap, lock, packages };
+  return { files, remote };
+}
+
+/**
+ * The files of each handler's graph as the type check resolves it (the
+ * serving process's import map, so "cortex" is the runtime's mod.ts and
+ * what it imports), for the prepare cache's digest.
+ */
+async function checkedGraphFiles(
+  handlers: string[],
+  importMap: string,
+  scratchRoot: string,
+  lockText: string,
+  deno?: string,
+): Promise<{ files: string[]; remote: string[] }> {
+  // A copy of the lockfile: nothing here may change what replicas load.
+  const lock = join(scratchRoot, "graph.lock");
+  await Deno.writeTextFile(lock, lockText);
+  const graphs = await Promise.all(
+    handlers.map(async (handler) =>
+      graphFiles(
+        await graphInfo(
+          handler,
+          [`--import-map=${importMap}`, `--lock=${lock}`],
+          deno,
+        ),
+      )
+    ),
+  );
+  return {
+    files: [...new Set(graphs.flatMap((g) => g.files))].sort(),
+    remote: [...new Set(graphs.flatMap((g) => g.remote))].sort(),
+  };
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   UNSTABLE_FLAGS,
 } from "./flags.ts";
 import { type ModuleFiles, prepareModules } from "./modules.ts";
+import { PrepareCache } from "./prepare_cache.ts";
 import { prepareModelFiles } from "./model_cache.ts";
 import { type SpawnedChild, SupervisedChild } from "./child.ts";
 import { replaceRequestPath, watchReplaceRequests } from "./replace_request.ts";
@@ -190,6 +191,7 @@ export async function supervise(
     modules = await prepareModules(project, scratchRoot, {
       onlyApi: opts.onlyApi ?? undefined,
       noCheck: opts.noCheck,
+      cache: PrepareCache.fromEnv() ?? undefined,
     });
   } catch (error) {
     logLine("ERROR", (error as Error).message);
