@@ -193,6 +193,12 @@ export async function supervise(
       noCheck: opts.noCheck,
       cache: PrepareCache.fromEnv() ?? undefined,
     });
+    if (modules.fromCache) {
+      logLine(
+        "INFO",
+        "The handlers' modules are unchanged since a start that cached and checked them: deno cache, info and check skipped (prepare cache)",
+      );
+    }
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
