@@ -10,6 +10,10 @@
  * watches for a request to replace this process (src/supervisor/
  * replace_request.ts; this process only names it).
  *
+ * With a known HTTP port and a replica socket, the first replica of each API
+ * is started before the rest of the server loads (src/server/
+ * replica_prestart.ts): only light modules are imported statically here.
+ *
  * @module
  */
 
@@ -18,7 +22,7 @@ import type { Project } from "../config/types.ts";
 import { decodeDescriptors } from "../supervisor/descriptors.ts";
 import { readPackageDirs } from "../supervisor/modules.ts";
 import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
-import { runServer } from "./run.ts";
+import { PrestartedReplicas } from "./replica_prestart.ts";
 import { servingTraceConfig } from "../trace/config.ts";
 
 /**
@@ -74,24 +78,39 @@ const project = await readProject(positionals[0]!, values["project-json"]);
 const descriptors = values.descriptors
   ? decodeDescriptors(await Deno.readTextFile(values.descriptors))
   : undefined;
+const options = serveOptions(
+  values,
+  values["fd-limit"] ? Number(values["fd-limit"]) || null : null,
+);
+const modules = values["import-map-file"] && values["lock-file"]
+  ? {
+    importMap: values["import-map-file"],
+    lock: values["lock-file"],
+    packages: await readPackageDirs(values["packages-file"]),
+  }
+  : undefined;
+const modelFiles = await readModelFiles(values["models-file"]);
+const prestarted = values["replica-socket"] && values["scratch-root"] &&
+    options.port !== 0 && modules
+  ? PrestartedReplicas.start(project, {
+    ...options,
+    scratchRoot: values["scratch-root"],
+    replicaSocket: values["replica-socket"],
+    modules,
+    modelFiles,
+  })
+  : undefined;
+const { runServer } = await import("./run.ts");
 Deno.exit(
   await runServer(project, {
-    ...serveOptions(
-      values,
-      values["fd-limit"] ? Number(values["fd-limit"]) || null : null,
-    ),
+    ...options,
     descriptors,
     controlReport: values["control-report"],
     scratchRoot: values["scratch-root"],
     replicaSocket: values["replica-socket"],
-    modules: values["import-map-file"] && values["lock-file"]
-      ? {
-        importMap: values["import-map-file"],
-        lock: values["lock-file"],
-        packages: await readPackageDirs(values["packages-file"]),
-      }
-      : undefined,
-    modelFiles: await readModelFiles(values["models-file"]),
+    prestarted,
+    modules,
+    modelFiles,
     supervised: true,
     tracing: servingTraceConfig(),
     ...(values["grpc-socket"]
