@@ -38,7 +38,6 @@ import {
 } from "./flags.ts";
 import { type ModuleFiles, prepareModules } from "./modules.ts";
 import { PrepareCache } from "./prepare_cache.ts";
-import { prepareModelFiles } from "./model_cache.ts";
 import { type SpawnedChild, SupervisedChild } from "./child.ts";
 import { replaceRequestPath, watchReplaceRequests } from "./replace_request.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
@@ -164,7 +163,8 @@ export async function supervise(
   }
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
   // The default --max-connections follows the serving process's fd limit.
-  const fdLimit = await probeFdLimit();
+  // (Asked while the modules are prepared.)
+  const fdLimitProbe = probeFdLimit();
   // The serving process cannot write outside its scratch root, so it reports
   // its control port in its generation's directory there (and asks to be
   // replaced the same way); the supervisor writes the state file.
@@ -208,14 +208,18 @@ export async function supervise(
   // and replicas have no network for them), read-only from then on.
   let modelFiles: Record<string, string>;
   try {
-    modelFiles = await prepareModelFiles(project, {
-      onlyApi: opts.onlyApi ?? undefined,
-    });
+    // Loaded only for models (it loads node:crypto, ~10 ms of a start).
+    modelFiles = project.apis.some((a) => a.handler.models?.paths.length)
+      ? await (await import("./model_cache.ts")).prepareModelFiles(project, {
+        onlyApi: opts.onlyApi ?? undefined,
+      })
+      : {};
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
     return 2;
   }
+  const fdLimit = await fdLimitProbe;
   const modelsFile = `${scratchRoot}/models.json`;
   await Deno.writeTextFile(modelsFile, JSON.stringify(modelFiles));
   const projectFile = `${scratchRoot}/project.json`;
