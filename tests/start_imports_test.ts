@@ -1,7 +1,8 @@
 /**
  * What the processes of a start load before they serve (issue 17): a
  * replica and the serving process never load the cortex.yaml parser (npm
- * "yaml", ~35 ms and ~8 MB each) and a replica never loads `node:crypto`
+ * "yaml", ~35 ms and ~8 MB each), the serving process not the proto
+ * toolchain (only with gRPC APIs), and a replica never loads `node:crypto`
  * (key hashing, loaded only for an API with keys). Walks the modules each
  * entry loads when it starts: its static imports, not type-only ones and not
  * `import()`s, which load when called.
@@ -74,12 +75,15 @@ Deno.test("start imports: a replica loads neither the YAML parser nor node:crypt
   assert.deepEqual(reaching(chains, /^node:crypto$/), []);
 });
 
-Deno.test("start imports: the serving process does not load the YAML parser", async () => {
-  const chains = await loadedAtStart("src/server/serve_main.ts");
-  assert.ok(
-    [...chains.keys()].some((s) => s.endsWith("/src/server/server.ts")),
-  );
-  assert.deepEqual(reaching(chains, YAML), []);
+Deno.test("start imports: the serving process loads neither the YAML parser nor the proto toolchain", async () => {
+  // serve_main.ts imports run.ts when its first replicas are started.
+  for (const entry of ["src/server/serve_main.ts", "src/server/run.ts"]) {
+    const chains = await loadedAtStart(entry);
+    assert.deepEqual(reaching(chains, YAML), []);
+    assert.deepEqual(reaching(chains, /\/src\/grpc\/build\//), []);
+  }
+  const run = await loadedAtStart("src/server/run.ts");
+  assert.ok([...run.keys()].some((s) => s.endsWith("/src/server/server.ts")));
 });
 
 Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {

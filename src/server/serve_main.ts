@@ -19,7 +19,6 @@
 
 import { parseArgs } from "node:util";
 import type { Project } from "../config/types.ts";
-import { decodeDescriptors } from "../supervisor/descriptors.ts";
 import { readPackageDirs } from "../supervisor/modules.ts";
 import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
 import { PrestartedReplicas } from "./replica_prestart.ts";
@@ -75,8 +74,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 const project = await readProject(positionals[0]!, values["project-json"]);
+// descriptors.ts loads the proto toolchain: only for a project with gRPC.
 const descriptors = values.descriptors
-  ? decodeDescriptors(await Deno.readTextFile(values.descriptors))
+  ? (await import("../supervisor/descriptors.ts")).decodeDescriptors(
+    await Deno.readTextFile(values.descriptors),
+  )
   : undefined;
 const options = serveOptions(
   values,
