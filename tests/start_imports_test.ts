@@ -83,7 +83,9 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
     assert.deepEqual(reaching(chains, /\/src\/grpc\/build\//), []);
   }
   const run = await loadedAtStart("src/server/run.ts");
-  assert.ok([...run.keys()].some((s) => s.endsWith("/src/server/server.ts")));
+  assert.ok(
+    [...run.keys()].some((s) => s.endsWith("/src/server/project_server.ts")),
+  );
 });
 
 Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ControlGrants } from "./types.ts";
+import type { ControlGrants } from "./resolved_config.ts";
 
 /** No grant: `ctx.client` may only read the status of APIs. */
 export function noControlGrants(): ControlGrants {

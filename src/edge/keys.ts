@@ -9,7 +9,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AuthConfig } from "../config/types.ts";
+import type { AuthConfig } from "../config/resolved_config.ts";
 import type { KeyHash } from "./presented_key.ts";
 
 export type { KeyHash, KeyMatcher } from "./presented_key.ts";

@@ -10,19 +10,19 @@
  * @module
  */
 
-import { explainPermissionText } from "../replica/permission_hints.ts";
+import { explainPermissionText } from "../errors/permission_hints.ts";
 import { FrameWriter } from "../grpc/common/frames.ts";
 import { Logger } from "../log/logger.ts";
 import type {
   FromReplica,
   ReplicaInit,
   ToReplica,
-} from "../replica/messages.ts";
-import { ownLines } from "./replica_log_check.ts";
+} from "../wire/replica_messages.ts";
+import { ownLines } from "../wire/replica_log_check.ts";
 import {
   BadReplicaMessage,
   checkFromReplica,
-} from "./replica_message_check.ts";
+} from "../wire/replica_message_check.ts";
 import type { ReplicaProcess } from "./replica_process.ts";
 
 /** Lifecycle of a replica. */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import type { NetRules } from "../config/net_rules.ts";
 import { parseByteSize } from "../config/quantity.ts";
 import { workerPermissions } from "./permissions.ts";

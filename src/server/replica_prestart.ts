@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import { type NetRules, ownPorts } from "../config/net_rules.ts";
 import {
   type LaunchContext,

@@ -9,6 +9,7 @@
  */
 
 import { replicaTraceEnv } from "../trace/config.ts";
+import { replicaProcessArgv } from "../wire/replica_process_args.ts";
 import type { ReplicaConn, ReplicaSocket } from "./replica_socket.ts";
 
 /** How to start the process: the command and its arguments before the socket. */
@@ -47,7 +48,10 @@ export function spawnReplicaProcess(
 ): ReplicaProcess {
   const { nonce, conn } = socket.expect();
   const child = new Deno.Command(launch.command, {
-    args: [...launch.args, socket.address, nonce],
+    args: [
+      ...launch.args,
+      ...replicaProcessArgv.toArgv({ address: socket.address, nonce }),
+    ],
     cwd: launch.cwd,
     // The serving process's environment holds the control token: blank it
     // (a replica has no env permission, but nothing secret should be in
