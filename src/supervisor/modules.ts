@@ -36,7 +36,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Project } from "../config/resolved_config.ts";
 import { DECLARE_HINT } from "../errors/module_hints.ts";
 import { type PackageDirs, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
-import { type PrepareCache, prepareKey } from "./prepare_cache.ts";
+import { digestFiles, type PrepareCache, prepareKey } from "./prepare_cache.ts";
 
 export { DECLARE_HINT };
 
@@ -487,25 +487,12 @@ export async function prepareModules(
   const hit = cache ? await cache.lookup(await cacheKey()) : null;
   const prepared = hit && (hit.checked || opts.noCheck) ? hit : null;
 
-  let dirs: PackageDirs;
-  let remote: string[] = [];
-  if (prepared) {
-    dirs = prepared.packages;
-  } else {
-    ({ dirs, remote } = await cacheGraphs(
-      project,
-      apis,
-      handlers,
-      runtime,
-      modules,
-      projectLock,
+  if (!prepared) {
+    await cacheStep(project, apis, handlers, runtime, modules, projectLock, {
       scratchRoot,
-      opts,
-    ));
+      deno: opts.deno,
+    });
   }
-  const packages = join(scratchRoot, "packages.json");
-  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
-
   const importMap = join(scratchRoot, "import_map.json");
   await Deno.writeTextFile(
     importMap,
@@ -517,18 +504,39 @@ export async function prepareModules(
     [projectLock, RUNTIME_LOCK],
   );
   await Deno.writeTextFile(lock, lockText);
-  if (prepared) return { importMap, lock, packages, fromCache: true };
-  // The graphs as `deno check` sees them list the files the entry's digest
-  // covers (read while the check runs).
-  const checked = cache
-    ? checkedGraphFiles(handlers, importMap, scratchRoot, lockText, opts.deno)
-    : null;
-  checked?.catch(() => {});
-  if (handlers.length > 0 && !opts.noCheck) {
-    await checkHandlers(apis, handlers, modules, scratchRoot, lockText, opts);
+  const packages = join(scratchRoot, "packages.json");
+  if (prepared) {
+    await Deno.writeTextFile(
+      packages,
+      JSON.stringify(prepared.packages, null, 2),
+    );
+    return { importMap, lock, packages, fromCache: true };
   }
-  if (cache && checked) {
-    const graph = await checked;
+
+  // The files of the graphs as the check sees them, and their contents
+  // before anything reads them: an entry is stored only if they are the
+  // same after the check (a file edited during the start is not cached).
+  const graph = cache
+    ? await checkedGraphFiles(handlers, importMap, scratchRoot, lockText, opts)
+      .catch(() => null)
+    : null;
+  const before = graph ? await digestFiles(graph.files) : null;
+  const checking = handlers.length > 0 && !opts.noCheck
+    ? checkHandlers(apis, handlers, modules, scratchRoot, lockText, opts)
+    : Promise.resolve();
+  checking.catch(() => {});
+  // A graph error (a byte import outside the project) is reported before a
+  // type error.
+  const { dirs, remote } = await graphReadPaths(
+    project,
+    apis,
+    projectLock,
+    scratchRoot,
+    opts.deno,
+  );
+  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
+  await checking;
+  if (cache && graph && before !== null) {
     await cache.store(await cacheKey(), {
       files: graph.files,
       cached: [
@@ -536,31 +544,32 @@ export async function prepareModules(
       ].sort(),
       packages: dirs,
       checked: !opts.noCheck,
-    });
+    }, before);
   }
   return { importMap, lock, packages, fromCache: false };
 }
 
+/** The import map the cache step and the read-path graphs use. */
+const cacheMapOf = (scratchRoot: string) =>
+  join(scratchRoot, "cache_import_map.json");
+
 /**
- * `deno cache` of the handlers' graphs (downloading what is missing,
- * recording it in the project's lockfile), then each graph's read paths
- * ({@linkcode readPathsOf}) and the remote modules it loads from Deno's
- * cache.
+ * `deno cache` of the handlers' graphs: downloads what is missing, records
+ * it in the project's lockfile.
  */
-async function cacheGraphs(
+async function cacheStep(
   project: Project,
   apis: Project["apis"],
   handlers: string[],
   runtime: Record<string, string>,
   modules: ProjectModules,
   projectLock: string,
-  scratchRoot: string,
-  opts: PrepareOptions,
-): Promise<{ dirs: PackageDirs; remote: string[] }> {
+  opts: { scratchRoot: string; deno?: string },
+): Promise<void> {
   // The graph is cached with "cortex" standing for an empty module: mod.ts
   // and what it imports belong to the runtime, whose own deno.lock has them,
   // and would otherwise be recorded in the project's lockfile.
-  const cacheMap = join(scratchRoot, "cache_import_map.json");
+  const cacheMap = cacheMapOf(opts.scratchRoot);
   await Deno.writeTextFile(
     cacheMap,
     JSON.stringify(serveImportMap(runtime, project.dir, modules, CORTEX_STUB)),
@@ -592,7 +601,20 @@ async function cacheGraphs(
       );
     }
   }
+}
 
+/**
+ * Each handler graph's read paths ({@linkcode readPathsOf}) and the remote
+ * modules it loads from Deno's cache, after the cache step.
+ */
+async function graphReadPaths(
+  project: Project,
+  apis: Project["apis"],
+  projectLock: string,
+  scratchRoot: string,
+  deno?: string,
+): Promise<{ dirs: PackageDirs; remote: string[] }> {
+  const cacheMap = cacheMapOf(scratchRoot);
   const dirs: PackageDirs = {};
   const remote: string[] = [];
   await Promise.all(
@@ -600,7 +622,7 @@ async function cacheGraphs(
       const info = await graphInfo(
         join(project.dir, path),
         [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
-        opts.deno,
+        deno,
       );
       const outside = byteImportsOutside(project.dir, byteImportedFiles(info));
       if (outside.length > 0) {
@@ -640,7 +662,7 @@ async function checkedGraphFiles(
   importMap: string,
   scratchRoot: string,
   lockText: string,
-  deno?: string,
+  { deno }: { deno?: string },
 ): Promise<{ files: string[]; remote: string[] }> {
   // A copy of the lockfile: nothing here may change what replicas load.
   const lock = join(scratchRoot, "graph.lock");

@@ -184,11 +184,17 @@ export class PrepareCache {
 
   /**
    * Stores `entry` under `key`, with the digest of its files as they are
-   * now. Best effort: a cache that cannot be written only costs time.
+   * now; nothing when that is not `before` (their digest before the steps
+   * read them: a file changed meanwhile). Best effort: a cache that cannot
+   * be written only costs time.
    */
-  async store(key: string, entry: PreparedEntry): Promise<void> {
+  async store(
+    key: string,
+    entry: PreparedEntry,
+    before?: string,
+  ): Promise<void> {
     const digest = await digestFiles(entry.files);
-    if (digest === null) return;
+    if (digest === null || (before !== undefined && digest !== before)) return;
     const stored: StoredEntry = { format: FORMAT, digest, ...entry };
     try {
       await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });

@@ -155,7 +155,7 @@ Deno.test("prepare cache: deno.json's compilerOptions are part of the key", asyn
   });
 });
 
-Deno.test("PrepareCache: an entry is ignored when a file changed, a cached path is gone or others may write it", async () => {
+Deno.test("PrepareCache: nothing stored for a file changed during the steps; an entry is ignored when a file changed, a cached path is gone or others may write it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cortex_prepared_" });
   try {
     const cache = new PrepareCache(join(dir, "cache"));
@@ -171,7 +171,11 @@ Deno.test("PrepareCache: an entry is ignored when a file changed, a cached path 
       packages: { "a.ts": [pkg] },
       checked: true,
     };
-    await cache.store(key, entry);
+    // A file that changed while the steps ran (its digest before them is
+    // not its digest now): nothing is stored.
+    await cache.store(key, entry, "0".repeat(64));
+    assert.equal(await cache.lookup(key), null, "changed during the steps");
+    await cache.store(key, entry, (await digestFiles([file]))!);
     assert.deepEqual(await cache.lookup(key), entry);
     assert.equal(await cache.lookup(await prepareKey({ x: 1 })), null);
     const path = join(cache.dir, `${key}.json`);
