@@ -128,8 +128,12 @@ function withRequestId(res: Response, requestId: string): Response {
 export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start === -1) return "/";
-  const end = url.slice(start).search(/[?#]/);
-  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+  // A scan, not slice + search: one string per call (every request's path).
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) return url.slice(start, i);
+  }
+  return start === 0 ? url : url.slice(start);
 }
 
 /**
