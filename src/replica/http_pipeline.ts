@@ -260,7 +260,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
     }
     const latency = performance.now() - started;
     deps.stats.observe(res.status, latency / 1000);
-    if (logged(res.status) && !(globalThis as any).NOACC) {
+    if (logged(res.status)) {
       // One object of one shape per request (no spreads of temporary ones).
       const entry: AccessEntry = {
         method: original.method,
@@ -412,7 +412,6 @@ export function createHttpPipeline(deps: PipelineDeps) {
           if (outcome instanceof Request) {
             return runHere(
               outcome,
-              original,
               started,
               requestId,
               method,
@@ -432,7 +431,6 @@ export function createHttpPipeline(deps: PipelineDeps) {
       }
     }
     return runHere(
-      original,
       original,
       started,
       requestId,
@@ -523,9 +521,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
     return finish(original, started, requestId, res);
   }
 
+  /**
+   * Runs `req` here: the request itself, or the one a hand-off gave back
+   * (same method, URL and headers), which its access line then describes.
+   */
   function runHere(
     req: Request,
-    original: Request,
     started: number,
     requestId: string,
     method: HandlerMethod,
