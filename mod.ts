@@ -27,7 +27,7 @@ export type {
   MetricsClient,
   ModelsClient,
   RequestInfo,
-} from "./src/handler/types.ts";
+} from "./src/handler/handler_context.ts";
 export { HttpError } from "./src/errors/http_error.ts";
 export { Code, GrpcError } from "./src/grpc/common/grpc_error.ts";
 export type { GrpcCallInfo } from "./src/grpc/common/call_info.ts";
@@ -41,4 +41,5 @@ export type {
 export {
   type HandlerHarness,
   loadHandler,
+  type LoadHandlerOptions,
 } from "./src/testing/handler_harness.ts";

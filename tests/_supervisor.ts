@@ -7,6 +7,8 @@
  * @module
  */
 
+import { serveProcessArgv } from "../src/wire/serve_process_args.ts";
+
 async function sh(script: string): Promise<string> {
   const out = await new Deno.Command("sh", {
     args: ["-c", script],
@@ -28,10 +30,11 @@ export async function requestReplacement(
   reason = "test",
 ): Promise<void> {
   const args = (await sh(`tr '\\0' '\\n' < /proc/${servingPid}/cmdline`))
-    .split("\n");
-  const i = args.indexOf("--replace-request");
-  if (i < 0) throw new Error(`pid ${servingPid} has no --replace-request`);
-  await Deno.writeTextFile(args[i + 1]!, JSON.stringify({ reason }));
+    .split("\n").filter((a) => a !== "");
+  const main = args.findIndex((a) => a.endsWith("serve_main.ts"));
+  if (main < 0) throw new Error(`pid ${servingPid} is no serving process`);
+  const { replaceRequest } = serveProcessArgv.parseArgv(args.slice(main + 1));
+  await Deno.writeTextFile(replaceRequest, JSON.stringify({ reason }));
 }
 
 /** The serving processes (1, or 2 during a replacement) of supervisor `pid`. */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { CortexClient } from "../mod.ts";
 import { example, fixture, type RunningServer, withServer } from "./_server.ts";
 import { E2eClient, registryOf } from "./fixtures/grpc_support/client.ts";
+import { pollUntil, scrape } from "./_metrics.ts";
 
 const TOKEN = "test-token-0123456789abcdef";
 
@@ -90,7 +91,16 @@ Deno.test("control: a patch rolls out while requests are in flight and none fail
       { length: 20 },
       () => post(`${s.url}/front`, { delayMs: 800 }),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    // The patch starts once every request is in flight (not after a guess).
+    await pollUntil(
+      "20 requests in flight in front",
+      5_000,
+      async () =>
+        (await scrape(s.url)).get("cortex_in_flight_requests", {
+          api: "front",
+        }) === 20,
+      20,
+    );
     await client.patch("back", { handler: { config: { version: 2 } } });
     const results = await Promise.all(inFlight.map(async (p) => {
       const res = await p;

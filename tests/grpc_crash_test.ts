@@ -35,12 +35,12 @@ const isSupervisor = (l: LogLine) =>
 
 Deno.test("grpc crash: the gRPC process dies of SIGSEGV, HTTP is unaffected and gRPC comes back", async () => {
   const registry = await registryOf(PROJECT, "e2e.proto");
-  // Fixed ports: the restarted gRPC process must come back where clients are.
-  const port = await freePort();
+  // A fixed gRPC port: the restarted gRPC process must come back where
+  // clients are (a restarted serving process rebinds its HTTP port itself).
   const grpcPort = await freePort();
   await withServer(
     PROJECT,
-    { port, grpcPort },
+    { grpcPort },
     async ({ url, pid, waitForLine, lines }) => {
       const client = new E2eClient(grpcPort, registry, "e2e.v1.E2e", {
         "grpc.initial_reconnect_backoff_ms": 100,
@@ -157,12 +157,11 @@ Deno.test("grpc crash: the gRPC process dies of SIGSEGV, HTTP is unaffected and 
 
 Deno.test("grpc crash: when the serving process dies, the gRPC process stays and reconnects", async () => {
   const registry = await registryOf(PROJECT, "e2e.proto");
-  const port = await freePort();
-  const grpcPort = await freePort();
+  // The gRPC process outlives the serving process: port 0 for both.
   await withServer(
     PROJECT,
-    { port, grpcPort },
-    async ({ url, pid, waitForLine }) => {
+    {},
+    async ({ url, grpcPort, pid, waitForLine }) => {
       const client = new E2eClient(grpcPort, registry, "e2e.v1.E2e");
       try {
         await client.unary("Unary", { text: "before" });
@@ -227,12 +226,11 @@ Deno.test("grpc crash: SIGTERM drains a gRPC call in flight through both process
 
 Deno.test("grpc crash: when the supervisor replaces the serving process, gRPC and HTTP keep answering", async () => {
   const registry = await registryOf(PROJECT, "e2e.proto");
-  const port = await freePort();
-  const grpcPort = await freePort();
+  // The gRPC process outlives the serving process: port 0 for both.
   await withServer(
     PROJECT,
-    { port, grpcPort },
-    async ({ url, pid, waitForLine }) => {
+    {},
+    async ({ url, grpcPort, pid, waitForLine }) => {
       const client = new E2eClient(grpcPort, registry, "e2e.v1.E2e");
       const load = httpLoad(url, 4);
       try {

@@ -10,7 +10,6 @@ import { fixture, withServer } from "./_server.ts";
 import { scrape } from "./_metrics.ts";
 import {
   E2eClient,
-  freePort,
   registryOf,
   rejected,
 } from "./fixtures/grpc_support/client.ts";
@@ -35,8 +34,7 @@ async function timedOut(
 
 Deno.test("grpc deadline: request_timeout bounds every call and frees its slot at once", async (t) => {
   const registry = await registryOf(PROJECT, "timeout.proto");
-  const grpcPort = await freePort();
-  await withServer(PROJECT, { grpcPort }, async ({ url, waitForLine }) => {
+  await withServer(PROJECT, {}, async ({ url, grpcPort, waitForLine }) => {
     const client = new E2eClient(grpcPort, registry, SERVICE);
     try {
       await t.step("warm up", async () => {

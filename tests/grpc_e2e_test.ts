@@ -20,7 +20,6 @@ import { Buffer } from "node:buffer";
 import { fixture, type LogLine, withServer } from "./_server.ts";
 import {
   E2eClient,
-  freePort,
   once,
   pollUntil,
   registryOf,
@@ -43,10 +42,9 @@ const Code = grpc.status;
 
 Deno.test("grpc e2e: every RPC kind and the error statuses through replicas", async (t) => {
   const registry = await registryOf(PROJECT, "e2e.proto");
-  const grpcPort = await freePort();
   await withServer(
     PROJECT,
-    { grpcPort },
+    {},
     async ({ grpcPort, waitForLine, lines }) => {
       const client = new E2eClient(grpcPort, registry, SERVICE);
       try {
@@ -373,8 +371,7 @@ function reflect(
 }
 
 Deno.test("grpc e2e: health checking and reflection work without the .proto", async (t) => {
-  const grpcPort = await freePort();
-  await withServer(PROJECT, { grpcPort }, async ({ grpcPort }) => {
+  await withServer(PROJECT, {}, async ({ grpcPort }) => {
     const client = new grpc.Client(
       `127.0.0.1:${grpcPort}`,
       grpc.credentials.createInsecure(),
@@ -476,10 +473,9 @@ const apiLine = (name: string) => (l: LogLine) =>
   l.api === name && String(l.message).includes("failed to start");
 
 Deno.test("grpc e2e: a .proto that does not compile fails its API with buf's file:line:col", async () => {
-  const grpcPort = await freePort();
   await withServer(
     fixture("grpc_bad_proto"),
-    { grpcPort },
+    {},
     async ({ url, waitForLine }) => {
       const failed = await waitForLine(apiLine("bad-grpc"));
       const text = JSON.stringify(failed);
@@ -502,10 +498,9 @@ Deno.test("grpc e2e: a .proto that does not compile fails its API with buf's fil
 });
 
 Deno.test("grpc e2e: a .proto with two services fails its API saying it defines 2", async () => {
-  const grpcPort = await freePort();
   await withServer(
     fixture("grpc_two_services"),
-    { grpcPort },
+    {},
     async ({ url, waitForLine }) => {
       const failed = await waitForLine(
         (l) => JSON.stringify(l).includes("must define exactly one service"),

@@ -15,7 +15,6 @@ import { fixture, type LogLine, withServer } from "./_server.ts";
 import {
   childrenOf,
   E2eClient,
-  freePort,
   grpcProcess,
   httpLoad,
   pollUntil,
@@ -34,12 +33,10 @@ const deaths = (lines: LogLine[], who: string) =>
 
 Deno.test(`grpc load: ${CALLS} unary calls, ${CONCURRENCY} concurrent, no failure, HTTP unaffected`, async () => {
   const registry = await registryOf(PROJECT, "e2e.proto");
-  const port = await freePort();
-  const grpcPort = await freePort();
   await withServer(
     PROJECT,
-    { port, grpcPort },
-    async ({ url, pid, lines, stderr }) => {
+    {},
+    async ({ url, grpcPort, pid, lines, stderr }) => {
       const serving = await servingProcess(pid);
       const grpc = await grpcProcess(pid);
       const http = httpLoad(url, 5);

@@ -2,12 +2,13 @@
  * A constructor that never returns (a synchronous loop) fails its replica
  * after handler.startup_timeout, is retried with back-off, is named by
  * /healthz and `cortex get`, and does not keep the server from serving its
- * other APIs or from stopping within its grace period.
+ * other APIs or from stopping within its grace period; a throwing constructor
+ * of the only API ends the server.
  */
 
 import assert from "node:assert/strict";
 import { CortexClient } from "../mod.ts";
-import { fixture, type LogLine, withServer } from "./_server.ts";
+import { fixture, type LogLine, runToExit, withServer } from "./_server.ts";
 
 const TOKEN = "startup-test-token-0123456789";
 const msg = (l: LogLine) => String(l.message ?? "");
@@ -65,4 +66,18 @@ Deno.test("startup: a hanging constructor fails after startup_timeout, is retrie
       `stopped after ${Date.now() - stopAt} ms`,
     );
   });
+});
+
+Deno.test("startup: a throwing constructor of the only API exits non-zero with the error logged", async () => {
+  const { code, lines, stderr } = await runToExit(fixture("ctor_fails"));
+  assert.notEqual(code, 0);
+  const text = JSON.stringify(lines) + stderr;
+  assert.match(text, /Model file weights\.bin is missing/);
+  assert.ok(
+    lines.some((l) =>
+      l.levelname === "ERROR" && JSON.stringify(l).includes("weights.bin")
+    ),
+    "no ERROR line names the constructor's error",
+  );
+  assert.ok(!lines.some((l) => String(l.message).startsWith("Serving on")));
 });

@@ -15,11 +15,7 @@ import {
   runToExit,
   withServer,
 } from "./_server.ts";
-import {
-  E2eClient,
-  freePort,
-  registryOf,
-} from "./fixtures/grpc_support/client.ts";
+import { E2eClient, registryOf } from "./fixtures/grpc_support/client.ts";
 import { attr, type CollectedSpan, startCollector } from "./_otlp_collector.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -208,7 +204,6 @@ Deno.test("tracing: a gRPC call gets a server span under its traceparent metadat
   try {
     const registry = await registryOf(project, "e2e.proto");
     await withServer(project, {
-      grpcPort: await freePort(),
       env: tracingEnv(collector.url),
     }, async ({ grpcPort }) => {
       const client = new E2eClient(grpcPort, registry, "e2e.v1.E2e");

@@ -10,6 +10,7 @@ import { collect, readProc, waitQuiet } from "./proc.ts";
 import { parseBenchArgs, USAGE } from "./options.ts";
 import { renderReport } from "./report.ts";
 import { renderChart } from "./svg.ts";
+import { renderLatencyChart } from "./latency_svg.ts";
 import { REPO } from "./servers.ts";
 import { cpuScenario } from "./scenarios/cpu.ts";
 import { grpcScenario } from "./scenarios/grpc.ts";
@@ -19,6 +20,7 @@ import { batchingScenario } from "./scenarios/batching.ts";
 import { memoryScenario } from "./scenarios/memory.ts";
 import { inferenceScenario } from "./scenarios/inference.ts";
 import { startupScenario } from "./scenarios/startup.ts";
+import { latencyScenario } from "./scenarios/latency.ts";
 import type {
   BenchContext,
   BenchResults,
@@ -133,6 +135,9 @@ async function main(): Promise<number> {
         case "inference":
           results.inference = await inferenceScenario(ctx).catch(fail);
           break;
+        case "latency":
+          results.latency = await latencyScenario(ctx).catch(fail);
+          break;
       }
       const failed = results[name];
       if (failed && "error" in failed) log(`${name} failed: ${failed.error}`);
@@ -161,18 +166,31 @@ async function main(): Promise<number> {
       `${opts.durationS} s runs`,
   );
   const json = JSON.stringify(results, null, 2) + "\n";
-  for (
-    const [name, text] of [
-      [`bench-${stamp}.json`, json],
-      ["latest.json", json],
-      ["latest.md", report],
-      ["latest.svg", chart],
-    ]
-  ) {
-    await Deno.writeTextFile(`${outDir}/${name}`, text!);
+  const files: Array<[string, string]> = [
+    [`bench-${stamp}.json`, json],
+    ["latest.json", json],
+    ["latest.md", report],
+    ["latest.svg", chart],
+  ];
+  if (results.latency && "raw" in results.latency) {
+    files.push([
+      "latency.svg",
+      renderLatencyChart(
+        results.latency,
+        `${
+          results.meta.date.slice(0, 16)
+        }, Deno ${results.meta.deno}, ${cores} cores (${results.meta.cpuModel}), ` +
+          `${results.latency.runS} s per rate`,
+      ),
+    ]);
+  }
+  for (const [name, text] of files) {
+    await Deno.writeTextFile(`${outDir}/${name}`, text);
   }
   log(
-    `Wrote ${outDir}/latest.{md,json,svg} and bench-${stamp}.json (${results.meta.elapsedS} s)`,
+    `Wrote ${outDir}/${
+      files.slice(1).map(([name]) => name).join(", ")
+    } and bench-${stamp}.json (${results.meta.elapsedS} s)`,
   );
   return 0;
 }

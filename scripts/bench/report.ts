@@ -13,6 +13,7 @@ import type {
   ComparisonRow,
   InferenceResults,
   KeepAliveResults,
+  LatencyResults,
   LoadResult,
 } from "./types.ts";
 
@@ -29,7 +30,7 @@ export function markdownTable(header: string[], rows: string[][]): string {
     Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))
   );
   const numeric = header.map((_, i) =>
-    rows.length > 0 && rows.every((r) => /^[-\d.,x%+/ ]*$/.test(r[i] ?? ""))
+    rows.length > 0 && rows.every((r) => /^[-\d.,x%+/ >=]*$/.test(r[i] ?? ""))
   );
   const line = (cells: string[]) =>
     `| ${
@@ -158,6 +159,78 @@ export function inferenceSection(r: InferenceResults): string {
     "",
     "examples/onnx's model (onnxruntime-web, WASM, one thread), one replica, " +
     "access log off; the no-model replica is projects/echo in the same state.",
+  ].join("\n");
+}
+
+/** The latency section: p50/p99/max per offered rate, both servers. */
+export function latencySection(l: LatencyResults): string {
+  const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+  const us = (ms: number) => (ms * 1000).toFixed(ms < 0.1 ? 1 : 0);
+  const rows = l.runtime.map((rt, i) => {
+    const raw = l.raw[i]!;
+    const bound = (p: typeof rt, v: number) =>
+      `${p.unfinished > 0 ? ">=" : ""}${fmtMs(v)}`;
+    return [
+      pct(rt.fraction),
+      fmtRps(rt.offeredRps),
+      fmtRps(rt.achievedRps),
+      bound(rt, rt.p50Ms),
+      bound(rt, rt.p99Ms),
+      bound(rt, rt.maxMs),
+      fmtRps(raw.achievedRps),
+      bound(raw, raw.p50Ms),
+      bound(raw, raw.p99Ms),
+      bound(raw, raw.maxMs),
+      `${rt.errors}/${raw.errors}`,
+      `${rt.unfinished}/${raw.unfinished}`,
+      `${pct(rt.generatorCpu)}/${pct(raw.generatorCpu)}`,
+      `${us(rt.generatorLagP99Ms)}/${us(raw.generatorLagP99Ms)}`,
+      `${pct(rt.serverCpu)}/${pct(raw.serverCpu)}`,
+    ];
+  });
+  const max = (name: string, m: LatencyResults["rawMax"]) =>
+    `${name} ${fmtRps(m.rps)} req/s (p50 ${fmtMs(m.p50Ms)} ms, p99 ${
+      fmtMs(m.p99Ms)
+    } ms; generator ${pct(m.generatorCpu)}, server ${
+      pct(m.serverCpu)
+    } of a core)`;
+  return [
+    markdownTable(
+      [
+        "Offered",
+        "Offered req/s",
+        "Runtime req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "Raw req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "Errors",
+        "Unanswered",
+        "Generator CPU",
+        "Gen. lag p99 µs",
+        "Server CPU",
+      ],
+      rows,
+    ),
+    "",
+    `Open loop: each rate is a fixed schedule of requests over ${l.connections} ` +
+    `kept-alive connections (scripts/bench/openloop.c), ${l.runS} s measured ` +
+    `after ${l.warmupS} s at the same rate, runtime then raw; latency runs ` +
+    `from each request's intended send time to its answer, so queueing in ` +
+    `the server (or for a free connection) counts. Offered rates are shares of ` +
+    `raw Deno.serve's closed-loop maximum from the same generator: ` +
+    `${max("raw", l.rawMax)}; ${max("runtime", l.runtimeMax)}. ` +
+    `Generator lag: its own lateness in sending, p99, from when a request ` +
+    `could go out (its intended time, or when a connection became free) to ` +
+    `when it did; small means the generator kept up with its schedule. ` +
+    `Pairs are runtime/raw; ">=" marks a lower bound (requests still ` +
+    `unanswered at the end counted with what they had waited). CPU is a ` +
+    `share of one core over the run (server: all its processes${
+      l.pinned ? ", pinned to one core" : ""
+    }). Chart: latency.svg beside this report.`,
   ].join("\n");
 }
 
@@ -358,6 +431,16 @@ export function renderReport(r: BenchResults): string {
   else if ("error" in r.inference) {
     out.push(`Failed: ${r.inference.error.split("\n")[0]}`);
   } else out.push(inferenceSection(r.inference));
+
+  out.push(
+    "",
+    "## Latency vs offered load: runtime vs raw Deno.serve, open loop (issue 17)",
+    "",
+  );
+  if (!r.latency) out.push("Not run.");
+  else if ("error" in r.latency) {
+    out.push(`Failed: ${r.latency.error.split("\n")[0]}`);
+  } else out.push(latencySection(r.latency));
 
   out.push("", "## Targets", "");
   out.push(markdownTable(

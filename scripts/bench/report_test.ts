@@ -3,6 +3,7 @@ import {
   fmtMs,
   inferenceSection,
   keepaliveSection,
+  latencySection,
   markdownTable,
   renderReport,
 } from "./report.ts";
@@ -11,6 +12,8 @@ import type {
   BenchResults,
   InferenceResults,
   KeepAliveResults,
+  LatencyPoint,
+  LatencyResults,
   LoadResult,
 } from "./types.ts";
 
@@ -250,4 +253,94 @@ Deno.test("evaluateTargets() judges inference against issue 14's bars; errors fa
   assert.match(report, /## Model inference \(issue 14\)/);
   assert.match(inferenceSection(INFERENCE), /1\.20x/);
   assert.match(inferenceSection(INFERENCE), /165\.0 MB \/ 60\.0 MB/);
+});
+
+function latencyPoint(
+  fraction: number,
+  achievedRps: number,
+  p99Ms: number,
+  unfinished = 0,
+): LatencyPoint {
+  return {
+    fraction,
+    requests: 1000,
+    offeredRps: fraction * 100_000,
+    achievedRps,
+    p50Ms: p99Ms / 4,
+    p99Ms,
+    maxMs: p99Ms * 1.5,
+    errors: 0,
+    unfinished,
+    generatorLagP50Ms: 0.003,
+    generatorLagP99Ms: 0.02,
+    generatorCpu: 0.25,
+    serverCpu: 0.9,
+  };
+}
+
+const LATENCY: LatencyResults = {
+  connections: 64,
+  runS: 1.5,
+  warmupS: 0.5,
+  pinned: true,
+  rawMax: {
+    rps: 100_000,
+    p50Ms: 0.6,
+    p99Ms: 2,
+    generatorCpu: 0.7,
+    serverCpu: 1,
+  },
+  runtimeMax: {
+    rps: 40_000,
+    p50Ms: 1.5,
+    p99Ms: 9,
+    generatorCpu: 0.3,
+    serverCpu: 1,
+  },
+  runtime: [latencyPoint(0.1, 10_000, 0.4), latencyPoint(0.5, 40_000, 800, 9)],
+  raw: [latencyPoint(0.1, 10_000, 0.2), latencyPoint(0.5, 50_000, 0.3)],
+};
+
+Deno.test("latencySection() lists each rate for both servers and marks lower bounds", () => {
+  const section = latencySection(LATENCY);
+  const rows = section.split("\n").filter((l) => /^\| +\d+% /.test(l));
+  assert.equal(rows.length, 2);
+  const cells = (row: string) =>
+    row.split("|").slice(1, -1).map((c) => c.trim());
+  assert.deepEqual(cells(rows[0]!), [
+    "10%",
+    "10,000",
+    "10,000",
+    "0.100",
+    "0.400",
+    "0.600",
+    "10,000",
+    "0.050",
+    "0.200",
+    "0.300",
+    "0/0",
+    "0/0",
+    "25%/25%",
+    "20.0/20.0",
+    "90%/90%",
+  ]);
+  // Lower bounds stay right-aligned with the numbers.
+  assert.match(section, /\| +>=200 \|/);
+  // 9 runtime requests unanswered at 50%: its percentiles are lower bounds.
+  assert.deepEqual(cells(rows[1]!).slice(2, 7), [
+    "40,000",
+    ">=200",
+    ">=800",
+    ">=1200",
+    "50,000",
+  ]);
+  assert.match(section, /raw 100,000 req\/s \(p50 0\.600 ms, p99 2\.000 ms/);
+  assert.match(section, /runtime 40,000 req\/s/);
+  assert.match(section, /Generator lag: its own lateness in sending, p99/);
+  const report = renderReport({ meta: META, latency: LATENCY });
+  assert.match(report, /## Latency vs offered load/);
+  assert.match(
+    renderReport({ meta: META }),
+    /## Latency vs offered load[^#]*Not run\./,
+  );
 });

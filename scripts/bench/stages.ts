@@ -142,14 +142,14 @@ export const STAGES: readonly StageSpec[] = [
   {
     stage: "message check",
     where: "serving process",
-    code: "src/server/replica_message_check.ts checkFromReplica",
+    code: "src/wire/replica_message_check.ts checkFromReplica",
     bench: `message check: checkFromReplica(log), batch of ${BATCH} lines`,
     per: BATCH,
   },
   {
     stage: "log-line check",
     where: "serving process",
-    code: `src/server/replica_log_check.ts ownLines (${BATCH}-line batch)`,
+    code: `src/wire/replica_log_check.ts ownLines (${BATCH}-line batch)`,
     bench: `log check: ownLines, batch of ${BATCH} lines`,
     per: BATCH,
   },

@@ -18,6 +18,7 @@ export const SCENARIOS = [
   "keepalive",
   "batching",
   "inference",
+  "latency",
 ] as const;
 export type ScenarioName = typeof SCENARIOS[number];
 
@@ -176,6 +177,63 @@ export interface InferenceResults {
   rss: { model: ReplicaRss; noModel: ReplicaRss };
 }
 
+/** One offered rate against one server in the latency scenario. */
+export interface LatencyPoint {
+  /** The offered rate as a share of raw `Deno.serve`'s closed-loop maximum. */
+  fraction: number;
+  /** Requests intended in the measured window. */
+  requests: number;
+  /** Requests per second scheduled in the measured window. */
+  offeredRps: number;
+  /** Good answers per second in the window. */
+  achievedRps: number;
+  /** From each request's intended send time to its answer. */
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Non-2xx/3xx answers and failed connections. */
+  errors: number;
+  /** Requests still unanswered at the end: the percentiles are lower bounds. */
+  unfinished: number;
+  /**
+   * The generator's own lateness in sending, median and p99: from when a
+   * request could go out (its intended time, or when a connection became
+   * free) to when it did. Small when the generator kept up with its schedule.
+   */
+  generatorLagP50Ms: number;
+  generatorLagP99Ms: number;
+  /**
+   * CPU the generator used, as a share of one core over its run, without
+   * the time it polled for its next intended send (waiting, not working).
+   */
+  generatorCpu: number;
+  /** CPU the server's processes used, as a share of one core. */
+  serverCpu: number;
+}
+
+/** Closed-loop maximum of one server, from the same generator. */
+export interface LatencyMax {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  generatorCpu: number;
+  serverCpu: number;
+}
+
+/** p50/p99 against offered load, runtime and raw, open loop (issue 17). */
+export interface LatencyResults {
+  connections: number;
+  /** Measured seconds per rate, after `warmupS` of the same rate. */
+  runS: number;
+  warmupS: number;
+  /** Whether the servers were pinned to one core (the generator to another). */
+  pinned: boolean;
+  rawMax: LatencyMax;
+  runtimeMax: LatencyMax;
+  runtime: LatencyPoint[];
+  raw: LatencyPoint[];
+}
+
 /** Everything one bench run measured. */
 export interface BenchResults {
   meta: {
@@ -200,4 +258,5 @@ export interface BenchResults {
   keepalive?: KeepAliveResults | { error: string };
   batching?: BatchingResults | { error: string };
   inference?: InferenceResults | { error: string };
+  latency?: LatencyResults | { error: string };
 }

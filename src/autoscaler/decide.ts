@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { AutoscalingConfig } from "../config/types.ts";
+import type { AutoscalingConfig } from "../config/resolved_config.ts";
 import { panicStep } from "./panic.ts";
 import { averageInFlight, type Sample } from "./sampler.ts";
 
@@ -72,7 +72,7 @@ export function initialState(current: number): ScalerState {
  * @example
  * ```ts
  * import { decide, initialState } from "./decide.ts";
- * import type { AutoscalingConfig } from "../config/types.ts";
+ * import type { AutoscalingConfig } from "../config/resolved_config.ts";
  *
  * const cfg: AutoscalingConfig = {
  *   minReplicas: 1, maxReplicas: 10, initReplicas: 1,

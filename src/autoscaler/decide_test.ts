@@ -5,7 +5,7 @@ import {
   type Sample,
   type ScalerState,
 } from "./decide.ts";
-import { BASE, type Case, flat, NOW, rec, runCase, S } from "./_test_utils.ts";
+import { BASE, type Case, flat, NOW, rec, runCase, S } from "./_testing.ts";
 
 const CASES: Case[] = [
   {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { AutoscalingConfig } from "../config/types.ts";
+import type { AutoscalingConfig } from "../config/resolved_config.ts";
 import {
   decide,
   type Decision,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { AutoscalingConfig } from "../config/types.ts";
+import type { AutoscalingConfig } from "../config/resolved_config.ts";
 import { Autoscaler, type AutoscalerOptions, type Clock } from "./loop.ts";
 
 /** Virtual time: timers fire only inside `advance()`, in due order. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { AutoscalingConfig } from "../config/types.ts";
+import type { AutoscalingConfig } from "../config/resolved_config.ts";
 import { averageInFlight, type Sample } from "./sampler.ts";
 
 /** Panic starts when the panic-window load reaches this many times capacity (Knative's default 200%). */
@@ -32,7 +32,7 @@ export interface PanicState {
  * @example
  * ```ts
  * import { panicStep } from "./panic.ts";
- * import type { AutoscalingConfig } from "../config/types.ts";
+ * import type { AutoscalingConfig } from "../config/resolved_config.ts";
  *
  * const cfg = { panicMode: true, panicWindowMs: 6_000, windowMs: 60_000,
  *   targetReplicaConcurrency: 1 } as AutoscalingConfig;

@@ -9,7 +9,7 @@ import {
   rec,
   runCase,
   S,
-} from "./_test_utils.ts";
+} from "./_testing.ts";
 
 const PANIC = { panicMode: true };
 

@@ -10,7 +10,8 @@
 import { parseArgs } from "node:util";
 import { connect, CONNECT_FLAGS, CONNECT_HELP } from "./control_connect.ts";
 import type { ControlIo } from "./control_io.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
+import { EXIT } from "../wire/exit_codes.ts";
 
 /** The variable `cortex call` reads the API key from. */
 export const API_KEY_ENV = "CORTEX_API_KEY";
@@ -109,7 +110,7 @@ export async function callCommand(
   const { values, positionals } = parsed;
   if (values.help) {
     io.out(CALL_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const name = positionals[0];
   if (!name) {
@@ -149,7 +150,7 @@ export async function callCommand(
       ? `: the API needs a key (--api-key or ${API_KEY_ENV})`
       : "";
     io.err(`Error: API "${name}" answered ${res.status}${hint}`);
-    return 1;
+    return EXIT.failure;
   }
-  return 0;
+  return EXIT.ok;
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
 import { basename, dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config_error.ts";
@@ -24,7 +25,7 @@ import {
 import { type ControlIo, readPatch, sleep, terminalIo } from "./control_io.ts";
 import { renderApiDetail, renderApiTable } from "./control_table.ts";
 import { CALL_HELP, callCommand } from "./call_command.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 /** A CLI command: arguments after its name in, exit code out. */
 export type Command = (args: string[]) => Promise<number>;
@@ -159,7 +160,7 @@ export function createControlCommands(
       const { values, positionals } = parse(args);
       if (values.help) {
         io.out(CONTROL_HELP[command]!);
-        return 0;
+        return EXIT.ok;
       }
       return await body(() => connect(values, io.env), values, positionals);
     } catch (error) {
@@ -185,7 +186,7 @@ export function createControlCommands(
     };
     if (!flags.watch) {
       io.out(await render());
-      return 0;
+      return EXIT.ok;
     }
     const { signal, dispose } = io.interrupt();
     try {
@@ -197,7 +198,7 @@ export function createControlCommands(
     } finally {
       dispose();
     }
-    return 0;
+    return EXIT.ok;
   };
 
   return {
@@ -218,7 +219,7 @@ export function createControlCommands(
         }
         io.out('\nrun "cortex get" to check the status');
       }
-      return 0;
+      return EXIT.ok;
     }),
     get: wrap("get", get),
     list: wrap("list", (client, flags) => get(client, flags, [])),
@@ -226,7 +227,7 @@ export function createControlCommands(
       const name = nameOf("refresh", positionals);
       await (await client()).refresh(name);
       io.out(`refreshing ${name}`);
-      return 0;
+      return EXIT.ok;
     }),
     patch: wrap("patch", async (client, flags, positionals) => {
       const name = nameOf("patch", positionals);
@@ -235,13 +236,13 @@ export function createControlCommands(
       const api = await (await client()).patch(name, changes);
       if (output === "json") json(api);
       else io.out(`patched ${name}\n\n${renderApiTable([api], io)}`);
-      return 0;
+      return EXIT.ok;
     }),
     delete: wrap("delete", async (client, _flags, positionals) => {
       const name = nameOf("delete", positionals);
       await (await client()).delete(name);
       io.out(`deleting ${name}`);
-      return 0;
+      return EXIT.ok;
     }),
     call: async (args) => {
       try {
@@ -275,7 +276,7 @@ export function createControlCommands(
       } finally {
         dispose();
       }
-      return 0;
+      return EXIT.ok;
     }),
   };
 }
@@ -293,11 +294,11 @@ export async function deploySpec(path: string): Promise<DeploySpec> {
 function report(io: ControlIo, error: unknown): number {
   if (error instanceof UsageError) {
     io.err(`Error: ${error.message}`);
-    return 2;
+    return EXIT.usage;
   }
   if (error instanceof ConfigError) {
     io.err(error.message);
-    return 2;
+    return EXIT.usage;
   }
   if (error instanceof ControlError) {
     if (error.issues.length > 0) io.err(error.issues.join("\n"));
@@ -306,14 +307,14 @@ function report(io: ControlIo, error: unknown): number {
         `Error: ${error.message}; is the server still running? (its state file may be stale)`,
       );
     } else io.err(`Error: ${error.message}`);
-    return 1;
+    return EXIT.failure;
   }
   if (
     error instanceof ServerNotFoundError ||
     error instanceof Deno.errors.NotFound
   ) {
     io.err(`Error: ${(error as Error).message}`);
-    return 1;
+    return EXIT.failure;
   }
   throw error;
 }

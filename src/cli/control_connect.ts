@@ -9,7 +9,7 @@
 import { CortexClient } from "../control/client.ts";
 import { readStateFile, stateFilePath } from "../control/state_file.ts";
 import { TOKEN_ENV } from "../control/token.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 /** Raised when no running server can be found (exit code 1). */
 export class ServerNotFoundError extends Error {

@@ -6,7 +6,7 @@
  */
 
 import { parseYaml, toPlain } from "../config/yaml_tree.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 /** The terminal as the control commands see it. */
 export interface ControlIo {

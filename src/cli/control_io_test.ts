@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readPatch, sleep } from "./control_io.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 Deno.test("readPatch() builds nested objects from --set, parsing JSON values", async () => {
   assert.deepEqual(

@@ -7,10 +7,11 @@
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
 import { parseArgs } from "node:util";
 import { basename, dirname, resolve } from "node:path";
 import { loadProject } from "../config/load_project.ts";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { compileProject } from "../compile/compile.ts";
 import {
   DenoCompileError,
@@ -26,7 +27,7 @@ import {
   writeManifests,
 } from "../deploy/manifests.ts";
 import { edgeNotes } from "../deploy/edge_settings.ts";
-import { UsageError } from "./serve_options.ts";
+import { UsageError } from "../wire/serve_options.ts";
 
 const COMPILE_HELP = `Usage: cortex compile <project> [options]
 
@@ -140,11 +141,11 @@ async function guarded(run: () => Promise<number>): Promise<number> {
       error instanceof DenoCompileError
     ) {
       write(error.message, Deno.stderr);
-      return 1;
+      return EXIT.failure;
     }
     if (error instanceof RangeError || error instanceof TypeError) {
       write(`Error: ${error.message}`, Deno.stderr);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }
@@ -163,7 +164,7 @@ async function compile(args: string[]): Promise<number> {
   });
   if (values.help) {
     write(COMPILE_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const project = await projectArg(positionals, "compile");
   const output = resolve(values.output ?? defaultName(project));
@@ -184,7 +185,7 @@ async function compile(args: string[]): Promise<number> {
         plan.flags.filter((f) => f.startsWith("--allow")).join(" ")
       }`,
     );
-    return 0;
+    return EXIT.ok;
   });
 }
 
@@ -196,7 +197,7 @@ async function dockerfileCommand(args: string[]): Promise<number> {
   });
   if (values.help) {
     write(DOCKERFILE_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const project = await projectArg(positionals, "dockerfile");
   return await guarded(async () => {
@@ -208,7 +209,7 @@ async function dockerfileCommand(args: string[]): Promise<number> {
     const out = values.output ?? "Dockerfile";
     if (out === "-") {
       Deno.stdout.writeSync(new TextEncoder().encode(text));
-      return 0;
+      return EXIT.ok;
     }
     const path = resolve(out);
     await Deno.mkdir(dirname(path), { recursive: true });
@@ -217,7 +218,7 @@ async function dockerfileCommand(args: string[]): Promise<number> {
     // whatever the build context is.
     await Deno.writeTextFile(`${path}.dockerignore`, dockerignore());
     write(`Wrote ${path} and ${path}.dockerignore`);
-    return 0;
+    return EXIT.ok;
   });
 }
 
@@ -231,7 +232,7 @@ async function exportCommand(args: string[]): Promise<number> {
   });
   if (values.help) {
     write(EXPORT_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const format = values.format;
   if (format !== "knative" && format !== "kubernetes") {
@@ -271,11 +272,11 @@ async function exportCommand(args: string[]): Promise<number> {
       Deno.stdout.writeSync(
         new TextEncoder().encode(renderManifests(objs, comments)),
       );
-      return 0;
+      return EXIT.ok;
     }
     const paths = await writeManifests(objs, values.output, comments);
     for (const path of paths) write(`Wrote ${path}`);
-    return 0;
+    return EXIT.ok;
   });
 }
 

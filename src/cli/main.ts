@@ -4,11 +4,16 @@
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
 import { ownPorts } from "../config/net_rules.ts";
 import { supervise } from "../supervisor/supervise.ts";
-import { parseServeArgs, serveOptions, UsageError } from "./serve_options.ts";
+import {
+  parseServeArgs,
+  serveOptions,
+  UsageError,
+} from "../wire/serve_options.ts";
 
 /** The full help; it names every command, so it loads their modules. */
 async function help(): Promise<string> {
@@ -67,7 +72,7 @@ async function serve(args: string[]): Promise<number> {
   const { values, positionals } = parseServeArgs(args);
   if (values.help) {
     write(SERVE_HELP);
-    return 0;
+    return EXIT.ok;
   }
   const dir = positionals[0];
   if (!dir) {
@@ -93,7 +98,7 @@ async function serve(args: string[]): Promise<number> {
       `Port ${opts.port} is already served by cortex (process ${holder}): stop it, or pass --port`,
     );
   }
-  return await supervise(project, opts, args.filter((a) => a !== dir));
+  return await supervise(project, opts, values);
 }
 
 async function validate(args: string[]): Promise<number> {
@@ -102,7 +107,7 @@ async function validate(args: string[]): Promise<number> {
     write(
       "Usage: cortex validate <project>\n\nChecks cortex.yaml and the project files; prints every error.",
     );
-    return 0;
+    return EXIT.ok;
   }
   if (!dir) {
     throw new UsageError(
@@ -117,7 +122,7 @@ async function validate(args: string[]): Promise<number> {
     );
   }
   write(`${project.configPath}: ${project.apis.length} API(s) valid`);
-  return 0;
+  return EXIT.ok;
 }
 
 async function gen(args: string[]): Promise<number> {
@@ -126,7 +131,7 @@ async function gen(args: string[]): Promise<number> {
     write(
       "Usage: cortex gen <project>\n\nWrites typed message code (protoc-gen-es) for each gRPC API's .proto into <project>/gen/.",
     );
-    return 0;
+    return EXIT.ok;
   }
   if (!dir) {
     throw new UsageError(
@@ -138,7 +143,7 @@ async function gen(args: string[]): Promise<number> {
     .filter((p): p is string => p !== null);
   if (protos.length === 0) {
     writeErr(`No API in ${project.configPath} has handler.protobuf_path`);
-    return 1;
+    return EXIT.failure;
   }
   const { generateTypes } = await import("../grpc/build/generate.ts");
   for (const proto of protos) {
@@ -146,7 +151,7 @@ async function gen(args: string[]): Promise<number> {
       write(`wrote ${file}`);
     }
   }
-  return 0;
+  return EXIT.ok;
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
@@ -205,28 +210,28 @@ export async function runCli(args: string[]): Promise<number> {
     !command || command === "help" || command === "--help" || command === "-h"
   ) {
     write(await help());
-    return command ? 0 : 2;
+    return command ? EXIT.ok : EXIT.usage;
   }
   const run = COMMANDS[command] ??
     (await LAZY_COMMANDS[command]?.())?.[command];
   if (!run) {
     writeErr(`Unknown command "${command}"\n\n${await help()}`);
-    return 2;
+    return EXIT.usage;
   }
   try {
     return await run(rest);
   } catch (error) {
     if (error instanceof ConfigError) {
       writeErr(error.message);
-      return 2;
+      return EXIT.usage;
     }
     if (error instanceof UsageError) {
       writeErr(`Error: ${error.message}`);
-      return 2;
+      return EXIT.usage;
     }
     if (error instanceof Deno.errors.NotFound) {
       writeErr(`Error: ${error.message}`);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }

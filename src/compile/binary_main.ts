@@ -10,20 +10,26 @@
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import type { Project } from "../config/types.ts";
-import { SERVE_FLAGS, serveOptions, UsageError } from "../cli/serve_options.ts";
+import type { Project } from "../config/resolved_config.ts";
+import {
+  SERVE_FLAGS,
+  serveOptions,
+  UsageError,
+} from "../wire/serve_options.ts";
 import { runServer } from "../server/run.ts";
 import { servingTraceConfig } from "../trace/config.ts";
-import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { decodeDescriptors } from "../wire/descriptors.ts";
 import type { EmbeddedBuild } from "./entry_source.ts";
 import { healthcheck, healthzUrl } from "./healthcheck.ts";
 import { runReplicaProcess } from "../replica/process_main.ts";
-import type { ReplicaInit } from "../replica/messages.ts";
-
-/** The argument a binary starts its replica processes with. */
-export const REPLICA_ROLE = "--cortex-replica";
+import type { ReplicaInit } from "../wire/replica_messages.ts";
+import {
+  BINARY_REPLICA_ROLE,
+  replicaProcessArgv,
+} from "../wire/replica_process_args.ts";
 
 /**
  * A replica process of a binary starts with the binary's permissions: it
@@ -152,9 +158,10 @@ export async function runBinary(
   projectDir: URL,
   args: string[],
 ): Promise<number> {
-  if (args[0] === REPLICA_ROLE) {
-    await runReplicaProcess(args[1]!, args[2]!, narrowBinaryReplica(build));
-    return 0;
+  if (args[0] === BINARY_REPLICA_ROLE) {
+    const { address, nonce } = replicaProcessArgv.parseArgv(args.slice(1));
+    await runReplicaProcess(address, nonce, narrowBinaryReplica(build));
+    return EXIT.ok;
   }
   try {
     const { values } = parseArgs({
@@ -165,11 +172,11 @@ export async function runBinary(
     });
     if (values.help) {
       print(usage(build.name), Deno.stdout);
-      return 0;
+      return EXIT.ok;
     }
     if (values["print-permissions"]) {
       print(build.permissions.join("\n"), Deno.stdout);
-      return 0;
+      return EXIT.ok;
     }
     const opts = serveOptions({
       ...values,
@@ -216,7 +223,7 @@ export async function runBinary(
         }\n\nRun "${build.name} --help" for usage.`,
         Deno.stderr,
       );
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }

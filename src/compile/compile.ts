@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { writeBuild } from "./build.ts";
 import { runDenoCompile } from "./deno_compile.ts";
 import { type CompileOptions, type CompilePlan, planCompile } from "./plan.ts";

@@ -15,7 +15,7 @@
  */
 
 import { posix } from "node:path";
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 
 /** Folder of generated files inside the project copy (a dot-folder, so never a user file). */
 export const GENERATED_DIR = ".cortex";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
 import { LOOPBACK } from "./binary_flags.ts";
 
 /**
@@ -39,11 +40,11 @@ export async function healthcheck(
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
-    if (res.status === 200) return 0;
+    if (res.status === 200) return EXIT.ok;
     line = `Unhealthy: GET ${url} answered ${res.status}`;
   } catch (error) {
     line = `Unhealthy: GET ${url} failed: ${(error as Error).message}`;
   }
   Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
-  return 1;
+  return EXIT.failure;
 }

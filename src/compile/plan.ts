@@ -10,13 +10,13 @@
 
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import {
   compileDescriptors,
   type DescriptorMap,
   encodeDescriptors,
-} from "../supervisor/descriptors.ts";
-import { moduleFlags } from "../supervisor/flags.ts";
+} from "../wire/descriptors.ts";
+import { moduleFlags } from "../wire/prepared_files.ts";
 import {
   handlerByteImports,
   handlerCheckConfig,

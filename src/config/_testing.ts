@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "./config_error.ts";
 import { parseApiConfigs } from "./parse_api_configs.ts";
 import type { NetRules } from "./net_rules.ts";
-import type { ApiConfig } from "./types.ts";
+import type { ApiConfig } from "./resolved_config.ts";
 
 /** The project files every table test sees. */
 export const FILES: Set<string> = new Set([

@@ -17,7 +17,7 @@ import type {
   ComputeConfig,
   NetworkingConfig,
   UpdateStrategyConfig,
-} from "./types.ts";
+} from "./resolved_config.ts";
 import type { YamlMap } from "./yaml_tree.ts";
 
 const API_KEYS = [

@@ -7,7 +7,7 @@
 
 import { formatDuration } from "./duration.ts";
 import type { FieldReader } from "./field_reader.ts";
-import type { AutoscalingConfig } from "./types.ts";
+import type { AutoscalingConfig } from "./resolved_config.ts";
 
 const AUTOSCALING_KEYS = [
   "min_replicas",

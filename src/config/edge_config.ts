@@ -6,7 +6,11 @@
  */
 
 import type { FieldReader } from "./field_reader.ts";
-import type { AuthConfig, CorsConfig, RateLimitConfig } from "./types.ts";
+import type {
+  AuthConfig,
+  CorsConfig,
+  RateLimitConfig,
+} from "./resolved_config.ts";
 
 /** Default `Access-Control-Max-Age` (seconds), as Cortex's proxy. */
 export const DEFAULT_CORS_MAX_AGE = 600;

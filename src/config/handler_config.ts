@@ -10,7 +10,7 @@ import type {
   ControlGrants,
   HandlerConfig,
   LogLevel,
-} from "./types.ts";
+} from "./resolved_config.ts";
 import { toPlain } from "./yaml_tree.ts";
 import { parseByteSize } from "./quantity.ts";
 import { checkProjectPath, isApiName } from "./value_checks.ts";

@@ -9,7 +9,7 @@ import { ConfigError } from "./config_error.ts";
 import { readDotenv } from "./dotenv.ts";
 import { parseApiConfigs, type ParseOptions } from "./parse_api_configs.ts";
 import { listProjectFiles } from "./project_files.ts";
-import type { Project } from "./types.ts";
+import type { Project } from "./resolved_config.ts";
 
 export { parseApiConfigs };
 

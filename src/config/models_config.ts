@@ -6,7 +6,11 @@
  */
 
 import type { FieldReader } from "./field_reader.ts";
-import type { ModelPath, ModelsConfig, WarmupConfig } from "./types.ts";
+import type {
+  ModelPath,
+  ModelsConfig,
+  WarmupConfig,
+} from "./resolved_config.ts";
 import { toPlain } from "./yaml_tree.ts";
 import { normaliseProjectPath } from "./value_checks.ts";
 

@@ -9,7 +9,7 @@ import { type ReadApi, readApi, validName } from "./api_config.ts";
 import { IssueList } from "./config_error.ts";
 import { describe } from "./field_reader.ts";
 import type { NetRules } from "./net_rules.ts";
-import type { ApiConfig } from "./types.ts";
+import type { ApiConfig } from "./resolved_config.ts";
 import { parseYaml, type YamlMap } from "./yaml_tree.ts";
 
 /** Options of {@linkcode parseApiConfigs} and `loadProject`. */

@@ -7,7 +7,7 @@
 
 import { fileURLToPath } from "node:url";
 import { parseApiConfigs } from "../config/parse_api_configs.ts";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import type { NetRules } from "../config/net_rules.ts";
 import type { ApiSnapshot, ControlTarget } from "./control_target.ts";
 import { LogFanout } from "./log_tap.ts";

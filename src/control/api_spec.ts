@@ -9,7 +9,7 @@
 import { ConfigError } from "../config/config_error.ts";
 import { formatDuration } from "../config/duration.ts";
 import type { parseApiConfigs } from "../config/parse_api_configs.ts";
-import type { ApiConfig, HandlerConfig } from "../config/types.ts";
+import type { ApiConfig, HandlerConfig } from "../config/resolved_config.ts";
 import { grantsToSpec } from "./policy.ts";
 
 /** A cortex.yaml-style object (snake_case keys, durations as "10s"). */

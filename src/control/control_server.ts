@@ -5,7 +5,7 @@
  */
 
 import type { ControlTarget } from "./control_target.ts";
-import { createControlHandler } from "./handler.ts";
+import { createControlHandler } from "./control_routes.ts";
 
 /** The only address the control API listens on. */
 export const CONTROL_HOST = "127.0.0.1";

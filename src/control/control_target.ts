@@ -6,7 +6,7 @@
  */
 
 import type { ApiDescription } from "./client.ts";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import type { NetRules } from "../config/net_rules.ts";
 
 /** `cortex get` status of an API. */

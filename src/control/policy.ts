@@ -26,7 +26,7 @@ import type {
   ApiConfig,
   ControlGrants,
   HandlerConfig,
-} from "../config/types.ts";
+} from "../config/resolved_config.ts";
 import { type ApiDescription, ControlError } from "./client.ts";
 
 /** An action that needs a grant. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { noControlGrants } from "../config/handler_config.ts";
-import type { ControlGrants } from "../config/types.ts";
+import type { ControlGrants } from "../config/resolved_config.ts";
 import { ControlError } from "./client.ts";
-import { createControlRouter } from "./handler.ts";
+import { createControlRouter } from "./control_routes.ts";
 import {
   allows,
   authorize,

@@ -2,7 +2,7 @@
  * The messages that carry a handler's `ctx.client` calls between a replica
  * and the serving process's main thread (src/replica/control_client.ts and
  * src/server/control_proxy.ts). They are members of the `FromReplica` and
- * `ToReplica` unions of src/replica/messages.ts; plain data only. No token
+ * `ToReplica` unions of src/wire/replica_messages.ts; plain data only. No token
  * crosses: the main thread knows which API a replica serves and applies that
  * API's policy.
  *

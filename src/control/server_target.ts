@@ -7,7 +7,11 @@
  * @module
  */
 
-import type { ApiConfig, AutoscalingConfig, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  AutoscalingConfig,
+  Project,
+} from "../config/resolved_config.ts";
 import type { NetRules } from "../config/net_rules.ts";
 import { configChange } from "./api_spec.ts";
 import { ControlError } from "./client.ts";

@@ -1,7 +1,11 @@
 import { parseApiConfigs } from "../config/parse_api_configs.ts";
 import assert from "node:assert/strict";
 import type { Autoscaler } from "../autoscaler/loop.ts";
-import type { ApiConfig, AutoscalingConfig, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  AutoscalingConfig,
+  Project,
+} from "../config/resolved_config.ts";
 import type { ReplicaPool } from "../server/replica_pool.ts";
 import { ControlError } from "./client.ts";
 import { applyPatch } from "./api_spec.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 import { isGrpc } from "./_meta.ts";
 import { keysEnv } from "./edge_settings.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 
 /** A Kubernetes object as emitted by the deploy code. */
 export interface KubeObject {

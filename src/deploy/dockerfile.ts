@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { GRPC_PORT, HTTP_PORT } from "./_container.ts";
 
 /** Options of {@linkcode dockerfile}. */

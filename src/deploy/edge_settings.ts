@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 
 /** Annotation prefix of the recorded settings. */
 const PREFIX = "cortex.dev";

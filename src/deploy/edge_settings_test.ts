@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { kubernetesManifests } from "./kubernetes.ts";
 import { knativeManifests } from "./knative.ts";
 import { renderManifests } from "./manifests.ts";
 import { fromYamlAll } from "./_yaml.ts";
 import { edgeAnnotations, edgeNotes } from "./edge_settings.ts";
 import { dig, testProject } from "./testdata/project.ts";
-import { binaryPermissionFlags } from "../compile/binary_flags.ts";
 
 const IMAGE = "registry.example/shop:1.2.3";
 
@@ -116,13 +115,4 @@ Deno.test("renderManifests(): notes become YAML comments above the object, which
   );
   assert.ok(text.startsWith("# networking.cors has no Kubernetes equivalent"));
   assert.deepEqual(fromYamlAll(text), JSON.parse(JSON.stringify(objs)));
-});
-
-Deno.test("binaryPermissionFlags(): the binary may read the keys_env variable", () => {
-  const flags = binaryPermissionFlags(edgeProject(), {
-    hostname: "0.0.0.0",
-    scratchRoot: "/tmp/x",
-  });
-  const env = flags.find((f) => f.startsWith("--allow-env="))!;
-  assert.ok(env.split("=")[1]!.split(",").includes("IRIS_KEYS"));
 });

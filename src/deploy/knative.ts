@@ -9,7 +9,11 @@
  *
  * @module
  */
-import type { ApiConfig, AutoscalingConfig, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  AutoscalingConfig,
+  Project,
+} from "../config/resolved_config.ts";
 import { apiContainer, scratchVolume } from "./_container.ts";
 import {
   apiResourceName,

@@ -10,7 +10,11 @@
  *
  * @module
  */
-import type { ApiConfig, AutoscalingConfig, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  AutoscalingConfig,
+  Project,
+} from "../config/resolved_config.ts";
 import {
   apiContainer,
   GRPC_PORT,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CorsConfig } from "../config/types.ts";
+import type { CorsConfig } from "../config/resolved_config.ts";
 import { DEFAULT_CORS_MAX_AGE } from "../config/edge_config.ts";
 
 /** Cortex's policy: any origin, no credentials, `x-request-id` exposed. */

@@ -17,7 +17,7 @@ import type {
   ApiConfig,
   CorsConfig,
   RateLimitConfig,
-} from "../config/types.ts";
+} from "../config/resolved_config.ts";
 import {
   DEFAULT_CORS,
   isPreflight,

@@ -11,7 +11,7 @@ import {
 } from "./keys.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { childTraceparent, parseTraceparent } from "./trace.ts";
-import type { CorsConfig } from "../config/types.ts";
+import type { CorsConfig } from "../config/resolved_config.ts";
 
 const hex = (b: Uint8Array) =>
   [...b].map((x) => x.toString(16).padStart(2, "0")).join("");

@@ -9,7 +9,7 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AuthConfig } from "../config/types.ts";
+import type { AuthConfig } from "../config/resolved_config.ts";
 
 /** One accepted key: its SHA-256 and a label (for per-key limits and logs). */
 export interface KeyHash {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RateLimitConfig } from "../config/types.ts";
+import type { RateLimitConfig } from "../config/resolved_config.ts";
 
 /** Buckets kept at most; full (idle) ones are dropped first. */
 const MAX_BUCKETS = 10_000;

@@ -7,17 +7,14 @@
  *
  * It never compiles protos: the descriptors come from the supervisor's file.
  * It starts grpc-js after the first hello (which names the APIs) and exits
- * with {@linkcode RESTART_EXIT_CODE} when a later hello names other APIs (a
- * restarted serving process), to be restarted with them.
+ * with `EXIT.restart` (src/wire/exit_codes.ts) when a later hello names
+ * other APIs (a restarted serving process), to be restarted with them.
  *
- * Usage: main.ts --socket PATH --descriptors FILE --host H --grpc-port N
- * [--log-level L] [--log-format json|pretty]
+ * Its command line is `GrpcProcessArgs` (src/wire/grpc_process_args.ts).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import type { LogLevel } from "../config/types.ts";
 import { apiSetKey } from "../grpc/common/bridge_protocol.ts";
 import type { GrpcLogger } from "../grpc/common/protocol.ts";
 import {
@@ -26,26 +23,17 @@ import {
 } from "../grpc/frontend/grpc_server.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
-import { RESTART_EXIT_CODE } from "../supervisor/child.ts";
-import { readCommands } from "../supervisor/commands.ts";
-import { decodeDescriptors } from "../supervisor/descriptors.ts";
+import { EXIT } from "../wire/exit_codes.ts";
+import { grpcProcessArgv } from "../wire/grpc_process_args.ts";
+import { readCommands } from "../wire/stdin_commands.ts";
+import { decodeDescriptors } from "../wire/descriptors.ts";
 import { type Hello, RemoteBackend } from "./remote_backend.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    socket: { type: "string" },
-    descriptors: { type: "string" },
-    host: { type: "string", default: "0.0.0.0" },
-    "grpc-port": { type: "string", default: "9000" },
-    "log-level": { type: "string", default: "info" },
-    "log-format": { type: "string", default: "json" },
-  },
-});
+const args = grpcProcessArgv.parseArgv(Deno.args);
 
-const sink = new StdoutSink({ pretty: values["log-format"] === "pretty" });
+const sink = new StdoutSink({ pretty: args.logFormat === "pretty" });
 const logger = new Logger({
-  level: values["log-level"] as LogLevel,
+  level: args.logLevel,
   labels: { component: "grpc" },
   write: (lines) => sink.write(lines.join("\n") + "\n"),
 });
@@ -62,14 +50,14 @@ async function exit(code: number): Promise<never> {
 }
 
 const descriptors = decodeDescriptors(
-  await Deno.readTextFile(values.descriptors!),
+  await Deno.readTextFile(args.descriptors),
 );
 let running: GrpcServer | null = null;
 let served: string | null = null;
 let graceMs = 0;
 const firstHello = Promise.withResolvers<Hello>();
 const backend = new RemoteBackend({
-  path: values.socket!,
+  path: args.socket,
   logger,
   onHello: (hello) => {
     graceMs = hello.shutdownGraceMs;
@@ -79,7 +67,7 @@ const backend = new RemoteBackend({
       firstHello.resolve(hello);
     } else if (key !== served) {
       logger.info("The serving process has other gRPC APIs now: restarting");
-      void exit(RESTART_EXIT_CODE);
+      void exit(EXIT.restart);
     }
   },
   onServing: (api, serving) => running?.setServing(api, serving),
@@ -98,12 +86,12 @@ void readCommands(async (why) => {
   await running?.shutdown(graceMs);
   backend.stop();
   logger.info("Stopped");
-  await exit(0);
+  await exit(EXIT.ok);
 });
 void backend.run();
 
 const hello = await firstHello.promise;
-const host = values.host!;
+const host = args.host;
 try {
   running = await startGrpcServer({
     apis: hello.apis.map((api) => ({
@@ -113,14 +101,14 @@ try {
       descriptorSet: descriptors[api.protobufPath]?.set ?? new Uint8Array(),
     })),
     host,
-    port: Number(values["grpc-port"]),
+    port: args.grpcPort,
     backend,
     logger: grpcLogger,
     health: { isServing: (api) => backend.isServing(api) },
   });
 } catch (error) {
   logger.exception("Cannot start the gRPC server", error);
-  await exit(1);
+  await exit(EXIT.failure);
 }
 const port = running!.port;
 const shown = host === "0.0.0.0" ? "localhost" : host;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogLevel } from "../config/types.ts";
+import type { LogLevel } from "../config/resolved_config.ts";
 import type { Logger } from "./logger.ts";
 import { formatArgs, renderTable } from "./_console_format.ts";
 

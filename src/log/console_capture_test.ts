@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { makeConsole } from "./console_capture.ts";
 import { Logger } from "./logger.ts";
-import type { LogLevel } from "../config/types.ts";
+import type { LogLevel } from "../config/resolved_config.ts";
 
 function setup(level: LogLevel = "debug") {
   const lines: string[] = [];

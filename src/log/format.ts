@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogLevel } from "../config/types.ts";
+import type { LogLevel } from "../config/resolved_config.ts";
 import { safeStringify } from "./_json_safe.ts";
 
 /** One log event before formatting. */

@@ -3,7 +3,7 @@
  * line in the replica's LineBuffer (runtime.ts: 256 KiB or 10 ms batches),
  * with the join of each full batch spread over its lines
  * (`deno task bench:stages`). Encoding the batch as a frame is in
- * src/grpc/frames_bench.ts.
+ * src/grpc/common/frames_bench.ts.
  *
  * @module
  */

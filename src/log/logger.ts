@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { LogLevel } from "../config/types.ts";
+import type { LogLevel } from "../config/resolved_config.ts";
 import { formatRecord } from "./format.ts";
 import { prettyLine } from "./pretty.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MetricsClient } from "../handler/types.ts";
+import type { MetricsClient } from "../handler/handler_context.ts";
 import { LATENCY_BUCKETS } from "./request_stats.ts";
 
 /** One series: a metric name plus its tags. */

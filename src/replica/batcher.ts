@@ -40,7 +40,7 @@ export interface BatchOutcome {
   size: number;
 }
 
-/** The batching settings (src/config/types.ts BatchingConfig). */
+/** The batching settings (src/config/resolved_config.ts BatchingConfig). */
 export interface BatchSettings {
   mode: "fixed" | "adaptive";
   maxBatchSize: number;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { explainPermissionError } from "./permission_hints.ts";
+import { explainPermissionError } from "../errors/permission_hints.ts";
 import {
   childTraceparent,
   isSampled,

@@ -6,8 +6,12 @@
  * @module
  */
 
-/** Replaces `Deno.env` and `process.env` in this worker with `vars`. */
-export function installEnv(vars: Record<string, string>): void {
+/**
+ * Replaces `Deno.env` and `process.env` in this realm with `vars`; returns a
+ * function that puts the previous ones back (the in-process test harness).
+ */
+export function installEnv(vars: Record<string, string>): () => void {
+  const previous = Object.getOwnPropertyDescriptor(Deno, "env");
   const store = new Map(Object.entries(vars));
   const env = {
     get: (key: string) => store.get(key),
@@ -39,10 +43,26 @@ export function installEnv(vars: Record<string, string>): void {
   // The global `process` (Deno 2): importing node:process would cost ~7 ms
   // at every replica start.
   const process = (globalThis as { process?: object }).process;
-  if (!process) return;
-  try {
-    Object.defineProperty(process, "env", { value: proxy, configurable: true });
-  } catch {
-    // process.env cannot be replaced here; without env permission it throws.
+  const previousProcessEnv = process
+    ? Object.getOwnPropertyDescriptor(process, "env")
+    : undefined;
+  let replacedProcessEnv = false;
+  if (process) {
+    try {
+      Object.defineProperty(process, "env", {
+        value: proxy,
+        configurable: true,
+      });
+      replacedProcessEnv = true;
+    } catch {
+      // process.env cannot be replaced here; without env permission it throws.
+    }
   }
+  return () => {
+    if (previous) Object.defineProperty(Deno, "env", previous);
+    if (!process || !replacedProcessEnv) return;
+    if (previousProcessEnv) {
+      Object.defineProperty(process, "env", previousProcessEnv);
+    } else delete (process as { env?: unknown }).env;
+  };
 }

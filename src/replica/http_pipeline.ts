@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { ApiConfig } from "../config/types.ts";
-import type { HandlerLogger } from "../handler/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
+import type { HandlerLogger } from "../handler/handler_context.ts";
 import { isSampled, parseTraceparent } from "../edge/trace.ts";
 import { unsupportedMethod } from "../http/refusals.ts";
 import { errorResponse } from "../http/response.ts";

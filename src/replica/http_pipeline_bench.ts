@@ -12,7 +12,7 @@
 
 import { parseApiConfigs } from "../config/parse_api_configs.ts";
 import { encodeFrame, encodeTextFrame } from "../grpc/common/frames.ts";
-import type { HandlerLogger } from "../handler/types.ts";
+import type { HandlerLogger } from "../handler/handler_context.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
 import { LineBuffer } from "../log/line_buffer.ts";
 import { RequestStats } from "../metrics/request_stats.ts";

@@ -1,7 +1,7 @@
 /**
  * Entry point of a replica process: `process_main.ts <address> <nonce>`
  * (a compiled binary runs the same as `<binary> --cortex-replica <address>
- * <nonce>`).
+ * <nonce>`; both are src/wire/replica_process_args.ts).
  *
  * It connects to the serving process's replica socket (`unix:<path>`, or
  * `127.0.0.1:<port>` in a compiled binary), introduces itself with the nonce
@@ -14,9 +14,15 @@
  */
 
 import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
-import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
+import type {
+  FromReplica,
+  ReplicaInit,
+  ToReplica,
+} from "../wire/replica_messages.ts";
 import { type ParentChannel, startReplica } from "./runtime.ts";
-import { explainPermissionText } from "./permission_hints.ts";
+import { explainPermissionText } from "../errors/permission_hints.ts";
+import { EXIT } from "../wire/exit_codes.ts";
+import { replicaProcessArgv } from "../wire/replica_process_args.ts";
 
 async function connect(address: string): Promise<Deno.Conn> {
   if (address.startsWith("unix:")) {
@@ -57,7 +63,7 @@ export async function runReplicaProcess(
   const conn = await connect(address);
   const writer = new FrameWriter(conn, {
     // The serving process is gone: nothing left to serve for.
-    onError: () => exit(0),
+    onError: () => exit(EXIT.ok),
   });
   let receive: ((msg: ToReplica) => void) | null = null;
   const early: ToReplica[] = [];
@@ -80,7 +86,7 @@ export async function runReplicaProcess(
       stack: explainPermissionText(String(error?.stack ?? error)),
     });
     await channel.flushed();
-    exit(1);
+    exit(EXIT.failure);
   };
   await readMessages(conn, (message) => {
     const msg = message as ToReplica;
@@ -96,13 +102,10 @@ export async function runReplicaProcess(
     } else if (receive) receive(msg);
     else early.push(msg);
   }).catch(() => {});
-  exit(0);
+  exit(EXIT.ok);
 }
 
 if (import.meta.main) {
-  const [address, nonce] = Deno.args;
-  if (!address || !nonce) {
-    throw new TypeError("Usage: process_main.ts <address> <nonce>");
-  }
+  const { address, nonce } = replicaProcessArgv.parseArgv(Deno.args);
   await runReplicaProcess(address, nonce);
 }

@@ -13,9 +13,9 @@ import {
 } from "../grpc/replica/replica_side.ts";
 import type { GrpcToReplica } from "../grpc/common/protocol.ts";
 import type { Logger } from "../log/logger.ts";
-import type { FromReplica } from "./messages.ts";
+import type { FromReplica } from "../wire/replica_messages.ts";
 import type { Slots } from "./slots.ts";
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
 import type { GrpcCallInfo } from "../grpc/common/call_info.ts";
 import { Code, GrpcError } from "../grpc/common/grpc_error.ts";
@@ -120,7 +120,7 @@ export class ReplicaGrpc {
   }
 
   /** Handles one message of a call. */
-  onMessage(msg: { type: string; callId: number }): void {
-    this.#side.onMessage(msg as GrpcToReplica);
+  onMessage(msg: GrpcToReplica): void {
+    this.#side.onMessage(msg);
   }
 }

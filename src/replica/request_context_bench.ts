@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HandlerLogger } from "../handler/types.ts";
+import type { HandlerLogger } from "../handler/handler_context.ts";
 import { findMethod, type HandlerMethod } from "./handler_loader.ts";
 import { callInRequest } from "./request_context.ts";
 import { LazyRequestInfo } from "./request_info.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { HandlerLogger, RequestInfo } from "../handler/types.ts";
+import type { HandlerLogger, RequestInfo } from "../handler/handler_context.ts";
 import { withRequest } from "./request_context.ts";
 import { parseTraceparent } from "../edge/trace.ts";
 

@@ -20,8 +20,8 @@ import { limitBody } from "./body_limit.ts";
 import type { BatchOutcome } from "./batcher.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
-import { moduleImportHint } from "./module_hints.ts";
-import { explainPermissionText } from "./permission_hints.ts";
+import { moduleImportHint } from "../errors/module_hints.ts";
+import { explainPermissionText } from "../errors/permission_hints.ts";
 import { LazyRequestInfo } from "./request_info.ts";
 import {
   callMethodInRequest,

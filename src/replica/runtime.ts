@@ -5,6 +5,12 @@
  * requests never cross a process); it takes forwarded HTTP requests, chained
  * calls and gRPC calls from the serving process over its private channel.
  *
+ * The handler, its `ctx`, globals, counters and request pipeline come from
+ * the replica core (src/replica/replica_core.ts), shared with the in-process
+ * test harness; this module adds what only a process has: the listener, the
+ * channel (forwards, hand-offs, load reports, drain), WebSocket sessions, edge
+ * checks and the gRPC bridge.
+ *
  * Everything the runtime needs from the outside (the channel, the listener,
  * `Deno.memoryUsage`) is captured before the handler's module loads.
  *
@@ -12,16 +18,8 @@
  */
 
 import { LineBuffer } from "../log/line_buffer.ts";
-import { Logger } from "../log/logger.ts";
-import { accessLineFormatter } from "../log/access_line.ts";
-import { makeConsole } from "../log/console_capture.ts";
-import { BackendFallbackNotes } from "./backend_fallback.ts";
-import { RequestStats } from "../metrics/request_stats.ts";
-import { BatchStats } from "../metrics/batch_stats.ts";
-import { StreamStats } from "../metrics/stream_stats.ts";
-import { CustomMetrics } from "../metrics/custom_metrics.ts";
 import { errorResponse, isStreamedResponse } from "../http/response.ts";
-import { ForwardedStream, ReceivedStreams } from "./stream_forward.ts";
+import { ForwardedStream, ReceivedStreams } from "../wire/stream_forward.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
   askToReconnect,
@@ -30,28 +28,20 @@ import {
   newConnectionStats,
   serveGuarded,
 } from "../http/guarded_server.ts";
-import { Admission, createAdmissionBuffer } from "./admission.ts";
 import { unreadableBody, unsupportedMethod } from "../http/refusals.ts";
 import { normalizedRequest, routeFor } from "../http/request_path.ts";
-import { chainingFetch } from "./chaining.ts";
-import { installEnv } from "./env_shim.ts";
 import { installProcessGuards } from "./process_guards.ts";
-import {
-  findHandlerClass,
-  findWebSocketMethod,
-  type HandlerInstance,
-} from "./handler_loader.ts";
+import { allowedMethods, findWebSocketMethod } from "./handler_loader.ts";
 import { WebSocketSessions } from "./websocket_sessions.ts";
 import { isWebSocketUpgrade } from "../websocket/upgrade.ts";
 import { serveUpgradable } from "../http/upgradable_server.ts";
 import { RelayedTransport } from "../websocket/relayed_transport.ts";
-import {
-  createHttpPipeline,
-  pathOf,
-  requestIdOf,
-  traceOf,
-} from "./http_pipeline.ts";
-import type { FromReplica, ReplicaInit, ToReplica } from "./messages.ts";
+import { pathOf, requestIdOf, traceOf } from "./http_pipeline.ts";
+import type {
+  FromReplica,
+  ReplicaInit,
+  ToReplica,
+} from "../wire/replica_messages.ts";
 import {
   BodyTooLarge,
   fromWireRequest,
@@ -59,26 +49,19 @@ import {
   toWireRequest,
   toWireResponse,
   type WireRequest,
-} from "./messages.ts";
+} from "../wire/replica_messages.ts";
 import {
   explainPermissionText,
   installPermissionHints,
-} from "./permission_hints.ts";
-import {
-  currentRequestId,
-  currentTrace,
-  currentTraceparent,
-} from "./request_context.ts";
+} from "../errors/permission_hints.ts";
 import { SpanRecorder } from "../trace/recorder.ts";
-import { nowMs, refusedSpan, SpanKind } from "../trace/span.ts";
+import { nowMs, refusedSpan } from "../trace/span.ts";
 import { parentOf } from "../edge/trace.ts";
-import { Slots } from "./slots.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
 import { ReplicaGrpc } from "./replica_grpc.ts";
 import { ProxiedControl } from "./control_client.ts";
 import { Edge } from "../edge/edge.ts";
-import { allowedMethods } from "./handler_loader.ts";
-import { denoModelFs, type ModelSource, ModelStore } from "./models.ts";
+import { ReplicaCore, SLOT } from "./replica_core.ts";
 // Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
 // without read access to the runtime's files.
 import "../../mod.ts";
@@ -100,17 +83,8 @@ export interface ParentChannel {
 /** How often a replica reports its load (also its heartbeat). */
 export const LOAD_REPORT_MS = 250;
 
-/** The optional method awaited before a replica is ready. */
-const INIT = "init";
-
-/** The method `ctx.models` loads a model with. */
-const LOAD_MODEL = "loadModel";
-
 /** How soon a change of load is reported. */
 const REPORT_DELAY_MS = 5;
-
-/** The only slot of a replica's own admission counters. */
-const SLOT = 0;
 
 /** Starts the replica described by `init`; rejects if the handler cannot load. */
 export async function startReplica(
@@ -125,62 +99,14 @@ export async function startReplica(
   // read costs ~30 µs, and under load there are up to 200 reports a second.
   // Declared before anything can post a load report.
   let rss = memoryUsage().rss;
-  installEnv(init.env);
-  installProcessGuards(); // before the handler loads: src/replica/process_guards.ts
   const logs = new LineBuffer((chunk) => channel.postLog(chunk), {
     maxBytes: 256 * 1024,
     delayMs: 10,
-  });
-  const base = new Logger({
-    level: init.logLevel,
-    labels: { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
-    write: (lines) => logs.push(lines),
-    trace: currentTrace,
-  });
-  const runtime = new Logger({
-    level: init.runtimeLogLevel,
-    labels: { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
-    write: (lines) => logs.push(lines),
-    trace: currentTrace,
   });
   // Tracing on: spans go to the serving process, which exports them.
   const tracer = init.tracing
     ? new SpanRecorder((spans) => post({ type: "trace.spans", spans }))
     : undefined;
-  const accessLine = accessLineFormatter(
-    { apiName: api.name, apiKind: api.kind, replicaId: init.replicaId },
-    Deno.pid,
-  );
-  const scoped = () => {
-    const requestId = currentRequestId();
-    return requestId ? base.child({ requestId }) : base;
-  };
-  const handlerLogger = {
-    debug: (m: string, o?: { extra?: Record<string, unknown> }) =>
-      scoped().debug(m, o),
-    info: (m: string, o?: { extra?: Record<string, unknown> }) =>
-      scoped().info(m, o),
-    warning: (m: string, o?: { extra?: Record<string, unknown> }) =>
-      scoped().warning(m, o),
-    error: (m: string, o?: { extra?: Record<string, unknown> }) =>
-      scoped().error(m, o),
-    exception: (
-      m: string,
-      e: unknown,
-      o?: { extra?: Record<string, unknown> },
-    ) => scoped().exception(m, e, o),
-  };
-  // Libraries log permission denials they hit (emscripten: "failed to
-  // asynchronously prepare wasm: NotCapable: ..."): with the runtime's hint;
-  // and a tfjs backend that fails says that tfjs falls back, and why.
-  const fallbacks = new BackendFallbackNotes();
-  globalThis.console = makeConsole(
-    scoped,
-    (text) => fallbacks.rewrite(explainPermissionText(text)),
-  );
-
-  // Cortex's max_replica_concurrency: what this replica admits, running
-  // and queued; the serving process admits what it sends here the same way.
   // Load changes are reported within REPORT_DELAY_MS (one message for many).
   // Declared before anything can post a load report (which counts its asks).
   const reconnect = new ReconnectPolicy();
@@ -191,24 +117,35 @@ export async function startReplica(
       report();
     }, REPORT_DELAY_MS);
   };
-  const admission = new Admission(createAdmissionBuffer(), reportSoon);
-  admission.limit = api.autoscaling.maxReplicaConcurrency;
-  const slots = new Slots(
-    api.handler.processesPerReplica * api.handler.threadsPerProcess,
-    (delta) => admission.addQueued(delta, SLOT),
-  );
-  const stats = new RequestStats();
-  const batchStats = api.handler.serverSideBatching ? new BatchStats() : null;
-  const streamStats = new StreamStats();
-  const metrics = new CustomMetrics();
-  const pendingWork = new Set<Promise<unknown>>();
-  const track = (work: Promise<unknown>) => {
-    pendingWork.add(work);
-    // then(f, f), not finally(): a rejected `work` must not become an
-    // unhandled rejection, which would end the replica.
-    const forget = () => void pendingWork.delete(work);
-    work.then(forget, forget);
-  };
+  const apiNames = new Set(init.apiNames);
+  const control = init.control ? new ProxiedControl(post) : null;
+  // The handler's env, console (permission hints, tfjs fallback notes) and
+  // chaining fetch, its loggers and counters: src/replica/replica_core.ts.
+  // The serving process admits what it sends here the same way as this
+  // replica does.
+  const core = new ReplicaCore({
+    api,
+    replicaId: init.replicaId,
+    projectDir: init.projectDir,
+    scratchDir: init.scratchDir,
+    env: init.env,
+    apiNames,
+    logLevel: init.logLevel,
+    runtimeLogLevel: init.runtimeLogLevel,
+    accessLog: init.accessLog,
+    client: control?.client ?? null,
+    ...(init.modelFiles ? { modelFiles: init.modelFiles } : {}),
+    ...(tracer ? { tracer } : {}),
+    transport: {
+      logs: (lines) => logs.push(lines),
+      chain: (target, req) => forward(target, req),
+    },
+    onLoadChange: reportSoon,
+    explain: explainPermissionText,
+  });
+  installProcessGuards(); // before the handler loads: src/replica/process_guards.ts
+  const { base, runtime, access, admission, slots, stats, batchStats } = core;
+  const { streamStats, metrics, pendingWork, track, loggerFor } = core;
 
   // Requests this replica sent to the main thread (other APIs, healthz, chains).
   let nextForwardId = 1;
@@ -350,27 +287,7 @@ export async function startReplica(
   let sockets: WebSocketSessions | null = null;
 
   installPermissionHints();
-  let pipeline: ReturnType<typeof createHttpPipeline> | null = null;
-  const apiNames = new Set(init.apiNames);
-  globalThis.fetch = chainingFetch({
-    apiNames,
-    requestId: currentRequestId,
-    traceparent: currentTraceparent,
-    ...(tracer ? { tracer } : {}),
-    call: async (target, req) =>
-      target === api.name && pipeline
-        ? await pipeline(req, { signal: req.signal })
-        : await forward(target, req),
-  }, globalThis.fetch);
-
-  const handlerUrl = new URL(
-    api.handler.path,
-    `file://${init.projectDir.replace(/\/?$/, "/")}`,
-  );
-  const HandlerClass = findHandlerClass(
-    await import(handlerUrl.href),
-    api.handler.path,
-  );
+  const HandlerClass = await core.importHandler();
   // Serving starts once the module is imported (its constructor and init()
   // run later, while requests are handed on): a handler class with
   // handleWebSocket gets the listener-based server, which can upgrade.
@@ -398,86 +315,7 @@ export async function startReplica(
         (raw, info) => route(normalizedRequest(raw), info.remoteAddr.hostname),
       );
   }
-  const control = init.control ? new ProxiedControl(post) : null;
-  // handler.models: the handler's loadModel() loads them (after init()).
-  let handler: HandlerInstance | null = null;
-  const models = api.handler.models
-    ? new ModelStore({
-      sources: await modelSources(init),
-      cacheSize: api.handler.models.cacheSize,
-      fs: denoModelFs,
-      load: (path, info) => {
-        const load = handler?.[LOAD_MODEL];
-        if (typeof load !== "function") {
-          throw new Error(
-            `handler.models is set but the handler class has no ${LOAD_MODEL}(path, { name, version }) method`,
-          );
-        }
-        const call = () =>
-          (load as (p: string, i: unknown) => unknown).call(
-            handler,
-            path,
-            info,
-          );
-        return tracer ? tracedLoad(tracer, info, call) : call();
-      },
-      onError: (message, error) => runtime.exception(message, error),
-    })
-    : null;
-  const ctx = {
-    logger: handlerLogger,
-    client: control?.client ?? null,
-    metrics,
-    api: {
-      name: api.name,
-      kind: api.kind,
-      endpoint: api.networking.endpoint,
-      replicaId: init.replicaId,
-    },
-    projectDir: init.projectDir,
-    scratchDir: init.scratchDir,
-    models: {
-      get: (name?: string, version: string | number = "latest") => {
-        if (models === null) {
-          return Promise.reject(
-            new Error("ctx.models.get(): this API has no handler.models"),
-          );
-        }
-        return models.get(name, version);
-      },
-      names: () => models?.names() ?? [],
-      versions: (name: string) => models?.versions(name) ?? [],
-    },
-  };
-  handler = new HandlerClass(
-    structuredClone(api.handler.config),
-    ctx,
-  );
-  // Asynchronous start-up (a model to load) finishes before the replica
-  // says it is ready: a constructor that returns a promise of the instance,
-  // then `init()` when the instance has one. Until then `/healthz` is 503,
-  // nothing is routed here, and `handler.startup_timeout` bounds it all.
-  if (typeof (handler as { then?: unknown }).then === "function") {
-    handler = await (handler as unknown as Promise<HandlerInstance>);
-  }
-  if (typeof handler[INIT] === "function") {
-    await (handler[INIT] as () => unknown).call(handler);
-  }
-  // The listed models load before the replica is ready; then changes are
-  // polled (Cortex: every 10 s), one poll at a time.
-  let modelPoll: ReturnType<typeof setTimeout> | undefined;
-  if (models !== null) {
-    await models.preload();
-    const every = api.handler.models!.pollIntervalMs;
-    const schedule = () => {
-      modelPoll = setTimeout(() => {
-        models.poll().catch((error) =>
-          runtime.exception("Cannot look for model changes", error)
-        ).finally(schedule);
-      }, every);
-    };
-    schedule();
-  }
+  const handler = await core.construct();
 
   const grpc = api.handler.protobufPath
     ? new ReplicaGrpc({
@@ -499,30 +337,13 @@ export async function startReplica(
     })
     : null;
   const door = grpc?.http ?? null;
-  pipeline = createHttpPipeline({
+  const pipeline = await core.startPipeline({
     ...(door ? { rpc: (req, id) => door.serve(req, id) } : {}),
-    api,
-    handler,
-    admission,
-    slot: SLOT,
-    slots,
-    stats,
-    ...(batchStats ? { batchStats } : {}),
-    streamStats,
-    loggerFor: (requestId) => base.child({ requestId }),
-    ...(tracer ? { tracer } : {}),
-    access: init.accessLog && runtime.enabled("info")
-      ? (entry) => logs.push([accessLine(entry)])
-      : () => {},
-    track,
     handOff: (req, requestId) => {
       reconnect.overCapacity(performance.now());
       return peers > 1 ? handOff(req, requestId) : null;
     },
   });
-  if (api.handler.warmup) {
-    await warmup(api, pipeline, allowedMethods(handler));
-  }
   // handleWebSocket: upgrades on this replica's own listener.
   const socketMethod = findWebSocketMethod(handler);
   sockets = socketMethod
@@ -531,22 +352,19 @@ export async function startReplica(
       method: socketMethod,
       admission,
       slot: SLOT,
-      loggerFor: (requestId) => base.child({ requestId }),
-      access: init.accessLog && runtime.enabled("info")
-        ? (entry) => logs.push([accessLine(entry)])
-        : () => {},
+      loggerFor,
+      access: access ?? (() => {}),
       upgrade: upgradeWebSocket,
       canUpgrade: (req) => upgradable.has(req),
     })
     : null;
-  const httpPipeline = pipeline;
   const serveOwn = (
     req: Request,
-    opts: Parameters<typeof httpPipeline>[1] = {},
+    opts: Parameters<typeof pipeline>[1] = {},
   ): Response | Promise<Response> =>
     sockets !== null && isWebSocketUpgrade(req)
       ? sockets.open(req, opts.requestId ?? requestIdOf(req))
-      : httpPipeline(req, opts);
+      : pipeline(req, opts);
 
   // After a scale-up, a replica that had more work than slots asks some
   // clients to reconnect, so the kernel spreads them over the new replicas.
@@ -592,8 +410,8 @@ export async function startReplica(
         if (span) tracer!.record(span);
         const latency = performance.now() - started;
         stats.observe(refused.status, latency / 1000);
-        if (init.accessLog && runtime.enabled("info")) {
-          logs.push([accessLine({
+        if (access !== null) {
+          access({
             method: req.method,
             path: pathOf(req.url),
             status: refused.status,
@@ -602,7 +420,7 @@ export async function startReplica(
             ...traceOf(req),
             bytesIn: Number(req.headers.get("content-length") ?? 0),
             bytesOut: Number(refused.headers.get("content-length") ?? 0),
-          })]);
+          });
         }
         refused.headers.set("x-request-id", requestId);
         return e.finish(req, refused);
@@ -656,7 +474,7 @@ export async function startReplica(
     const req = fromWireRequest(msg.req, abort.signal);
     const requestId = requestIdOf(req);
     try {
-      const res = await httpPipeline(req, {
+      const res = await pipeline(req, {
         admitted: msg.admitted,
         requestId,
       });
@@ -737,7 +555,7 @@ export async function startReplica(
     sockets?.drain();
     const streamsEnd = setTimeout(
       () => {
-        pipeline?.endStreams();
+        pipeline.endStreams();
         sockets?.closeAll();
       },
       Math.max(0, grace - Math.min(1000, grace / 5)),
@@ -754,7 +572,7 @@ export async function startReplica(
     }
     clearInterval(heartbeat);
     clearTimeout(streamsEnd);
-    clearTimeout(modelPoll);
+    core.stop();
     logs.flushNow();
     tracer?.flush();
     post({ type: "drained" });
@@ -845,40 +663,9 @@ export async function startReplica(
   logs.flushNow();
   post({
     type: "ready",
-    methods: Object.getOwnPropertyNames(Object.getPrototypeOf(handler))
-      .filter((name) =>
-        name !== "constructor" && name !== INIT && name !== LOAD_MODEL
-      ),
+    methods: core.methods(),
     listening: server !== null,
   });
-}
-
-/**
- * A model load's span: a child of the request that asked for it, else the
- * root of a trace of its own (loads before ready, reloads).
- */
-async function tracedLoad(
-  tracer: SpanRecorder,
-  info: { name: string; version: string | number },
-  load: () => unknown,
-): Promise<unknown> {
-  const span = tracer.start(
-    `model load ${info.name}@${info.version}`,
-    SpanKind.INTERNAL,
-    currentTrace(),
-    {
-      "cortex.model.name": info.name,
-      "cortex.model.version": String(info.version),
-    },
-  );
-  try {
-    const model = await load();
-    span.end();
-    return model;
-  } catch (error) {
-    span.end((error as Error)?.message ?? String(error));
-    throw error;
-  }
 }
 
 /** The net permission descriptor host of a listening address. */
@@ -887,70 +674,4 @@ function listenHost(listen: { hostname: string; port: number }): string {
     ? `[${listen.hostname}]`
     : listen.hostname;
   return `${host}:${listen.port}`;
-}
-
-/**
- * `handler.models` as the store's sources: project paths and downloaded
- * URLs (`init.modelFiles`) as files, each sub-folder of `dir` as a model.
- */
-async function modelSources(init: ReplicaInit): Promise<ModelSource[]> {
-  const models = init.api.handler.models!;
-  const base = init.projectDir.replace(/\/?$/, "/");
-  const sources: ModelSource[] = models.paths.map(({ name, path }) => {
-    const file = init.modelFiles?.[path] ??
-      (/^https?:\/\//.test(path) ? null : base + path);
-    if (file === null) {
-      throw new Error(`Model "${name}" (${path}) was not downloaded`);
-    }
-    return { kind: "file", name, path: file };
-  });
-  if (models.dir !== null) {
-    const dir = base + models.dir;
-    for (const name of (await denoModelFs.folders(dir)).sort()) {
-      if (name.startsWith(".")) continue;
-      sources.push({ kind: "versions", name, dir: `${dir}/${name}` });
-    }
-  }
-  return sources;
-}
-
-/**
- * `handler.warmup`: `count` calls of the handler's POST (with the payload)
- * or GET through the pipeline before the replica is ready.
- *
- * @throws {Error} When a call fails, naming its status and body.
- */
-async function warmup(
-  api: ReplicaInit["api"],
-  serve: ReturnType<typeof createHttpPipeline>,
-  methods: string[],
-): Promise<void> {
-  const { payload, count } = api.handler.warmup!;
-  const method = methods.includes("POST") ? "POST" : "GET";
-  if (!methods.includes(method)) {
-    throw new Error(
-      "handler.warmup needs a handlePost or handleGet method to call",
-    );
-  }
-  const url = `http://warmup${api.networking.endpoint}`;
-  for (let i = 1; i <= count; i++) {
-    const init: RequestInit = { method };
-    if (method === "POST" && payload !== null) {
-      const text = typeof payload === "string";
-      init.body = text ? payload : JSON.stringify(payload);
-      init.headers = {
-        "content-type": text ? "text/plain" : "application/json",
-      };
-    }
-    const res = await serve(new Request(url, init), {
-      requestId: `warmup-${i}`,
-    });
-    if (res.status >= 400) {
-      const body = (await res.text()).slice(0, 500);
-      throw new Error(
-        `handler.warmup call ${i} of ${count} (${method} ${api.networking.endpoint}) failed with status ${res.status}: ${body}`,
-      );
-    }
-    await res.body?.cancel();
-  }
 }

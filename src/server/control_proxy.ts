@@ -14,10 +14,13 @@
  */
 
 import { noControlGrants } from "../config/handler_config.ts";
-import type { ControlGrants } from "../config/types.ts";
+import type { ControlGrants } from "../config/resolved_config.ts";
 import { MAX_BODY_BYTES } from "../control/_http.ts";
 import type { ControlTarget } from "../control/control_target.ts";
-import { type ControlRouter, createControlRouter } from "../control/handler.ts";
+import {
+  type ControlRouter,
+  createControlRouter,
+} from "../control/control_routes.ts";
 import type {
   ControlFromReplica,
   ControlToReplica,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ApiConfig } from "../config/types.ts";
+import type { ApiConfig } from "../config/resolved_config.ts";
 import { Edge, type EdgeInit, edgeInit } from "../edge/edge.ts";
 import { type KeyHash, loadKeys } from "../edge/keys.ts";
 import { RateLimiter } from "../edge/rate_limit.ts";

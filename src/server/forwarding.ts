@@ -13,9 +13,9 @@ import {
   toWireRequest,
   type WireRequest,
   type WireResponse,
-} from "../replica/messages.ts";
+} from "../wire/replica_messages.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
-import { ReceivedStream } from "../replica/stream_forward.ts";
+import { ReceivedStream } from "../wire/stream_forward.ts";
 import type { ReplicaPool } from "./replica_pool.ts";
 
 interface Pending {

@@ -9,7 +9,7 @@
 
 import { compileProto } from "../grpc/build/proto_compile.ts";
 import { describeService } from "../grpc/common/registry.ts";
-import type { Server } from "./server.ts";
+import type { Server } from "./project_server.ts";
 
 /** A gRPC API ready to be served. */
 export interface PreparedGrpcApi {

@@ -26,7 +26,7 @@ import {
 } from "../grpc/common/protocol.ts";
 import type { Logger } from "../log/logger.ts";
 import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
-import type { GrpcSide, Server } from "./server.ts";
+import type { GrpcSide, Server } from "./project_server.ts";
 
 /** Options of {@linkcode GrpcBridgeServer}. */
 export interface BridgeServerOptions {

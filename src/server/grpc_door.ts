@@ -9,7 +9,7 @@
 
 import { compileProto } from "../grpc/build/proto_compile.ts";
 import { describeService } from "../grpc/common/registry.ts";
-import type { DescriptorMap } from "../supervisor/descriptors.ts";
+import type { DescriptorMap } from "../wire/descriptors.ts";
 
 /** A gRPC API's HTTP door. */
 export interface GrpcDoor {

@@ -9,7 +9,7 @@
 
 import { startGrpcServer } from "../grpc/frontend/grpc_server.ts";
 import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
-import type { GrpcSide, Server } from "./server.ts";
+import type { GrpcSide, Server } from "./project_server.ts";
 
 type Running = Awaited<ReturnType<typeof startGrpcServer>>;
 

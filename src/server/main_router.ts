@@ -14,20 +14,20 @@ import {
   requestPath,
   routeFor,
 } from "../http/request_path.ts";
-import type { FromReplica, Route } from "../replica/messages.ts";
+import type { FromReplica, Route } from "../wire/replica_messages.ts";
 import { type Edge, verbsOf } from "../edge/edge.ts";
 import { editHeaders } from "../edge/cors.ts";
 import { type KeyHash, matchKey, presentedKey } from "../edge/keys.ts";
-import { fromWireRequest, toWireResponse } from "../replica/messages.ts";
-import { ForwardedStream } from "../replica/stream_forward.ts";
+import { fromWireRequest, toWireResponse } from "../wire/replica_messages.ts";
+import { ForwardedStream } from "../wire/stream_forward.ts";
 import { isStreamedAnswer } from "./forwarding.ts";
 import type { Forwarding } from "./forwarding.ts";
-import { healthResponse } from "./health.ts";
+import { healthResponse } from "./healthz_endpoint.ts";
 import type { SocketRelay } from "./socket_relay.ts";
 import { isWebSocketUpgrade, takesWebSockets } from "../websocket/upgrade.ts";
 import { collectMetrics } from "./metrics_endpoint.ts";
 import type { Replica } from "./replica.ts";
-import type { ApiRuntime } from "./server.ts";
+import type { ApiRuntime } from "./project_server.ts";
 import type { TraceExporter } from "../trace/exporter.ts";
 import { nowMs, refusedSpan } from "../trace/span.ts";
 import { parentOf } from "../edge/trace.ts";

@@ -15,9 +15,9 @@ import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import { emptyStreamSnapshot, mergeStreams } from "../metrics/stream_stats.ts";
 import { mergeStats, type StatsSnapshot } from "../metrics/request_stats.ts";
 import { emptyBatchSnapshot, mergeBatches } from "../metrics/batch_stats.ts";
-import type { FromReplica } from "../replica/messages.ts";
+import type { FromReplica } from "../wire/replica_messages.ts";
 import type { Replica } from "./replica.ts";
-import type { ApiRuntime } from "./server.ts";
+import type { ApiRuntime } from "./project_server.ts";
 import type {
   ConnectionLimits,
   ConnectionStats,

@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import { netEntryProblem, type NetRules } from "../config/net_rules.ts";
 
 /** A Worker's `deno.permissions` option. */
@@ -84,13 +84,4 @@ export function workerPermissions(
     ffi: false,
     sys: false,
   };
-}
-
-/** The environment a handler sees: .env, then handler.env, then CORTEX_*. */
-export function handlerEnv(
-  project: Project,
-  api: ApiConfig,
-  runtime: Record<string, string>,
-): Record<string, string> {
-  return { ...project.dotenv, ...api.handler.env, ...runtime };
 }

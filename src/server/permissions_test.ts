@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import type { NetRules } from "../config/net_rules.ts";
-import { handlerEnv, workerPermissions } from "./permissions.ts";
+import { workerPermissions } from "./permissions.ts";
 
 const api = {
   name: "iris",
@@ -105,18 +105,6 @@ Deno.test("workerPermissions() refuses allow_net entries that break the server's
         loopback,
       ),
     /port 4000 is this server's control port/,
-  );
-});
-
-Deno.test("handlerEnv() layers .env, then handler.env, then the runtime's variables", () => {
-  assert.deepEqual(
-    handlerEnv(project, api, { CORTEX_API_NAME: "iris", B: "runtime" }),
-    {
-      A: "api",
-      B: "runtime",
-      C: "dotenv",
-      CORTEX_API_NAME: "iris",
-    },
   );
 });
 

@@ -11,19 +11,20 @@
  */
 
 import { replicaTraceEnv } from "../trace/config.ts";
-import { explainPermissionText } from "../replica/permission_hints.ts";
+import { replicaProcessArgv } from "../wire/replica_process_args.ts";
+import { explainPermissionText } from "../errors/permission_hints.ts";
 import { FrameWriter } from "../grpc/common/frames.ts";
 import { Logger } from "../log/logger.ts";
 import type {
   FromReplica,
   ReplicaInit,
   ToReplica,
-} from "../replica/messages.ts";
-import { ownLines } from "./replica_log_check.ts";
+} from "../wire/replica_messages.ts";
+import { ownLines } from "../wire/replica_log_check.ts";
 import {
   BadReplicaMessage,
   checkFromReplica,
-} from "./replica_message_check.ts";
+} from "../wire/replica_message_check.ts";
 import type { ReplicaSocket } from "./replica_socket.ts";
 
 /** Lifecycle of a replica. */
@@ -131,7 +132,10 @@ export class Replica {
     };
     const { nonce, conn } = socket.expect();
     this.#child = new Deno.Command(launch.command, {
-      args: [...launch.args, socket.address, nonce],
+      args: [
+        ...launch.args,
+        ...replicaProcessArgv.toArgv({ address: socket.address, nonce }),
+      ],
       cwd: launch.cwd,
       // The serving process's environment holds the control token: blank it
       // (a replica has no env permission, but nothing secret should be in

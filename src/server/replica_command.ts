@@ -10,7 +10,8 @@
 import { fileURLToPath } from "node:url";
 import type { ReplicaCommand } from "./replica.ts";
 import type { WorkerPermissions } from "./permissions.ts";
-import { moduleFlags, RAW_IMPORTS_FLAG } from "../supervisor/flags.ts";
+import { moduleFlags, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
+import { BINARY_REPLICA_ROLE } from "../wire/replica_process_args.ts";
 
 /** The replica process's entry module. */
 export const REPLICA_MAIN = fileURLToPath(
@@ -57,7 +58,7 @@ export function replicaCommand(opts: ReplicaCommandOptions): ReplicaCommand {
     return {
       command: Deno.execPath(),
       cwd: opts.cwd,
-      args: ["--cortex-replica"],
+      args: [BINARY_REPLICA_ROLE],
     };
   }
   return {

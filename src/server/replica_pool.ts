@@ -8,10 +8,18 @@
  */
 
 import type { EdgeInit } from "../edge/edge.ts";
-import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  LogLevel,
+  Project,
+} from "../config/resolved_config.ts";
 import type { Logger } from "../log/logger.ts";
-import type { FromReplica, ReplicaInit, Route } from "../replica/messages.ts";
-import { handlerEnv } from "./permissions.ts";
+import type {
+  FromReplica,
+  ReplicaInit,
+  Route,
+} from "../wire/replica_messages.ts";
+import { handlerEnv } from "../config/handler_env.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { Replica, type ReplicaCommand, type ReplicaExit } from "./replica.ts";
 import type { ReplicaSocket } from "./replica_socket.ts";

@@ -6,15 +6,14 @@
  * @module
  */
 
-import type { Project } from "../config/types.ts";
-import { Server, type ServerOptions } from "./server.ts";
+import type { Project } from "../config/resolved_config.ts";
+import { Server, type ServerOptions } from "./project_server.ts";
 import { startControlPlane } from "../control/control_plane.ts";
 import { createServerTarget } from "../control/server_target.ts";
 import { ControlProxy } from "./control_proxy.ts";
-import { readCommands } from "../supervisor/commands.ts";
-
-/** Exit codes of the serving process. */
-export const EXIT = { ok: 0, noApi: 3, config: 2 } as const;
+import { EXIT } from "../wire/exit_codes.ts";
+import { writeControlReport } from "../wire/control_report.ts";
+import { readCommands } from "../wire/stdin_commands.ts";
 
 /** How long past the grace period a stop may take before a forced exit. */
 const HARD_EXIT_AFTER_GRACE_MS = 5_000;
@@ -70,7 +69,7 @@ export async function runServer(
     stops++;
     if (stops > 1) {
       server.logger.warning(`Second stop request (${why}): exiting at once`);
-      Deno.exit(1);
+      Deno.exit(EXIT.failure);
     }
     const grace = Math.max(
       0,
@@ -85,7 +84,7 @@ export async function runServer(
           grace + HARD_EXIT_AFTER_GRACE_MS
         } ms after the stop request; exiting`,
       );
-      Deno.exit(1);
+      Deno.exit(EXIT.failure);
     }, grace + HARD_EXIT_AFTER_GRACE_MS);
     Deno.unrefTimer(deadline);
     // Told to stop while starting: replicas still being constructed cannot
@@ -121,10 +120,10 @@ export async function runServer(
     return EXIT.noApi;
   }
   if (opts.controlReport) {
-    await Deno.writeTextFile(
-      opts.controlReport,
-      JSON.stringify({ port: plane.port, httpPort: server.port }),
-    );
+    await writeControlReport(opts.controlReport, {
+      port: plane.port,
+      httpPort: server.port,
+    });
   } else {
     const state = await plane.writeState({
       httpPort: server.port,

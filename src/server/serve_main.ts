@@ -2,23 +2,24 @@
  * Entry point of the serving process that `cortex serve` supervises. It runs
  * with the narrow flags of src/supervisor/flags.ts.
  *
- * Usage: serve_main.ts <project> [serve flags] [--descriptors FILE]
- * [--grpc-socket PATH [--grpc-socket-bind PATH]] [--replica-socket PATH]
- * [--replace-request FILE]: with a gRPC socket, gRPC runs in the gRPC process
- * (src/grpc_process/main.ts), which connects to it; replica processes connect
- * to the replica socket; the replace-request file is where the supervisor
- * watches for a request to replace this process (src/supervisor/
- * replace_request.ts; this process only names it).
+ * Its command line is {@linkcode ServeProcessArgs}
+ * (src/wire/serve_process_args.ts): with a gRPC socket, gRPC runs in the
+ * gRPC process (src/grpc_process/main.ts), which connects to it; replica
+ * processes connect to the replica socket; the replace-request file is
+ * where the supervisor watches for a request to replace this process
+ * (src/wire/replace_request.ts; this process only names it).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import type { Project } from "../config/types.ts";
-import { decodeDescriptors } from "../supervisor/descriptors.ts";
-import { readPackageDirs } from "../supervisor/modules.ts";
-import { readModelFiles } from "../supervisor/model_cache.ts";
-import { SERVE_FLAGS, serveOptions } from "../cli/serve_options.ts";
+import type { Project } from "../config/resolved_config.ts";
+import { decodeDescriptors } from "../wire/descriptors.ts";
+import { readModelFiles, readPackageDirs } from "../wire/prepared_files.ts";
+import { serveOptions } from "../wire/serve_options.ts";
+import {
+  type ServeProcessArgs,
+  serveProcessArgv,
+} from "../wire/serve_process_args.ts";
 import { runServer } from "./run.ts";
 import { servingTraceConfig } from "../trace/config.ts";
 
@@ -40,55 +41,30 @@ async function readProject(dir: string, snapshot?: string): Promise<Project> {
   return await loadProject(dir);
 }
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  options: {
-    ...SERVE_FLAGS,
-    descriptors: { type: "string" },
-    "control-report": { type: "string" },
-    "scratch-root": { type: "string" },
-    "replica-socket": { type: "string" },
-    "import-map-file": { type: "string" },
-    "lock-file": { type: "string" },
-    "packages-file": { type: "string" },
-    "models-file": { type: "string" },
-    "grpc-socket": { type: "string" },
-    "grpc-socket-bind": { type: "string" },
-    "replace-request": { type: "string" },
-    "project-json": { type: "string" },
-    "fd-limit": { type: "string" },
-  },
-  allowPositionals: true,
-});
-const project = await readProject(positionals[0]!, values["project-json"]);
-const descriptors = values.descriptors
-  ? decodeDescriptors(await Deno.readTextFile(values.descriptors))
-  : undefined;
+const args: ServeProcessArgs = serveProcessArgv.parseArgv(Deno.args);
+const project = await readProject(args.projectDir, args.projectJson);
 Deno.exit(
   await runServer(project, {
-    ...serveOptions(
-      values,
-      values["fd-limit"] ? Number(values["fd-limit"]) || null : null,
-    ),
-    descriptors,
-    controlReport: values["control-report"],
-    scratchRoot: values["scratch-root"],
-    replicaSocket: values["replica-socket"],
-    modules: values["import-map-file"] && values["lock-file"]
-      ? {
-        importMap: values["import-map-file"],
-        lock: values["lock-file"],
-        packages: await readPackageDirs(values["packages-file"]),
-      }
+    ...serveOptions(args.flags, args.fdLimit ?? null),
+    descriptors: args.grpc
+      ? decodeDescriptors(await Deno.readTextFile(args.grpc.descriptors))
       : undefined,
-    modelFiles: await readModelFiles(values["models-file"]),
+    controlReport: args.controlReport,
+    scratchRoot: args.scratchRoot,
+    replicaSocket: args.replicaSocket,
+    modules: {
+      importMap: args.modules.importMap,
+      lock: args.modules.lock,
+      packages: await readPackageDirs(args.modules.packagesFile),
+    },
+    modelFiles: await readModelFiles(args.modelsFile),
     supervised: true,
     tracing: servingTraceConfig(),
-    ...(values["grpc-socket"]
+    ...(args.grpc
       ? {
         grpc: "bridge" as const,
-        grpcSocket: values["grpc-socket"],
-        grpcSocketBind: values["grpc-socket-bind"],
+        grpcSocket: args.grpc.socket,
+        grpcSocketBind: args.grpc.socketBind,
       }
       : {}),
   }),

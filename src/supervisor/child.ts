@@ -12,11 +12,9 @@
  */
 
 import { Generation, type SpawnedChild } from "./generation.ts";
+import { EXIT } from "../wire/exit_codes.ts";
 
 export type { SpawnedChild } from "./generation.ts";
-
-/** Exit code by which a child asks for an immediate restart (not a crash). */
-export const RESTART_EXIT_CODE = 75;
 
 /** Options of {@linkcode SupervisedChild}. */
 export interface ChildOptions {
@@ -304,7 +302,7 @@ export class SupervisedChild {
         await this.#settle();
         return status.code;
       }
-      if (status.signal === null && status.code === RESTART_EXIT_CODE) {
+      if (status.signal === null && status.code === EXIT.restart) {
         this.#opts.log("INFO", `${this.#opts.name} asked to be restarted`);
         continue;
       }

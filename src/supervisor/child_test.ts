@@ -10,7 +10,7 @@ import {
   type SpawnedChild,
   SupervisedChild,
 } from "./child.ts";
-import { watchReplaceRequests } from "./replace_request.ts";
+import { watchReplaceRequests } from "../wire/replace_request.ts";
 
 let nextPid = 1000;
 

@@ -1,15 +1,19 @@
 /**
  * Downloads one model file: `deno run --allow-net=<host> --allow-write=<out>
- * fetch_model_main.ts <url> <out>`, started by the supervisor (which has no
- * network) for each `handler.models` URL (src/supervisor/model_cache.ts).
- * Redirects are followed only within the grant (the URL's own host).
+ * fetch_model_main.ts <url> <out>` (src/wire/fetch_model_args.ts), started
+ * by the supervisor (which has no network) for each `handler.models` URL
+ * (src/supervisor/model_cache.ts). Redirects are followed only within the
+ * grant (the URL's own host).
  *
  * @module
  */
 
+import { EXIT } from "../wire/exit_codes.ts";
+import { fetchModelArgv } from "../wire/fetch_model_args.ts";
+
 function fail(text: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
-  Deno.exit(1);
+  Deno.exit(EXIT.failure);
 }
 
 async function main(url: string, out: string): Promise<void> {
@@ -26,8 +30,10 @@ async function main(url: string, out: string): Promise<void> {
   await res.body.pipeTo(file.writable);
 }
 
-const [url, out] = Deno.args;
-if (url === undefined || out === undefined) {
-  fail("usage: fetch_model_main.ts <url> <out>");
+let args;
+try {
+  args = fetchModelArgv.parseArgv(Deno.args);
+} catch (error) {
+  fail((error as Error).message);
 }
-await main(url, out).catch((error) => fail((error as Error).message));
+await main(args.url, args.out).catch((error) => fail((error as Error).message));

@@ -7,17 +7,10 @@
  * @module
  */
 
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { netEntryProblem, ownPorts } from "../config/net_rules.ts";
 import { TRACE_ENV, TRACES_ENV } from "../trace/config.ts";
-
-/**
- * Byte and text imports (`import model from "./model.onnx" with { type:
- * "bytes" }`): the compile-safe way to embed a model or a `.wasm` in a
- * handler. Every step that builds or loads a handler's module graph (cache,
- * info, check, replicas, compile) runs with it, so they agree on the graph.
- */
-export const RAW_IMPORTS_FLAG = "--unstable-raw-imports";
+import { RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
 
 /**
  * Unstable features the runtime needs (reusePort), and raw imports for
@@ -46,34 +39,6 @@ export const GRPC_ENV = [
   "no_grpc_proxy",
   "no_proxy",
 ];
-
-/**
- * How the serving process loads modules (src/supervisor/modules.ts): no
- * config file (the runtime's deno.json would leak its imports to handlers
- * and take its deno.lock), the import map and the lockfile the supervisor
- * wrote into the scratch root, and nothing from the network: a module that
- * is neither in the graph cached before serving nor already in Deno's cache
- * fails instead of being downloaded.
- *
- * `frozen` also refuses a package that is in Deno's cache but not in the
- * lockfile. It is off while replicas are Workers of one process: in Deno
- * 2.9.6 one refused import leaves the process's lockfile "out of date", and
- * every later module load of the process fails, so one API's import would
- * stop every API's new replicas from loading their handlers (measured). A
- * process that serves one API only may turn it on.
- */
-export function moduleFlags(
-  files: { importMap: string; lock: string },
-  opts: { frozen?: boolean } = {},
-): string[] {
-  return [
-    "--no-config",
-    `--import-map=${files.importMap}`,
-    `--lock=${files.lock}`,
-    ...(opts.frozen ? ["--frozen"] : []),
-    "--cached-only",
-  ];
-}
 
 /** Environment variables the serving process reads. */
 export const SERVER_ENV = [

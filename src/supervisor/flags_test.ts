@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import {
   GRPC_ENV,
   grpcProcessPermissionFlags,
-  moduleFlags,
   netGrants,
   RUNTIME_PATHS,
   SERVER_ENV,
@@ -136,23 +135,6 @@ Deno.test("grpcProcessPermissionFlags(): scratch root and runtime read, the sock
   ]);
   assert.ok(!flags.some((f) => /allow-(run|ffi|sys|all)|^-A$/.test(f)));
   assert.ok(GRPC_ENV.every((v) => SERVER_ENV.includes(v)));
-});
-
-Deno.test("moduleFlags(): no config, the supervisor's import map and lockfile, cached modules only", () => {
-  const files = { importMap: "/s/import_map.json", lock: "/s/deno.lock" };
-  assert.deepEqual(moduleFlags(files), [
-    "--no-config",
-    "--import-map=/s/import_map.json",
-    "--lock=/s/deno.lock",
-    "--cached-only",
-  ]);
-  assert.deepEqual(moduleFlags(files, { frozen: true }), [
-    "--no-config",
-    "--import-map=/s/import_map.json",
-    "--lock=/s/deno.lock",
-    "--frozen",
-    "--cached-only",
-  ]);
 });
 
 Deno.test("serverPermissionFlags(): the trace collector's address is granted exactly, and the OTEL_* variables readable", () => {

@@ -15,8 +15,9 @@
 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { isModelUrl } from "../config/models_config.ts";
+import { fetchModelArgv } from "../wire/fetch_model_args.ts";
 
 const FETCH_MAIN = new URL("./fetch_model_main.ts", import.meta.url).pathname;
 
@@ -100,8 +101,7 @@ async function download(url: string, tmp: string, what: string) {
       `--allow-net=${hostOf(new URL(url))}`,
       `--allow-write=${tmp}`,
       FETCH_MAIN,
-      url,
-      tmp,
+      ...fetchModelArgv.toArgv({ url, out: tmp }),
     ],
     stdout: "null",
     stderr: "piped",
@@ -119,12 +119,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Reads the file `--models-file` names ({} when absent). */
-export async function readModelFiles(
-  path: string | undefined,
-): Promise<Record<string, string>> {
-  if (path === undefined) return {};
-  return JSON.parse(await Deno.readTextFile(path));
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { prepareModelFiles, sha256File } from "./model_cache.ts";
 
 function projectWith(path: string, sha256: string | null = null): Project {

@@ -25,17 +25,17 @@
  * "lock" names), written to the scratch root, so both keep the versions they
  * pinned, and whatever the serving process adds is written there. With
  * `--frozen` it would also refuse a package that is in Deno's cache but in
- * neither lockfile; see `moduleFlags` in flags.ts for why that is off while
- * replicas share one process.
+ * neither lockfile; see `moduleFlags` in src/wire/prepared_files.ts for why
+ * that is off while replicas share one process.
  *
  * @module
  */
 
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { Project } from "../config/types.ts";
-import { DECLARE_HINT } from "../replica/module_hints.ts";
-import { RAW_IMPORTS_FLAG } from "./flags.ts";
+import type { Project } from "../config/resolved_config.ts";
+import { DECLARE_HINT } from "../errors/module_hints.ts";
+import { type PackageDirs, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
 
 export { DECLARE_HINT };
 
@@ -86,12 +86,6 @@ export interface ModuleFiles {
    */
   packages?: string;
 }
-
-/**
- * Handler path → the npm package folders and the byte-imported files of its
- * module graph.
- */
-export type PackageDirs = Record<string, string[]>;
 
 /** A handler's module graph does not resolve (exit code 2, like bad config). */
 export class ModuleGraphError extends Error {
@@ -730,12 +724,4 @@ export async function handlerByteImports(
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-}
-
-/** Reads the file {@linkcode ModuleFiles.packages} names ({} when absent). */
-export async function readPackageDirs(
-  path: string | undefined,
-): Promise<PackageDirs> {
-  if (path === undefined) return {};
-  return JSON.parse(await Deno.readTextFile(path)) as PackageDirs;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import {
   byteImportedFiles,
   byteImportsOutside,

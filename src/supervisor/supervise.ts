@@ -26,20 +26,30 @@ import {
   TRACES_ENV,
 } from "../trace/config.ts";
 import { fileURLToPath } from "node:url";
-import type { Project } from "../config/types.ts";
-import type { ServerOptions } from "../server/server.ts";
-import { compileDescriptors, encodeDescriptors } from "./descriptors.ts";
+import type { Project } from "../config/resolved_config.ts";
+import type { ServeFlagValues, ServeSettings } from "../wire/serve_options.ts";
+import { serveProcessArgv } from "../wire/serve_process_args.ts";
+import { grpcProcessArgv } from "../wire/grpc_process_args.ts";
+import { compileDescriptors, encodeDescriptors } from "../wire/descriptors.ts";
 import { probeFdLimit } from "./fd_limit.ts";
 import {
   grpcProcessPermissionFlags,
-  moduleFlags,
   serverPermissionFlags,
   UNSTABLE_FLAGS,
 } from "./flags.ts";
+import { moduleFlags } from "../wire/prepared_files.ts";
 import { type ModuleFiles, prepareModules } from "./modules.ts";
 import { prepareModelFiles } from "./model_cache.ts";
 import { type SpawnedChild, SupervisedChild } from "./child.ts";
-import { replaceRequestPath, watchReplaceRequests } from "./replace_request.ts";
+import {
+  replaceRequestPath,
+  watchReplaceRequests,
+} from "../wire/replace_request.ts";
+import { EXIT, FINAL_EXIT_CODES } from "../wire/exit_codes.ts";
+import {
+  type ControlReport,
+  readControlReport,
+} from "../wire/control_report.ts";
 import { resolveToken, TOKEN_ENV } from "../control/token.ts";
 import {
   removeStateFile,
@@ -54,9 +64,6 @@ const GRPC_MAIN = fileURLToPath(
   new URL("../grpc_process/main.ts", import.meta.url),
 );
 
-/** Exit codes that end supervision (clean exit, bad config, no API). */
-const FINAL_CODES = new Set([0, 2, 3]);
-
 function logLine(level: "INFO" | "ERROR", message: string, extra = {}): void {
   const line = JSON.stringify({
     asctime: new Date().toISOString(),
@@ -69,12 +76,6 @@ function logLine(level: "INFO" | "ERROR", message: string, extra = {}): void {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 }
 
-/** What the serving process reports once it serves. */
-interface ControlReport {
-  port: number;
-  httpPort: number;
-}
-
 /** Waits for the serving process's control report; null if it exits first. */
 async function waitForReport(
   child: SpawnedChild,
@@ -84,21 +85,14 @@ async function waitForReport(
   child.status.then(() => exited = true);
   while (!exited) {
     try {
-      const { port, httpPort } = JSON.parse(await Deno.readTextFile(report));
-      if (typeof port === "number" && typeof httpPort === "number") {
-        return { port, httpPort };
-      }
+      const read = await readControlReport(report);
+      if (read !== null) return read;
     } catch (error) {
-      if (
-        !(error instanceof Deno.errors.NotFound) &&
-        !(error instanceof SyntaxError)
-      ) {
-        logLine(
-          "ERROR",
-          `Cannot read the control report: ${(error as Error).message}`,
-        );
-        return null;
-      }
+      logLine(
+        "ERROR",
+        `Cannot read the control report: ${(error as Error).message}`,
+      );
+      return null;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -147,10 +141,11 @@ function childTraceEnv(on: boolean): Record<string, string> {
 export async function supervise(
   project: Project,
   opts:
-    & Pick<ServerOptions, "hostname" | "port" | "grpcPort">
-    & Partial<Pick<ServerOptions, "onlyApi" | "logLevel" | "logFormat">>
-    & { controlPort: number; noCheck?: boolean },
-  serveArgs: string[],
+    & Pick<ServeSettings, "hostname" | "port" | "grpcPort" | "controlPort">
+    & Partial<
+      Pick<ServeSettings, "onlyApi" | "logLevel" | "logFormat" | "noCheck">
+    >,
+  flags: ServeFlagValues,
 ): Promise<number> {
   // OTEL_DENO=true: the serving process exports spans to the collector,
   // granted that address exactly (src/trace/).
@@ -159,7 +154,7 @@ export async function supervise(
     tracing = traceConfigFromEnv();
   } catch (error) {
     logLine("ERROR", (error as Error).message);
-    return 2;
+    return EXIT.usage;
   }
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
   // The default --max-connections follows the serving process's fd limit.
@@ -194,7 +189,7 @@ export async function supervise(
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
-    return 2;
+    return EXIT.usage;
   }
   // handler.models URLs: downloaded and checked now (the serving process
   // and replicas have no network for them), read-only from then on.
@@ -206,7 +201,7 @@ export async function supervise(
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
-    return 2;
+    return EXIT.usage;
   }
   const modelsFile = `${scratchRoot}/models.json`;
   await Deno.writeTextFile(modelsFile, JSON.stringify(modelFiles));
@@ -244,41 +239,37 @@ export async function supervise(
         tracing ? [exporterGrant(tracing)] : [],
       ),
       SERVE_MAIN,
-      project.dir,
-      ...serveArgs,
-      ...(httpPort !== null ? ["--port", String(httpPort)] : []),
-      ...(projectFileUnused && !(projectFileUnused = false)
-        ? ["--project-json", projectFile]
-        : []),
-      ...(fdLimit !== null ? ["--fd-limit", String(fdLimit)] : []),
-      "--scratch-root",
-      `${genDir(gen)}/replicas`,
-      "--replica-socket",
-      listenOf(gen).replicaSocket,
-      "--import-map-file",
-      modules.importMap,
-      "--lock-file",
-      modules.lock,
-      ...(modules.packages ? ["--packages-file", modules.packages] : []),
-      "--models-file",
-      modelsFile,
-      "--control-report",
-      reportOf(gen),
-      "--replace-request",
-      replaceRequestPath(genDir(gen)),
-      ...(hasGrpc
-        ? [
-          "--descriptors",
-          descriptorsFile,
-          "--grpc-socket",
-          socket,
-          "--grpc-socket-bind",
-          listenOf(gen).grpcSocketBind!,
-        ]
-        : []),
+      ...serveProcessArgv.toArgv({
+        projectDir: project.dir,
+        flags: httpPort !== null ? { ...flags, port: String(httpPort) } : flags,
+        ...(projectFileUnused && !(projectFileUnused = false)
+          ? { projectJson: projectFile }
+          : {}),
+        ...(fdLimit !== null ? { fdLimit } : {}),
+        scratchRoot: `${genDir(gen)}/replicas`,
+        replicaSocket: listenOf(gen).replicaSocket,
+        modules: {
+          importMap: modules.importMap,
+          lock: modules.lock,
+          ...(modules.packages ? { packagesFile: modules.packages } : {}),
+        },
+        modelsFile,
+        controlReport: reportOf(gen),
+        replaceRequest: replaceRequestPath(genDir(gen)),
+        ...(hasGrpc
+          ? {
+            grpc: {
+              descriptors: descriptorsFile,
+              socket,
+              socketBind: listenOf(gen).grpcSocketBind!,
+            },
+          }
+          : {}),
+      }),
     ],
     env: { [TOKEN_ENV]: token, ...childTraceEnv(tracing !== null) },
-    isFinal: (status) => status.signal === null && FINAL_CODES.has(status.code),
+    isFinal: (status) =>
+      status.signal === null && FINAL_EXIT_CODES.has(status.code),
     beforeSpawn: (gen) => Deno.mkdir(genDir(gen), { recursive: true }),
     onSpawn: async (child, gen) => {
       const report = waitForReport(child, reportOf(gen));
@@ -318,18 +309,14 @@ export async function supervise(
         "run",
         ...grpcProcessPermissionFlags(opts, scratchRoot, socket),
         GRPC_MAIN,
-        "--socket",
-        socket,
-        "--descriptors",
-        descriptorsFile,
-        "--host",
-        opts.hostname,
-        "--grpc-port",
-        String(opts.grpcPort),
-        "--log-level",
-        opts.logLevel ?? "info",
-        "--log-format",
-        opts.logFormat ?? "json",
+        ...grpcProcessArgv.toArgv({
+          socket,
+          descriptors: descriptorsFile,
+          host: opts.hostname,
+          grpcPort: opts.grpcPort,
+          logLevel: opts.logLevel ?? "info",
+          logFormat: opts.logFormat ?? "json",
+        }),
       ],
       env: childTraceEnv(false),
       log: logLine,

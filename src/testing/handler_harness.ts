@@ -1,21 +1,19 @@
 /**
  * Unit-test a handler without a server: the project's cortex.yaml, config and
- * handler module, and the same request pipeline a replica runs (payload
- * parsing, method dispatch, encoding, errors, timeouts, callbacks), called
- * in-process with web Requests.
+ * handler module, built by the same replica core a replica runs
+ * (src/replica/replica_core.ts: `ctx`, env, console capture, chaining,
+ * slots, admission, the request pipeline), called in-process with web
+ * Requests.
  *
  * @module
  */
 
 import { loadProject } from "../config/load_project.ts";
-import type { HandlerContext } from "../handler/types.ts";
-import { Logger } from "../log/logger.ts";
-import { CustomMetrics } from "../metrics/custom_metrics.ts";
-import { RequestStats } from "../metrics/request_stats.ts";
-import { Admission, createAdmissionBuffer } from "../replica/admission.ts";
-import { findHandlerClass } from "../replica/handler_loader.ts";
-import { createHttpPipeline } from "../replica/http_pipeline.ts";
-import { Slots } from "../replica/slots.ts";
+import { errorResponse } from "../http/response.ts";
+import { normalizedRequest, routeFor } from "../http/request_path.ts";
+import { pathOf, requestIdOf } from "../replica/http_pipeline.ts";
+import { ReplicaCore } from "../replica/replica_core.ts";
+import { handlerEnv } from "../config/handler_env.ts";
 
 /** A handler loaded for tests. */
 export interface HandlerHarness {
@@ -23,23 +21,61 @@ export interface HandlerHarness {
   readonly api: { readonly name: string; readonly kind: string };
   /** The handler instance, for direct calls. */
   readonly handler: Record<string, unknown>;
-  /** Log lines the handler wrote (ctx.logger, req.logger), as objects. */
+  /**
+   * Log lines as objects: what the handler wrote (ctx.logger, req.logger,
+   * console), handler errors, and access lines with `accessLog`.
+   */
   readonly logs: Record<string, unknown>[];
-  /** Sends a request through the replica's pipeline. */
+  /**
+   * Resolves with the first log line (written already or to come) that
+   * matches `pred`; rejects after `timeoutMs` (default 10 s) naming it.
+   */
+  waitForLog(
+    pred: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /**
+   * Sends a request as the API's replica would get it: paths outside the
+   * API's endpoint are 404, like on a server.
+   */
   request(path: string, init?: RequestInit): Promise<Response>;
-  /** Waits for pending callbacks and removes the scratch directory. */
+  /**
+   * Waits for pending callbacks, puts back `Deno.env`, `console`, `fetch`
+   * and the working directory, and removes the scratch directory.
+   */
   close(): Promise<void>;
 }
 
+/** Options of {@linkcode loadHandler}. */
+export interface LoadHandlerOptions {
+  /**
+   * Answers the handler's chained calls to other APIs of the project
+   * (`fetch("http://api-<name>:8888/...")`); calls to its own API go through
+   * its own pipeline. Without it, a call to another API rejects naming it.
+   */
+  chain?: (api: string, req: Request) => Response | Promise<Response>;
+  /** Environment variables over the project's `.env` and `handler.env`. */
+  env?: Record<string, string>;
+  /** Writes an access line per response into `logs` (default false). */
+  accessLog?: boolean;
+}
+
+/** The harness loaded now: the core replaces process-wide globals. */
+let loaded: string | null = null;
+
 /**
  * Loads a project's handler the way a replica does, without a server and
- * without the sandbox (the test's own permissions apply). The process works
- * in the project directory until `close()`, so relative paths resolve as
- * under `serve`; load one project at a time.
+ * without the sandbox (the test's own permissions apply). Until `close()`,
+ * the process works in the project directory (relative paths resolve as
+ * under `serve`), `Deno.env` and `process.env` show the handler's
+ * environment, `console` writes to `logs`, and `fetch` chains
+ * `http://api-<name>:8888` calls; so one handler is loaded at a time.
  *
  * @param projectDir The directory that holds cortex.yaml.
  * @param apiName The API to load; the first one by default.
+ * @param options Chained calls, extra environment, access lines.
  * @returns A harness that sends requests to the handler.
+ * @throws {Error} When another handler is loaded and not closed yet.
  *
  * @example Test a handler
  * ```ts ignore
@@ -56,7 +92,13 @@ export interface HandlerHarness {
 export async function loadHandler(
   projectDir: string,
   apiName?: string,
+  options: LoadHandlerOptions = {},
 ): Promise<HandlerHarness> {
+  if (loaded !== null) {
+    throw new Error(
+      `Cannot load a handler while "${loaded}" is loaded: close() it first`,
+    );
+  }
   const project = await loadProject(projectDir);
   const api = apiName === undefined
     ? project.apis[0]
@@ -69,80 +111,111 @@ export async function loadHandler(
     );
   }
   const logs: Record<string, unknown>[] = [];
-  const base = new Logger({
-    level: api.handler.logLevel,
-    labels: { apiName: api.name, apiKind: api.kind, replicaId: "test" },
-    write: (lines) => lines.forEach((l) => logs.push(JSON.parse(l))),
-  });
+  const logWaiters = new Set<() => void>();
+  const replicaId = "test";
   const scratchDir = await Deno.makeTempDir({
     prefix: `cortex-test-${api.name}-`,
   });
-  const ctx: HandlerContext = {
-    logger: base,
-    client: null,
-    metrics: new CustomMetrics(),
-    api: {
-      name: api.name,
-      kind: api.kind,
-      endpoint: api.networking.endpoint,
-      replicaId: "test",
-    },
+  const apiNames = new Set(project.apis.map((a) => a.name));
+  const core = new ReplicaCore({
+    api,
+    replicaId,
     projectDir: project.dir,
     scratchDir,
-    // handler.models is served by `cortex serve` only (not yet here).
-    models: {
-      get: () =>
-        Promise.reject(
-          new Error("ctx.models is not available in the test harness yet"),
-        ),
-      names: () => [],
-      versions: () => [],
+    env: {
+      ...handlerEnv(project, api, {
+        CORTEX_API_NAME: api.name,
+        CORTEX_REPLICA_ID: replicaId,
+        CORTEX_PROJECT_DIR: project.dir,
+        CORTEX_SCRATCH_DIR: scratchDir,
+      }),
+      ...options.env,
     },
-  };
+    apiNames,
+    logLevel: api.handler.logLevel,
+    runtimeLogLevel: "info",
+    accessLog: options.accessLog ?? false,
+    client: null,
+    transport: {
+      logs: (lines) => {
+        for (const line of lines) logs.push(JSON.parse(line));
+        for (const check of logWaiters) check();
+      },
+      chain: async (target, req) => {
+        if (!options.chain) {
+          throw new TypeError(
+            `Chained call to API "${target}" (${req.url}): loadHandler() answers calls to other APIs through its "chain" option`,
+          );
+        }
+        return await options.chain(target, req);
+      },
+    },
+  });
+  loaded = `${project.configPath}: ${api.name}`;
   // Handlers read relative paths against the project, as under `serve`:
   // the test process works in the project directory until close().
   const previousCwd = Deno.cwd();
   Deno.chdir(project.dir);
-  const url = new URL(api.handler.path, `file://${project.dir}/`);
-  const HandlerClass = findHandlerClass(
-    await import(url.href),
-    api.handler.path,
-  );
-  const handler = new HandlerClass(structuredClone(api.handler.config), ctx);
-  const admission = new Admission(createAdmissionBuffer());
-  admission.limit = 0x7fffffff; // no admission limit in tests (an Int32 counter)
-  const pending = new Set<Promise<unknown>>();
-  const pipeline = createHttpPipeline({
-    api,
-    handler,
-    admission,
-    slot: 0,
-    slots: new Slots(
-      api.handler.processesPerReplica * api.handler.threadsPerProcess,
-    ),
-    stats: new RequestStats(),
-    loggerFor: (requestId) => base.child({ requestId }),
-    access: () => {},
-    track: (work) => {
-      pending.add(work);
-      const forget = () => void pending.delete(work);
-      work.then(forget, forget);
-    },
-  });
+  const undo = async () => {
+    core.restore();
+    Deno.chdir(previousCwd);
+    loaded = null;
+    await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await core.construct();
+    await core.startPipeline();
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+  const routes = [{ endpoint: api.networking.endpoint, api: api.name }];
   return {
     api,
-    handler,
+    handler: core.handler,
     logs,
+    waitForLog: (pred, timeoutMs = 10_000) => {
+      const { promise, resolve, reject } = Promise.withResolvers<
+        Record<string, unknown>
+      >();
+      const done = () => {
+        clearTimeout(timer);
+        logWaiters.delete(check);
+      };
+      const check = () => {
+        const found = logs.find(pred);
+        if (found) {
+          done();
+          resolve(found);
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new Error(
+            `No log line of API "${api.name}" matched within ${timeoutMs} ms (${logs.length} lines)`,
+          ),
+        );
+      }, timeoutMs);
+      logWaiters.add(check);
+      check();
+      return promise;
+    },
     request: async (path, init) => {
-      const res = await pipeline(
+      const req = normalizedRequest(
         new Request(new URL(path, "http://localhost"), init),
       );
-      return res;
+      const at = pathOf(req.url);
+      if (routeFor(routes, at) === null) {
+        return errorResponse(404, `No API is served at "${at}"`, {}, {
+          "x-request-id": requestIdOf(req),
+        });
+      }
+      return await core.pipeline(req);
     },
     close: async () => {
-      await Promise.allSettled([...pending]);
-      Deno.chdir(previousCwd);
-      await Deno.remove(scratchDir, { recursive: true }).catch(() => {});
+      await Promise.allSettled([...core.pendingWork]);
+      await undo();
     },
   };
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ApiConfig, Project } from "../../config/types.ts";
+import type { ApiConfig, Project } from "../../config/resolved_config.ts";
 
 const base: ApiConfig = {
   name: "iris",

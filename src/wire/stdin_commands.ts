@@ -6,6 +6,8 @@
  * @module
  */
 
+import { EXIT } from "./exit_codes.ts";
+
 /**
  * Reads supervisor commands from stdin until it ends.
  *
@@ -23,7 +25,7 @@ export async function readCommands(
       const command = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
       if (command === "drain") stop("drain");
-      if (command === "exit") Deno.exit(1);
+      if (command === "exit") Deno.exit(EXIT.failure);
     }
   }
   stop("supervisor gone");

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { AutoscalingConfig } from "../config/types.ts";
+import type { AutoscalingConfig } from "../config/resolved_config.ts";
 import {
   decide,
   initialState,

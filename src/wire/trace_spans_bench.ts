@@ -2,14 +2,19 @@
  * What tracing costs the serving process per span: checking a replica's
  * `trace.spans` message (512 spans, as a replica sends them at most) and
  * encoding a batch as OTLP JSON (2048 spans, the exporter's batch).
- * `deno bench src/trace/export_bench.ts`
+ * `deno bench src/wire/trace_spans_bench.ts`
  *
  * @module
  */
 
-import { checkFromReplica } from "../server/replica_message_check.ts";
-import { exportRequest } from "./otlp_json.ts";
-import { newSpanId, newTraceId, type SpanData, SpanKind } from "./span.ts";
+import { checkFromReplica } from "./replica_message_check.ts";
+import { exportRequest } from "../trace/otlp_json.ts";
+import {
+  newSpanId,
+  newTraceId,
+  type SpanData,
+  SpanKind,
+} from "../trace/span.ts";
 
 function spans(n: number): SpanData[] {
   const traceId = newTraceId();

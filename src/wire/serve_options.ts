@@ -1,12 +1,13 @@
 /**
- * The options shared by `cortex serve` and compiled binaries.
+ * The serve flags, shared by `cortex serve`, the serving process it starts
+ * (which receives them again, see serve_process_args.ts) and compiled
+ * binaries.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import type { LogLevel } from "../config/types.ts";
-import type { ServerOptions } from "../server/server.ts";
+import type { LogLevel } from "../config/resolved_config.ts";
 import { parseDuration } from "../config/duration.ts";
 import {
   type ConnectionLimits,
@@ -14,14 +15,10 @@ import {
   DEFAULT_IDLE_TIMEOUT_MS,
   defaultMaxConnections,
 } from "../http/guarded_server.ts";
+import { UsageError } from "./argv.ts";
 
-/** Thrown for bad command-line usage (exit code 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+// The CLI and binaries catch it from here with the serve flags.
+export { UsageError };
 
 /** `parseArgs` option table of the serve flags. */
 export const SERVE_FLAGS = {
@@ -86,7 +83,7 @@ function timeout(
  * a quarter of it for everything else.
  */
 export function connectionLimits(
-  values: ReturnType<typeof parseServeArgs>["values"],
+  values: ServeFlagValues,
   fdLimit: number | null = null,
 ): ConnectionLimits {
   const max = values["max-connections"];
@@ -113,16 +110,32 @@ export function connectionLimits(
   };
 }
 
-/** Turns parsed serve flags into server options. */
-export function serveOptions(
-  values: ReturnType<typeof parseServeArgs>["values"],
-  fdLimit: number | null = null,
-): Omit<ServerOptions, "scratchRoot" | "control"> & {
+/** What the serve flags set, checked (the server's options take these). */
+export interface ServeSettings {
+  hostname: string;
+  port: number;
+  grpcPort: number;
   controlPort: number;
+  logLevel: LogLevel;
+  logFormat: "json" | "pretty";
+  accessLog: boolean;
+  maxReplicasPerApi: number;
+  limits: ConnectionLimits;
+  /** Serve only this API, or all when null. */
+  onlyApi: string | null;
   watch: boolean;
   allowLoopbackNet: boolean;
   noCheck: boolean;
-} {
+}
+
+/** The serve flags as `parseArgs` returns them. */
+export type ServeFlagValues = ReturnType<typeof parseServeArgs>["values"];
+
+/** Turns parsed serve flags into checked settings. */
+export function serveOptions(
+  values: ServeFlagValues,
+  fdLimit: number | null = null,
+): ServeSettings {
   const level = values["log-level"] ?? "info";
   if (!LEVELS.includes(level)) {
     throw new UsageError(
@@ -171,4 +184,17 @@ export function parseServeArgs(args: string[]) {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** The arguments that {@linkcode parseServeArgs} reads back as `values`. */
+export function serveFlagsToArgv(values: ServeFlagValues): string[] {
+  const argv: string[] = [];
+  for (const [flag, spec] of Object.entries(SERVE_FLAGS)) {
+    const value = values[flag as keyof ServeFlagValues];
+    if (spec.type === "boolean" && value === true) argv.push(`--${flag}`);
+    if (spec.type === "string" && typeof value === "string") {
+      argv.push(`--${flag}=${value}`);
+    }
+  }
+  return argv;
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { FromReplica, WireResponse } from "./messages.ts";
+import type { FromReplica, WireResponse } from "./replica_messages.ts";
 import { markStreamed } from "../http/response.ts";
 
 /** Chunks a receiver asks for ahead of its reader. */

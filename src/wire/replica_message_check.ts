@@ -10,7 +10,10 @@
  * @module
  */
 
-import { LATENCY_BUCKETS } from "../metrics/request_stats.ts";
+import {
+  LATENCY_BUCKETS,
+  type StatsSnapshot,
+} from "../metrics/request_stats.ts";
 import {
   FIRST_BYTE_BUCKETS,
   STREAM_DURATION_BUCKETS,
@@ -21,14 +24,15 @@ import {
   BATCH_WAIT_BUCKETS,
   type BatchSnapshot,
 } from "../metrics/batch_stats.ts";
-import { isValidSeries } from "../metrics/custom_metrics.ts";
+import { type CustomSeries, isValidSeries } from "../metrics/custom_metrics.ts";
 import type {
   FromReplica,
   WireRequest,
   WireResponse,
-} from "../replica/messages.ts";
+} from "./replica_messages.ts";
 import type { ConnectionStats } from "../http/guarded_server.ts";
 import type { SpanData, SpanKindValue } from "../trace/span.ts";
+import type { GrpcFromReplica } from "../grpc/common/protocol.ts";
 
 /** Thrown for a message that is not what the runtime sends. */
 export class BadReplicaMessage extends Error {
@@ -133,7 +137,7 @@ function wireRequest(v: unknown): WireRequest {
   };
 }
 
-function stats(v: unknown): Record<string, unknown> {
+function stats(v: unknown): StatsSnapshot {
   if (!isRecord(v)) fail("stats is not an object");
   for (const [status, s] of Object.entries(v)) {
     if (!/^[1-5]\d\d$/.test(status)) fail(`stats has a bad status "${status}"`);
@@ -146,7 +150,7 @@ function stats(v: unknown): Record<string, unknown> {
     }
     b.forEach((n, i) => count(n, `stats.${status}.buckets[${i}]`));
   }
-  return v;
+  return v as StatsSnapshot;
 }
 
 function histogram(v: unknown, field: string, buckets: number): void {
@@ -176,12 +180,12 @@ function batches(v: unknown): BatchSnapshot | undefined {
   return { size: v.size, wait: v.wait } as BatchSnapshot;
 }
 
-function series(v: unknown): unknown[] {
+function series(v: unknown): CustomSeries[] {
   if (!Array.isArray(v) || v.length > MAX_ITEMS) fail("custom is not a list");
   for (const s of v) {
     if (!isValidSeries(s)) fail("custom holds a series that is not valid");
   }
-  return v;
+  return v as CustomSeries[];
 }
 
 function grpc(v: unknown): FromReplica & { type: "grpc" } {
@@ -208,7 +212,7 @@ function grpc(v: unknown): FromReplica & { type: "grpc" } {
     default:
       fail(`msg.type "${String(v.type)}" is not a gRPC reply`);
   }
-  return { type: "grpc", msg: v as { type: string; callId: number } };
+  return { type: "grpc", msg: v as GrpcFromReplica };
 }
 
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
@@ -383,8 +387,8 @@ export function checkFromReplica(msg: unknown): FromReplica {
       return {
         type: "stats",
         id: id(msg.id),
-        stats: stats(msg.stats) as never,
-        custom: series(msg.custom) as never,
+        stats: stats(msg.stats),
+        custom: series(msg.custom),
         connections: connections(msg.connections),
         batches: batches(msg.batches),
         streams: streams(msg.streams),

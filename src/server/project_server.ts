@@ -6,11 +6,15 @@
  * @module
  */
 
-import type { ApiConfig, LogLevel, Project } from "../config/types.ts";
+import type {
+  ApiConfig,
+  LogLevel,
+  Project,
+} from "../config/resolved_config.ts";
 import { Autoscaler } from "../autoscaler/loop.ts";
 import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
-import type { FromReplica, Route } from "../replica/messages.ts";
+import type { FromReplica, Route } from "../wire/replica_messages.ts";
 import { Forwarding } from "./forwarding.ts";
 import { MainRouter } from "./main_router.ts";
 import { SocketRelay } from "./socket_relay.ts";
@@ -34,7 +38,7 @@ import {
 import { LogFanout } from "../control/log_tap.ts";
 import { ControlError } from "../control/client.ts";
 import { apiEndpointUrl, type ControlHost } from "../control/server_target.ts";
-import type { DescriptorMap } from "../supervisor/descriptors.ts";
+import type { DescriptorMap } from "../wire/descriptors.ts";
 import type { GrpcDoor } from "./grpc_door.ts";
 import type { ControlProxy } from "./control_proxy.ts";
 import { type NetRules, ownPorts } from "../config/net_rules.ts";
@@ -585,7 +589,7 @@ export class Server implements ControlHost {
         this.router.statsArrived(msg, replica);
         break;
       case "grpc":
-        this.grpcBackend.deliver(msg.msg as never, replica);
+        this.grpcBackend.deliver(msg.msg, replica);
         break;
       case "edge.take":
         replica.send({

@@ -19,7 +19,7 @@
  */
 
 import { isAbsolute } from "node:path";
-import type { ApiConfig, Project } from "../config/types.ts";
+import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import { apiToSpec, applyPatch, configChange } from "./api_spec.ts";
 import {
   type ApiDescription,

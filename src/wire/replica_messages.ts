@@ -1,12 +1,15 @@
 /**
- * The messages between the main thread and a replica worker. Only plain data
- * crosses (structured clone): errors travel as `{ name, message, stack }`.
+ * The messages between the serving process and a replica process, as
+ * discriminated unions on `type` ({@linkcode ToReplica},
+ * {@linkcode FromReplica}); the serving process checks every message it
+ * receives (replica_message_check.ts). Only plain data crosses: errors
+ * travel as `{ name, message, stack }`.
  *
  * @module
  */
 
 import type { StreamSnapshot } from "../metrics/stream_stats.ts";
-import type { ApiConfig, LogLevel } from "../config/types.ts";
+import type { ApiConfig, LogLevel } from "../config/resolved_config.ts";
 import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import type {
   ConnectionLimits,
@@ -20,6 +23,10 @@ import type {
   ControlFromReplica,
   ControlToReplica,
 } from "../control/proxy_messages.ts";
+import type {
+  GrpcFromReplica,
+  GrpcToReplica,
+} from "../grpc/common/protocol.ts";
 
 /** An HTTP request as plain data. */
 export interface WireRequest {
@@ -113,7 +120,7 @@ export type ToReplica =
   /** How many replicas of its API are ready (for hand-offs). */
   | { type: "peers"; ready: number }
   | { type: "stats.pull"; id: number }
-  | { type: "grpc"; msg: { type: string; callId: number } }
+  | { type: "grpc"; msg: GrpcToReplica }
   /** The answer to `edge.take`: 0 admitted, else seconds until a token. */
   | { type: "edge.taken"; id: number; wait: number }
   /**
@@ -194,7 +201,7 @@ export type FromReplica =
     /** Clients asked to reconnect so far (see reconnect_policy.ts). */
     reconnects: number;
   }
-  | { type: "grpc"; msg: { type: string; callId: number } }
+  | { type: "grpc"; msg: GrpcFromReplica }
   /** Finished spans (tracing on), exported by the serving process. */
   | { type: "trace.spans"; spans: SpanData[] }
   /** A message from the handler to the client of relayed WebSocket `id`. */

@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ControlError, CortexClient } from "../src/control/client.ts";
-import { startControlPlane } from "../src/control/control_plane.ts";
-import { startControlServer } from "../src/control/control_server.ts";
-import { createControlHandler } from "../src/control/handler.ts";
-import { readSse } from "../src/control/sse.ts";
-import { readStateFile } from "../src/control/state_file.ts";
+import { ControlError, CortexClient } from "./client.ts";
+import { startControlPlane } from "./control_plane.ts";
+import { startControlServer } from "./control_server.ts";
+import { createControlHandler } from "./control_routes.ts";
+import { readSse } from "./sse.ts";
+import { readStateFile } from "./state_file.ts";
 import {
   BAD_FIXTURE,
   type FakeTarget,
@@ -19,7 +19,7 @@ import {
   IRIS_YAML as IRIS,
   sampleTarget as newTarget,
   TEST_TOKEN as TOKEN,
-} from "../src/control/_testing.ts";
+} from "./_testing.ts";
 
 function call(
   target: FakeTarget,

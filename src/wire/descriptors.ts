@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Project } from "../config/types.ts";
+import type { Project } from "../config/resolved_config.ts";
 import { compileProto } from "../grpc/build/proto_compile.ts";
 
 /** Compiled FileDescriptorSets by proto path, or the compile error. */

@@ -1,0 +1,51 @@
+/**
+ * How a supervised serving process tells the supervisor that it serves: it
+ * may write only inside its scratch root, so it writes its control API's
+ * port and the HTTP port it bound to a file there (`--control-report`); the
+ * supervisor polls for it and writes the user-visible state file.
+ *
+ * @module
+ */
+
+/** What the serving process reports once it serves. */
+export interface ControlReport {
+  /** The control API's port. */
+  port: number;
+  /** The HTTP port actually bound (`--port 0` picks one). */
+  httpPort: number;
+}
+
+/** Writes the report (serving process side). */
+export async function writeControlReport(
+  path: string,
+  report: ControlReport,
+): Promise<void> {
+  // Written whole, then renamed: the supervisor never reads half of it.
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(report));
+  await Deno.rename(`${path}.tmp`, path);
+}
+
+/**
+ * Reads the report (supervisor side): null while it is not there yet;
+ * throws on anything else (e.g. no permission).
+ */
+export async function readControlReport(
+  path: string,
+): Promise<ControlReport | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+  try {
+    const { port, httpPort } = JSON.parse(text);
+    if (typeof port === "number" && typeof httpPort === "number") {
+      return { port, httpPort };
+    }
+  } catch {
+    // Not JSON (yet): as if absent.
+  }
+  return null;
+}
