@@ -202,7 +202,8 @@ class BridgeConnection {
    * A call's message. In a `node:v8` batch, not a call frame (frames.ts):
    * with call frames on this socket node:http2 in Deno aborted the gRPC
    * process on connection close in 5 of 6 runs of tests/grpc_load_test.ts,
-   * against 0 of 4 (denoland/deno#36788), for no measurable CPU gain.
+   * against 1 of 9 with these (denoland/deno#36788), for no measurable CPU
+   * gain.
    */
   #sendCall(msg: GrpcFromReplica): void {
     this.#writer.send(msg);
