@@ -296,7 +296,7 @@ export class SupervisedChild {
       this.#current = null;
       if (this.#stopped) {
         await this.#settle();
-        return status.signal ? 0 : status.code;
+        return status.signal ? EXIT.ok : status.code;
       }
       if (this.#opts.isFinal?.(status)) {
         await this.#settle();
@@ -323,7 +323,7 @@ export class SupervisedChild {
       this.#wake = null;
       if (this.#stopped) {
         await this.#settle();
-        return 0;
+        return EXIT.ok;
       }
     }
   }
