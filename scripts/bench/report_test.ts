@@ -91,14 +91,15 @@ Deno.test("evaluateTargets() passes and misses on the measured values", () => {
       status: "not available",
       reason: "src/grpc/frontend/grpc_server.ts does not exist",
     },
-    startup: { project: "examples/hello", samplesMs: [250], medianMs: 250 },
+    startup: { project: "examples/hello", samplesMs: [140], medianMs: 140 },
   });
   assert.deepEqual(verdicts.map((v) => [v.status, v.value]), [
     ["PASS", "0.80x"],
     ["MISS", "0.50x"],
     ["MISS", "0.700 ms"],
     ["n/a", "gRPC: not available"],
-    ["PASS", "250 ms"],
+    ["PASS", "140 ms"],
+    ["n/a", "not measured"],
     ["n/a", "not measured"],
     ["n/a", "not measured"],
     ["n/a", "not measured"],
@@ -165,6 +166,44 @@ Deno.test("evaluateTargets() judges the keep-alive scale-up against issue 19's b
   assert.deepEqual(keep(slow).map((v) => [v.status, v.value]), [
     ["MISS", "25%"],
     ["MISS", "4.00x"],
+  ]);
+});
+
+Deno.test("evaluateTargets() judges start and memory against issue 17's bars", () => {
+  const startAndMemory = (
+    medianMs: number,
+    idleMB: number,
+    perExtraReplicaMB: number,
+    perExtraReplicaPrivateMB: number,
+  ) =>
+    evaluateTargets({
+      meta: META,
+      startup: { project: "examples/hello", samplesMs: [medianMs], medianMs },
+      memory: {
+        idleMB,
+        supervisorMB: 60,
+        replicas: 4,
+        idleManyMB: idleMB + 3 * perExtraReplicaMB,
+        perExtraReplicaMB,
+        perExtraReplicaPrivateMB,
+        loadPeakMB: 0,
+        afterLoadMB: 0,
+        load: load(1000, 1),
+        loadConnections: 64,
+      },
+    }).filter((v) => /^(Start|Idle RSS|RSS per|Private)/.test(v.target))
+      .map((v) => v.status);
+  assert.deepEqual(startAndMemory(150, 60, 12, 12), [
+    "PASS",
+    "PASS",
+    "PASS",
+    "PASS",
+  ]);
+  assert.deepEqual(startAndMemory(211, 114.4, 52.3, 18.2), [
+    "MISS",
+    "MISS",
+    "MISS",
+    "MISS",
   ]);
 });
 

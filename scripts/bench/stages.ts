@@ -97,8 +97,8 @@ export const STAGES: readonly StageSpec[] = [
   {
     stage: "deadline",
     where: "replica",
-    code: "src/replica/deadlines.ts add + cancel",
-    bench: "deadline: add + cancel (one coarse timer per replica)",
+    code: "src/replica/deadlines.ts arm + cancel (the run is its deadline)",
+    bench: "deadline: arm + cancel (the request run is its own deadline)",
   },
   {
     stage: "stats",

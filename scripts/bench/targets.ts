@@ -112,22 +112,29 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
   }
   verdicts.push(
     grpcVerdict,
+    // Issue 17's start and memory targets.
     check(
-      "Start to first response <= 300 ms (median of 5)",
+      "Start to first response <= 150 ms (median of 5)",
       startup,
-      (v) => v <= 300,
+      (v) => v <= 150,
       ms,
     ),
     check(
-      "Idle RSS of the serving process and its replica <= 80 MB",
+      "Idle RSS of the serving process and its replica <= 60 MB",
       mem?.idleMB,
-      (v) => v <= 80,
+      (v) => v <= 60,
       mib,
     ),
     check(
-      "RSS per extra replica <= 15 MB",
+      "RSS per extra replica <= 12 MB",
       mem?.perExtraReplicaMB,
-      (v) => v <= 15,
+      (v) => v <= 12,
+      mib,
+    ),
+    check(
+      "Private memory per extra replica <= 12 MB",
+      mem?.perExtraReplicaPrivateMB,
+      (v) => v <= 12,
       mib,
     ),
     check(

@@ -12,6 +12,9 @@ import type {
   LogLevel,
 } from "./resolved_config.ts";
 import { toPlain } from "./yaml_tree.ts";
+import { noControlGrants } from "./no_control_grants.ts";
+
+export { noControlGrants };
 import { parseByteSize } from "./quantity.ts";
 import { checkProjectPath, isApiName } from "./value_checks.ts";
 import { readModels, readWarmup } from "./models_config.ts";
@@ -49,18 +52,6 @@ export const CONTROL_KEYS = {
   delete: "delete",
   deploy: "deploy",
 } as const satisfies Record<string, keyof ControlGrants>;
-
-/** No grant: `ctx.client` may only read the status of APIs. */
-export function noControlGrants(): ControlGrants {
-  return {
-    readEnv: [],
-    logs: [],
-    patch: [],
-    refresh: [],
-    delete: [],
-    deploy: [],
-  };
-}
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warning", "error"];
 const HANDLER_EXTENSIONS = [".ts", ".js", ".mts", ".mjs"];

@@ -24,7 +24,11 @@ import {
   preflightResponse,
   withCorsHeaders,
 } from "./cors.ts";
-import { type KeyHash, matchKey, presentedKey } from "./keys.ts";
+import {
+  type KeyHash,
+  type KeyMatcher,
+  presentedKey,
+} from "./presented_key.ts";
 
 /** What a replica needs to run an API's edge checks (plain data; hashes only). */
 export interface EdgeInit {
@@ -64,13 +68,28 @@ export class Edge {
   readonly api: string;
   readonly init: EdgeInit;
   readonly #take: Take;
+  readonly #match: KeyMatcher | null;
   /** Whether every request is checked (keys or a rate limit). */
   readonly #gated: boolean;
 
-  constructor(api: string, init: EdgeInit, take: Take) {
+  /**
+   * @param match Compares a presented key with the hashes: `matchKey` of
+   *   `keys.ts`, passed in so an edge without keys never loads
+   *   `node:crypto`. Required when `init.keys` is set.
+   */
+  constructor(
+    api: string,
+    init: EdgeInit,
+    take: Take,
+    match: KeyMatcher | null = null,
+  ) {
+    if (init.keys !== null && match === null) {
+      throw new TypeError(`The edge of API "${api}" has keys but no matcher`);
+    }
     this.api = api;
     this.init = init;
     this.#take = take;
+    this.#match = match;
     this.#gated = init.keys !== null || init.rate !== null;
   }
 
@@ -122,7 +141,7 @@ export class Edge {
     let label = "anonymous";
     if (keys !== null && (authMethods?.includes(method) ?? true)) {
       const key = presentedKey(get);
-      const found = key === null ? null : matchKey(keys, key);
+      const found = key === null ? null : this.#match!(keys, key);
       if (found === null) {
         return {
           reason: "unauthorized",

@@ -27,13 +27,18 @@ const preflight = (origin: string, headers: Record<string, string> = {}) =>
   });
 
 function edge(init: Partial<EdgeInit>, take: Take = () => 0): Edge {
-  return new Edge("iris", {
-    cors: DEFAULT_CORS,
-    keys: null,
-    authMethods: null,
-    rate: null,
-    ...init,
-  }, take);
+  return new Edge(
+    "iris",
+    {
+      cors: DEFAULT_CORS,
+      keys: null,
+      authMethods: null,
+      rate: null,
+      ...init,
+    },
+    take,
+    matchKey,
+  );
 }
 
 Deno.test("CORS: a browser preflight gets 204 with the API's methods and a max-age (it got 405)", () => {

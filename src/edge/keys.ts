@@ -10,29 +10,14 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AuthConfig } from "../config/resolved_config.ts";
+import type { KeyHash } from "./presented_key.ts";
 
-/** One accepted key: its SHA-256 and a label (for per-key limits and logs). */
-export interface KeyHash {
-  hash: Uint8Array;
-  label: string;
-}
+export type { KeyHash, KeyMatcher } from "./presented_key.ts";
+export { presentedKey } from "./presented_key.ts";
 
 /** SHA-256 of a key's UTF-8 bytes. */
 export function hashKey(key: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(key).digest());
-}
-
-/** The key a request presents (`Authorization: Bearer` or `x-api-key`), or null. */
-export function presentedKey(
-  get: (name: string) => string | null | undefined,
-): string | null {
-  const auth = get("authorization");
-  if (auth) {
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
-    if (m) return m[1]!;
-  }
-  const key = get("x-api-key");
-  return key ? key.trim() : null;
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { HttpError } from "../errors/http_error.ts";
 import {
   BODY_PARSERS,
+  bodyHeadersOf,
   charsetOf,
   hasBody,
   mediaTypeOf,
@@ -174,4 +175,37 @@ Deno.test("parsePayload(): bodies that do not parse are HttpError(400) naming th
       },
     );
   }
+});
+
+/** A POST with `body` and these headers. */
+function postWith(body: string, headers: Record<string, string>): Request {
+  return new Request(URL_, { method: "POST", body, headers });
+}
+
+Deno.test("parsePayload() with headers the caller read: JSON, text, none", async () => {
+  const json = postWith('{"a":1}', { "content-type": "application/json" });
+  assert.deepEqual(await parsePayload(json, bodyHeadersOf(json)), { a: 1 });
+  const text = postWith("hi", { "content-type": "text/plain" });
+  assert.equal(
+    await parsePayload(text, { contentLength: "2", contentType: "text/plain" }),
+    "hi",
+  );
+  // A declared empty body is no body, whatever the request holds.
+  const empty = postWith("", { "content-type": "application/json" });
+  assert.equal(
+    await parsePayload(empty, {
+      contentLength: "0",
+      contentType: "application/json",
+    }),
+    undefined,
+  );
+});
+
+Deno.test("parsePayload(): bad JSON on the application/json fast path is a 400 too", async () => {
+  const error = await parsePayload(postWith("{", {
+    "content-type": "application/json",
+  })).then(() => null, (e) => e);
+  assert.ok(error instanceof HttpError);
+  assert.equal(error.status, 400);
+  assert.match(error.message, /^Cannot parse JSON body: /);
 });

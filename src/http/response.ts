@@ -33,7 +33,10 @@ const JSON_TYPE = "application/json";
 const TEXT_TYPE = "text/plain; charset=utf-8";
 const BYTES_TYPE = "application/octet-stream";
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+/** True for a value with `Symbol.asyncIterator` (a stream's source). */
+export function isAsyncIterable(
+  value: unknown,
+): value is AsyncIterable<unknown> {
   return typeof value === "object" && value !== null &&
     typeof (value as Record<symbol, unknown>)[Symbol.asyncIterator] ===
       "function";

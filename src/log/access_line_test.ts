@@ -55,3 +55,24 @@ Deno.test("accessLineFormatter() writes the request's trace: traceId, and trace_
   assert.equal(traced.trace_id, traceId);
   assert.equal(traced.span_id, "00f067aa0ba902b7");
 });
+
+Deno.test("accessLineFormatter() writes latencies exactly as JSON and toFixed(1) do", () => {
+  const f = accessLineFormatter({}, 1);
+  const latencies = [0, 0.05, 0.15, 0.25, 0.75, 0.95, 0.99, 9.95, 1e6 + 0.45];
+  for (let h = 0; h <= 20_000; h += 7) latencies.push(h / 100);
+  for (let k = 0; k < 2_000; k++) {
+    latencies.push(Math.round(Math.random() * 1e8) / 100, Math.random() * 50);
+  }
+  for (const latencyMs of latencies) {
+    const line = f({ ...entry, path: "/p", latencyMs });
+    assert.ok(
+      line.includes(`"latencyMs":${JSON.stringify(latencyMs)},`),
+      `${latencyMs}: ${line}`,
+    );
+    assert.equal(
+      JSON.parse(line).message,
+      `POST /p 201 ${latencyMs.toFixed(1)}ms`,
+      String(latencyMs),
+    );
+  }
+});

@@ -9,11 +9,12 @@
 export function limitBody(
   req: Request,
   max: number,
+  hasLength: boolean = req.headers.has("content-length"),
 ): { request: Request; exceeded: () => boolean } {
   let exceeded = false;
   // With a Content-Length the framing bounds the body (checked up front by
   // declaredTooLarge); only chunked bodies need counting, which costs a stream.
-  if (req.headers.has("content-length") || req.body === null) {
+  if (hasLength || req.body === null) {
     return { request: req, exceeded: () => false };
   }
   let seen = 0;
@@ -39,8 +40,9 @@ export function limitBody(
   return { request, exceeded: () => exceeded };
 }
 
-/** True when the declared Content-Length is over `max`. */
-export function declaredTooLarge(req: Request, max: number): boolean {
-  const length = Number(req.headers.get("content-length") ?? "0");
-  return Number.isFinite(length) && length > max;
+/** True when the declared Content-Length (`length`, the header's value) is over `max`. */
+export function declaredTooLarge(length: string | null, max: number): boolean {
+  if (length === null) return false;
+  const declared = Number(length);
+  return Number.isFinite(declared) && declared > max;
 }

@@ -5,10 +5,13 @@
  * @module
  */
 
-/** A registered deadline; pass it to `cancel`. */
+/**
+ * A registered deadline; pass it to `cancel`. Any object with these two
+ * members can be one (a request run is its own: no closure per request).
+ */
 export interface Deadline {
   at: number;
-  fire: () => void;
+  fire(): void;
 }
 
 /** Fires callbacks at (or up to `resolutionMs` after) their deadline. */
@@ -23,13 +26,22 @@ export class Deadlines {
 
   /** Calls `fire` once `delayMs` have passed, unless cancelled first. */
   add(delayMs: number, fire: () => void): Deadline {
-    const d = { at: performance.now() + delayMs, fire };
+    const d = { at: 0, fire };
+    this.arm(d, delayMs);
+    return d;
+  }
+
+  /**
+   * Registers `d` to fire once `delayMs` have passed from `now` (a
+   * `performance.now()` the caller already read), unless cancelled first.
+   */
+  arm(d: Deadline, delayMs: number, now: number = performance.now()): void {
+    d.at = now + delayMs;
     this.#pending.add(d);
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.#tick(), this.#resolutionMs);
       Deno.unrefTimer(this.#timer as unknown as number);
     }
-    return d;
   }
 
   /** Forgets a deadline. The timer keeps running: re-arming it per request costs more. */

@@ -18,6 +18,18 @@ Deno.bench({
   deadlines.cancel(deadlines.add(60_000, fire));
 });
 
+// What RequestRun does: the run is its own deadline, armed from the
+// request's start time it already read.
+const run = { at: 0, fire() {} };
+
+Deno.bench({
+  name: "deadline: arm + cancel (the request run is its own deadline)",
+  group: "deadline",
+}, () => {
+  deadlines.arm(run, 60_000, 1);
+  deadlines.cancel(run);
+});
+
 Deno.bench({
   name: "deadline: setTimeout + clearTimeout (a timer per request)",
   group: "deadline",

@@ -23,7 +23,7 @@ import {
   HTTP_METHODS,
 } from "./handler_loader.ts";
 import { Deadlines } from "./deadlines.ts";
-import { RequestRun } from "./request_run.ts";
+import { type RequestHead, RequestRun } from "./request_run.ts";
 import type { Slots } from "./slots.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
 import type { StreamStats } from "../metrics/stream_stats.ts";
@@ -128,8 +128,12 @@ function withRequestId(res: Response, requestId: string): Response {
 export function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start === -1) return "/";
-  const end = url.slice(start).search(/[?#]/);
-  return end === -1 ? url.slice(start) : url.slice(start, start + end);
+  // A scan, not slice + search: one string per call (every request's path).
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) return url.slice(start, i);
+  }
+  return start === 0 ? url : url.slice(start);
 }
 
 /**
@@ -164,6 +168,18 @@ export interface PipelineContext {
   streamTimeoutMs: number | null;
   /** Streamed responses still open. */
   streams: Set<StreamBody>;
+  /** Logs and counts a response, and sets its x-request-id. */
+  finish(
+    original: Request,
+    started: number,
+    requestId: string,
+    res: Response,
+    bytesOut: number | null,
+    hasId: boolean,
+    batchSize: number | undefined,
+    span: OpenSpan | null,
+    head: RequestHead | null,
+  ): Response;
 }
 
 /** Default idle time before an SSE comment heartbeat. */
@@ -211,6 +227,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
       : api.handler.sseHeartbeatMs,
     streamTimeoutMs: api.handler.streamTimeoutMs ?? null,
     streams: new Set(),
+    finish,
   };
   const methods = new Map<string, HandlerMethod | null>(
     HTTP_METHODS.map((verb) => [verb, findMethod(deps.handler, verb)]),
@@ -235,6 +252,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
     hasId = false,
     batchSize?: number,
     span: OpenSpan | null = null,
+    head: RequestHead | null = null,
   ): Response {
     if (span !== null) {
       span.set("http.response.status_code", res.status);
@@ -250,10 +268,16 @@ export function createHttpPipeline(deps: PipelineDeps) {
         status: res.status,
         latencyMs: Math.round(latency * 100) / 100,
         requestId,
-        bytesIn: Number(original.headers.get("content-length") ?? 0),
+        bytesIn: Number(
+          (head === null
+            ? original.headers.get("content-length")
+            : head.contentLength) ?? 0,
+        ),
         bytesOut: bytesOut ?? Number(res.headers.get("content-length") ?? 0),
       };
-      const traceparent = original.headers.get("traceparent");
+      const traceparent = head === null
+        ? original.headers.get("traceparent")
+        : head.traceparent;
       if (span !== null) {
         entry.traceId = span.traceId;
         entry.spanId = span.spanId;
@@ -344,7 +368,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
         span,
       );
     }
-    if (declaredTooLarge(original, maxBody)) {
+    // Each header once per request (src/replica/request_run.ts RequestHead).
+    const head: RequestHead = {
+      contentLength: original.headers.get("content-length"),
+      traceparent: original.headers.get("traceparent"),
+    };
+    if (declaredTooLarge(head.contentLength, maxBody)) {
       return refuse(
         original,
         started,
@@ -383,12 +412,12 @@ export function createHttpPipeline(deps: PipelineDeps) {
           if (outcome instanceof Request) {
             return runHere(
               outcome,
-              original,
               started,
               requestId,
               method,
               opts,
               span,
+              head,
             );
           }
           // Served (and logged and counted) by the replica that took it.
@@ -401,7 +430,15 @@ export function createHttpPipeline(deps: PipelineDeps) {
         });
       }
     }
-    return runHere(original, original, started, requestId, method, opts, span);
+    return runHere(
+      original,
+      started,
+      requestId,
+      method,
+      opts,
+      span,
+      head,
+    );
   }
 
   /**
@@ -484,15 +521,21 @@ export function createHttpPipeline(deps: PipelineDeps) {
     return finish(original, started, requestId, res);
   }
 
+  /**
+   * Runs `req` here: the request itself, or the one a hand-off gave back
+   * (same method, URL and headers), which its access line then describes.
+   */
   function runHere(
     req: Request,
-    original: Request,
     started: number,
     requestId: string,
     method: HandlerMethod,
     opts: CallOptions,
     span: OpenSpan | null,
+    head: RequestHead,
   ): Promise<Response> {
+    // The run logs and counts its response itself (ctx.finish): no
+    // promise hop per request here.
     return new RequestRun(
       ctx,
       req,
@@ -501,19 +544,8 @@ export function createHttpPipeline(deps: PipelineDeps) {
       opts.signal,
       method === batchedPost,
       span,
-    )
-      .run()
-      .then((r) =>
-        finish(
-          original,
-          started,
-          requestId,
-          r.response,
-          r.bytesOut,
-          r.hasId,
-          r.batchSize,
-          span,
-        )
-      );
+      started,
+      head,
+    ).run();
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { accessSampler } from "./http_pipeline.ts";
+import { accessSampler, pathOf } from "./http_pipeline.ts";
 
 Deno.test("accessSampler(): all, none, or a sample plus every 5xx", () => {
   const all = accessSampler(1);
@@ -14,4 +14,16 @@ Deno.test("accessSampler(): all, none, or a sample plus every 5xx", () => {
     [500, 502, 504].every(tenth),
     "5xx always, without drawing",
   );
+});
+
+Deno.test("pathOf() takes the path of a URL, without query or fragment", () => {
+  const cases: [string, string][] = [
+    ["http://h:1/echo", "/echo"],
+    ["http://h/a/b?x=1", "/a/b"],
+    ["http://h/a#frag?no", "/a"],
+    ["http://h/?q", "/"],
+    ["http://h", "/"],
+    ["http://h/p%3F?x", "/p%3F"],
+  ];
+  for (const [url, path] of cases) assert.equal(pathOf(url), path, url);
 });

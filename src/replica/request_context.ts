@@ -41,11 +41,7 @@ export function callInRequest<T>(
   fn: () => T,
   method: unknown,
 ): T {
-  if (
-    method instanceof AsyncFunction || method instanceof AsyncGeneratorFunction
-  ) {
-    return storage.run(scope, fn);
-  }
+  if (isAsyncMethod(method)) return storage.run(scope, fn);
   const previous = syncScope;
   syncScope = scope;
   try {
@@ -53,6 +49,34 @@ export function callInRequest<T>(
   } finally {
     syncScope = previous;
   }
+}
+
+/**
+ * {@linkcode callInRequest} for a handler method and its two arguments: no
+ * closure per call (this is every request's path). `isAsync` is the
+ * method's {@linkcode isAsyncMethod}, known once per method.
+ */
+export function callMethodInRequest<A, B>(
+  scope: RequestScope,
+  method: (a: A, b: B) => unknown,
+  a: A,
+  b: B,
+  isAsync: boolean,
+): unknown {
+  if (isAsync) return storage.run(scope, method, a, b);
+  const previous = syncScope;
+  syncScope = scope;
+  try {
+    return method(a, b);
+  } finally {
+    syncScope = previous;
+  }
+}
+
+/** True for an async function or async generator function. */
+export function isAsyncMethod(method: unknown): boolean {
+  return method instanceof AsyncFunction ||
+    method instanceof AsyncGeneratorFunction;
 }
 
 /** The current request's `traceparent`, when inside a traced one. */

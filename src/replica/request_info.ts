@@ -17,7 +17,7 @@ export class LazyRequestInfo implements RequestInfo {
   readonly requestId: string;
   readonly #original: Request;
   readonly #extraSignal: AbortSignal | undefined;
-  readonly #loggerFor: () => HandlerLogger;
+  readonly #loggerFor: (requestId: string) => HandlerLogger;
   #controller: AbortController | null = null;
   #abortReason: unknown = undefined;
   #query: URLSearchParams | null = null;
@@ -26,7 +26,7 @@ export class LazyRequestInfo implements RequestInfo {
   constructor(
     original: Request,
     requestId: string,
-    loggerFor: () => HandlerLogger,
+    loggerFor: (requestId: string) => HandlerLogger,
     extraSignal?: AbortSignal,
   ) {
     this.method = original.method;
@@ -48,7 +48,7 @@ export class LazyRequestInfo implements RequestInfo {
   }
 
   get logger(): HandlerLogger {
-    return this.#logger ??= this.#loggerFor();
+    return this.#logger ??= this.#loggerFor(this.requestId);
   }
 
   /** Aborts on client disconnect, on timeout, or with a chaining caller. */

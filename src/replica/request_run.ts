@@ -14,22 +14,27 @@ import {
   type Callback,
   encodeResult,
   errorResponse,
+  isAsyncIterable,
 } from "../http/response.ts";
 import { limitBody } from "./body_limit.ts";
 import type { BatchOutcome } from "./batcher.ts";
-import type { Deadline } from "./deadlines.ts";
 import type { HandlerMethod } from "./handler_loader.ts";
 import type { PipelineContext } from "./http_pipeline.ts";
 import { moduleImportHint } from "../errors/module_hints.ts";
 import { explainPermissionText } from "../errors/permission_hints.ts";
 import { LazyRequestInfo } from "./request_info.ts";
 import {
-  callInRequest,
+  callMethodInRequest,
+  isAsyncMethod,
   type RequestScope,
   withRequest,
 } from "./request_context.ts";
 import { parseTraceparent } from "../edge/trace.ts";
-import type { StreamBody, StreamEnd } from "../http/stream_body.ts";
+import type {
+  StreamBody,
+  StreamBodyOptions,
+  StreamEnd,
+} from "../http/stream_body.ts";
 import type { OpenSpan } from "../trace/recorder.ts";
 import { SpanKind, traceparentOf } from "../trace/span.ts";
 
@@ -86,8 +91,23 @@ function withoutBody(result: RunResult): RunResult {
 /** The server span of a request in a batch, for the batch's links. */
 export const spanOfInfo = new WeakMap<object, OpenSpan>();
 
-/** State of one admitted request. */
+/**
+ * What the pipeline read from a request's headers before the run: each
+ * `headers.get` of a served request walks its header list, so every header
+ * is read once per request.
+ */
+export interface RequestHead {
+  contentLength: string | null;
+  traceparent: string | null;
+}
+
+/**
+ * State of one admitted request. It is also the request's deadline
+ * (`at`, `fire`: src/replica/deadlines.ts), so arming one allocates nothing.
+ */
 export class RequestRun {
+  /** When the request times out (performance.now() ms); see Deadlines. */
+  at = 0;
   readonly #ctx: PipelineContext;
   readonly #original: Request;
   readonly #requestId: string;
@@ -96,7 +116,7 @@ export class RequestRun {
   readonly #span: OpenSpan | null;
   readonly #method: HandlerMethod;
   readonly #info: LazyRequestInfo;
-  #deadline: Deadline | null = null;
+  readonly #head: RequestHead;
   #timedOut = false;
   #onTimeout: ((res: Response) => void) | null = null;
   #holdsSlot = false;
@@ -105,20 +125,26 @@ export class RequestRun {
   #logger: ReturnType<PipelineContext["deps"]["loggerFor"]> | null = null;
   readonly #batched: boolean;
   #batchSize: number | undefined = undefined;
-  readonly #started = performance.now();
+  readonly #started: number;
   #stream: StreamBody | null = null;
   #streamTimer: ReturnType<typeof setTimeout> | undefined;
   #streamDone: PromiseWithResolvers<void> | null = null;
   #afterStream: Callback | null = null;
 
+  /**
+   * @param started performance.now() when the request arrived: the request
+   * timeout and the logged latency count from it.
+   */
   constructor(
     ctx: PipelineContext,
     original: Request,
     requestId: string,
     method: HandlerMethod,
     signal: AbortSignal | undefined,
-    batched = false,
-    span: OpenSpan | null = null,
+    batched: boolean,
+    span: OpenSpan | null,
+    started: number,
+    head: RequestHead,
   ) {
     this.#ctx = ctx;
     this.#span = span;
@@ -126,7 +152,9 @@ export class RequestRun {
     this.#original = original;
     this.#requestId = requestId;
     this.#method = method;
-    const traceparent = original.headers.get("traceparent");
+    this.#started = started;
+    this.#head = head;
+    const traceparent = head.traceparent;
     const trace = traceparent ? parseTraceparent(traceparent) : null;
     this.#scope = trace
       ? {
@@ -138,7 +166,7 @@ export class RequestRun {
     this.#info = new LazyRequestInfo(
       original,
       requestId,
-      () => this.#log(),
+      ctx.deps.loggerFor,
       signal,
     );
   }
@@ -167,10 +195,36 @@ export class RequestRun {
     return span;
   }
 
-  /** Serves the request; never rejects. */
-  async run(): Promise<RunResult> {
+  /** The request timeout (called by Deadlines). */
+  fire(): void {
+    this.#timeout();
+  }
+
+  /**
+   * Serves the request and returns its response, logged and counted
+   * (PipelineContext.finish); never rejects.
+   */
+  async run(): Promise<Response> {
+    return this.#finish(await this.#serve());
+  }
+
+  #finish(result: RunResult): Response {
+    return this.#ctx.finish(
+      this.#original,
+      this.#started,
+      this.#requestId,
+      result.response,
+      result.bytesOut,
+      result.hasId,
+      result.batchSize,
+      this.#span,
+      this.#head,
+    );
+  }
+
+  async #serve(): Promise<RunResult> {
     const ctx = this.#ctx;
-    this.#deadline = ctx.deadlines.add(ctx.timeoutMs, () => this.#timeout());
+    ctx.deadlines.arm(this, ctx.timeoutMs, this.#started);
     let callback: Callback | null = null;
     let result: RunResult;
     try {
@@ -179,14 +233,26 @@ export class RequestRun {
       // its slot without ever queueing.
       // The request timeout covers the body too: a body that is too slow
       // gets 408 and frees the request's admission at once.
-      const { request, exceeded } = limitBody(this.#original, ctx.maxBody);
+      // Only a body without Content-Length is counted (declaredTooLarge
+      // checked the others): nothing to allocate for the common case.
+      const limited = this.#head.contentLength === null
+        ? limitBody(this.#original, ctx.maxBody, false)
+        : null;
+      const request = limited?.request ?? this.#original;
       let payload: unknown;
       try {
-        const parsing = parsePayload(request);
-        parsing.catch(() => {});
-        payload = await this.#raceTimeout(parsing);
+        // The race handles a late rejection (a body that fails after the
+        // timeout): no extra catch per request.
+        payload = await this.#raceTimeout(
+          parsePayload(request, {
+            contentLength: this.#head.contentLength,
+            contentType: request.headers.get("content-type"),
+          }),
+        );
       } catch (error) {
-        if (exceeded()) throw new HttpError(413, ctx.tooLargeMessage);
+        if (limited?.exceeded()) {
+          throw new HttpError(413, ctx.tooLargeMessage);
+        }
         // Parse errors are HttpErrors already; anything else is a body that
         // could not be read (cut short by the client): 400, not logged; 499
         // when the client is gone altogether.
@@ -236,10 +302,12 @@ export class RequestRun {
         // lines, chained calls): a wider scope costs on every await of the
         // pipeline.
         try {
-          value = callInRequest(
+          value = callMethodInRequest(
             this.#scope,
-            () => this.#method(payload, this.#info),
             this.#method,
+            payload,
+            this.#info,
+            isAsyncMethod(this.#method),
           );
           if (isThenable(value)) value = await this.#raceTimeout(value);
         } catch (error) {
@@ -249,23 +317,13 @@ export class RequestRun {
         handlerSpan?.end(this.#timedOut ? "timed out" : undefined);
       }
       if (this.#timedOut) return this.#timeoutResult();
-      const encoded = encodeResult(value, this.#requestId, {
-        sse: this.#wantsEvents(),
-        heartbeatMs: ctx.heartbeatMs,
-        onFirstChunk: () =>
-          ctx.deps.streamStats?.firstByte(
-            (performance.now() - this.#started) / 1000,
-          ),
-        onStop: (how) => {
-          if (this.#info.aborted) return;
-          this.#info.abort(
-            how === "cancel"
-              ? new DOMException("Client went away", "AbortError")
-              : new DOMException("Stream ended by the server", "AbortError"),
-          );
-        },
-        onEnd: (how, error) => this.#streamEnded(how, error),
-      });
+      // Stream options (three closures and the Accept header) only for a
+      // result that can stream.
+      const encoded = encodeResult(
+        value,
+        this.#requestId,
+        isAsyncIterable(value) ? this.#streamOptions() : undefined,
+      );
       callback = encoded.callback;
       if (encoded.stream) {
         // In flight until the stream ends, not until its headers are sent.
@@ -291,7 +349,7 @@ export class RequestRun {
     } finally {
       this.#releaseSlot();
     }
-    ctx.deadlines.cancel(this.#deadline);
+    ctx.deadlines.cancel(this);
     if (callback === null) {
       if (this.#stream === null) this.#end();
       return result;
@@ -311,6 +369,27 @@ export class RequestRun {
         .finally(() => callbackDone.resolve());
     });
     return result;
+  }
+
+  #streamOptions(): StreamBodyOptions {
+    const ctx = this.#ctx;
+    return {
+      sse: this.#wantsEvents(),
+      heartbeatMs: ctx.heartbeatMs,
+      onFirstChunk: () =>
+        ctx.deps.streamStats?.firstByte(
+          (performance.now() - this.#started) / 1000,
+        ),
+      onStop: (how) => {
+        if (this.#info.aborted) return;
+        this.#info.abort(
+          how === "cancel"
+            ? new DOMException("Client went away", "AbortError")
+            : new DOMException("Stream ended by the server", "AbortError"),
+        );
+      },
+      onEnd: (how, error) => this.#streamEnded(how, error),
+    };
   }
 
   /** SSE: asked for by the client, or declared by the handler's `streams`. */

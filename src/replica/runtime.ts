@@ -378,6 +378,10 @@ export async function startReplica(
   // replicas share one budget.
   const takes = new Map<number, (wait: number) => void>();
   let nextTake = 1;
+  // node:crypto (key hashing) loads only for an API with keys.
+  const match = init.edge?.keys
+    ? (await import("../edge/keys.ts")).matchKey
+    : null;
   const edge = init.edge
     ? new Edge(api.name, init.edge, (bucket) => {
       const id = nextTake++;
@@ -385,7 +389,7 @@ export async function startReplica(
       takes.set(id, resolve);
       post({ type: "edge.take", id, bucket });
       return promise;
-    })
+    }, match)
     : null;
   const verbs = allowedMethods(handler);
   const allow = () => verbs;

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { noControlGrants } from "../config/handler_config.ts";
+import { noControlGrants } from "../config/no_control_grants.ts";
 import type { ControlGrants } from "../config/resolved_config.ts";
 import { MAX_BODY_BYTES } from "../control/_http.ts";
 import type { ControlTarget } from "../control/control_target.ts";

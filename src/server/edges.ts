@@ -10,7 +10,7 @@
 
 import type { ApiConfig } from "../config/resolved_config.ts";
 import { Edge, type EdgeInit, edgeInit } from "../edge/edge.ts";
-import { type KeyHash, loadKeys } from "../edge/keys.ts";
+import { type KeyHash, loadKeys, matchKey } from "../edge/keys.ts";
 import { RateLimiter } from "../edge/rate_limit.ts";
 import type { Logger } from "../log/logger.ts";
 
@@ -62,6 +62,7 @@ export class Edges {
       api.name,
       edgeInit(api, keys),
       (bucket) => limiter?.take(bucket) ?? 0,
+      matchKey,
     );
     this.#entries.set(api.name, { api, edge, limiter });
     return edge;

@@ -21,10 +21,10 @@ import { SocketRelay } from "./socket_relay.ts";
 import { takesWebSockets } from "../websocket/upgrade.ts";
 import { PoolGrpcBackend } from "./grpc_backend.ts";
 import type { Replica } from "./replica.ts";
-import { memoryLimitOf, ReplicaPool } from "./replica_pool.ts";
+import { ReplicaPool } from "./replica_pool.ts";
 import { ReplicaSocket } from "./replica_socket.ts";
-import { replicaCommand } from "./replica_command.ts";
-import { workerPermissions } from "./permissions.ts";
+import { replicaLaunch } from "./replica_launch.ts";
+import type { PrestartedReplicas } from "./replica_prestart.ts";
 import { FallbackListener } from "./fallback_listener.ts";
 import { Edges } from "./edges.ts";
 import { type KeyHash, parseKeysEnv } from "../edge/keys.ts";
@@ -64,6 +64,12 @@ export interface ServerOptions {
    * "loopback" for a TCP port on 127.0.0.1 (compiled binaries).
    */
   replicaSocket?: string;
+  /**
+   * First replicas started before this server was built, with the replica
+   * socket they connect to (src/server/replica_prestart.ts): the pools adopt
+   * those whose command is the one they would run; `start()` ends the rest.
+   */
+  prestarted?: PrestartedReplicas;
   /**
    * The import map and lockfile the supervisor prepared (src/supervisor/
    * modules.ts): replicas load exactly that module graph, nothing else.
@@ -119,22 +125,6 @@ export interface GrpcSide {
 export interface ApiRuntime {
   pool: ReplicaPool;
   autoscaler: Autoscaler;
-}
-
-/**
- * A replica process could be started with any grant, unlike a Worker, which
- * cannot exceed its parent: so a replica gets no network access that this
- * process was not given at start (a patched or deployed `allow_net` takes a
- * restart of `serve`).
- */
-function checkNetWithinOwn(api: ApiConfig): void {
-  for (const host of api.handler.allowNet) {
-    if (Deno.permissions.querySync({ name: "net", host }).state !== "granted") {
-      throw new Error(
-        `Cannot grant API "${api.name}" net access to "${host}" (handler.allow_net): this server was not started with it; restart serve with the project that names it`,
-      );
-    }
-  }
 }
 
 /** `CORTEX_METRICS_KEYS` (comma-separated), hashed; null when unset. */
@@ -384,14 +374,23 @@ export class Server implements ControlHost {
 
   /** Starts every API; resolves when each is ready or failed. */
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } finally {
+      this.opts.prestarted?.discard();
+    }
+  }
+
+  async #start(): Promise<void> {
     // Reserve the port first so replicas join an address that is ours (and
     // port 0 resolves to a real port before replicas start).
     this.port = await this.#fallback.listen(this.opts.hostname, this.opts.port);
-    this.#socket = this.opts.replicaSocket === "loopback"
-      ? ReplicaSocket.openLoopback()
-      : ReplicaSocket.open(
-        this.opts.replicaSocket ?? `${this.opts.scratchRoot}/r.sock`,
-      );
+    this.#socket = this.opts.prestarted?.socket ??
+      (this.opts.replicaSocket === "loopback"
+        ? ReplicaSocket.openLoopback()
+        : ReplicaSocket.open(
+          this.opts.replicaSocket ?? `${this.opts.scratchRoot}/r.sock`,
+        ));
     const selected = this.project.apis.filter((a) =>
       this.opts.onlyApi === null || a.name === this.opts.onlyApi
     );
@@ -476,24 +475,20 @@ export class Server implements ControlHost {
       socket: this.#socket!,
       modelFiles: this.opts.modelFiles,
       tracing: this.traces !== null,
-      command: (api, scratchDir, listen) => {
-        checkNetWithinOwn(api);
-        return replicaCommand({
-          permissions: workerPermissions(
-            this.project,
-            api,
-            scratchDir,
-            listen,
-            this.netRules(),
-            this.opts.modules?.packages?.[api.handler.path] ?? [],
-            modelFilesOf(api, this.opts.modelFiles),
-          ),
-          socket: this.#socket!.address,
-          memoryBytes: memoryLimitOf(api),
-          cwd: this.project.dir,
-          modules: this.opts.modules,
-        });
-      },
+      command: (api, scratchDir, listen) =>
+        replicaLaunch(
+          {
+            project: this.project,
+            rules: this.netRules(),
+            socket: this.#socket!.address,
+            modules: this.opts.modules,
+            modelFiles: this.opts.modelFiles,
+          },
+          api,
+          scratchDir,
+          listen,
+        ),
+      prestarted: this.opts.prestarted,
       log: (chunk) => this.#write(chunk),
       routes: () => this.routes(),
       apiNames: () => [...this.apis.keys()],
@@ -633,14 +628,4 @@ export class Server implements ControlHost {
     this.logger.info("Stopped");
     await this.sink.flush();
   }
-}
-
-/** The downloaded files of `api`'s model URLs. */
-function modelFilesOf(
-  api: ApiConfig,
-  files: Record<string, string> | undefined,
-): string[] {
-  return (api.handler.models?.paths ?? []).flatMap((m) =>
-    files?.[m.path] ?? []
-  );
 }

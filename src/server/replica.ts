@@ -10,8 +10,6 @@
  * @module
  */
 
-import { replicaTraceEnv } from "../trace/config.ts";
-import { replicaProcessArgv } from "../wire/replica_process_args.ts";
 import { explainPermissionText } from "../errors/permission_hints.ts";
 import { FrameWriter } from "../grpc/common/frames.ts";
 import { Logger } from "../log/logger.ts";
@@ -25,7 +23,7 @@ import {
   BadReplicaMessage,
   checkFromReplica,
 } from "../wire/replica_message_check.ts";
-import type { ReplicaSocket } from "./replica_socket.ts";
+import type { ReplicaProcess } from "./replica_process.ts";
 
 /** Lifecycle of a replica. */
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped";
@@ -40,23 +38,8 @@ export interface ReplicaExit {
 /** Receives a replica's checked messages (other than ready/failed/drained/load). */
 export type ReplicaListener = (msg: FromReplica, replica: Replica) => void;
 
-/** How to start the process: the command and its arguments before the socket. */
-export interface ReplicaCommand {
-  command: string;
-  args: string[];
-  /** The process's working directory (the project directory). */
-  cwd?: string;
-}
-
-/**
- * glibc's allocator of a replica process. By default it raises its mmap
- * threshold after the first large block is freed, so later large blocks
- * (a WASM engine reads its 14 MB `.wasm` into a buffer, V8 copies it) come
- * from the heap and stay resident after they are freed. A fixed 1 MiB
- * threshold gives them back: about 25 MB less per replica with
- * onnxruntime-web (measured, README "Model inference").
- */
-export const REPLICA_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "1048576" };
+export type { ReplicaCommand } from "./replica_process.ts";
+export { REPLICA_MALLOC_ENV } from "./replica_process.ts";
 
 /**
  * Deno's notice that npm install scripts were not run (the runtime's own
@@ -100,8 +83,7 @@ export class Replica {
 
   constructor(
     init: ReplicaInit,
-    launch: ReplicaCommand,
-    socket: ReplicaSocket,
+    proc: ReplicaProcess,
     onMessage: ReplicaListener,
     log: (chunk: string) => void,
   ) {
@@ -130,28 +112,8 @@ export class Replica {
       this.#output[level](text, { extra: { source } });
       return wrapped.splice(0).join("\n");
     };
-    const { nonce, conn } = socket.expect();
-    this.#child = new Deno.Command(launch.command, {
-      args: [
-        ...launch.args,
-        ...replicaProcessArgv.toArgv({ address: socket.address, nonce }),
-      ],
-      cwd: launch.cwd,
-      // The serving process's environment holds the control token: blank it
-      // (a replica has no env permission, but nothing secret should be in
-      // its process at all).
-      // Likewise the collector's address and credentials, and Deno's
-      // built-in OpenTelemetry, which exports regardless of permissions.
-      env: {
-        NO_COLOR: "1",
-        CORTEX_CONTROL_TOKEN: "",
-        ...replicaTraceEnv(),
-        ...REPLICA_MALLOC_ENV,
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const { conn } = proc;
+    this.#child = proc.child;
     void this.#pipeOutput(
       this.#child.stdout,
       (t) => log(ownLines(t, owner, wrap("info", "stdout"))),
@@ -169,7 +131,7 @@ export class Replica {
     void this.#child.status.then(async (status) => {
       // What it printed last says why it ended (its stderr closes with it).
       await Promise.race([stderrDone, new Promise((r) => setTimeout(r, 200))]);
-      socket.cancel(nonce);
+      proc.cancel();
       const why = status.signal
         ? `killed by ${status.signal}`
         : `exited with code ${status.code}`;

@@ -8,7 +8,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import type { ReplicaCommand } from "./replica.ts";
+import type { ReplicaCommand } from "./replica_process.ts";
 import type { ReplicaPermissions } from "./permissions.ts";
 import { moduleFlags, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
 import { BINARY_REPLICA_ROLE } from "../wire/replica_process_args.ts";

@@ -22,12 +22,24 @@ import type {
 import { handlerEnv } from "../config/handler_env.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { Replica, type ReplicaCommand, type ReplicaExit } from "./replica.ts";
+import {
+  DEFAULT_REPLICA_MEMORY,
+  type ListenAddress,
+  memoryLimitOf,
+  nextReplicaId,
+} from "./replica_launch.ts";
+import {
+  abandonReplicaProcess,
+  type ReplicaProcess,
+  sameCommand,
+  spawnReplicaProcess,
+} from "./replica_process.ts";
+import type { PrestartedReplicas } from "./replica_prestart.ts";
 import type { ReplicaSocket } from "./replica_socket.ts";
-import { parseByteSize } from "../config/quantity.ts";
 import type { ConnectionLimits } from "../http/guarded_server.ts";
 
-/** A replica's own listener address, when it may have one. */
-export type ListenAddress = { hostname: string; port: number };
+export type { ListenAddress };
+export { DEFAULT_REPLICA_MEMORY, memoryLimitOf };
 
 /** What the pool needs from the server. */
 export interface PoolDeps {
@@ -69,10 +81,9 @@ export interface PoolDeps {
   tracing?: boolean;
   /** A gRPC API's descriptors, for its HTTP door (src/server/grpc_door.ts). */
   descriptorSet?(api: ApiConfig): Uint8Array | undefined;
+  /** Replica processes started before the pool (src/server/replica_prestart.ts). */
+  prestarted?: PrestartedReplicas;
 }
-
-/** Memory limit of a replica without `compute.mem`. */
-export const DEFAULT_REPLICA_MEMORY = 1024 * 1024 * 1024;
 
 /** A replica whose event loop stalls this long is hung (see hangMsOf). */
 const MAX_HANG_MS = 5_000;
@@ -89,18 +100,8 @@ export function hangMsOf(api: ApiConfig): number {
   return Math.min(api.handler.requestTimeoutMs, MAX_HANG_MS) + 1_000;
 }
 
-/** The memory limit of each replica of `api`, in bytes (`compute.mem`). */
-export function memoryLimitOf(api: ApiConfig): number {
-  const mem = api.compute.mem;
-  return mem === null
-    ? DEFAULT_REPLICA_MEMORY
-    : parseByteSize(mem) ?? DEFAULT_REPLICA_MEMORY;
-}
-
 /** Status shown by `cortex get`. */
 export type ApiStatus = "live" | "updating" | "error";
-
-let replicaCounter = 0;
 
 /** The replica pool of one API. */
 export class ReplicaPool {
@@ -304,10 +305,37 @@ export class ReplicaPool {
 
   #spawn(api: ApiConfig): Replica {
     const d = this.#deps;
-    const replicaId = `${api.name}-${++replicaCounter}`;
+    // A process started before the pool existed is adopted when it was
+    // started with exactly the command computed here (same grants).
+    const early = d.prestarted?.claim(api.name) ?? null;
+    const replicaId = early?.replicaId ?? nextReplicaId(api.name);
     const scratchDir = `${d.scratchRoot}/${replicaId}`;
-    Deno.mkdirSync(scratchDir, { recursive: true });
     const listen = api.handler.protobufPath === null ? d.listen() : null;
+    let launch: ReplicaCommand;
+    try {
+      Deno.mkdirSync(scratchDir, { recursive: true });
+      launch = d.command(api, scratchDir, listen);
+    } catch (error) {
+      if (early) abandonReplicaProcess(early.process);
+      throw error;
+    }
+    let process: ReplicaProcess;
+    if (early && sameCommand(early.process.launch, launch)) {
+      process = early.process;
+      d.logger.debug(
+        `Replica "${replicaId}" of API "${api.name}" was started before the server loaded (prestarted)`,
+        { extra: { api: api.name, replicaId } },
+      );
+    } else {
+      if (early) {
+        abandonReplicaProcess(early.process);
+        d.logger.warning(
+          `Replica "${replicaId}" of API "${api.name}" is started again: the command it was prestarted with is not the one the server computes now`,
+          { extra: { api: api.name, replicaId } },
+        );
+      }
+      process = spawnReplicaProcess(launch, d.socket);
+    }
     const init: ReplicaInit = {
       type: "init",
       api,
@@ -339,8 +367,7 @@ export class ReplicaPool {
     if (descriptorSet) init.grpc = { descriptorSet };
     const replica = new Replica(
       init,
-      d.command(api, scratchDir, listen),
-      d.socket,
+      process,
       (msg, r) => d.onMessage(msg, r),
       (chunk) => d.log(chunk),
     );

@@ -9,18 +9,21 @@
  * where the supervisor watches for a request to replace this process
  * (src/wire/replace_request.ts; this process only names it).
  *
+ * With a known HTTP port, the first replica of each API is started before
+ * the rest of the server loads (src/server/replica_prestart.ts): only light
+ * modules are imported statically here.
+ *
  * @module
  */
 
 import type { Project } from "../config/resolved_config.ts";
-import { decodeDescriptors } from "../wire/descriptors.ts";
 import { readModelFiles, readPackageDirs } from "../wire/prepared_files.ts";
 import { serveOptions } from "../wire/serve_options.ts";
 import {
   type ServeProcessArgs,
   serveProcessArgv,
 } from "../wire/serve_process_args.ts";
-import { runServer } from "./run.ts";
+import { PrestartedReplicas } from "./replica_prestart.ts";
 import { servingTraceConfig } from "../trace/config.ts";
 
 /**
@@ -43,21 +46,39 @@ async function readProject(dir: string, snapshot?: string): Promise<Project> {
 
 const args: ServeProcessArgs = serveProcessArgv.parseArgv(Deno.args);
 const project = await readProject(args.projectDir, args.projectJson);
+// descriptors.ts loads the proto toolchain: only for a project with gRPC.
+const descriptors = args.grpc
+  ? (await import("../wire/descriptors.ts")).decodeDescriptors(
+    await Deno.readTextFile(args.grpc.descriptors),
+  )
+  : undefined;
+const options = serveOptions(args.flags, args.fdLimit ?? null);
+const modules = {
+  importMap: args.modules.importMap,
+  lock: args.modules.lock,
+  packages: await readPackageDirs(args.modules.packagesFile),
+};
+const modelFiles = await readModelFiles(args.modelsFile);
+const prestarted = options.port !== 0
+  ? PrestartedReplicas.start(project, {
+    ...options,
+    scratchRoot: args.scratchRoot,
+    replicaSocket: args.replicaSocket,
+    modules,
+    modelFiles,
+  })
+  : undefined;
+const { runServer } = await import("./run.ts");
 Deno.exit(
   await runServer(project, {
-    ...serveOptions(args.flags, args.fdLimit ?? null),
-    descriptors: args.grpc
-      ? decodeDescriptors(await Deno.readTextFile(args.grpc.descriptors))
-      : undefined,
+    ...options,
+    descriptors,
     controlReport: args.controlReport,
     scratchRoot: args.scratchRoot,
     replicaSocket: args.replicaSocket,
-    modules: {
-      importMap: args.modules.importMap,
-      lock: args.modules.lock,
-      packages: await readPackageDirs(args.modules.packagesFile),
-    },
-    modelFiles: await readModelFiles(args.modelsFile),
+    prestarted,
+    modules,
+    modelFiles,
     supervised: true,
     tracing: servingTraceConfig(),
     ...(args.grpc

@@ -36,6 +36,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Project } from "../config/resolved_config.ts";
 import { DECLARE_HINT } from "../errors/module_hints.ts";
 import { type PackageDirs, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
+import { digestFiles, type PrepareCache, prepareKey } from "./prepare_cache.ts";
 
 export { DECLARE_HINT };
 
@@ -77,6 +78,8 @@ export interface ModuleFiles {
   importMap: string;
   /** The lockfile of the serving process. */
   lock: string;
+  /** True when the steps were skipped: the prepare cache had the result. */
+  fromCache?: boolean;
   /**
    * A JSON file: each handler path (as in cortex.yaml) → what its module
    * graph needs to read ({@linkcode readPathsOf}): the folders, in Deno's
@@ -434,6 +437,11 @@ export interface PrepareOptions {
   onlyApi?: string;
   /** The `deno` executable (default: the one running this code). */
   deno?: string;
+  /**
+   * Where results are kept between starts (src/supervisor/prepare_cache.ts);
+   * without one every step runs.
+   */
+  cache?: PrepareCache;
 }
 
 /**
@@ -455,19 +463,117 @@ export async function prepareModules(
   const apis = project.apis.filter((a) =>
     !opts.onlyApi || a.name === opts.onlyApi
   );
-  const handlers = [
-    ...new Set(apis.map((a) => join(project.dir, a.handler.path))),
-  ];
+  const handlerPaths = [...new Set(apis.map((a) => a.handler.path))];
+  const handlers = handlerPaths.map((path) => join(project.dir, path));
+  const projectLock = modules.lock ?? join(scratchRoot, "project.lock");
+  const readLock = (path: string) =>
+    Deno.readTextFile(path).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    });
+  // What the steps' results depend on besides the graphs' files (which the
+  // entry lists): read again after the steps, which may add to the lockfile.
+  const cacheKey = async () =>
+    prepareKey({
+      flags: [RAW_IMPORTS_FLAG],
+      dir: project.dir,
+      handlers: handlerPaths,
+      modules,
+      lock: modules.lock === null ? null : await readLock(modules.lock),
+      runtime,
+      runtimeLock: await readLock(RUNTIME_LOCK),
+    });
+  const cache = handlers.length > 0 ? opts.cache ?? null : null;
+  const hit = cache ? await cache.lookup(await cacheKey()) : null;
+  const prepared = hit && (hit.checked || opts.noCheck) ? hit : null;
 
+  if (!prepared) {
+    await cacheStep(project, apis, handlers, runtime, modules, projectLock, {
+      scratchRoot,
+      deno: opts.deno,
+    });
+  }
+  const importMap = join(scratchRoot, "import_map.json");
+  await Deno.writeTextFile(
+    importMap,
+    JSON.stringify(serveImportMap(runtime, project.dir, modules), null, 2),
+  );
+  const lock = join(scratchRoot, "deno.lock");
+  const lockText = mergeLocks(
+    [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
+    [projectLock, RUNTIME_LOCK],
+  );
+  await Deno.writeTextFile(lock, lockText);
+  const packages = join(scratchRoot, "packages.json");
+  if (prepared) {
+    await Deno.writeTextFile(
+      packages,
+      JSON.stringify(prepared.packages, null, 2),
+    );
+    return { importMap, lock, packages, fromCache: true };
+  }
+
+  // The files of the graphs as the check sees them, and their contents
+  // before anything reads them: an entry is stored only if they are the
+  // same after the check (a file edited during the start is not cached).
+  const graph = cache
+    ? await checkedGraphFiles(handlers, importMap, scratchRoot, lockText, opts)
+      .catch(() => null)
+    : null;
+  const before = graph ? await digestFiles(graph.files) : null;
+  const checking = handlers.length > 0 && !opts.noCheck
+    ? checkHandlers(apis, handlers, modules, scratchRoot, lockText, opts)
+    : Promise.resolve();
+  checking.catch(() => {});
+  // A graph error (a byte import outside the project) is reported before a
+  // type error.
+  const { dirs, remote } = await graphReadPaths(
+    project,
+    apis,
+    projectLock,
+    scratchRoot,
+    opts.deno,
+  );
+  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
+  await checking;
+  if (cache && graph && before !== null) {
+    await cache.store(await cacheKey(), {
+      files: graph.files,
+      cached: [
+        ...new Set([...Object.values(dirs).flat(), ...remote, ...graph.remote]),
+      ].sort(),
+      packages: dirs,
+      checked: !opts.noCheck,
+    }, before);
+  }
+  return { importMap, lock, packages, fromCache: false };
+}
+
+/** The import map the cache step and the read-path graphs use. */
+const cacheMapOf = (scratchRoot: string) =>
+  join(scratchRoot, "cache_import_map.json");
+
+/**
+ * `deno cache` of the handlers' graphs: downloads what is missing, records
+ * it in the project's lockfile.
+ */
+async function cacheStep(
+  project: Project,
+  apis: Project["apis"],
+  handlers: string[],
+  runtime: Record<string, string>,
+  modules: ProjectModules,
+  projectLock: string,
+  opts: { scratchRoot: string; deno?: string },
+): Promise<void> {
   // The graph is cached with "cortex" standing for an empty module: mod.ts
   // and what it imports belong to the runtime, whose own deno.lock has them,
   // and would otherwise be recorded in the project's lockfile.
-  const cacheMap = join(scratchRoot, "cache_import_map.json");
+  const cacheMap = cacheMapOf(opts.scratchRoot);
   await Deno.writeTextFile(
     cacheMap,
     JSON.stringify(serveImportMap(runtime, project.dir, modules, CORTEX_STUB)),
   );
-  const projectLock = modules.lock ?? join(scratchRoot, "project.lock");
   if (handlers.length > 0) {
     const out = await new Deno.Command(opts.deno ?? Deno.execPath(), {
       args: [
@@ -495,45 +601,87 @@ export async function prepareModules(
       );
     }
   }
+}
 
-  const packages = join(scratchRoot, "packages.json");
+/**
+ * Each handler graph's read paths ({@linkcode readPathsOf}) and the remote
+ * modules it loads from Deno's cache, after the cache step.
+ */
+async function graphReadPaths(
+  project: Project,
+  apis: Project["apis"],
+  projectLock: string,
+  scratchRoot: string,
+  deno?: string,
+): Promise<{ dirs: PackageDirs; remote: string[] }> {
+  const cacheMap = cacheMapOf(scratchRoot);
   const dirs: PackageDirs = {};
+  const remote: string[] = [];
   await Promise.all(
     [...new Set(apis.map((a) => a.handler.path))].map(async (path) => {
       const info = await graphInfo(
         join(project.dir, path),
         [`--import-map=${cacheMap}`, `--lock=${projectLock}`],
-        opts.deno,
+        deno,
       );
       const outside = byteImportsOutside(project.dir, byteImportedFiles(info));
       if (outside.length > 0) {
         throw new ModuleGraphError(outsideMessage(path, outside));
       }
       dirs[path] = readPathsOf(info);
+      remote.push(...graphFiles(info).remote);
     }),
   );
-  await Deno.writeTextFile(packages, JSON.stringify(dirs, null, 2));
+  return { dirs, remote };
+}
 
-  const importMap = join(scratchRoot, "import_map.json");
-  await Deno.writeTextFile(
-    importMap,
-    JSON.stringify(serveImportMap(runtime, project.dir, modules), null, 2),
-  );
-  const readLock = (path: string) =>
-    Deno.readTextFile(path).catch((error) => {
-      if (error instanceof Deno.errors.NotFound) return null;
-      throw error;
-    });
-  const lock = join(scratchRoot, "deno.lock");
-  const lockText = mergeLocks(
-    [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
-    [projectLock, RUNTIME_LOCK],
-  );
-  await Deno.writeTextFile(lock, lockText);
-  if (handlers.length > 0 && !opts.noCheck) {
-    await checkHandlers(apis, handlers, modules, scratchRoot, lockText, opts);
+/**
+ * The local files of a module graph (code and byte imports), and the files
+ * in Deno's cache that hold its remote modules.
+ */
+export function graphFiles(
+  info: GraphInfo,
+): { files: string[]; remote: string[] } {
+  const files: string[] = [];
+  const remote: string[] = [];
+  for (const m of info.modules ?? []) {
+    if (typeof m.local !== "string" || m.local === "") continue;
+    if (m.specifier?.startsWith("file:")) files.push(m.local);
+    else if (/^(https?|jsr):/.test(m.specifier ?? "")) remote.push(m.local);
   }
-  return { importMap, lock, packages };
+  return { files, remote };
+}
+
+/**
+ * The files of each handler's graph as the type check resolves it (the
+ * serving process's import map, so "cortex" is the runtime's mod.ts and
+ * what it imports), for the prepare cache's digest.
+ */
+async function checkedGraphFiles(
+  handlers: string[],
+  importMap: string,
+  scratchRoot: string,
+  lockText: string,
+  { deno }: { deno?: string },
+): Promise<{ files: string[]; remote: string[] }> {
+  // A copy of the lockfile: nothing here may change what replicas load.
+  const lock = join(scratchRoot, "graph.lock");
+  await Deno.writeTextFile(lock, lockText);
+  const graphs = await Promise.all(
+    handlers.map(async (handler) =>
+      graphFiles(
+        await graphInfo(
+          handler,
+          [`--import-map=${importMap}`, `--lock=${lock}`],
+          deno,
+        ),
+      )
+    ),
+  );
+  return {
+    files: [...new Set(graphs.flatMap((g) => g.files))].sort(),
+    remote: [...new Set(graphs.flatMap((g) => g.remote))].sort(),
+  };
 }
 
 /**

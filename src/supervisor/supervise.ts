@@ -39,7 +39,7 @@ import {
 } from "./flags.ts";
 import { moduleFlags } from "../wire/prepared_files.ts";
 import { type ModuleFiles, prepareModules } from "./modules.ts";
-import { prepareModelFiles } from "./model_cache.ts";
+import { PrepareCache } from "./prepare_cache.ts";
 import { type SpawnedChild, SupervisedChild } from "./child.ts";
 import {
   replaceRequestPath,
@@ -158,7 +158,8 @@ export async function supervise(
   }
   const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
   // The default --max-connections follows the serving process's fd limit.
-  const fdLimit = await probeFdLimit();
+  // (Asked while the modules are prepared.)
+  const fdLimitProbe = probeFdLimit();
   // The serving process cannot write outside its scratch root, so it reports
   // its control port in its generation's directory there (and asks to be
   // replaced the same way); the supervisor writes the state file.
@@ -185,7 +186,14 @@ export async function supervise(
     modules = await prepareModules(project, scratchRoot, {
       onlyApi: opts.onlyApi ?? undefined,
       noCheck: opts.noCheck,
+      cache: PrepareCache.fromEnv() ?? undefined,
     });
+    if (modules.fromCache) {
+      logLine(
+        "INFO",
+        "The handlers' modules are unchanged since a start that cached and checked them: deno cache, info and check skipped (prepare cache)",
+      );
+    }
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
@@ -195,14 +203,18 @@ export async function supervise(
   // and replicas have no network for them), read-only from then on.
   let modelFiles: Record<string, string>;
   try {
-    modelFiles = await prepareModelFiles(project, {
-      onlyApi: opts.onlyApi ?? undefined,
-    });
+    // Loaded only for models (it loads node:crypto, ~10 ms of a start).
+    modelFiles = project.apis.some((a) => a.handler.models?.paths.length)
+      ? await (await import("./model_cache.ts")).prepareModelFiles(project, {
+        onlyApi: opts.onlyApi ?? undefined,
+      })
+      : {};
   } catch (error) {
     logLine("ERROR", (error as Error).message);
     await Deno.remove(scratchRoot, { recursive: true }).catch(() => {});
     return EXIT.usage;
   }
+  const fdLimit = await fdLimitProbe;
   const modelsFile = `${scratchRoot}/models.json`;
   await Deno.writeTextFile(modelsFile, JSON.stringify(modelFiles));
   const projectFile = `${scratchRoot}/project.json`;

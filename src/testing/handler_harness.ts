@@ -8,7 +8,6 @@
  * @module
  */
 
-import { loadProject } from "../config/load_project.ts";
 import { errorResponse } from "../http/response.ts";
 import { normalizedRequest, routeFor } from "../http/request_path.ts";
 import { pathOf, requestIdOf } from "../replica/http_pipeline.ts";
@@ -103,6 +102,10 @@ export async function loadHandler(
       `Cannot load a handler while "${loaded}" is loaded: close() it first`,
     );
   }
+  // Loaded here, not statically: mod.ts exports this harness, and every
+  // replica imports mod.ts, which must not pull in the cortex.yaml parser
+  // (the YAML library alone is ~35 ms and several MB of a replica's start).
+  const { loadProject } = await import("../config/load_project.ts");
   const project = await loadProject(projectDir);
   const api = apiName === undefined
     ? project.apis[0]

@@ -1,0 +1,212 @@
+/**
+ * A content-keyed cache of `cortex serve`'s module preparation (issue 17):
+ * `deno cache`, `deno info` and `deno check` of the handlers take ~75 ms of
+ * every start (three Deno processes, one after another) and their result
+ * depends only on files that rarely change between two starts.
+ *
+ * The key has two parts. The entry's name is the SHA-256 of what is known
+ * before any graph is read: the Deno version, the format of this cache, the
+ * flags the steps run with, the project directory and the handlers, what
+ * the project's deno.json says about modules (imports, scopes, lockfile,
+ * compiler options), the project's lockfile and the runtime's deno.json and
+ * deno.lock. The entry then lists every local file of the handlers' module
+ * graphs as `deno check` sees them (the handlers, what they import, the
+ * runtime's mod.ts and what it imports, byte-imported files) and the
+ * SHA-256 of their contents: it is used only when that digest still
+ * matches and every file it names in Deno's cache (npm package folders,
+ * remote modules) still exists. Any change to one of those files, even one
+ * that adds an import, changes the digest, so the steps run again.
+ *
+ * Entries are written only after every step succeeded (a type error is
+ * never cached), atomically (a temporary file renamed), readable by the
+ * user alone; an entry not owned by this user or writable by others is
+ * ignored. An entry grants replicas read access to the paths it lists, so
+ * the cache is as trusted as Deno's own cache beside it (SECURITY.md).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/** Bumped whenever the entry format or what the key covers changes. */
+const FORMAT = 1;
+
+/**
+ * Where entries live: `$CORTEX_PREPARE_CACHE`, else
+ * `$XDG_CACHE_HOME/cortex/prepared`, else `~/.cache/cortex/prepared`; null
+ * when `CORTEX_PREPARE_CACHE=off` (every start runs every step).
+ */
+export function prepareCacheDir(): string | null {
+  const own = Deno.env.get("CORTEX_PREPARE_CACHE");
+  if (own === "off") return null;
+  if (own) return own;
+  const xdg = Deno.env.get("XDG_CACHE_HOME") ||
+    join(Deno.env.get("HOME") ?? "/tmp", ".cache");
+  return join(xdg, "cortex", "prepared");
+}
+
+/** What a successful preparation found, stored under its key. */
+export interface PreparedEntry {
+  /** Local files of the handlers' checked module graphs (absolute paths). */
+  files: string[];
+  /** Paths in Deno's cache the graphs load from (must still exist). */
+  cached: string[];
+  /** Handler path → what its replicas may read (`readPathsOf`). */
+  packages: Record<string, string[]>;
+  /** Whether the handlers were type-checked (false under --no-check). */
+  checked: boolean;
+}
+
+interface StoredEntry extends PreparedEntry {
+  format: number;
+  /** SHA-256 of `files`' paths and contents. */
+  digest: string;
+}
+
+const encoder = new TextEncoder();
+
+function hex(bytes: ArrayBuffer): string {
+  return [...new Uint8Array(bytes)]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/**
+ * The entry name for the inputs known before the graph: any JSON value;
+ * the Deno version and the cache format are added here.
+ */
+export async function prepareKey(inputs: unknown): Promise<string> {
+  const text = JSON.stringify([FORMAT, Deno.version.deno, inputs]);
+  return hex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+/**
+ * SHA-256 over each file's path, length and contents, in order; null when
+ * one cannot be read (deleted, renamed).
+ */
+export async function digestFiles(files: string[]): Promise<string | null> {
+  let contents: Uint8Array[];
+  try {
+    contents = await Promise.all(files.map((f) => Deno.readFile(f)));
+  } catch {
+    return null;
+  }
+  const parts: Uint8Array[] = [];
+  files.forEach((file, i) => {
+    parts.push(encoder.encode(`${file}\0${contents[i]!.length}\0`));
+    parts.push(contents[i]!);
+  });
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return hex(await crypto.subtle.digest("SHA-256", all));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * This process's user id: `Deno.uid()` needs `--allow-sys`, which the
+ * supervisor does not have, so the owner of /proc/self stands in.
+ */
+async function ownUid(): Promise<number | null> {
+  try {
+    return Deno.uid();
+  } catch {
+    return await Deno.stat("/proc/self").then((i) => i.uid, () => null);
+  }
+}
+
+/** True for a file this user owns that nobody else may write. */
+async function trusted(info: Deno.FileInfo): Promise<boolean> {
+  const uid = await ownUid();
+  return info.isFile && (uid === null || info.uid === uid) &&
+    (info.mode === null || (info.mode & 0o022) === 0);
+}
+
+/** Entries in one directory. */
+export class PrepareCache {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** The cache of {@linkcode prepareCacheDir}, or null when it is off. */
+  static fromEnv(): PrepareCache | null {
+    const dir = prepareCacheDir();
+    return dir === null ? null : new PrepareCache(dir);
+  }
+
+  #path(key: string): string {
+    return join(this.dir, `${key}.json`);
+  }
+
+  /**
+   * The entry stored under `key` if its files still have the contents they
+   * had and what it names in Deno's cache is still there; else null.
+   */
+  async lookup(key: string): Promise<PreparedEntry | null> {
+    const path = this.#path(key);
+    let stored: StoredEntry;
+    try {
+      if (!(await trusted(await Deno.stat(path)))) return null;
+      stored = JSON.parse(await Deno.readTextFile(path));
+    } catch {
+      return null;
+    }
+    if (
+      stored?.format !== FORMAT || !Array.isArray(stored.files) ||
+      !Array.isArray(stored.cached) || typeof stored.packages !== "object" ||
+      stored.packages === null
+    ) return null;
+    const [digest, present] = await Promise.all([
+      digestFiles(stored.files),
+      Promise.all(stored.cached.map(exists)),
+    ]);
+    if (digest !== stored.digest || present.includes(false)) return null;
+    return {
+      files: stored.files,
+      cached: stored.cached,
+      packages: stored.packages,
+      checked: stored.checked === true,
+    };
+  }
+
+  /**
+   * Stores `entry` under `key`, with the digest of its files as they are
+   * now; nothing when that is not `before` (their digest before the steps
+   * read them: a file changed meanwhile). Best effort: a cache that cannot
+   * be written only costs time.
+   */
+  async store(
+    key: string,
+    entry: PreparedEntry,
+    before?: string,
+  ): Promise<void> {
+    const digest = await digestFiles(entry.files);
+    if (digest === null || (before !== undefined && digest !== before)) return;
+    const stored: StoredEntry = { format: FORMAT, digest, ...entry };
+    try {
+      await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    } catch {
+      return; // A read-only home: serve anyway.
+    }
+    const tmp = join(this.dir, `.${key}.${crypto.randomUUID()}.tmp`);
+    try {
+      await Deno.writeTextFile(tmp, JSON.stringify(stored), { mode: 0o600 });
+      await Deno.rename(tmp, this.#path(key));
+    } catch {
+      await Deno.remove(tmp).catch(() => {}); // A full disk: serve anyway.
+    }
+  }
+}

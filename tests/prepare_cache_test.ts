@@ -1,0 +1,66 @@
+/**
+ * The prepare cache through `cortex serve` (issue 17): a second start of an
+ * unchanged project skips deno cache/info/check (the supervisor says so),
+ * with the supervisor's own narrow permissions; a handler edited into a type
+ * error after that cached good start is refused as before.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { example, messages, runToExit, withServer } from "./_server.ts";
+
+const CACHED = /unchanged since a start that cached and checked them/;
+
+async function hello(url: string): Promise<unknown> {
+  const res = await fetch(`${url}/hello`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"name":"Ann"}',
+  });
+  assert.equal(res.status, 200);
+  return await res.json();
+}
+
+Deno.test("prepare cache: the second start reuses the checked graph; a type error after it is refused", async () => {
+  const root = await Deno.makeTempDir({ prefix: "cortex_prepare_e2e_" });
+  const project = join(root, "hello");
+  const env = { CORTEX_PREPARE_CACHE: join(root, "cache") };
+  try {
+    const cp = new Deno.Command("cp", {
+      args: ["-R", example("hello"), project],
+    });
+    assert.equal((await cp.output()).code, 0);
+    await withServer(project, { env }, async (s) => {
+      assert.equal(
+        (await hello(s.url) as { message: string }).message,
+        "Hello, Ann!",
+      );
+      assert.ok(!messages(s.lines()).some((m) => CACHED.test(m)));
+    });
+    await withServer(project, { env }, async (s) => {
+      assert.ok(
+        messages(s.lines()).some((m) => CACHED.test(m)),
+        "the second start says it used the cache",
+      );
+      assert.equal(
+        (await hello(s.url) as { message: string }).message,
+        "Hello, Ann!",
+      );
+    });
+
+    const handler = join(project, "handler.ts");
+    await Deno.writeTextFile(
+      handler,
+      (await Deno.readTextFile(handler)) +
+        'export const broken: number = "one";\n',
+    );
+    const { code, lines } = await runToExit(project, { env });
+    assert.equal(code, 2);
+    const text = messages(lines).join("\n");
+    assert.match(text, /Type check failed for API "hello"/);
+    assert.match(text, /TS2322/);
+    assert.doesNotMatch(text, CACHED);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -1,0 +1,95 @@
+/**
+ * What the processes of a start load before they serve (issue 17): a
+ * replica and the serving process never load the cortex.yaml parser (npm
+ * "yaml", ~35 ms and ~8 MB each), the serving process not the proto
+ * toolchain (only with gRPC APIs), and a replica never loads `node:crypto`
+ * (key hashing, loaded only for an API with keys). Walks the modules each
+ * entry loads when it starts: its static imports, not type-only ones and not
+ * `import()`s, which load when called.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const ROOT = new URL("../", import.meta.url);
+
+interface InfoModule {
+  specifier: string;
+  dependencies?: {
+    code?: { specifier?: string };
+    isDynamic?: boolean;
+  }[];
+}
+
+/**
+ * The chain of static imports from `entry` to each module it loads at start,
+ * keyed by module specifier.
+ */
+async function loadedAtStart(entry: string): Promise<Map<string, string[]>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: fileURLToPath(ROOT),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: InfoModule[];
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const root = info.roots[0]!;
+  const chains = new Map<string, string[]>([[root, [root]]]);
+  const queue = [root];
+  while (queue.length > 0) {
+    const at = queue.shift()!;
+    for (const dep of bySpecifier.get(at)?.dependencies ?? []) {
+      const next = dep.code?.specifier;
+      if (!next || dep.isDynamic || chains.has(next)) continue;
+      chains.set(next, [...chains.get(at)!, next]);
+      queue.push(next);
+    }
+  }
+  return chains;
+}
+
+/** The chains that end in a module matching `pattern`. */
+function reaching(chains: Map<string, string[]>, pattern: RegExp): string[] {
+  return [...chains.entries()]
+    .filter(([specifier]) => pattern.test(specifier))
+    .map(([, chain]) =>
+      chain.map((s) => s.replace(ROOT.href, "")).join(" -> ")
+    );
+}
+
+const YAML = /^npm:\/?yaml@/;
+
+Deno.test("start imports: a replica loads neither the YAML parser nor node:crypto", async () => {
+  const chains = await loadedAtStart("src/replica/process_main.ts");
+  // The walk sees the replica's runtime (else it proves nothing).
+  assert.ok(
+    [...chains.keys()].some((s) => s.endsWith("/src/replica/runtime.ts")),
+  );
+  assert.ok([...chains.keys()].some((s) => s.endsWith("/mod.ts")));
+  assert.deepEqual(reaching(chains, YAML), []);
+  assert.deepEqual(reaching(chains, /^node:crypto$/), []);
+});
+
+Deno.test("start imports: the serving process loads neither the YAML parser nor the proto toolchain", async () => {
+  // serve_main.ts imports run.ts when its first replicas are started.
+  for (const entry of ["src/server/serve_main.ts", "src/server/run.ts"]) {
+    const chains = await loadedAtStart(entry);
+    assert.deepEqual(reaching(chains, YAML), []);
+    assert.deepEqual(reaching(chains, /\/src\/grpc\/build\//), []);
+  }
+  const run = await loadedAtStart("src/server/run.ts");
+  assert.ok(
+    [...run.keys()].some((s) => s.endsWith("/src/server/project_server.ts")),
+  );
+});
+
+Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {
+  // The supervisor parses cortex.yaml: the same walk must name the chain.
+  const chains = await loadedAtStart("src/config/load_project.ts");
+  assert.notDeepEqual(reaching(chains, YAML), []);
+});
