@@ -202,7 +202,7 @@ class BridgeConnection {
    * A call's message. In a `node:v8` batch, not a call frame (frames.ts):
    * with call frames on this socket node:http2 in Deno aborted the gRPC
    * process on connection close in 5 of 6 runs of tests/grpc_load_test.ts,
-   * against 1 of 9 with these (denoland/deno#36788), for no measurable CPU
+   * against 2 of 10 with these (denoland/deno#36788), for no measurable CPU
    * gain.
    */
   #sendCall(msg: GrpcFromReplica): void {

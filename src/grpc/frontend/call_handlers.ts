@@ -7,7 +7,6 @@
  */
 
 import type {
-  Metadata,
   sendUnaryData,
   ServerDuplexStream,
   ServerReadableStream,
@@ -68,39 +67,17 @@ function pipeRequests(
   call.on("error", () => {});
 }
 
-/**
- * Response headers wait for the first message or the status, and go out in
- * the same turn: node:http2 in Deno writes headers sent alone as a write of
- * their own (measured: a second socket write and HTTP/2 flush per call,
- * ~15% of the gRPC process's CPU on unary echo).
- */
-function deferredHeader(
-  call: { sendMetadata(metadata: Metadata): void },
-): { set(metadata: Metadata): void; flush(): void } {
-  let pending: Metadata | null = null;
-  return {
-    set: (metadata) => pending = metadata,
-    flush: () => {
-      if (pending === null) return;
-      call.sendMetadata(pending);
-      pending = null;
-    },
-  };
-}
-
 function unarySink(
   call: ServerUnaryCall<Bytes, Bytes> | ServerReadableStream<Bytes, Bytes>,
   callback: sendUnaryData<Bytes>,
 ): ResponseSink {
   let response: Bytes | undefined;
-  const header = deferredHeader(call);
   return {
-    sendHeader: header.set,
+    sendHeader: (metadata) => call.sendMetadata(metadata),
     sendMessage: (bytes) => {
       response = bytes;
     },
     finish: ({ code, details, metadata }: CallStatus) => {
-      header.flush();
       if (code !== Code.OK) {
         return callback({ code: code as number, details, metadata });
       }
@@ -119,15 +96,10 @@ function unarySink(
 function streamSink(
   call: ServerWritableStream<Bytes, Bytes> | ServerDuplexStream<Bytes, Bytes>,
 ): ResponseSink {
-  const header = deferredHeader(call);
   return {
-    sendHeader: header.set,
-    sendMessage: (bytes) => {
-      header.flush();
-      call.write(bytes);
-    },
+    sendHeader: (metadata) => call.sendMetadata(metadata),
+    sendMessage: (bytes) => void call.write(bytes),
     finish: ({ code, details, metadata }: CallStatus) => {
-      header.flush();
       if (code === Code.OK) call.end(metadata);
       else call.emit("error", { code, details, metadata });
     },
