@@ -1,7 +1,8 @@
 /**
- * What the processes of a start load before they serve (issue 17): a
- * replica and the serving process never load the cortex.yaml parser (npm
- * "yaml", ~35 ms and ~8 MB each), the serving process not the proto
+ * What the processes of a start load before they serve (issue 17): the
+ * supervisor loads no npm package (its parsers are vendored), a replica and
+ * the serving process never load the cortex.yaml parser (npm "yaml", ~35 ms
+ * and ~8 MB each), the serving process not the proto
  * toolchain (only with gRPC APIs), and a replica never loads `node:crypto`
  * (key hashing, loaded only for an API with keys). Walks the modules each
  * entry loads when it starts: its static imports, not type-only ones and not
@@ -62,7 +63,8 @@ function reaching(chains: Map<string, string[]>, pattern: RegExp): string[] {
     );
 }
 
-const YAML = /^npm:\/?yaml@/;
+/** The cortex.yaml parser (npm "yaml", vendored in src/vendor/yaml/). */
+const YAML = /\/src\/vendor\/yaml\//;
 
 Deno.test("start imports: a replica loads neither the YAML parser nor node:crypto", async () => {
   const chains = await loadedAtStart("src/replica/process_main.ts");
@@ -86,6 +88,17 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
   assert.ok(
     [...run.keys()].some((s) => s.endsWith("/src/server/project_server.ts")),
   );
+});
+
+Deno.test("start imports: the supervisor loads no npm package", async () => {
+  // Deno's npm layer costs ~30 ms of the first npm package a process loads:
+  // the parsers the supervisor needs are vendored as local modules instead.
+  const chains = await loadedAtStart("cli.ts");
+  assert.ok(
+    [...chains.keys()].some((s) => s.endsWith("/src/supervisor/supervise.ts")),
+  );
+  assert.deepEqual(reaching(chains, /^npm:/), []);
+  assert.notDeepEqual(reaching(chains, YAML), []);
 });
 
 Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {
