@@ -84,11 +84,19 @@ export function createControlRouter(target: ControlTarget): ControlRouter {
  * @returns The handler; it never throws.
  *
  * @example In process
- * ```ts ignore
- * const handle = createControlHandler(target, token);
+ * ```ts
+ * import { createControlHandler } from "./control_routes.ts";
+ * import { sampleTarget, TEST_TOKEN } from "./_testing.ts";
+ *
+ * const handle = createControlHandler(sampleTarget(), TEST_TOKEN);
  * const res = await handle(new Request("http://127.0.0.1/apis", {
- *   headers: { authorization: `Bearer ${token}` },
+ *   headers: { authorization: `Bearer ${TEST_TOKEN}` },
  * }));
+ * if (res.status !== 200) throw new Error(await res.text());
+ * await res.body?.cancel();
+ * const refused = await handle(new Request("http://127.0.0.1/apis"));
+ * if (refused.status !== 401) throw new Error(`${refused.status}`);
+ * await refused.body?.cancel();
  * ```
  */
 export function createControlHandler(

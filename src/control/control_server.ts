@@ -40,9 +40,18 @@ export interface ControlServer {
  * @returns Where it listens, and how to stop it.
  *
  * @example Usage
- * ```ts ignore
- * const control = await startControlServer({ target, token, port: 0 });
+ * ```ts
+ * import { startControlServer } from "./control_server.ts";
+ * import { sampleTarget, TEST_TOKEN } from "./_testing.ts";
+ *
+ * const target = sampleTarget();
+ * const control = await startControlServer({ target, token: TEST_TOKEN });
  * // ... write control.port and the token to the state file
+ * const res = await fetch(`http://127.0.0.1:${control.port}/apis`, {
+ *   headers: { authorization: `Bearer ${TEST_TOKEN}` },
+ * });
+ * if (res.status !== 200) throw new Error(await res.text());
+ * await res.body?.cancel();
  * await control.shutdown();
  * ```
  */

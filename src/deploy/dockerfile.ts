@@ -40,9 +40,17 @@ const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  *   do not belong in a file name or image tag.
  *
  * @example
- * ```ts ignore
- * const text = dockerfile(project, { binaryName: "iris", denoVersion: "2.9.6", grpc: false });
- * await Deno.writeTextFile("Dockerfile", text);
+ * ```ts
+ * import { loadProject } from "../config/load_project.ts";
+ * import { dockerfile } from "./dockerfile.ts";
+ *
+ * const project = await loadProject("examples/hello");
+ * const text = dockerfile(project, {
+ *   binaryName: "hello",
+ *   denoVersion: "2.9.6",
+ *   grpc: false,
+ * });
+ * if (!text.includes('ENTRYPOINT ["/app/hello"]')) throw new Error(text);
  * ```
  */
 export function dockerfile(project: Project, opts: DockerfileOptions): string {

@@ -51,9 +51,15 @@ const PREFIX = "autoscaling.knative.dev";
  *   `handler.env` sets a variable that Knative reserves.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { loadProject } from "../config/load_project.ts";
+ * import { knativeManifests } from "./knative.ts";
+ * import { renderManifests } from "./manifests.ts";
+ *
+ * const project = await loadProject("examples/hello");
  * const objs = knativeManifests(project, { image: "ghcr.io/me/app:1" });
- * await Deno.writeTextFile("knative.yaml", renderManifests(objs));
+ * if (objs[0]?.metadata.name !== "api-hello") throw new Error("unexpected");
+ * const yaml = renderManifests(objs); // write it to knative.yaml
  * ```
  */
 export function knativeManifests(

@@ -50,9 +50,17 @@ const MAX_POLICY_PERIOD_S = 1800;
  * @throws {RangeError} When an API name makes an invalid Kubernetes name.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { loadProject } from "../config/load_project.ts";
+ * import { kubernetesManifests } from "./kubernetes.ts";
+ *
+ * const project = await loadProject("examples/hello");
  * const objs = kubernetesManifests(project, { image: "ghcr.io/me/app:1" });
- * await writeManifests(objs, "k8s");
+ * const kinds = objs.map((o) => o.kind).join(",");
+ * if (kinds !== "Deployment,Service,HorizontalPodAutoscaler") {
+ *   throw new Error(kinds);
+ * }
+ * // writeManifests(objs, "k8s") writes one file per object
  * ```
  */
 export function kubernetesManifests(

@@ -1,6 +1,6 @@
 /**
  * Per-replica request counters and latency histogram, kept as plain data so a
- * snapshot crosses the worker boundary and merges on the main thread.
+ * snapshot crosses the replica socket and merges in the serving process.
  *
  * @module
  */

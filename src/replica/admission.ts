@@ -1,26 +1,28 @@
 /**
- * Admission counters for one API, shared by the main thread and every replica
- * of the API through a SharedArrayBuffer, so a request is admitted or refused
- * (503) where it arrives, without a round trip.
+ * Admission counters of one replica: what it admits (Cortex's
+ * `max_replica_concurrency`, running and queued), refused with 503 where the
+ * request arrives. Atomics over a SharedArrayBuffer so that views in several
+ * threads of the process would share the counters; today one replica core
+ * holds the only view, in slot 0 (`SLOT` of replica_core.ts).
  *
  * @module
  */
 
 const IN_FLIGHT = 0; // admitted requests: running + queued (+ pending callbacks)
-const LIMIT = 1; // replicas x max_replica_concurrency
+const LIMIT = 1; // max_replica_concurrency
 const QUEUED = 2; // admitted requests waiting for a slot
 const HEADER = 4;
-const SLOT_FIELDS = 4; // per replica: load, heartbeat, queued, reserved
+const SLOT_FIELDS = 2; // per slot: load, queued
 
-/** Replica state slots available per API. */
+/** Slots in one buffer. */
 export const MAX_SLOTS = 64;
 
-/** Creates the shared memory for one API. */
+/** Creates the counters' memory. */
 export function createAdmissionBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer((HEADER + MAX_SLOTS * SLOT_FIELDS) * 4);
 }
 
-/** Typed view over an API's admission buffer. */
+/** Typed view over an admission buffer. */
 export class Admission {
   readonly #a: Int32Array;
   readonly #onChange: () => void;
@@ -71,21 +73,18 @@ export class Admission {
     return Atomics.load(this.#a, QUEUED);
   }
 
-  /**
-   * Adds `delta` to the queued count, and to the replica's in `slot` when
-   * given, so a replica that dies does not leave its queue counted.
-   */
+  /** Adds `delta` to the queued count, and to the one of `slot` when given. */
   addQueued(delta: number, slot?: number): void {
     Atomics.add(this.#a, QUEUED, delta);
     if (slot !== undefined) {
-      Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS + 2, delta);
+      Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS + 1, delta);
     }
     this.#onChange();
   }
 
   /** Requests waiting for a handler slot in the replica in `slot`. */
   queuedIn(slot: number): number {
-    return Atomics.load(this.#a, HEADER + slot * SLOT_FIELDS + 2);
+    return Atomics.load(this.#a, HEADER + slot * SLOT_FIELDS + 1);
   }
 
   /** Work held by the replica in `slot` (running + queued + callbacks). */
@@ -97,37 +96,5 @@ export class Admission {
   addLoad(slot: number, delta: number): void {
     Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS, delta);
     this.#onChange();
-  }
-
-  /**
-   * Ends everything a dead replica held: its load leaves the in-flight count
-   * and its waiting requests leave the queued count.
-   */
-  releaseSlot(slot: number): void {
-    const held = Atomics.exchange(this.#a, HEADER + slot * SLOT_FIELDS, 0);
-    if (held > 0) Atomics.sub(this.#a, IN_FLIGHT, held);
-    const queued = Atomics.exchange(
-      this.#a,
-      HEADER + slot * SLOT_FIELDS + 2,
-      0,
-    );
-    if (queued > 0) Atomics.sub(this.#a, QUEUED, queued);
-  }
-
-  /** Resets a slot before a new replica takes it. */
-  resetSlot(slot: number): void {
-    Atomics.store(this.#a, HEADER + slot * SLOT_FIELDS, 0);
-    Atomics.store(this.#a, HEADER + slot * SLOT_FIELDS + 1, 0);
-    Atomics.store(this.#a, HEADER + slot * SLOT_FIELDS + 2, 0);
-  }
-
-  /** Bumped by the replica every second; stalls when its thread is stuck. */
-  heartbeat(slot: number): number {
-    return Atomics.load(this.#a, HEADER + slot * SLOT_FIELDS + 1);
-  }
-
-  /** Called by the replica on its timer. */
-  beat(slot: number): void {
-    Atomics.add(this.#a, HEADER + slot * SLOT_FIELDS + 1, 1);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The Deno permissions of a replica worker: the narrowest set that lets the
+ * The Deno permissions of a replica process: the narrowest set that lets the
  * handler do its job (README "Permissions and the sandbox", SECURITY.md).
  *
  * @module
@@ -9,8 +9,8 @@ import { join } from "node:path";
 import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import { netEntryProblem, type NetRules } from "../config/net_rules.ts";
 
-/** A Worker's `deno.permissions` option. */
-export interface WorkerPermissions {
+/** A replica's grants, turned into `deno run` flags by replica_command.ts. */
+export interface ReplicaPermissions {
   read: string[];
   write: string[];
   net: string[] | false;
@@ -53,7 +53,7 @@ export function workerPermissions(
   rules: NetRules,
   packageDirs: string[] = [],
   modelFiles: string[] = [],
-): WorkerPermissions {
+): ReplicaPermissions {
   const net = api.handler.allowNet.map((entry) => {
     const problem = netEntryProblem(entry, rules);
     if (problem === null) return entry;

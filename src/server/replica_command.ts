@@ -9,7 +9,7 @@
 
 import { fileURLToPath } from "node:url";
 import type { ReplicaCommand } from "./replica_process.ts";
-import type { WorkerPermissions } from "./permissions.ts";
+import type { ReplicaPermissions } from "./permissions.ts";
 import { moduleFlags, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
 import { BINARY_REPLICA_ROLE } from "../wire/replica_process_args.ts";
 
@@ -35,7 +35,7 @@ function list(entries: string[]): string {
 
 /** Options of {@linkcode replicaCommand}. */
 export interface ReplicaCommandOptions {
-  permissions: WorkerPermissions;
+  permissions: ReplicaPermissions;
   /** The serving process's replica socket: `unix:<path>` or `host:port`. */
   socket: string;
   /** Heap limit in bytes. */

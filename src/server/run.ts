@@ -119,10 +119,13 @@ export async function runServer(
     await server.shutdown(0);
     return EXIT.noApi;
   }
+  // The bridge's gRPC process reports the port it bound (with --grpc-port 0).
+  await server.grpcReady(15_000);
   if (opts.controlReport) {
     await writeControlReport(opts.controlReport, {
       port: plane.port,
       httpPort: server.port,
+      grpcPort: server.grpcPort,
     });
   } else {
     const state = await plane.writeState({
@@ -135,8 +138,6 @@ export async function runServer(
       );
     }
   }
-  // The bridge's gRPC process reports the port it bound (with --grpc-port 0).
-  await server.grpcReady(15_000);
   const host = opts.hostname === "0.0.0.0" ? "localhost" : opts.hostname;
   for (const { pool } of server.apis.values()) {
     const api = pool.api;

@@ -13,6 +13,7 @@
 
 import { Generation, type SpawnedChild } from "./generation.ts";
 import { EXIT } from "../wire/exit_codes.ts";
+import type { SupervisorCommand } from "../wire/stdin_commands.ts";
 
 export type { SpawnedChild } from "./generation.ts";
 
@@ -131,10 +132,10 @@ export class SupervisedChild {
     return this.#replacing !== null;
   }
 
-  /** Sends one command line to every running generation. */
-  send(line: string): void {
-    this.#current?.send(line);
-    for (const g of this.#others) g.send(line);
+  /** Sends a command to every running generation. */
+  send(command: SupervisorCommand): void {
+    this.#current?.send(command);
+    for (const g of this.#others) g.send(command);
   }
 
   /**
@@ -296,7 +297,7 @@ export class SupervisedChild {
       this.#current = null;
       if (this.#stopped) {
         await this.#settle();
-        return status.signal ? 0 : status.code;
+        return status.signal ? EXIT.ok : status.code;
       }
       if (this.#opts.isFinal?.(status)) {
         await this.#settle();
@@ -323,7 +324,7 @@ export class SupervisedChild {
       this.#wake = null;
       if (this.#stopped) {
         await this.#settle();
-        return 0;
+        return EXIT.ok;
       }
     }
   }

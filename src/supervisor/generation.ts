@@ -5,6 +5,11 @@
  * @module
  */
 
+import {
+  encodeCommand,
+  type SupervisorCommand,
+} from "../wire/stdin_commands.ts";
+
 /** What the supervisor needs of a spawned process (`Deno.ChildProcess` fits). */
 export interface SpawnedChild {
   readonly pid: number;
@@ -61,8 +66,8 @@ export class Generation {
   }
 
   /** Sends one command line on the process's stdin (ignored once it exited). */
-  send(line: string): void {
-    this.#stdin?.write(new TextEncoder().encode(line + "\n")).catch(() => {});
+  send(command: SupervisorCommand): void {
+    this.#stdin?.write(encodeCommand(command)).catch(() => {});
   }
 
   /**

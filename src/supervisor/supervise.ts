@@ -235,6 +235,8 @@ export async function supervise(
   const reports = new Map<number, Promise<ControlReport | null>>();
   /** The HTTP port actually bound: later generations bind it too (--port 0). */
   let httpPort: number | null = null;
+  /** The gRPC port actually bound: a restarted gRPC process binds it too. */
+  let grpcPort: number | null = null;
   const serving: SupervisedChild = new SupervisedChild({
     name: "Serving process",
     // Each generation gets its own scratch directory: one may still be
@@ -304,6 +306,7 @@ export async function supervise(
       const report = await reports.get(gen);
       if (!report) return;
       httpPort = report.httpPort;
+      grpcPort = report.grpcPort;
       const statePath = await publishState(child, report, token, project.dir);
       await child.status;
       if (statePath) await removeStateFile(statePath, token, child.pid);
@@ -317,15 +320,20 @@ export async function supervise(
   const grpc = hasGrpc
     ? new SupervisedChild({
       name: "gRPC process",
-      args: [
+      // After a crash it comes back on the port clients know (--grpc-port 0).
+      args: () => [
         "run",
-        ...grpcProcessPermissionFlags(opts, scratchRoot, socket),
+        ...grpcProcessPermissionFlags(
+          { hostname: opts.hostname, grpcPort: grpcPort ?? opts.grpcPort },
+          scratchRoot,
+          socket,
+        ),
         GRPC_MAIN,
         ...grpcProcessArgv.toArgv({
           socket,
           descriptors: descriptorsFile,
           host: opts.hostname,
-          grpcPort: opts.grpcPort,
+          grpcPort: grpcPort ?? opts.grpcPort,
           logLevel: opts.logLevel ?? "info",
           logFormat: opts.logFormat ?? "json",
         }),

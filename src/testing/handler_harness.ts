@@ -77,13 +77,17 @@ let loaded: string | null = null;
  * @throws {Error} When another handler is loaded and not closed yet.
  *
  * @example Test a handler
- * ```ts ignore
+ * ```ts
  * import { loadHandler } from "cortex";
  *
  * Deno.test("hello greets", async () => {
  *   const h = await loadHandler("examples/hello");
- *   const res = await h.request("/hello", { method: "POST", body: '{"name":"Ann"}', headers: { "content-type": "application/json" } });
- *   console.assert((await res.json()).message === "Hello, Ann!");
+ *   const res = await h.request("/hello", {
+ *     method: "POST",
+ *     headers: { "content-type": "application/json" },
+ *     body: JSON.stringify({ name: "Ann" }),
+ *   });
+ *   if ((await res.json()).message !== "Hello, Ann!") throw new Error("wrong");
  *   await h.close();
  * });
  * ```

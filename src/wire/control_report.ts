@@ -13,6 +13,11 @@ export interface ControlReport {
   port: number;
   /** The HTTP port actually bound (`--port 0` picks one). */
   httpPort: number;
+  /**
+   * The gRPC port the gRPC process bound (`--grpc-port 0` picks one), so a
+   * restarted gRPC process comes back on it; the configured port without one.
+   */
+  grpcPort: number;
 }
 
 /** Writes the report (serving process side). */
@@ -40,9 +45,12 @@ export async function readControlReport(
     throw error;
   }
   try {
-    const { port, httpPort } = JSON.parse(text);
-    if (typeof port === "number" && typeof httpPort === "number") {
-      return { port, httpPort };
+    const { port, httpPort, grpcPort } = JSON.parse(text);
+    if (
+      typeof port === "number" && typeof httpPort === "number" &&
+      typeof grpcPort === "number"
+    ) {
+      return { port, httpPort, grpcPort };
     }
   } catch {
     // Not JSON (yet): as if absent.

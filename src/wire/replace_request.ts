@@ -2,9 +2,12 @@
  * How the serving process asks the supervisor to replace it: it can write
  * only inside its scratch root, so it writes a request file there (one per
  * generation, named by the supervisor with `--replace-request`), which the
- * supervisor polls. Used when a replica's thread is stuck in a synchronous
- * loop: Deno cannot stop such a Worker (denoland/deno#35657), only the exit
- * of its process does.
+ * supervisor polls, and then starts a new serving process before draining
+ * the old one. It was written when a replica's Worker was stuck in a
+ * synchronous loop (Deno cannot stop one: denoland/deno#35657); replicas are
+ * processes now and are killed instead, so no serving-process code writes it
+ * any more: only tests do (tests/_supervisor.ts), to exercise the rolling
+ * replacement.
  *
  * @module
  */
