@@ -1,24 +1,35 @@
 /**
- * Where the CPU goes under load (issue 17): the JSON echo at 64 connections
- * with the server pinned to CPU 0 and wrk to CPU 1, and the CPU seconds each
- * process of the runtime used during the run (from /proc/<pid>/stat), per
- * request, next to raw `Deno.serve`'s. Runtime and raw alternate, `--rounds`
- * times, so background load hits both alike.
+ * Where the CPU goes under load (issue 17): a workload at 64 connections with
+ * the server pinned to CPU 0 and the load generator to CPU 1, and the CPU
+ * seconds each process of the runtime used during the run (from
+ * /proc/<pid>/stat), per request (per call for gRPC), next to the raw
+ * baseline's. Runtime and raw alternate, `--rounds` times, so background load
+ * hits both alike.
+ *
+ * Workloads: `http` (JSON echo, wrk, vs raw `Deno.serve`), `grpc` (unary
+ * echo) and `grpc-stream` (a server-streaming call of 100 replies; CPU per
+ * message), both with `grpc_load.mjs` against raw grpc-js under Deno.
  *
  * ```sh
- * ./deno task bench:cpu                # 2 rounds of 4 s runs
- * ./deno task bench:cpu --rounds 3 --duration 5
+ * ./deno task bench:cpu                # http, 2 rounds of 4 s runs
+ * ./deno task bench:cpu --workload grpc --rounds 3 --duration 5
  * ```
  *
  * @module
  */
 
+import { create, toBinary } from "@bufbuild/protobuf";
 import { parseArgs } from "node:util";
 import { writeWorkloads } from "./bodies.ts";
-import { cpuSeconds, descendants, waitQuiet } from "./proc.ts";
+import { runGrpcLoad } from "./grpc_load.ts";
+import { cpuSeconds, descendants, readProc, waitQuiet } from "./proc.ts";
+import { EchoRequestSchema } from "./projects/grpc_echo/gen/echo_pb.ts";
 import {
+  checkGrpc,
   PROJECTS,
   type RunningServer,
+  type RuntimeServer,
+  startRawGrpc,
   startRawHttp,
   startRuntime,
 } from "./servers.ts";
@@ -27,83 +38,208 @@ import { runWrk } from "./wrk.ts";
 const SERVER_CPU = "0";
 const LOAD_CPU = "1";
 const CONNECTIONS = 64;
+const WORKLOADS = ["http", "grpc", "grpc-stream"] as const;
+type Workload = typeof WORKLOADS[number];
 
-/** The runtime's processes, as `deno task serve` starts them. */
-const ROLES = ["deno task", "supervisor", "serving process", "replica"];
+/** One measured run: throughput and CPU us per unit, by process. */
+interface Measured {
+  /** Requests (calls; messages for grpc-stream) per second. */
+  rate: number;
+  errors: number;
+  usPerUnit: { role: string; us: number }[];
+}
 
+/** Names a runtime process by its command line. */
+export function roleOf(cmdline: string): string {
+  if (cmdline.includes("grpc_process/main.ts")) return "gRPC process";
+  if (cmdline.includes("process_main.ts")) return "replica";
+  if (cmdline.includes("serve_main.ts")) return "serving process";
+  if (cmdline.includes("cli.ts")) return "supervisor";
+  if (/\btask\b/.test(cmdline)) return "deno task";
+  return "other";
+}
+
+async function rolesOf(pids: number[]): Promise<string[]> {
+  return await Promise.all(pids.map(async (pid) => {
+    try {
+      return roleOf(
+        (await readProc(`/proc/${pid}/cmdline`)).replaceAll("\0", " "),
+      );
+    } catch {
+      return "gone";
+    }
+  }));
+}
+
+/** One load run: warms up, calls `mark` around the measured part. */
+type Load = (
+  durationS: number,
+  mark: (phase: "measure" | "measured") => Promise<void>,
+) => Promise<{ units: number; durationS: number; errors: number }>;
+
+/** Runs `load`, reading every process's CPU around its measured part. */
 async function measure(
   server: RunningServer,
-  body: { file: string; contentType: string },
+  load: Load,
   durationS: number,
-): Promise<{ rps: number; errors: number; usPerRequest: number[] }> {
+): Promise<Measured> {
   const pids = [server.proc.pid, ...await descendants(server.proc.pid)];
-  const url = `http://127.0.0.1:${server.port}/echo`;
-  const load = { url, connections: CONNECTIONS, body, cpus: LOAD_CPU };
-  await runWrk({ ...load, durationS: 1 });
-  const before = await Promise.all(pids.map(cpuSeconds));
-  const r = await runWrk({ ...load, durationS });
-  const after = await Promise.all(pids.map(cpuSeconds));
+  const roles = await rolesOf(pids);
+  let before: number[] = [];
+  let after: number[] = [];
+  const r = await load(durationS, async (phase) => {
+    const cpu = await Promise.all(pids.map(cpuSeconds));
+    if (phase === "measure") before = cpu;
+    else after = cpu;
+  });
   return {
-    rps: r.rps,
+    rate: r.units / r.durationS,
     errors: r.errors,
-    usPerRequest: pids.map((_, i) =>
-      (after[i]! - before[i]!) / r.requests * 1e6
-    ),
+    usPerUnit: pids.map((_, i) => ({
+      role: roles[i]!,
+      us: (after[i]! - before[i]!) / r.units * 1e6,
+    })),
   };
 }
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { rounds: { type: "string" }, duration: { type: "string" } },
-});
-const rounds = Number(values.rounds ?? 2);
-const durationS = Number(values.duration ?? 4);
-if (!(rounds >= 1) || !(durationS >= 1)) {
-  throw new RangeError("--rounds and --duration: expected numbers >= 1");
+async function httpRound(dir: string, durationS: number) {
+  const body = (await writeWorkloads(dir)).find((w) => w.name === "json")!;
+  const wrk = (server: RunningServer): Load => async (s, mark) => {
+    const load = {
+      url: `http://127.0.0.1:${server.port}/echo`,
+      connections: CONNECTIONS,
+      body,
+      cpus: LOAD_CPU,
+    };
+    await runWrk({ ...load, durationS: 1 });
+    await mark("measure");
+    const r = await runWrk({ ...load, durationS: s });
+    await mark("measured");
+    return { units: r.requests, durationS: r.durationS, errors: r.errors };
+  };
+  const runtime = await startRuntime({
+    project: `${PROJECTS}echo`,
+    cpus: SERVER_CPU,
+    args: ["--api", "echo"],
+  });
+  let rt;
+  try {
+    rt = await measure(runtime, wrk(runtime), durationS);
+  } finally {
+    await runtime.stop();
+  }
+  const raw = await startRawHttp(SERVER_CPU);
+  try {
+    return { rt, base: await measure(raw, wrk(raw), durationS) };
+  } finally {
+    await raw.stop();
+  }
 }
-const encoder = new TextEncoder();
-const out = (line: string) =>
-  Deno.stdout.writeSync(encoder.encode(line + "\n"));
-const dir = await Deno.makeTempDir({ prefix: "cortex-bench-cpu-" });
-try {
-  const json = (await writeWorkloads(dir)).find((w) => w.name === "json")!;
-  for (let round = 1; round <= rounds; round++) {
-    const busy = await waitQuiet(30, out);
-    out(`Round ${round} (machine ${(busy * 100).toFixed(0)}% busy before)`);
-    const runtime = await startRuntime({
-      project: `${PROJECTS}echo`,
-      cpus: SERVER_CPU,
-      args: ["--api", "echo"],
+
+async function grpcRound(streaming: boolean, durationS: number) {
+  const message = toBinary(
+    EchoRequestSchema,
+    create(EchoRequestSchema, { text: "hello from grpc_load" }),
+  );
+  const path = streaming ? "/bench.v1.Echo/Stream" : "/bench.v1.Echo/Say";
+  // One run with its warm-up: closing connections between runs can abort
+  // a grpc-js server under Deno (denoland/deno#36788).
+  const calls = (port: number): Load => async (s, mark) => {
+    const r = await runGrpcLoad({
+      port,
+      path,
+      message,
+      connections: CONNECTIONS,
+      durationS: s,
+      warmupS: 1,
+      cpus: LOAD_CPU,
+      onPhase: mark,
     });
-    let rt;
-    try {
-      rt = await measure(runtime, json, durationS);
-    } finally {
-      await runtime.stop();
+    return {
+      units: streaming ? r.messages : r.requests,
+      durationS: r.durationS,
+      errors: r.errors,
+    };
+  };
+  const runtime: RuntimeServer = await startRuntime({
+    project: `${PROJECTS}grpc_echo`,
+    cpus: SERVER_CPU,
+  });
+  let rt;
+  try {
+    const error = await checkGrpc(runtime.grpcPort);
+    if (error !== null) {
+      throw new Error(`The runtime does not answer: ${error}`);
     }
-    const raw = await startRawHttp(SERVER_CPU);
-    let base;
-    try {
-      base = await measure(raw, json, durationS);
-    } finally {
-      await raw.stop();
-    }
-    const total = rt.usPerRequest.reduce((a, b) => a + b, 0);
-    out(
-      `  runtime ${rt.rps.toFixed(0)} req/s, raw ${base.rps.toFixed(0)} req/s` +
-        ` (${(rt.rps / base.rps).toFixed(2)}x)` +
-        (rt.errors + base.errors ? `, ${rt.errors + base.errors} errors` : ""),
-    );
-    out(
-      `  CPU us/request: ${
-        rt.usPerRequest.map((us, i) =>
-          `${ROLES[i] ?? `process ${i}`} ${us.toFixed(2)}`
-        ).join(", ")
-      }; runtime total ${total.toFixed(2)}; raw Deno.serve ${
-        base.usPerRequest[0]!.toFixed(2)
-      }`,
+    rt = await measure(runtime, calls(runtime.grpcPort), durationS);
+  } finally {
+    await runtime.stop();
+  }
+  const raw = await startRawGrpc(SERVER_CPU);
+  try {
+    return { rt, base: await measure(raw, calls(raw.port), durationS) };
+  } finally {
+    await raw.stop();
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      rounds: { type: "string" },
+      duration: { type: "string" },
+      workload: { type: "string", default: "http" },
+    },
+  });
+  const rounds = Number(values.rounds ?? 2);
+  const durationS = Number(values.duration ?? 4);
+  const workload = values.workload as Workload;
+  if (!(rounds >= 1) || !(durationS >= 1)) {
+    throw new RangeError("--rounds and --duration: expected numbers >= 1");
+  }
+  if (!WORKLOADS.includes(workload)) {
+    throw new RangeError(
+      `--workload: expected one of ${WORKLOADS.join(", ")}, got "${workload}"`,
     );
   }
-} finally {
-  await Deno.remove(dir, { recursive: true });
+  const unit = workload === "grpc-stream"
+    ? "message"
+    : workload === "grpc"
+    ? "call"
+    : "request";
+  const encoder = new TextEncoder();
+  const out = (line: string) =>
+    Deno.stdout.writeSync(encoder.encode(line + "\n"));
+  const dir = await Deno.makeTempDir({ prefix: "cortex-bench-cpu-" });
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const busy = await waitQuiet(30, out);
+      out(`Round ${round} (machine ${(busy * 100).toFixed(0)}% busy before)`);
+      const { rt, base } = workload === "http"
+        ? await httpRound(dir, durationS)
+        : await grpcRound(workload === "grpc-stream", durationS);
+      const total = rt.usPerUnit.reduce((a, b) => a + b.us, 0);
+      const baseTotal = base.usPerUnit.reduce((a, b) => a + b.us, 0);
+      out(
+        `  runtime ${rt.rate.toFixed(0)} ${unit}s/s, raw ${
+          base.rate.toFixed(0)
+        } ${unit}s/s (${(rt.rate / base.rate).toFixed(2)}x)` +
+          (rt.errors + base.errors
+            ? `, ${rt.errors + base.errors} errors`
+            : ""),
+      );
+      out(
+        `  CPU us/${unit}: ${
+          rt.usPerUnit.map(({ role, us }) => `${role} ${us.toFixed(2)}`).join(
+            ", ",
+          )
+        }; runtime total ${total.toFixed(2)}; raw ${baseTotal.toFixed(2)} (${
+          (baseTotal / total).toFixed(2)
+        }x)`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

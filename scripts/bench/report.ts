@@ -22,6 +22,7 @@ const LABELS: Record<string, string> = {
   binary: "1 MiB binary upload",
   multipart: "Multipart upload (64 KiB file)",
   grpc: "gRPC unary echo",
+  "grpc-stream": "gRPC server streaming (messages/s)",
 };
 
 /** Formats a Markdown table with aligned columns (numbers right-aligned). */
@@ -332,7 +333,7 @@ export function renderReport(r: BenchResults): string {
   }
   out.push(
     "",
-    "## gRPC: runtime vs raw grpc-js under Deno (h2load, 1 stream per connection)",
+    "## gRPC: runtime vs raw grpc-js under Deno (1 stream per connection)",
     "",
   );
   if (!r.grpc) out.push("Not run.");

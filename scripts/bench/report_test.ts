@@ -98,6 +98,7 @@ Deno.test("evaluateTargets() passes and misses on the measured values", () => {
     ["MISS", "0.50x"],
     ["MISS", "0.700 ms"],
     ["n/a", "gRPC: not available"],
+    ["n/a", "gRPC: not available"],
     ["PASS", "140 ms"],
     ["n/a", "not measured"],
     ["n/a", "not measured"],
@@ -292,6 +293,29 @@ Deno.test("evaluateTargets() judges inference against issue 14's bars; errors fa
   assert.match(report, /## Model inference \(issue 14\)/);
   assert.match(inferenceSection(INFERENCE), /1\.20x/);
   assert.match(inferenceSection(INFERENCE), /165\.0 MB \/ 60\.0 MB/);
+});
+
+Deno.test("evaluateTargets() judges gRPC unary calls/s and streamed messages/s at 64", () => {
+  const row = (workload: string, runtime: number) => ({
+    workload,
+    connections: 64,
+    pinned: true,
+    runtime: load(runtime, 1),
+    raw: load(100, 1),
+  });
+  const verdicts = evaluateTargets({
+    meta: META,
+    grpc: { status: "ok", rows: [row("grpc", 60), row("grpc-stream", 90)] },
+  });
+  const grpc = verdicts.filter((v) => v.target.startsWith("gRPC"));
+  assert.deepEqual(grpc.map((v) => [v.target, v.status, v.value]), [
+    ["gRPC unary @64 >= 0.80x raw grpc-js", "MISS", "0.60x"],
+    [
+      "gRPC server streaming messages/s @64 >= 0.80x raw grpc-js",
+      "PASS",
+      "0.90x",
+    ],
+  ]);
 });
 
 function latencyPoint(

@@ -13,6 +13,7 @@ const COLORS: Record<string, string> = {
   binary: "#10b981",
   multipart: "#f59e0b",
   grpc: "#8b5cf6",
+  "grpc-stream": "#ec4899",
 };
 
 const LABELS: Record<string, string> = {
@@ -20,6 +21,7 @@ const LABELS: Record<string, string> = {
   binary: "1 MiB binary",
   multipart: "Multipart",
   grpc: "gRPC unary",
+  "grpc-stream": "gRPC stream msgs",
 };
 
 function escapeXml(text: string): string {

@@ -69,6 +69,9 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
   const grpc = r.grpc?.status === "ok"
     ? find(r.grpc.rows, "grpc", 64, r.meta.cpus.server !== null)
     : undefined;
+  const grpcStream = r.grpc?.status === "ok"
+    ? find(r.grpc.rows, "grpc-stream", 64, r.meta.cpus.server !== null)
+    : undefined;
   const startup = r.startup && "medianMs" in r.startup
     ? r.startup.medianMs
     : undefined;
@@ -107,11 +110,19 @@ export function evaluateTargets(r: BenchResults): Verdict[] {
     (v) => v >= 0.8,
     x,
   );
+  const streamVerdict = check(
+    "gRPC server streaming messages/s @64 >= 0.80x raw grpc-js",
+    grpcStream && ratio(grpcStream.runtime.rps, grpcStream.raw.rps),
+    (v) => v >= 0.8,
+    x,
+  );
   if (r.grpc && r.grpc.status !== "ok") {
     grpcVerdict.value = `gRPC: ${r.grpc.status}`;
+    streamVerdict.value = `gRPC: ${r.grpc.status}`;
   }
   verdicts.push(
     grpcVerdict,
+    streamVerdict,
     // Issue 17's start and memory targets.
     check(
       "Start to first response <= 150 ms (median of 5)",

@@ -17,6 +17,7 @@ import type {
   GrpcLogger,
 } from "./common/protocol.ts";
 import { loadRegistry } from "./common/registry.ts";
+import { type MethodCodecs, methodCodecs } from "./common/message_codec.ts";
 import { createGrpcReplicaSide } from "./replica/replica_side.ts";
 import { type GrpcServer, startGrpcServer } from "./frontend/grpc_server.ts";
 import type { GrpcCallInfo } from "./common/call_info.ts";
@@ -113,9 +114,14 @@ export class FakeBackend implements GrpcBackend {
   #lost = new Map<number, (reason: string) => void>();
   #side;
 
-  constructor(handler: object) {
+  /**
+   * @param codecs the API's codecs: requests arrive as bytes and replies
+   *   leave as bytes, as between the gRPC process and a replica
+   */
+  constructor(handler: object, codecs: MethodCodecs) {
     this.#side = createGrpcReplicaSide({
       handler,
+      codecs,
       post: (msg) => {
         const copy = structuredClone(msg);
         queueMicrotask(() => this.#listeners.get(copy.callId)?.(copy));
@@ -188,7 +194,10 @@ export async function withServer(
 ): Promise<void> {
   const descriptorSet = await testDescriptors();
   const handler = new TestHandler();
-  const backend = new FakeBackend(handler);
+  const backend = new FakeBackend(
+    handler,
+    methodCodecs(descriptorSet, "test.proto"),
+  );
   const logger = new MemoryLogger();
   const server = await startGrpcServer({
     apis: [{

@@ -88,6 +88,7 @@ export class RemoteBackend implements GrpcBackend {
       callId,
       post: (msg: GrpcToReplica) => {
         if (this.#calls.get(callId) !== call) return;
+        // node:v8 batches here, not call frames: see frames.ts.
         if (this.#writer) this.#writer.send(msg satisfies FromGrpcProcess);
         else queueMicrotask(() => this.#lose(callId, GONE));
       },

@@ -68,7 +68,9 @@ export async function runReplicaProcess(
   let receive: ((msg: ToReplica) => void) | null = null;
   const early: ToReplica[] = [];
   const channel: ParentChannel = {
-    post: (msg: FromReplica) => writer.send(msg),
+    // gRPC call messages go as call frames (no node:v8 cost).
+    post: (msg: FromReplica) =>
+      msg.type === "grpc" ? writer.sendCall(msg.msg, msg) : writer.send(msg),
     postLog: (chunk: string) => writer.sendText(chunk),
     onMessage: (fn) => {
       receive = fn;
@@ -101,7 +103,7 @@ export async function runReplicaProcess(
       startReplica(msg, channel).catch(fail);
     } else if (receive) receive(msg);
     else early.push(msg);
-  }).catch(() => {});
+  }, { calls: (msg) => ({ type: "grpc", msg }) }).catch(() => {});
   exit(EXIT.ok);
 }
 

@@ -19,6 +19,7 @@ import type { ApiConfig } from "../config/resolved_config.ts";
 import type { BatchStats } from "../metrics/batch_stats.ts";
 import type { GrpcCallInfo } from "../grpc/common/call_info.ts";
 import { Code, GrpcError } from "../grpc/common/grpc_error.ts";
+import { methodCodecs } from "../grpc/common/message_codec.ts";
 import { Batcher } from "./batcher.ts";
 import type {
   ConnectServe,
@@ -45,7 +46,10 @@ export class ReplicaGrpc {
     batchStats?: BatchStats | null;
     /** Records spans when tracing is on. */
     tracer?: SpanRecorder;
-    /** The API's compiled descriptors, for the HTTP door. */
+    /**
+     * The API's compiled descriptors: the codecs of calls from the gRPC
+     * port, and the HTTP door.
+     */
     descriptorSet?: Uint8Array;
     /**
      * Builds the HTTP door; imported only by replicas of a gRPC API, so
@@ -100,11 +104,18 @@ export class ReplicaGrpc {
         return batcher;
       },
     };
+    const api = opts.api;
+    // Calls from the gRPC port carry protobuf bytes, decoded and encoded
+    // here; the HTTP door's calls carry message objects.
     this.#side = createGrpcReplicaSide({
       ...side,
+      ...(opts.descriptorSet && api?.handler.protobufPath
+        ? {
+          codecs: methodCodecs(opts.descriptorSet, api.handler.protobufPath),
+        }
+        : {}),
       post: (msg) => opts.post({ type: "grpc", msg }),
     });
-    const api = opts.api;
     this.http = opts.descriptorSet && opts.connect && api?.handler.protobufPath
       ? opts.connect({
         descriptorSet: opts.descriptorSet,

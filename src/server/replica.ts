@@ -162,7 +162,7 @@ export class Replica {
         onError: () => this.kill("crashed", "its channel failed"),
       });
       this.#writer.send(init);
-      for (const msg of this.#queue.splice(0)) this.#writer.send(msg);
+      for (const msg of this.#queue.splice(0)) this.#write(this.#writer, msg);
       return c.read((raw) =>
         this.#receive(
           raw,
@@ -270,8 +270,14 @@ export class Replica {
   /** Sends a message to the replica. */
   send(msg: ToReplica): void {
     if (this.state === "stopped") return;
-    if (this.#writer) this.#writer.send(msg);
+    if (this.#writer) this.#write(this.#writer, msg);
     else this.#queue.push(msg);
+  }
+
+  /** gRPC call messages go as call frames (no `node:v8` cost). */
+  #write(writer: FrameWriter, msg: ToReplica): void {
+    if (msg.type === "grpc") writer.sendCall(msg.msg, msg);
+    else writer.send(msg);
   }
 
   /** Stops taking new requests; ends once in-flight work and callbacks are done. */

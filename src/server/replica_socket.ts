@@ -9,7 +9,7 @@
  * @module
  */
 
-import { FrameDecoder } from "../grpc/common/frames.ts";
+import { type CallMessage, FrameDecoder } from "../grpc/common/frames.ts";
 
 /** An accepted replica channel: its connection and what it sent after hello. */
 export interface ReplicaConn {
@@ -19,6 +19,13 @@ export interface ReplicaConn {
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+
+/** A call frame's message, as the replica channel's `grpc` message. */
+export function asGrpcMessage(
+  msg: CallMessage,
+): { type: "grpc"; msg: CallMessage } {
+  return { type: "grpc", msg };
+}
 
 /** Listens for replica processes and matches them to their nonce. */
 export class ReplicaSocket {
@@ -91,8 +98,9 @@ export class ReplicaSocket {
   }
 
   async #greet(conn: Deno.Conn): Promise<void> {
-    // Text frames: a replica's batches of log lines (checked as "log").
-    const decoder = new FrameDecoder({ text: true });
+    // Text frames: a replica's batches of log lines (checked as "log"); call
+    // frames: its gRPC call messages (checked as "grpc").
+    const decoder = new FrameDecoder({ text: true, calls: asGrpcMessage });
     const buf = new Uint8Array(64 * 1024);
     const timer = setTimeout(() => conn.close(), HELLO_TIMEOUT_MS);
     let pending: unknown[] = [];

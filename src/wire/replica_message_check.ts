@@ -196,6 +196,8 @@ function grpc(v: unknown): FromReplica & { type: "grpc" } {
       if (!isRecord(v.metadata)) fail("msg.metadata is not an object");
       break;
     case "grpc.message":
+      // The replica encodes its responses; grpc-js sends these bytes as they are.
+      if (!(v.message instanceof Uint8Array)) fail("msg.message is not bytes");
       break;
     case "grpc.done":
       if (

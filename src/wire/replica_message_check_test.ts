@@ -73,6 +73,10 @@ Deno.test("checkFromReplica() passes the runtime's own messages", () => {
       type: "grpc",
       msg: { type: "grpc.done", callId: 4, code: 0, details: "" },
     },
+    {
+      type: "grpc",
+      msg: { type: "grpc.message", callId: 4, message: new Uint8Array([8, 1]) },
+    },
     { type: "trace.spans", spans: [SPAN, { ...SPAN, links: [SPAN] }] },
     { type: "ws.send", id: 1, data: "hello" },
     { type: "ws.send", id: 1, data: new Uint8Array([0, 255]) },
@@ -312,6 +316,13 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
     [
       { type: "grpc", msg: { type: "grpc.start", callId: 1 } },
       /not a gRPC reply/,
+    ],
+    [
+      {
+        type: "grpc",
+        msg: { type: "grpc.message", callId: 1, message: { text: "hi" } },
+      },
+      /msg\.message is not bytes/,
     ],
     [{ type: "hello", nonce: "x" }, /not a replica message/],
     [

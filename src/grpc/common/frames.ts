@@ -8,10 +8,22 @@
  * Deno whatever the size, so {@linkcode FrameWriter} sends everything queued
  * within one event-loop turn (and during a write) as one frame.
  *
- * A text frame (the top bit of the length set) carries one string as UTF-8
- * instead: a replica's batch of log lines, which `node:v8` (Deno's JavaScript
- * serializer) copies at about 0.4 µs a line where `TextEncoder` takes 0.1.
- * Only a decoder created with `{ text: true }` accepts text frames.
+ * The top two bits of the length word give the frame's kind (so a frame's
+ * body is at most 2^30 - 1 bytes): 00 a `node:v8` batch, 10 a text frame,
+ * 01 a call frame.
+ *
+ * A text frame carries one string as UTF-8 instead: a replica's batch of log
+ * lines, which `node:v8` (Deno's JavaScript serializer) copies at about 0.4
+ * µs a line where `TextEncoder` takes 0.1. Only a decoder created with
+ * `{ text: true }` accepts text frames.
+ *
+ * A call frame carries one message of a gRPC call (`protocol.ts`) as JSON,
+ * with its protobuf bytes (`message`, when a Uint8Array) appended raw:
+ * encoding and decoding cost about 1 µs where a `node:v8` frame costs 20-40
+ * (a fixed cost per frame in Deno 2.9 that per-turn batching amortizes only
+ * under heavy load). Only a decoder created with `{ calls }` accepts them.
+ * They are used on the replica socket; the gRPC bridge keeps `node:v8`
+ * batches (src/server/grpc_bridge_server.ts says why).
  *
  * @module
  */
@@ -19,11 +31,30 @@
 import { setImmediate } from "node:timers";
 import { deserialize, serialize } from "node:v8";
 
-/** Largest frame accepted (a batch may hold several 32 MiB messages). */
-export const MAX_FRAME_BYTES = 1 << 30;
+/**
+ * Largest frame body (a batch may hold several 32 MiB messages): what the 30
+ * bits of the length word can say.
+ */
+export const MAX_FRAME_BYTES = (1 << 30) - 1;
 
-/** Set in a frame's length word: the frame is one UTF-8 string. */
+/** The kind bits of a frame's length word: the frame is one UTF-8 string. */
 const TEXT_FRAME = 0x8000_0000;
+/** The kind bits of a frame's length word: the frame is one call message. */
+const CALL_FRAME = 0x4000_0000;
+const LENGTH_BITS = 0x3fff_ffff;
+/** In a call frame's JSON length word: the protobuf bytes follow the JSON. */
+const HAS_BYTES = 0x8000_0000;
+
+/**
+ * A message of a gRPC call as a call frame carries it: JSON values, and the
+ * protobuf bytes in `message` when there are any.
+ */
+export interface CallMessage {
+  type: string;
+  callId: number;
+  message?: unknown;
+  [field: string]: unknown;
+}
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -48,6 +79,65 @@ export function encodeTextFrame(text: string): Uint8Array {
   return frame;
 }
 
+/**
+ * Encodes one call message as a call frame, or returns null when it does not
+ * fit one (its `message` is not bytes: send it in a `node:v8` frame). The
+ * other fields must be JSON values (strings, finite numbers, null, arrays
+ * and plain objects of them), as the call protocol's are.
+ */
+export function encodeCallFrame(msg: CallMessage): Uint8Array | null {
+  const bytes = msg.message;
+  if (bytes !== undefined && !(bytes instanceof Uint8Array)) return null;
+  let json: string;
+  if (bytes === undefined) json = JSON.stringify(msg);
+  else {
+    const { message: _, ...rest } = msg;
+    json = JSON.stringify(rest);
+  }
+  const extra = bytes?.length ?? 0;
+  // Mostly ASCII: one byte a character, encoded in place.
+  let frame = new Uint8Array(8 + json.length + extra);
+  let { read, written } = utf8Encoder.encodeInto(json, frame.subarray(8));
+  if (read !== json.length) {
+    const body = utf8Encoder.encode(json);
+    frame = new Uint8Array(8 + body.length + extra);
+    frame.set(body, 8);
+    written = body.length;
+  }
+  const length = 4 + written + extra;
+  if (length > MAX_FRAME_BYTES) {
+    throw new RangeError(
+      `Frame of ${length} bytes exceeds ${MAX_FRAME_BYTES} bytes`,
+    );
+  }
+  if (bytes !== undefined) frame.set(bytes, 8 + written);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, CALL_FRAME + length);
+  view.setUint32(4, (bytes === undefined ? 0 : HAS_BYTES) + written);
+  return frame.length === 8 + written + extra
+    ? frame
+    : frame.subarray(0, 8 + written + extra);
+}
+
+/** Decodes a call frame's body (after the length word). */
+function decodeCallFrame(body: Uint8Array): CallMessage {
+  if (body.length < 4) throw new TypeError("Call frame without its JSON");
+  const word = new DataView(body.buffer, body.byteOffset, 4).getUint32(0);
+  const jsonLength = word & 0x7fff_ffff;
+  if (4 + jsonLength > body.length) {
+    throw new TypeError("Call frame's JSON overruns the frame");
+  }
+  const msg = JSON.parse(utf8Decoder.decode(body.subarray(4, 4 + jsonLength)));
+  if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
+    throw new TypeError("Call frame is not a message object");
+  }
+  if (word & HAS_BYTES) msg.message = body.slice(4 + jsonLength);
+  else if (4 + jsonLength !== body.length) {
+    throw new TypeError("Call frame has bytes it does not announce");
+  }
+  return msg;
+}
+
 /** Encodes a batch of messages as one frame. */
 export function encodeFrame(messages: readonly unknown[]): Uint8Array {
   const body = serialize(messages);
@@ -62,26 +152,38 @@ export function encodeFrame(messages: readonly unknown[]): Uint8Array {
   return frame;
 }
 
+/** Options of {@linkcode FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Accept text frames (each decodes to a string). */
+  text?: boolean;
+  /** Accept call frames: each decoded message is passed through this. */
+  calls?: (msg: CallMessage) => unknown;
+}
+
 /** Splits a byte stream into frames and decodes their messages. */
 export class FrameDecoder {
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   readonly #text: boolean;
+  readonly #calls: ((msg: CallMessage) => unknown) | null;
 
   /**
    * @param opts `text`: accept text frames (each decodes to a string);
-   *   without it a text frame throws, as a malformed frame does.
+   *   `calls`: accept call frames, each decoded message passed through it
+   *   (e.g. to wrap it as the channel's messages are wrapped). Without them
+   *   such a frame throws, as a malformed frame does.
    */
-  constructor(opts: { text?: boolean } = {}) {
+  constructor(opts: FrameDecoderOptions = {}) {
     this.#text = opts.text ?? false;
+    this.#calls = opts.calls ?? null;
   }
 
   /**
    * Adds bytes read from the stream.
    *
    * @returns the messages of every frame completed by `chunk`, in order
-   * @throws {RangeError} when a frame announces more than MAX_FRAME_BYTES
-   * @throws {TypeError} on a text frame when text frames are not accepted
+   * @throws {TypeError} on a text or call frame when the decoder takes none,
+   *   and on a malformed frame
    */
   push(chunk: Uint8Array): unknown[] {
     this.#chunks.push(chunk);
@@ -91,20 +193,25 @@ export class FrameDecoder {
       const head = this.#peek(4);
       const word = new DataView(head.buffer, head.byteOffset, 4)
         .getUint32(0);
-      const text = word >= TEXT_FRAME;
-      const length = text ? word - TEXT_FRAME : word;
-      if (text && !this.#text) {
+      const kind = (word & ~LENGTH_BITS) >>> 0;
+      const length = word & LENGTH_BITS;
+      if (kind === TEXT_FRAME && !this.#text) {
         throw new TypeError("Text frame on a channel that takes none");
       }
-      if (length > MAX_FRAME_BYTES) {
-        throw new RangeError(
-          `Frame of ${length} bytes exceeds ${MAX_FRAME_BYTES} bytes`,
-        );
+      if (kind === CALL_FRAME && this.#calls === null) {
+        throw new TypeError("Call frame on a channel that takes none");
+      }
+      if (kind === (TEXT_FRAME | CALL_FRAME) >>> 0) {
+        throw new TypeError("Frame of an unknown kind");
       }
       if (this.#buffered < 4 + length) break;
       const frame = this.#take(4 + length);
-      if (text) {
+      if (kind === TEXT_FRAME) {
         out.push(utf8Decoder.decode(frame.subarray(4)));
+        continue;
+      }
+      if (kind === CALL_FRAME) {
+        out.push(this.#calls!(decodeCallFrame(frame.subarray(4))));
         continue;
       }
       const batch = deserialize(frame.subarray(4)) as unknown;
@@ -152,6 +259,11 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
 /** A string queued by {@linkcode FrameWriter.sendText}. */
 class QueuedText {
   constructor(readonly text: string) {}
+}
+
+/** A call message queued by {@linkcode FrameWriter.sendCall}. */
+class QueuedCall {
+  constructor(readonly msg: CallMessage, readonly whole: unknown) {}
 }
 
 /** Where a {@linkcode FrameWriter} writes (a `Deno.Conn`). */
@@ -203,6 +315,16 @@ export class FrameWriter {
     this.send(new QueuedText(text));
   }
 
+  /**
+   * Queues one call message, sent as a call frame in order with the rest
+   * (for a decoder created with `{ calls }`). When it does not fit one (its
+   * `message` is not bytes), `whole` goes in a `node:v8` frame instead: the
+   * form the decoder's `calls` would have turned `msg` into.
+   */
+  sendCall(msg: CallMessage, whole: unknown = msg): void {
+    this.send(new QueuedCall(msg, whole));
+  }
+
   /** True after a write failed (the peer is gone). */
   get failed(): boolean {
     return this.#failed;
@@ -237,26 +359,44 @@ export class FrameWriter {
     }
   }
 
-  /** The batch's frames: runs of messages, and each text on its own. */
+  /** The batch's frames: runs of messages, each text and call on its own. */
   #encode(batch: unknown[]): Uint8Array {
-    if (!batch.some((m) => m instanceof QueuedText)) {
+    if (
+      !batch.some((m) => m instanceof QueuedText || m instanceof QueuedCall)
+    ) {
       return this.#encodeMessages(batch);
     }
     const frames: Uint8Array[] = [];
     let run: unknown[] = [];
     for (const message of batch) {
-      if (!(message instanceof QueuedText)) {
-        run.push(message);
+      const own = message instanceof QueuedText
+        ? encodeTextFrame(message.text)
+        : message instanceof QueuedCall
+        ? this.#encodeCall(message)
+        : undefined;
+      if (own === undefined) {
+        run.push(message instanceof QueuedCall ? message.whole : message);
         continue;
       }
       if (run.length > 0) frames.push(this.#encodeMessages(run));
       run = [];
-      frames.push(encodeTextFrame(message.text));
+      frames.push(own);
     }
     if (run.length > 0) frames.push(this.#encodeMessages(run));
     return frames.length === 1
       ? frames[0]!
       : concat(frames, frames.reduce((n, f) => n + f.length, 0));
+  }
+
+  /** A call frame, or undefined: send `whole` by `node:v8`. */
+  #encodeCall(call: QueuedCall): Uint8Array | undefined {
+    try {
+      return encodeCallFrame(call.msg) ?? undefined;
+    } catch (error) {
+      if (!(error instanceof RangeError)) return undefined; // a bigint: node:v8
+      this.#hooks.onDropped?.(call.whole, error); // too large: dropped alone
+      return new Uint8Array(0);
+    }
   }
 
   /** One frame; a message that cannot be cloned is dropped alone. */
@@ -282,12 +422,14 @@ export class FrameWriter {
  * Reads the messages of `conn` until it closes (or fails).
  *
  * @param onMessage receives each message in order
+ * @param opts the frames the channel takes besides `node:v8` batches
  */
 export async function readMessages(
   conn: { read(p: Uint8Array): Promise<number | null> },
   onMessage: (message: unknown) => void,
+  opts: FrameDecoderOptions = {},
 ): Promise<void> {
-  const decoder = new FrameDecoder();
+  const decoder = new FrameDecoder(opts);
   const buf = new Uint8Array(256 * 1024);
   while (true) {
     const n = await conn.read(buf);

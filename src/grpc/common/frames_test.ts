@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  encodeCallFrame,
   encodeFrame,
   encodeTextFrame,
   FrameDecoder,
@@ -65,10 +66,16 @@ Deno.test("frames: the decoder joins frames split anywhere and splits joined one
   }
 });
 
-Deno.test("frames: a length over the limit is refused", () => {
+Deno.test("frames: a length word past 30 bits names a kind the channel must take", () => {
+  assert.equal(MAX_FRAME_BYTES, 2 ** 30 - 1);
   const head = new Uint8Array(4);
   new DataView(head.buffer).setUint32(0, MAX_FRAME_BYTES + 1);
-  assert.throws(() => new FrameDecoder().push(head), RangeError);
+  assert.throws(() => new FrameDecoder().push(head), /Call frame on a channel/);
+  new DataView(head.buffer).setUint32(0, 0xc000_0000);
+  assert.throws(
+    () => new FrameDecoder({ text: true, calls: (m) => m }).push(head),
+    /unknown kind/,
+  );
 });
 
 /** A sink that records writes, taking at most `max` bytes per write. */
@@ -176,4 +183,108 @@ Deno.test("frames: texts and messages queued together arrive in order", async ()
   await writer.flushed();
   assert.equal(writes.length, 1, "one write for the turn");
   assert.deepEqual(decode(), [{ n: 1 }, "a\n", "b\n", { n: 2 }, { n: 3 }]);
+});
+
+Deno.test("frames: a call frame carries JSON and the protobuf bytes raw, split anywhere", () => {
+  const calls = [
+    {
+      type: "grpc.message",
+      callId: 7,
+      message: new Uint8Array([10, 2, 104, 105]),
+    },
+    { type: "grpc.message", callId: 8, message: new Uint8Array(0) },
+    {
+      type: "grpc.done",
+      callId: 7,
+      code: 0,
+      details: "caf\u00e9",
+      trailers: { a: ["1", "2"] },
+    },
+    {
+      type: "grpc.start",
+      callId: 9,
+      deadline: null,
+      metadata: {},
+      peer: "::1",
+    },
+  ];
+  const wrap = (m: unknown) => ({ type: "grpc", msg: m });
+  for (const msg of calls) {
+    const frame = encodeCallFrame(msg)!;
+    const word = new DataView(frame.buffer, frame.byteOffset).getUint32(0);
+    assert.equal(word >>> 30, 1, "the call kind");
+    assert.equal(word & MAX_FRAME_BYTES, frame.length - 4);
+    const decoder = new FrameDecoder({ calls: wrap });
+    const out: unknown[] = [];
+    for (let i = 0; i < frame.length; i += 3) {
+      out.push(...decoder.push(frame.slice(i, i + 3)));
+    }
+    assert.deepEqual(out, [wrap(msg)]);
+  }
+});
+
+Deno.test("frames: a call whose message is not bytes does not fit a call frame", () => {
+  assert.equal(
+    encodeCallFrame({
+      type: "grpc.message",
+      callId: 1,
+      message: { text: "x" },
+    }),
+    null,
+  );
+});
+
+Deno.test("frames: a decoder without call frames refuses one; forged ones are refused", () => {
+  const frame = encodeCallFrame({ type: "grpc.end", callId: 1 })!;
+  assert.throws(() => new FrameDecoder({ text: true }).push(frame), TypeError);
+  const calls = (m: unknown) => m;
+  // JSON length past the frame's end.
+  const overrun = frame.slice();
+  new DataView(overrun.buffer).setUint32(4, 1000);
+  assert.throws(() => new FrameDecoder({ calls }).push(overrun), /overruns/);
+  // Bytes after the JSON that the word does not announce.
+  const sneaky = new Uint8Array(frame.length + 2);
+  sneaky.set(frame);
+  new DataView(sneaky.buffer).setUint32(0, 0x4000_0000 + frame.length - 2);
+  assert.throws(
+    () => new FrameDecoder({ calls }).push(sneaky),
+    /does not announce/,
+  );
+  // Not an object.
+  const list = encodeTextFrame("[1]");
+  const forged = new Uint8Array(list.length + 4);
+  new DataView(forged.buffer).setUint32(0, 0x4000_0000 + list.length);
+  new DataView(forged.buffer).setUint32(4, list.length - 4);
+  forged.set(list.subarray(4), 8);
+  assert.throws(
+    () => new FrameDecoder({ calls }).push(forged),
+    /not a message object/,
+  );
+});
+
+Deno.test("frames: the writer sends calls as call frames, or the whole by node:v8, in order", async () => {
+  const { writes, sink } = recordingSink();
+  const writer = new FrameWriter(sink);
+  const bytes = {
+    type: "grpc.message",
+    callId: 1,
+    message: new Uint8Array([1]),
+  };
+  const plain = { type: "grpc.message", callId: 1, message: { n: 1n } };
+  const big = { type: "grpc.done", callId: 1, code: 0, details: "", n: 1n };
+  writer.send({ n: 1 });
+  writer.sendCall(bytes, { type: "grpc", msg: bytes });
+  writer.sendCall(plain, { type: "grpc", msg: plain });
+  writer.sendCall(big, { type: "grpc", msg: big });
+  await writer.flushed();
+  assert.equal(writes.length, 1, "one write for the turn");
+  const decoder = new FrameDecoder({
+    calls: (m) => ({ type: "grpc", msg: m }),
+  });
+  assert.deepEqual(writes.flatMap((w) => decoder.push(w)), [
+    { n: 1 },
+    { type: "grpc", msg: bytes },
+    { type: "grpc", msg: plain },
+    { type: "grpc", msg: big },
+  ]);
 });

@@ -1,15 +1,15 @@
 /**
- * The main-thread half of one gRPC call: admits it, decodes requests and
- * posts them to the replica, and turns the replica's replies into grpc-js
- * responses.
+ * The grpc-js half of one gRPC call: admits it, posts its request bytes to
+ * the replica as they came (the replica decodes them:
+ * src/grpc/common/message_codec.ts), and turns the replica's replies (the
+ * response bytes it encoded) into grpc-js responses.
  *
  * @module
  */
 
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
-import type { Buffer } from "node:buffer";
-import { decodeMessage, encodeMessage } from "./codec.ts";
+import { Buffer } from "node:buffer";
 import { Code } from "../common/grpc_error.ts";
 import { metadataToRecord, recordToMetadata } from "./grpcjs_metadata.ts";
 import { isRefusal } from "../common/protocol.ts";
@@ -88,10 +88,9 @@ export class CallBridge {
 
   /**
    * Admits the call and posts its start. For unary and server-streaming
-   * calls, pass the request: it is decoded before admission, and the input
-   * is ended after it.
+   * calls, pass the request: the input is ended after it.
    *
-   * @returns false when the call already ended (refused or bad request)
+   * @returns false when the call already ended (refused)
    */
   start(request?: Uint8Array): boolean {
     const { api, method, kind, implemented, backend } = this.#route;
@@ -101,14 +100,6 @@ export class CallBridge {
         Code.UNIMPLEMENTED,
         `Method "${name}" is not implemented by the handler of API "${api}"`,
       );
-    }
-    let decoded: unknown;
-    if (request !== undefined) {
-      try {
-        decoded = decodeMessage(method.input, request);
-      } catch (err) {
-        return this.#end(Code.INVALID_ARGUMENT, (err as Error).message);
-      }
     }
     const metadata = metadataToRecord(this.#call.metadata);
     const peer = peerAddress(this.#call.getPeer?.());
@@ -147,27 +138,21 @@ export class CallBridge {
       lease.post({
         type: "grpc.message",
         callId: lease.callId,
-        message: decoded,
+        message: request,
       });
       lease.post({ type: "grpc.end", callId: lease.callId });
     }
     return true;
   }
 
-  /** Decodes and forwards one streamed request message. */
+  /** Forwards one streamed request message. */
   request(bytes: Uint8Array): void {
     if (this.#finished || this.#lease === null) return;
-    try {
-      const message = decodeMessage(this.#route.method.input, bytes);
-      this.#lease.post({
-        type: "grpc.message",
-        callId: this.#lease.callId,
-        message,
-      });
-    } catch (err) {
-      this.#end(Code.INVALID_ARGUMENT, (err as Error).message);
-      this.#postCancel();
-    }
+    this.#lease.post({
+      type: "grpc.message",
+      callId: this.#lease.callId,
+      message: bytes,
+    });
   }
 
   /** Forwards the client's half-close. */
@@ -190,22 +175,17 @@ export class CallBridge {
     }
     if (this.#finished) return;
     if (msg.type === "grpc.header") return this.#sendHeader(msg.metadata);
-    let bytes: Buffer;
-    try {
-      bytes = encodeMessage(this.#route.method.output, msg.message);
-    } catch (err) {
-      const { method, logger, api } = this.#route;
-      const details =
-        `Handler method "${method.parent.typeName}/${method.name}" returned an invalid ${method.output.typeName}: ${
-          (err as Error).message
-        }`;
-      logger.error(details, { api, request_id: this.#requestId });
-      this.#end(Code.INTERNAL, details);
+    const bytes = msg.message;
+    if (!(bytes instanceof Uint8Array)) {
+      // The replica encodes; the serving process checks it sent bytes.
+      this.#end(Code.INTERNAL, "The replica sent a response that is not bytes");
       this.#postCancel();
       return;
     }
     this.#sendHeader({});
-    this.#sink.sendMessage(bytes);
+    this.#sink.sendMessage(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    );
   }
 
   #sendHeader(metadata: GrpcMetadata): void {

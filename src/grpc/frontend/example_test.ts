@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Handler } from "../../../examples/grpc/handler.ts";
 import { compileProto } from "../build/proto_compile.ts";
 import { loadRegistry } from "../common/registry.ts";
+import { methodCodecs } from "../common/message_codec.ts";
 import { startGrpcServer } from "./grpc_server.ts";
 import { FakeBackend, MemoryLogger, PROJECT } from "../_testing.ts";
 import { once } from "./_test_client.ts";
@@ -25,8 +26,11 @@ Deno.test("examples/grpc serves all four kinds next to another API on one port",
   const otherSet = await compileProto(PROJECT, "other.proto");
   const ctx = { logger: { info() {} } } as never;
   const backends: Record<string, FakeBackend> = {
-    "grpc-echo": new FakeBackend(new Handler({ prefix: "> " }, ctx)),
-    other: new FakeBackend(new Other()),
+    "grpc-echo": new FakeBackend(
+      new Handler({ prefix: "> " }, ctx),
+      methodCodecs(echoSet, "echo.proto"),
+    ),
+    other: new FakeBackend(new Other(), methodCodecs(otherSet, "other.proto")),
   };
   const server = await startGrpcServer({
     apis: [

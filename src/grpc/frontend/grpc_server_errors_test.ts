@@ -58,7 +58,9 @@ Deno.test("startGrpcServer() answers INVALID_ARGUMENT for a request that does no
     );
     assert.equal(err.code, Code.INVALID_ARGUMENT);
     assert.match(err.details, /Cannot decode request as test\.v1\.Req/);
-    assert.equal(backend.admitted, 0);
+    // The replica decodes (the bytes pass through): admitted, then released.
+    assert.equal(backend.admitted, 1);
+    assert.equal(backend.inFlight, 0);
   });
 });
 
@@ -143,7 +145,7 @@ Deno.test("startGrpcServer() rejects two APIs that define the same service", asy
       apis: [{ name: "a", ...api }, { name: "b", ...api }],
       host: "127.0.0.1",
       port: 0,
-      backend: new FakeBackend(new TestHandler()),
+      backend: new FakeBackend(new TestHandler(), () => undefined),
       logger: new MemoryLogger(),
       health: { isServing: () => true },
     }),

@@ -23,6 +23,7 @@ import type {
   GrpcToReplica,
 } from "../common/protocol.ts";
 import type { GrpcCallInfo } from "../common/call_info.ts";
+import type { MethodCodec } from "../common/message_codec.ts";
 import type { Batcher } from "../../replica/batcher.ts";
 import { withRequest } from "../../replica/request_context.ts";
 import { isSampled, parseTraceparent } from "../../edge/trace.ts";
@@ -45,6 +46,11 @@ export interface ReplicaCallOptions {
   batcherFor?(method: string, fn: Method): Batcher<GrpcCallInfo>;
   /** Records the call's spans when tracing is on. */
   tracer?: SpanRecorder;
+  /**
+   * The RPC's codec when messages come and go as protobuf bytes; without
+   * it they are message objects.
+   */
+  codec?: MethodCodec;
 }
 
 const DEADLINE_SLACK_MS = 100;
@@ -211,6 +217,22 @@ export class ReplicaCall {
     }
   }
 
+  /** Takes one inbound message (decoded first when the call has a codec). */
+  receive(message: unknown): void {
+    const codec = this.#opts.codec;
+    if (codec === undefined) return this.input.push(message);
+    if (!(message instanceof Uint8Array)) {
+      return this.abort(Code.INTERNAL, "Request message is not bytes");
+    }
+    let decoded: unknown;
+    try {
+      decoded = codec.decode(message);
+    } catch (err) {
+      return this.abort(Code.INVALID_ARGUMENT, (err as Error).message);
+    }
+    this.input.push(decoded);
+  }
+
   /**
    * Handles `grpc.cancel`. The client cancels at its deadline slightly
    * before ours (ours counts from when the request arrived), so a cancel
@@ -257,6 +279,8 @@ export class ReplicaCall {
 
   #send(message: unknown, name: string): void {
     if (this.#finished) return;
+    const codec = this.#opts.codec;
+    if (codec !== undefined) message = this.#encode(codec, message, name);
     this.#flushHeader();
     const callId = this.#opts.start.callId;
     try {
@@ -267,6 +291,20 @@ export class ReplicaCall {
           (err as Error).message
         }`,
       );
+    }
+  }
+
+  /** The response's bytes; a value that does not fit ends the call INTERNAL. */
+  #encode(codec: MethodCodec, message: unknown, name: string): Uint8Array {
+    try {
+      return codec.encode(message);
+    } catch (err) {
+      const details =
+        `Handler method "${name}" returned an invalid ${codec.outputName}: ${
+          (err as Error).message
+        }`;
+      this.#opts.logError(details, err, this.#opts.start.callId);
+      throw new GrpcError(Code.INTERNAL, details);
     }
   }
 

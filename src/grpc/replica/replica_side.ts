@@ -7,6 +7,7 @@
 
 import { ReplicaCall, type ReplicaCallOptions } from "./replica_call.ts";
 import type { GrpcFromReplica, GrpcToReplica } from "../common/protocol.ts";
+import type { MethodCodecs } from "../common/message_codec.ts";
 
 /** What the core's replica gives the gRPC side. */
 export interface GrpcReplicaSideOptions {
@@ -27,6 +28,11 @@ export interface GrpcReplicaSideOptions {
   batcherFor?: ReplicaCallOptions["batcherFor"];
   /** Records each call's spans when tracing is on. */
   tracer?: ReplicaCallOptions["tracer"];
+  /**
+   * The API's codecs, when messages arrive and leave as protobuf bytes (the
+   * gRPC port); absent when they are message objects (the HTTP door).
+   */
+  codecs?: MethodCodecs;
 }
 
 /** The replica end, fed by the core with every `grpc.*` message. */
@@ -63,13 +69,17 @@ export function createGrpcReplicaSide(
       switch (msg.type) {
         case "grpc.start": {
           if (calls.has(msg.callId)) return;
-          const call = new ReplicaCall({ ...opts, start: msg });
+          const call = new ReplicaCall({
+            ...opts,
+            start: msg,
+            codec: opts.codecs?.(msg.method),
+          });
           calls.set(msg.callId, call);
           void call.run().finally(() => calls.delete(msg.callId));
           return;
         }
         case "grpc.message":
-          return calls.get(msg.callId)?.input.push(msg.message);
+          return calls.get(msg.callId)?.receive(msg.message);
         case "grpc.end":
           return calls.get(msg.callId)?.input.end();
         case "grpc.cancel":

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file echo.proto.
  */
 export const file_echo: GenFile = /*@__PURE__*/
-  fileDesc("CgplY2hvLnByb3RvEghiZW5jaC52MSIbCgtFY2hvUmVxdWVzdBIMCgR0ZXh0GAEgASgJIhkKCUVjaG9SZXBseRIMCgR0ZXh0GAEgASgJMjkKBEVjaG8SMQoDU2F5EhUuYmVuY2gudjEuRWNob1JlcXVlc3QaEy5iZW5jaC52MS5FY2hvUmVwbHliBnByb3RvMw");
+  fileDesc("CgplY2hvLnByb3RvEghiZW5jaC52MSIbCgtFY2hvUmVxdWVzdBIMCgR0ZXh0GAEgASgJIhkKCUVjaG9SZXBseRIMCgR0ZXh0GAEgASgJMnEKBEVjaG8SMQoDU2F5EhUuYmVuY2gudjEuRWNob1JlcXVlc3QaEy5iZW5jaC52MS5FY2hvUmVwbHkSNgoGU3RyZWFtEhUuYmVuY2gudjEuRWNob1JlcXVlc3QaEy5iZW5jaC52MS5FY2hvUmVwbHkwAWIGcHJvdG8z");
 
 /**
  * @generated from message bench.v1.EchoRequest
@@ -47,7 +47,7 @@ export const EchoReplySchema: GenMessage<EchoReply> = /*@__PURE__*/
   messageDesc(file_echo, 1);
 
 /**
- * Unary echo for the gRPC benchmark.
+ * Unary echo and server streaming for the gRPC benchmark.
  *
  * @generated from service bench.v1.Echo
  */
@@ -57,6 +57,16 @@ export const Echo: GenService<{
    */
   say: {
     methodKind: "unary";
+    input: typeof EchoRequestSchema;
+    output: typeof EchoReplySchema;
+  },
+  /**
+   * 100 replies of the request's text (STREAM_REPLIES in handler.ts).
+   *
+   * @generated from rpc bench.v1.Echo.Stream
+   */
+  stream: {
+    methodKind: "server_streaming";
     input: typeof EchoRequestSchema;
     output: typeof EchoReplySchema;
   },
