@@ -483,7 +483,13 @@ export async function prepareModules(
       runtime,
       runtimeLock: await readLock(RUNTIME_LOCK),
     });
-  const cache = handlers.length > 0 ? opts.cache ?? null : null;
+  // Without a lockfile of its own ("lock": false) the packages the cache
+  // step resolves are recorded only in this start's scratch lockfile, which
+  // an entry does not hold: a hit would leave them out of the replicas'
+  // lockfile, and --frozen replicas would refuse them.
+  const cache = handlers.length > 0 && modules.lock !== null
+    ? opts.cache ?? null
+    : null;
   const hit = cache ? await cache.lookup(await cacheKey()) : null;
   const prepared = hit && (hit.checked || opts.noCheck) ? hit : null;
 

@@ -15,7 +15,9 @@
  * SHA-256 of their contents: it is used only when that digest still
  * matches and every file it names in Deno's cache (npm package folders,
  * remote modules) still exists. Any change to one of those files, even one
- * that adds an import, changes the digest, so the steps run again.
+ * that adds an import, changes the digest, so the steps run again. A
+ * project without a lockfile of its own (`"lock": false`) is never cached:
+ * its resolved packages live only in one start's scratch lockfile.
  *
  * Entries are written only after every step succeeded (a type error is
  * never cached), atomically (a temporary file renamed), readable by the
