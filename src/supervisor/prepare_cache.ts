@@ -21,8 +21,8 @@
  *
  * Entries are written only after every step succeeded (a type error is
  * never cached), atomically (a temporary file renamed), readable by the
- * user alone; an entry not owned by this user or writable by others is
- * ignored. An entry grants replicas read access to the paths it lists, so
+ * user alone; an entry not owned by this user or writable by others, a
+ * link, or one that names another key than its file name is ignored. An entry grants replicas read access to the paths it lists, so
  * the cache is as trusted as Deno's own cache beside it (SECURITY.md).
  *
  * @module
@@ -31,7 +31,7 @@
 import { join } from "node:path";
 
 /** Bumped whenever the entry format or what the key covers changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /**
  * Where entries live: `$CORTEX_PREPARE_CACHE`, else
@@ -61,6 +61,12 @@ export interface PreparedEntry {
 
 interface StoredEntry extends PreparedEntry {
   format: number;
+  /**
+   * The key it was stored under: an entry copied, moved or linked to
+   * another project's name (by whoever can write the directory) is not
+   * that project's.
+   */
+  key: string;
   /** SHA-256 of `files`' paths and contents. */
   digest: string;
 }
@@ -161,13 +167,15 @@ export class PrepareCache {
     const path = this.#path(key);
     let stored: StoredEntry;
     try {
-      if (!(await trusted(await Deno.stat(path)))) return null;
+      // lstat: a link is not an entry, whatever it points to.
+      if (!(await trusted(await Deno.lstat(path)))) return null;
       stored = JSON.parse(await Deno.readTextFile(path));
     } catch {
       return null;
     }
     if (
-      stored?.format !== FORMAT || !Array.isArray(stored.files) ||
+      stored?.format !== FORMAT || stored.key !== key ||
+      !Array.isArray(stored.files) ||
       !Array.isArray(stored.cached) || typeof stored.packages !== "object" ||
       stored.packages === null
     ) return null;
@@ -197,7 +205,7 @@ export class PrepareCache {
   ): Promise<void> {
     const digest = await digestFiles(entry.files);
     if (digest === null || (before !== undefined && digest !== before)) return;
-    const stored: StoredEntry = { format: FORMAT, digest, ...entry };
+    const stored: StoredEntry = { format: FORMAT, key, digest, ...entry };
     try {
       await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
     } catch {
