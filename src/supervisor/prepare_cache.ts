@@ -11,7 +11,8 @@
  * compiler options), the project's lockfile and the runtime's deno.json and
  * deno.lock. The entry then lists every local file of the handlers' module
  * graphs as `deno check` sees them (the handlers, what they import, the
- * runtime's mod.ts and what it imports, byte-imported files) and the
+ * runtime's mod.ts and what it imports, byte-imported files, the files
+ * `compilerOptions.types` names) and the
  * SHA-256 of their contents: it is used only when that digest still
  * matches and every file it names in Deno's cache (npm package folders,
  * remote modules) still exists. Any change to one of those files, even one

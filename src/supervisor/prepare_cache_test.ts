@@ -253,3 +253,25 @@ Deno.test("prepare cache: an entry moved or linked to another project's name is 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("prepare cache: a file deno.json's compilerOptions.types names is part of the digest (an edit to it is checked)", async () => {
+  await withProject({
+    "globals.d.ts": "declare const LIMIT: number;\n",
+    "handler.ts": "export const n: number = LIMIT;\n" +
+      "export class Handler { handleGet() { return n; } }\n",
+  }, async ({ dir, prepare }) => {
+    await Deno.writeTextFile(
+      join(dir, "deno.json"),
+      JSON.stringify({
+        compilerOptions: { types: ["./globals.d.ts"] },
+      }),
+    );
+    await prepare();
+    assert.equal((await prepare()).fromCache, true);
+    await Deno.writeTextFile(
+      join(dir, "globals.d.ts"),
+      "declare const LIMIT: string;\n",
+    );
+    await assert.rejects(prepare(), /Type check failed[^]*TS2322/);
+  });
+});
