@@ -2,7 +2,9 @@
  * The prepare cache through `cortex serve` (issue 17): a second start of an
  * unchanged project skips deno cache/info/check (the supervisor says so),
  * with the supervisor's own narrow permissions; a handler edited into a type
- * error after that cached good start is refused as before.
+ * error after that cached good start is refused as before; a project without
+ * a lockfile of its own (`"lock": false`) keeps its npm packages on every
+ * start.
  */
 
 import assert from "node:assert/strict";
@@ -63,4 +65,50 @@ Deno.test("prepare cache: the second start reuses the checked graph; a type erro
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+// An npm package in no lockfile of the runtime (the first start fetches it
+// from the npm registry when Deno's cache does not have it).
+const SEEDRANDOM = "npm:seedrandom@3.0.5";
+
+Deno.test({
+  name:
+    'prepare cache: a project with "lock": false keeps its npm packages on a cached start',
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "cortex_prepare_e2e_" });
+    const project = join(root, "hello");
+    const env = { CORTEX_PREPARE_CACHE: join(root, "cache") };
+    try {
+      const cp = new Deno.Command("cp", {
+        args: ["-R", example("hello"), project],
+      });
+      assert.equal((await cp.output()).code, 0);
+      // Without a lockfile of its own, the packages the cache step resolved
+      // live only in that start's scratch lockfile.
+      await Deno.writeTextFile(join(project, "deno.json"), '{"lock": false}');
+      const handler = join(project, "handler.ts");
+      await Deno.writeTextFile(
+        handler,
+        `import seedrandom from "${SEEDRANDOM}";\n` +
+          (await Deno.readTextFile(handler)).replace(
+            "return { labels: this.#labels };",
+            'return { labels: this.#labels, n: seedrandom("x")() };',
+          ),
+      );
+      for (const start of ["first", "second"]) {
+        await withServer(project, { env }, async (s) => {
+          const res = await fetch(`${s.url}/hello`);
+          const body = await res.json();
+          assert.equal(
+            res.status,
+            200,
+            `${start} start: ${JSON.stringify(body)}`,
+          );
+          assert.equal(typeof body.n, "number", `${start} start`);
+        });
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
 });

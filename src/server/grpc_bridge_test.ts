@@ -292,6 +292,45 @@ Deno.test("grpc bridge: over the limit, and for an unknown API → UNAVAILABLE",
   }
 });
 
+Deno.test("grpc bridge: a replica's replies to a call another replica holds reach nothing", async () => {
+  const t = await setUp();
+  try {
+    t.replica.hold = true;
+    const held = t.call("held");
+    await until(
+      "the call to reach the replica",
+      () => leaseIds(t.replica, "grpc.end").length === 1,
+    );
+    const id = leaseIds(t.replica, "grpc.start")[0]!;
+    // Another replica (of this API or another) answers and ends that call.
+    const other = { id: "other-1" } as unknown as Replica;
+    t.pools.deliver({
+      type: "grpc.message",
+      callId: id,
+      message: new TextEncoder().encode("forged"),
+    }, other);
+    t.pools.deliver(
+      { type: "grpc.done", callId: id, code: 0, details: "" },
+      other,
+    );
+    const early = await Promise.race([
+      held.result,
+      new Promise((r) => setTimeout(() => r("still open"), 100)),
+    ]);
+    assert.equal(early, "still open");
+    assert.equal(t.admission.inFlight, 1);
+    t.replica.answer(id);
+    const { done, messages } = await held.result;
+    assert.equal((done as { code: number }).code, 0);
+    assert.deepEqual(
+      messages.map((m) => (m as { text: string }).text),
+      ["HELD"],
+    );
+  } finally {
+    await t.tearDown();
+  }
+});
+
 Deno.test("grpc bridge: a replica dying during a call → UNAVAILABLE naming the reason", async () => {
   const t = await setUp();
   try {

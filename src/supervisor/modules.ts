@@ -210,11 +210,54 @@ export async function readProjectModules(
   return {
     imports: absolute(map.imports, mapBase, `${mapFile}: "imports"`),
     scopes,
-    compilerOptions: (options ?? {}) as Record<string, unknown>,
+    compilerOptions: withAbsoluteTypes(
+      (options ?? {}) as Record<string, unknown>,
+      base,
+    ),
     lock: lockPath,
     frozen: typeof lock === "object" && lock !== null &&
       (lock as { frozen?: unknown }).frozen === true,
   };
+}
+
+/**
+ * `compilerOptions` with its relative "types" entries resolved against the
+ * project's deno.json: the check runs with a config file in the scratch
+ * root, against which Deno would resolve them.
+ */
+function withAbsoluteTypes(
+  options: Record<string, unknown>,
+  base: URL,
+): Record<string, unknown> {
+  if (!Array.isArray(options.types)) return options;
+  const types = options.types.map((t) =>
+    typeof t === "string" && RELATIVE.test(t)
+      ? fileURLToPath(new URL(t, base))
+      : t
+  );
+  return { ...options, types };
+}
+
+/**
+ * The local files the "types" of `compilerOptions` name (absolute paths
+ * and `file:` URLs, as {@linkcode readProjectModules} leaves them): the
+ * type check reads them, though they are in no module graph.
+ */
+export function localTypeFiles(
+  compilerOptions: Record<string, unknown>,
+): string[] {
+  const types = Array.isArray(compilerOptions.types)
+    ? compilerOptions.types
+    : [];
+  return types.flatMap((t) =>
+    typeof t !== "string"
+      ? []
+      : t.startsWith("file:")
+      ? [fileURLToPath(t)]
+      : t.startsWith("/")
+      ? [t]
+      : []
+  );
 }
 
 /**
@@ -483,7 +526,13 @@ export async function prepareModules(
       runtime,
       runtimeLock: await readLock(RUNTIME_LOCK),
     });
-  const cache = handlers.length > 0 ? opts.cache ?? null : null;
+  // Without a lockfile of its own ("lock": false) the packages the cache
+  // step resolves are recorded only in this start's scratch lockfile, which
+  // an entry does not hold: a hit would leave them out of the replicas'
+  // lockfile, and --frozen replicas would refuse them.
+  const cache = handlers.length > 0 && modules.lock !== null
+    ? opts.cache ?? null
+    : null;
   const hit = cache ? await cache.lookup(await cacheKey()) : null;
   const prepared = hit && (hit.checked || opts.noCheck) ? hit : null;
 
@@ -518,6 +567,12 @@ export async function prepareModules(
   // same after the check (a file edited during the start is not cached).
   const graph = cache
     ? await checkedGraphFiles(handlers, importMap, scratchRoot, lockText, opts)
+      .then(({ files, remote }) => ({
+        files: [
+          ...new Set([...files, ...localTypeFiles(modules.compilerOptions)]),
+        ].sort(),
+        remote,
+      }))
       .catch(() => null)
     : null;
   const before = graph ? await digestFiles(graph.files) : null;

@@ -11,16 +11,19 @@
  * compiler options), the project's lockfile and the runtime's deno.json and
  * deno.lock. The entry then lists every local file of the handlers' module
  * graphs as `deno check` sees them (the handlers, what they import, the
- * runtime's mod.ts and what it imports, byte-imported files) and the
+ * runtime's mod.ts and what it imports, byte-imported files, the files
+ * `compilerOptions.types` names) and the
  * SHA-256 of their contents: it is used only when that digest still
  * matches and every file it names in Deno's cache (npm package folders,
  * remote modules) still exists. Any change to one of those files, even one
- * that adds an import, changes the digest, so the steps run again.
+ * that adds an import, changes the digest, so the steps run again. A
+ * project without a lockfile of its own (`"lock": false`) is never cached:
+ * its resolved packages live only in one start's scratch lockfile.
  *
  * Entries are written only after every step succeeded (a type error is
  * never cached), atomically (a temporary file renamed), readable by the
- * user alone; an entry not owned by this user or writable by others is
- * ignored. An entry grants replicas read access to the paths it lists, so
+ * user alone; an entry not owned by this user or writable by others, a
+ * link, or one that names another key than its file name is ignored. An entry grants replicas read access to the paths it lists, so
  * the cache is as trusted as Deno's own cache beside it (SECURITY.md).
  *
  * @module
@@ -29,7 +32,7 @@
 import { join } from "node:path";
 
 /** Bumped whenever the entry format or what the key covers changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /**
  * Where entries live: `$CORTEX_PREPARE_CACHE`, else
@@ -59,6 +62,12 @@ export interface PreparedEntry {
 
 interface StoredEntry extends PreparedEntry {
   format: number;
+  /**
+   * The key it was stored under: an entry copied, moved or linked to
+   * another project's name (by whoever can write the directory) is not
+   * that project's.
+   */
+  key: string;
   /** SHA-256 of `files`' paths and contents. */
   digest: string;
 }
@@ -162,13 +171,15 @@ export class PrepareCache {
     const path = this.#path(key);
     let stored: StoredEntry;
     try {
-      if (!(await trusted(await Deno.stat(path)))) return null;
+      // lstat: a link is not an entry, whatever it points to.
+      if (!(await trusted(await Deno.lstat(path)))) return null;
       stored = JSON.parse(await Deno.readTextFile(path));
     } catch {
       return null;
     }
     if (
-      stored?.format !== FORMAT || !Array.isArray(stored.files) ||
+      stored?.format !== FORMAT || stored.key !== key ||
+      !Array.isArray(stored.files) ||
       !Array.isArray(stored.cached) || typeof stored.packages !== "object" ||
       stored.packages === null
     ) return null;
@@ -195,7 +206,7 @@ export class PrepareCache {
   ): Promise<void> {
     const digest = await digestFiles(entry.files);
     if (digest === null || (before !== undefined && digest !== before)) return;
-    const stored: StoredEntry = { format: FORMAT, digest, ...entry };
+    const stored: StoredEntry = { format: FORMAT, key, digest, ...entry };
     try {
       await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
     } catch {

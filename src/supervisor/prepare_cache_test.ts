@@ -199,3 +199,79 @@ Deno.test("PrepareCache: nothing stored for a file changed during the steps; an 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("prepare cache: an entry moved or linked to another project's name is ignored (the type check of that project runs)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "cortex_prepared_" });
+  const cache = new PrepareCache(join(root, "cache"));
+  const scratch = () => Deno.makeTempDir({ dir: root });
+  const names = () => [...Deno.readDirSync(cache.dir)].map((e) => e.name);
+  try {
+    const a = join(root, "a");
+    const b = join(root, "b");
+    for (const dir of [a, b]) {
+      await Deno.mkdir(dir);
+      await Deno.writeTextFile(
+        join(dir, "handler.ts"),
+        'import data from "./data.bin" with { type: "bytes" };\n' +
+          "export class Handler { handleGet() { return data.length; } }\n",
+      );
+      await Deno.writeTextFile(join(dir, "data.bin"), dir);
+    }
+    await prepareModules(projectOf(a), await scratch(), { cache });
+    const [entryA] = names();
+    await prepareModules(projectOf(b), await scratch(), { cache });
+    const entryB = names().find((n) => n !== entryA)!;
+    // Project a's handler no longer type-checks; whoever can write the
+    // cache directory (not the user alone: a directory they made, a shared
+    // $XDG_CACHE_HOME) puts project b's good entry, still owned by the user
+    // and mode 0600, under project a's name.
+    await Deno.writeTextFile(
+      join(a, "handler.ts"),
+      'export const n: number = "one";\nexport class Handler {}\n',
+    );
+    for (const plant of ["rename", "symlink"] as const) {
+      await Deno.remove(join(cache.dir, entryA!)).catch(() => {});
+      if (plant === "rename") {
+        await Deno.copyFile(
+          join(cache.dir, entryB),
+          join(cache.dir, `copy.json`),
+        );
+        await Deno.rename(
+          join(cache.dir, "copy.json"),
+          join(cache.dir, entryA!),
+        );
+      } else {
+        await Deno.symlink(join(cache.dir, entryB), join(cache.dir, entryA!));
+      }
+      await assert.rejects(
+        prepareModules(projectOf(a), await scratch(), { cache }),
+        /Type check failed for API "api0"[^]*TS2322/,
+        plant,
+      );
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("prepare cache: a file deno.json's compilerOptions.types names is part of the digest (an edit to it is checked)", async () => {
+  await withProject({
+    "globals.d.ts": "declare const LIMIT: number;\n",
+    "handler.ts": "export const n: number = LIMIT;\n" +
+      "export class Handler { handleGet() { return n; } }\n",
+  }, async ({ dir, prepare }) => {
+    await Deno.writeTextFile(
+      join(dir, "deno.json"),
+      JSON.stringify({
+        compilerOptions: { types: ["./globals.d.ts"] },
+      }),
+    );
+    await prepare();
+    assert.equal((await prepare()).fromCache, true);
+    await Deno.writeTextFile(
+      join(dir, "globals.d.ts"),
+      "declare const LIMIT: string;\n",
+    );
+    await assert.rejects(prepare(), /Type check failed[^]*TS2322/);
+  });
+});

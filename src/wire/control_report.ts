@@ -30,9 +30,15 @@ export async function writeControlReport(
   await Deno.rename(`${path}.tmp`, path);
 }
 
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 &&
+    (value as number) <= 65535;
+}
+
 /**
- * Reads the report (supervisor side): null while it is not there yet;
- * throws on anything else (e.g. no permission).
+ * Reads the report (supervisor side): null while it is not there yet or
+ * is not a report (a field that is not a TCP port number); throws on
+ * anything else (e.g. no permission).
  */
 export async function readControlReport(
   path: string,
@@ -46,10 +52,9 @@ export async function readControlReport(
   }
   try {
     const { port, httpPort, grpcPort } = JSON.parse(text);
-    if (
-      typeof port === "number" && typeof httpPort === "number" &&
-      typeof grpcPort === "number"
-    ) {
+    // The supervisor puts these in the gRPC process's --allow-net and its
+    // bind address, and the state file's URL: TCP ports only.
+    if (isPort(port) && isPort(httpPort) && isPort(grpcPort)) {
       return { port, httpPort, grpcPort };
     }
   } catch {

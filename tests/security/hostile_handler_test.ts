@@ -136,6 +136,40 @@ Deno.test("security: forged runtime frames reach nothing or get the hostile repl
   });
 });
 
+Deno.test("security: a handler cannot write what decides what replicas load or may read (scratch root, control report, another replica's scratch, the prepare cache)", async () => {
+  const cache = await Deno.makeTempDir({ prefix: "cortex_hostile_cache_" });
+  try {
+    await withServer(
+      PAIR,
+      { env: { CORTEX_PREPARE_CACHE: cache } },
+      async ({ url }) => {
+        const res = await fetch(
+          `${url}/hostile?attack=write-runtime-files&cache=${
+            encodeURIComponent(cache)
+          }`,
+        );
+        assert.equal(res.status, 200);
+        const { results } = await res.json() as {
+          results: Record<string, string>;
+        };
+        // Its own scratch directory is writable: the attempts below ran.
+        assert.equal(results["own scratch"], "ok");
+        const outside = Object.entries(results)
+          .filter(([what]) => what !== "own scratch");
+        assert.equal(outside.length, 14);
+        for (const [what, result] of outside) {
+          assert.equal(result, "NotCapable", what);
+        }
+        const planted = [...Deno.readDirSync(cache)]
+          .filter((e) => e.name.startsWith("planted"));
+        assert.deepEqual(planted, []);
+      },
+    );
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
 for (const attack of ["spin", "alloc", "alloc-external"] as const) {
   Deno.test(`security: a handler that ${attack === "spin" ? "spins forever" : attack === "alloc" ? "allocates heap without bound" : "holds gigabytes of buffers"} is ended and replaced; the other API keeps answering`, async () => {
     await withServer(PAIR, {}, async ({ url, waitForLine }) => {
