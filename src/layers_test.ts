@@ -29,6 +29,8 @@ const SHARED = [
   "log",
   "metrics",
   "trace",
+  // Third-party parsers as local modules (yaml, ignore, dotenv's parse).
+  "vendor",
   "websocket",
 ] as const;
 
@@ -68,6 +70,8 @@ const ALLOWED: Record<string, readonly string[] | "*"> = {
   wire: [...SHARED, "grpc/build"],
   // Shared folders use each other.
   ...Object.fromEntries(SHARED.map((folder) => [folder, SHARED])),
+  // Vendored packages import only their own files.
+  vendor: [],
   // gRPC by side: build time, grpc-js, and the replica's side, which runs in
   // the replica (it uses the replica's batcher and request context).
   "grpc/build": SHARED,

@@ -1,9 +1,10 @@
 /**
- * What the processes of a start load before they serve (issue 17): a
- * replica and the serving process never load the cortex.yaml parser (npm
- * "yaml", ~35 ms and ~8 MB each), the serving process not the proto
- * toolchain (only with gRPC APIs), and a replica never loads `node:crypto`
- * (key hashing, loaded only for an API with keys). Walks the modules each
+ * What the processes of a start load before they serve (issue 17): the
+ * supervisor loads no npm package (its parsers are vendored), nor does a
+ * replica of an HTTP API; a replica and the serving process never load the
+ * cortex.yaml parser (npm "yaml", ~35 ms and ~8 MB each), the serving
+ * process not the proto toolchain (only with gRPC APIs), and a replica never
+ * loads `node:crypto` (key hashing, loaded only for an API with keys). Walks the modules each
  * entry loads when it starts: its static imports, not type-only ones and not
  * `import()`s, which load when called.
  */
@@ -62,9 +63,10 @@ function reaching(chains: Map<string, string[]>, pattern: RegExp): string[] {
     );
 }
 
-const YAML = /^npm:\/?yaml@/;
+/** The cortex.yaml parser (npm "yaml", vendored in src/vendor/yaml/). */
+const YAML = /\/src\/vendor\/yaml\//;
 
-Deno.test("start imports: a replica loads neither the YAML parser nor node:crypto", async () => {
+Deno.test("start imports: a replica loads neither the YAML parser, node:crypto nor an npm package", async () => {
   const chains = await loadedAtStart("src/replica/process_main.ts");
   // The walk sees the replica's runtime (else it proves nothing).
   assert.ok(
@@ -73,6 +75,9 @@ Deno.test("start imports: a replica loads neither the YAML parser nor node:crypt
   assert.ok([...chains.keys()].some((s) => s.endsWith("/mod.ts")));
   assert.deepEqual(reaching(chains, YAML), []);
   assert.deepEqual(reaching(chains, /^node:crypto$/), []);
+  // The protobuf runtime (replica_grpc.ts) loads only for a gRPC API: the
+  // first npm package of a process costs ~20 ms of its start.
+  assert.deepEqual(reaching(chains, /^npm:/), []);
 });
 
 Deno.test("start imports: the serving process loads neither the YAML parser nor the proto toolchain", async () => {
@@ -86,6 +91,17 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
   assert.ok(
     [...run.keys()].some((s) => s.endsWith("/src/server/project_server.ts")),
   );
+});
+
+Deno.test("start imports: the supervisor loads no npm package", async () => {
+  // Deno's npm layer costs ~30 ms of the first npm package a process loads:
+  // the parsers the supervisor needs are vendored as local modules instead.
+  const chains = await loadedAtStart("cli.ts");
+  assert.ok(
+    [...chains.keys()].some((s) => s.endsWith("/src/supervisor/supervise.ts")),
+  );
+  assert.deepEqual(reaching(chains, /^npm:/), []);
+  assert.notDeepEqual(reaching(chains, YAML), []);
 });
 
 Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {

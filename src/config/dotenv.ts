@@ -6,7 +6,8 @@
  * @module
  */
 
-import { parse } from "dotenv";
+// @ts-types="../vendor/dotenv/parse.d.ts"
+import { parse } from "../vendor/dotenv/parse.mjs";
 import { join } from "node:path";
 import { IssueList } from "./config_error.ts";
 

@@ -6,7 +6,8 @@
  * @module
  */
 
-import ignore, { type Ignore } from "ignore";
+// @ts-types="../vendor/ignore/index.d.ts"
+import ignore, { type Ignore } from "../vendor/ignore/index.mjs";
 import { isAbsolute, join, relative, sep } from "node:path";
 
 /** File names that are never project files at the top level. */

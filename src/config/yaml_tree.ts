@@ -6,6 +6,7 @@
  * @module
  */
 
+// @ts-types="../vendor/yaml/dist/index.d.ts"
 import {
   isAlias,
   isMap,
@@ -15,7 +16,7 @@ import {
   LineCounter,
   type Node as YNode,
   parseDocument,
-} from "yaml";
+} from "../vendor/yaml/browser/index.js";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
 
 /** A scalar as the YAML 1.2 core schema reads it. */

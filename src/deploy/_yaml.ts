@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { parse, parseAllDocuments, stringify } from "yaml";
+// @ts-types="../vendor/yaml/dist/index.d.ts"
+import {
+  parse,
+  parseAllDocuments,
+  stringify,
+} from "../vendor/yaml/browser/index.js";
 
 /**
  * Serialises a value as one YAML document.

@@ -4,8 +4,7 @@
  * echo written against Deno's Request/Response alone
  * (`deno task bench:stages`). Requests are built in memory: what Deno.serve
  * itself costs per request (connection, parsing, writing) is not here; take
- * it from `deno task bench` (raw Deno.serve at 1 connection). Needs
- * --allow-env: the YAML parser behind parseApiConfigs reads LOG_TOKENS.
+ * it from `deno task bench` (raw Deno.serve at 1 connection).
  *
  * @module
  */

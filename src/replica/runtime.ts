@@ -58,7 +58,6 @@ import { SpanRecorder } from "../trace/recorder.ts";
 import { nowMs, refusedSpan } from "../trace/span.ts";
 import { parentOf } from "../edge/trace.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
-import { ReplicaGrpc } from "./replica_grpc.ts";
 import { ProxiedControl } from "./control_client.ts";
 import { Edge } from "../edge/edge.ts";
 import { ReplicaCore, SLOT } from "./replica_core.ts";
@@ -317,8 +316,10 @@ export async function startReplica(
   }
   const handler = await core.construct();
 
+  // replica_grpc.ts loads the protobuf runtime, an npm package: the first
+  // one a process loads costs ~20 ms of its start, so only gRPC APIs do.
   const grpc = api.handler.protobufPath
-    ? new ReplicaGrpc({
+    ? new (await import("./replica_grpc.ts")).ReplicaGrpc({
       handler,
       post,
       logger: base,

@@ -47,9 +47,6 @@ export const SERVER_ENV = [
   "CORTEX_METRICS_KEYS",
   "CORTEX_CONTROL_TOKEN",
   "NO_COLOR",
-  // Read by the npm "yaml" package on every parse.
-  "LOG_TOKENS",
-  "LOG_STREAM",
   // grpc-js runs in the serving process of a compiled binary.
   ...GRPC_ENV,
   // Tracing (src/trace/config.ts): on, and where spans go.

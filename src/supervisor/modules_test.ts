@@ -117,17 +117,20 @@ Deno.test("readProjectModules(): a broken deno.json is an error naming it", asyn
 Deno.test("serveImportMap(): handlers get cortex and the protobuf runtime; the runtime's imports stay in its scope", async () => {
   const runtime = await runtimeImports();
   assert.ok(runtime.cortex?.endsWith("/mod.ts"));
-  assert.equal(runtime.yaml, "npm:yaml@2.9.1");
+  assert.equal(runtime["@grpc/grpc-js"], "npm:@grpc/grpc-js@1.14.7");
   const map = serveImportMap(runtime, "/srv/app", {
     imports: { zod: "npm:zod@3" },
     scopes: {},
   });
   assert.deepEqual(Object.keys(map.imports), HANDLER_IMPORTS);
   assert.equal(map.imports.cortex, runtime.cortex);
-  assert.equal(map.imports.yaml, undefined);
+  assert.equal(map.imports["@grpc/grpc-js"], undefined);
   assert.deepEqual(map.scopes["file:///srv/app/"], { zod: "npm:zod@3" });
   const src = new URL("../", import.meta.url).href;
-  assert.equal(map.scopes[src]?.yaml, "npm:yaml@2.9.1");
+  assert.equal(
+    map.scopes[src]?.["@grpc/grpc-js"],
+    "npm:@grpc/grpc-js@1.14.7",
+  );
   assert.equal(
     serveImportMap(runtime, "/srv/app/", { imports: {}, scopes: {} }, "x")
       .imports.cortex,

@@ -96,7 +96,10 @@ export async function prepareKey(inputs: unknown): Promise<string> {
 export async function digestFiles(files: string[]): Promise<string | null> {
   let contents: Uint8Array[];
   try {
-    contents = await Promise.all(files.map((f) => Deno.readFile(f)));
+    // Read one after another, synchronously: ~60 small files take ~1 ms,
+    // and the first parallel async reads of a process cost ~2 ms more
+    // (Deno starts its blocking-I/O threads for them).
+    contents = files.map((f) => Deno.readFileSync(f));
   } catch {
     return null;
   }
@@ -114,9 +117,9 @@ export async function digestFiles(files: string[]): Promise<string | null> {
   return hex(await crypto.subtle.digest("SHA-256", all));
 }
 
-async function exists(path: string): Promise<boolean> {
+function exists(path: string): boolean {
   try {
-    await Deno.stat(path);
+    Deno.statSync(path);
     return true;
   } catch {
     return false;
@@ -180,11 +183,8 @@ export class PrepareCache {
       !Array.isArray(stored.cached) || typeof stored.packages !== "object" ||
       stored.packages === null
     ) return null;
-    const [digest, present] = await Promise.all([
-      digestFiles(stored.files),
-      Promise.all(stored.cached.map(exists)),
-    ]);
-    if (digest !== stored.digest || present.includes(false)) return null;
+    if (!stored.cached.every(exists)) return null;
+    if (await digestFiles(stored.files) !== stored.digest) return null;
     return {
       files: stored.files,
       cached: stored.cached,

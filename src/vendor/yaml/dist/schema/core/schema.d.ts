@@ -1,0 +1,1 @@
+export declare const schema: (import('../types.d.ts').CollectionTag | import('../types.d.ts').ScalarTag)[];

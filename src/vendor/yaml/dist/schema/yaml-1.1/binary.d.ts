@@ -1,0 +1,2 @@
+import type { ScalarTag } from '../types.d.ts';
+export declare const binary: ScalarTag;

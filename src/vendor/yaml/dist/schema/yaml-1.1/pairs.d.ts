@@ -1,0 +1,10 @@
+import type { CreateNodeContext } from '../../doc/createNode.d.ts';
+import type { ParsedNode } from '../../nodes/Node.d.ts';
+import { Pair } from '../../nodes/Pair.d.ts';
+import type { YAMLMap } from '../../nodes/YAMLMap.d.ts';
+import { YAMLSeq } from '../../nodes/YAMLSeq.d.ts';
+import type { Schema } from '../../schema/Schema.d.ts';
+import type { CollectionTag } from '../types.d.ts';
+export declare function resolvePairs(seq: YAMLSeq.Parsed<ParsedNode | Pair<ParsedNode, ParsedNode | null>> | YAMLMap.Parsed, onError: (message: string) => void): YAMLSeq.Parsed<Pair<ParsedNode, ParsedNode | null>>;
+export declare function createPairs(schema: Schema, iterable: unknown, ctx: CreateNodeContext): YAMLSeq<unknown>;
+export declare const pairs: CollectionTag;
