@@ -5,6 +5,7 @@
  */
 
 import type { LoadResult } from "./wrk.ts";
+import type { RunSummary } from "./openloop.ts";
 
 export type { LoadResult };
 
@@ -177,31 +178,13 @@ export interface InferenceResults {
   rss: { model: ReplicaRss; noModel: ReplicaRss };
 }
 
-/** One offered rate against one server in the latency scenario. */
-export interface LatencyPoint {
+/**
+ * One offered rate against one server in the latency scenario: the run's
+ * summary (latencies from each request's intended send time) and CPU shares.
+ */
+export interface LatencyPoint extends RunSummary {
   /** The offered rate as a share of raw `Deno.serve`'s closed-loop maximum. */
   fraction: number;
-  /** Requests intended in the measured window. */
-  requests: number;
-  /** Requests per second scheduled in the measured window. */
-  offeredRps: number;
-  /** Good answers per second in the window. */
-  achievedRps: number;
-  /** From each request's intended send time to its answer. */
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** Non-2xx/3xx answers and failed connections. */
-  errors: number;
-  /** Requests still unanswered at the end: the percentiles are lower bounds. */
-  unfinished: number;
-  /**
-   * The generator's own lateness in sending, median and p99: from when a
-   * request could go out (its intended time, or when a connection became
-   * free) to when it did. Small when the generator kept up with its schedule.
-   */
-  generatorLagP50Ms: number;
-  generatorLagP99Ms: number;
   /**
    * CPU the generator used, as a share of one core over its run, without
    * the time it polled for its next intended send (waiting, not working).
