@@ -192,7 +192,7 @@ Deno.test("replicas run with glibc's mmap threshold fixed (large freed buffers g
     }
     assert.equal(replica.length, 1);
     for (const env of replica) {
-      assert.ok(env.split("\0").includes("MALLOC_MMAP_THRESHOLD_=1048576"));
+      assert.ok(env.split("\0").includes("MALLOC_MMAP_THRESHOLD_=8388608"));
     }
   });
 });

@@ -24,11 +24,13 @@ export interface ReplicaCommand {
  * glibc's allocator of a replica process. By default it raises its mmap
  * threshold after the first large block is freed, so later large blocks
  * (a WASM engine reads its 14 MB `.wasm` into a buffer, V8 copies it) come
- * from the heap and stay resident after they are freed. A fixed 1 MiB
- * threshold gives them back: about 25 MB less per replica with
- * onnxruntime-web (measured, README "Model inference").
+ * from the heap and stay resident after they are freed. A fixed 8 MiB
+ * threshold gives those back (about 25 MB less per replica with
+ * onnxruntime-web, README "Model inference") while request bodies of a few
+ * MiB still come from the heap: at 1 MiB every 1 MiB upload was mapped and
+ * unmapped again, which halved upload throughput (measured).
  */
-export const REPLICA_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "1048576" };
+export const REPLICA_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: "8388608" };
 
 /** A started replica process, not yet told what to run. */
 export interface ReplicaProcess {
