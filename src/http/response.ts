@@ -232,3 +232,16 @@ export function errorResponse(
     ...headers,
   });
 }
+
+/**
+ * 503 for an API whose admission is full (every slot busy and its queue at
+ * its limit), with `retry-after: 1`; the same wherever a request is refused.
+ */
+export function atLimitResponse(api: string): Response {
+  return errorResponse(
+    503,
+    `API "${api}" is at its concurrency and queue limit`,
+    {},
+    { "retry-after": "1" },
+  );
+}

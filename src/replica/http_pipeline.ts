@@ -10,7 +10,7 @@ import type { ApiConfig } from "../config/resolved_config.ts";
 import type { HandlerLogger } from "../handler/handler_context.ts";
 import { isSampled, parseTraceparent } from "../edge/trace.ts";
 import { unsupportedMethod } from "../http/refusals.ts";
-import { errorResponse } from "../http/response.ts";
+import { atLimitResponse, errorResponse } from "../http/response.ts";
 import type { RequestStats } from "../metrics/request_stats.ts";
 import type { Admission } from "./admission.ts";
 import { declaredTooLarge } from "./body_limit.ts";
@@ -390,12 +390,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
           original,
           started,
           requestId,
-          errorResponse(
-            503,
-            `API "${api.name}" is at its concurrency and queue limit`,
-            {},
-            { "retry-after": "1" },
-          ),
+          atLimitResponse(api.name),
           null,
           false,
           undefined,
@@ -479,12 +474,7 @@ export function createHttpPipeline(deps: PipelineDeps) {
           original,
           started,
           requestId,
-          errorResponse(
-            503,
-            `API "${api.name}" is at its concurrency and queue limit`,
-            {},
-            { "retry-after": "1" },
-          ),
+          atLimitResponse(api.name),
         );
       }
       admission.addLoad(slot, 1);

@@ -11,7 +11,7 @@
 
 import type { ApiConfig } from "../config/resolved_config.ts";
 import type { HandlerLogger } from "../handler/handler_context.ts";
-import { errorResponse } from "../http/response.ts";
+import { atLimitResponse, errorResponse } from "../http/response.ts";
 import {
   CLOSE,
   HandlerSocket,
@@ -80,12 +80,7 @@ export class WebSocketSessions {
       );
     }
     if (!deps.admission.tryAdmit()) {
-      return refuse(errorResponse(
-        503,
-        `API "${deps.api.name}" is at its concurrency and queue limit`,
-        {},
-        { "retry-after": "1" },
-      ));
+      return refuse(atLimitResponse(deps.api.name));
     }
     if (!deps.canUpgrade(received)) {
       // A connection of the guarded server (opened before the handler

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { errorResponse } from "../http/response.ts";
+import { atLimitResponse, errorResponse } from "../http/response.ts";
 import {
   BodyTooLarge,
   fromWireResponse,
@@ -95,12 +95,9 @@ export class Forwarding {
     }
     const replica = pool.acquire();
     if (replica === null) {
-      return localAnswer(
-        503,
-        `API "${api}" is at its concurrency and queue limit`,
-        {},
-        { "retry-after": "1" },
-      );
+      const res = atLimitResponse(api);
+      localAnswers.add(res);
+      return res;
     }
     return await this.#dispatch(pool, replica, wire, req.signal);
   }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { errorResponse } from "../http/response.ts";
+import { atLimitResponse, errorResponse } from "../http/response.ts";
 import { CLOSE, messageBytes } from "../websocket/handler_socket.ts";
 import { PING_AFTER_IDLE_S } from "../websocket/upgrade.ts";
 import type { Replica } from "./replica.ts";
@@ -46,12 +46,7 @@ export class SocketRelay {
     }
     const replica = pool.acquire();
     if (replica === null) {
-      return errorResponse(
-        503,
-        `API "${api}" is at its concurrency and queue limit`,
-        {},
-        { "retry-after": "1" },
-      );
+      return atLimitResponse(api);
     }
     // Read before the upgrade: the request is closed after it.
     const wire = {
