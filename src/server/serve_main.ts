@@ -9,9 +9,16 @@
  * where the supervisor watches for a request to replace this process
  * (src/wire/replace_request.ts; this process only names it).
  *
+ * It does nothing observable (reads no project file, binds nothing, starts
+ * no replica, prints nothing) until the supervisor's "go" on stdin, which
+ * carries the control token (src/wire/stdin_commands.ts): the supervisor
+ * may have started it ahead from the last start's command line and keeps it
+ * only if that is this start's (src/supervisor/speculative_start.ts). Until
+ * then it only loads its modules.
+ *
  * With a known HTTP port, the first replica of each API is started before
- * the rest of the server loads (src/server/replica_prestart.ts): only light
- * modules are imported statically here.
+ * the rest of the server has loaded (src/server/replica_prestart.ts): only
+ * light modules are imported statically here.
  *
  * @module
  */
@@ -25,6 +32,8 @@ import {
 } from "../wire/serve_process_args.ts";
 import { PrestartedReplicas } from "./replica_prestart.ts";
 import { servingTraceConfig } from "../trace/config.ts";
+import { CommandReader } from "../wire/stdin_commands.ts";
+import { EXIT } from "../wire/exit_codes.ts";
 
 /**
  * The project as the supervisor validated it (first start: used once, then
@@ -45,6 +54,15 @@ async function readProject(dir: string, snapshot?: string): Promise<Project> {
 }
 
 const args: ServeProcessArgs = serveProcessArgv.parseArgv(Deno.args);
+const commands = new CommandReader();
+// The rest of the server loads while the supervisor decides (importing has
+// no effect outside this process).
+const server = import("./run.ts");
+server.catch(() => {});
+const controlToken = await commands.go;
+// Not kept (another command line was this start's), or the supervisor is
+// gone or stopping: nothing was done, nothing to undo.
+if (controlToken === null) Deno.exit(EXIT.ok);
 const project = await readProject(args.projectDir, args.projectJson);
 // descriptors.ts loads the proto toolchain: only for a project with gRPC.
 const descriptors = args.grpc
@@ -68,7 +86,7 @@ const prestarted = options.port !== 0
     modelFiles,
   })
   : undefined;
-const { runServer } = await import("./run.ts");
+const { runServer } = await server;
 Deno.exit(
   await runServer(project, {
     ...options,
@@ -79,7 +97,7 @@ Deno.exit(
     prestarted,
     modules,
     modelFiles,
-    supervised: true,
+    supervised: { commands, controlToken },
     tracing: servingTraceConfig(),
     ...(args.grpc
       ? {

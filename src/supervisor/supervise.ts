@@ -26,6 +26,7 @@ import {
   TRACES_ENV,
 } from "../trace/config.ts";
 import { fileURLToPath } from "node:url";
+import { SERVE_MAIN, type SpeculativeStart } from "./speculative_start.ts";
 import type { Project } from "../config/resolved_config.ts";
 import type { ServeFlagValues, ServeSettings } from "../wire/serve_options.ts";
 import { serveProcessArgv } from "../wire/serve_process_args.ts";
@@ -40,12 +41,13 @@ import {
 import { moduleFlags } from "../wire/prepared_files.ts";
 import { type ModuleFiles, prepareModules } from "./modules.ts";
 import { PrepareCache } from "./prepare_cache.ts";
-import { type SpawnedChild, SupervisedChild } from "./child.ts";
+import { spawnDeno, type SpawnedChild, SupervisedChild } from "./child.ts";
 import {
   replaceRequestPath,
   watchReplaceRequests,
 } from "../wire/replace_request.ts";
 import { EXIT, FINAL_EXIT_CODES } from "../wire/exit_codes.ts";
+import { goCommand } from "../wire/stdin_commands.ts";
 import {
   type ControlReport,
   readControlReport,
@@ -57,9 +59,6 @@ import {
   writeStateFile,
 } from "../control/state_file.ts";
 
-const SERVE_MAIN = fileURLToPath(
-  new URL("../server/serve_main.ts", import.meta.url),
-);
 const GRPC_MAIN = fileURLToPath(
   new URL("../grpc_process/main.ts", import.meta.url),
 );
@@ -137,7 +136,11 @@ function childTraceEnv(on: boolean): Record<string, string> {
   return { OTEL_DENO: "false", [TRACES_ENV]: on ? "on" : "off" };
 }
 
-/** Supervises the serving process of `project`; resolves with the exit code. */
+/**
+ * Supervises the serving process of `project`; resolves with the exit code.
+ * `early` is the start's scratch root and the serving process started ahead
+ * from the last start's record, if any (src/supervisor/speculative_start.ts).
+ */
 export async function supervise(
   project: Project,
   opts:
@@ -146,6 +149,7 @@ export async function supervise(
       Pick<ServeSettings, "onlyApi" | "logLevel" | "logFormat" | "noCheck">
     >,
   flags: ServeFlagValues,
+  early?: SpeculativeStart,
 ): Promise<number> {
   // OTEL_DENO=true: the serving process exports spans to the collector,
   // granted that address exactly (src/trace/).
@@ -156,7 +160,8 @@ export async function supervise(
     logLine("ERROR", (error as Error).message);
     return EXIT.usage;
   }
-  const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
+  const scratchRoot = early?.scratchRoot ??
+    await Deno.makeTempDir({ prefix: "cortex-" });
   // The default --max-connections follows the serving process's fd limit.
   // (Asked while the modules are prepared.)
   const fdLimitProbe = probeFdLimit();
@@ -220,6 +225,7 @@ export async function supervise(
   const projectFile = `${scratchRoot}/project.json`;
   await Deno.writeTextFile(projectFile, JSON.stringify(project));
   let projectFileUnused = true;
+  let spawnedFirst = false;
   const genDir = (gen: number) => `${scratchRoot}/gen-${gen}`;
   // Each serving process binds the bridge socket in its own directory, then
   // renames it to `socket`, where the gRPC process connects.
@@ -281,7 +287,16 @@ export async function supervise(
           : {}),
       }),
     ],
-    env: { [TOKEN_ENV]: token, ...childTraceEnv(tracing !== null) },
+    // The token comes with "go" on stdin: not in the environment (nor in
+    // the record of this start, which stores the environment given here).
+    env: { [TOKEN_ENV]: "", ...childTraceEnv(tracing !== null) },
+    firstCommand: () => goCommand(token),
+    // The first one may have been started ahead with this very command.
+    spawn: (args, env) => {
+      const ahead = spawnedFirst ? null : early?.take(args, env ?? {}, logLine);
+      spawnedFirst = true;
+      return ahead ?? spawnDeno(args, env);
+    },
     isFinal: (status) =>
       status.signal === null && FINAL_EXIT_CODES.has(status.code),
     beforeSpawn: (gen) => Deno.mkdir(genDir(gen), { recursive: true }),
@@ -308,6 +323,8 @@ export async function supervise(
       httpPort = report.httpPort;
       grpcPort = report.grpcPort;
       const statePath = await publishState(child, report, token, project.dir);
+      // It served: the next start of this invocation may start it ahead.
+      if (gen === 1) await early?.store();
       await child.status;
       if (statePath) await removeStateFile(statePath, token, child.pid);
     },
