@@ -55,10 +55,9 @@ async function readProject(dir: string, snapshot?: string): Promise<Project> {
 
 const args: ServeProcessArgs = serveProcessArgv.parseArgv(Deno.args);
 const commands = new CommandReader();
-// The rest of the server loads while the supervisor decides (importing has
-// no effect outside this process).
-const server = import("./run.ts");
-server.catch(() => {});
+// The rest of the server loads after the first replicas started (below):
+// loading it before "go" would hold "go" up (a module load keeps the event
+// loop), and the supervisor's "go" comes about when the light part loaded.
 const controlToken = await commands.go;
 // Not kept (another command line was this start's), or the supervisor is
 // gone or stopping: nothing was done, nothing to undo.
@@ -86,7 +85,7 @@ const prestarted = options.port !== 0
     modelFiles,
   })
   : undefined;
-const { runServer } = await server;
+const { runServer } = await import("./run.ts");
 Deno.exit(
   await runServer(project, {
     ...options,
