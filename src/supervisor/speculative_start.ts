@@ -76,7 +76,7 @@ export function recordArgsProblem(
     denoFlags.some((f) =>
       (f.startsWith("--import-map=") && f !== `--import-map=${importMap}`) ||
       (f.startsWith("--lock=") && f !== `--lock=${lock}`) ||
-      f.startsWith("--config") || f.startsWith("-c")
+      f.startsWith("--config")
     )
   ) return "its import map or lockfile is not the start's own";
   try {
