@@ -111,6 +111,7 @@ export class SpeculativeStart {
   #exited = false;
   /** What the first serving process was started with (for the next record). */
   #first: StartRecord | null = null;
+  #stored = false;
 
   private constructor(
     scratchRoot: string,
@@ -228,11 +229,12 @@ export class SpeculativeStart {
 
   /**
    * Stores what the first serving process was started with, for the next
-   * start of this invocation: called once it served.
+   * start of this invocation: called once it served (once a start).
    */
   async store(): Promise<void> {
     const first = this.#first;
-    if (!this.#records || !first) return;
+    if (!this.#records || !first || this.#stored) return;
+    this.#stored = true;
     if (STARTUP_FILES.some((n) => first.files[n] === undefined)) return;
     await this.#records.write(this.#key, first);
   }

@@ -337,6 +337,12 @@ export async function supervise(
     },
     afterExit: async (gen) => {
       reports.delete(gen);
+      // It served (its report is there), however soon it was stopped.
+      if (
+        gen === 1 && await readControlReport(reportOf(gen)).catch(() => null)
+      ) {
+        await early?.store();
+      }
       await Deno.remove(genDir(gen), { recursive: true }).catch(() => {});
     },
     log: logLine,
