@@ -53,6 +53,11 @@ type Log = (
   extra?: Record<string, unknown>,
 ) => void;
 
+/** The serving process's own arguments in its `deno` arguments. */
+function serveArgs(args: string[]) {
+  return serveProcessArgv.parseArgv(args.slice(args.indexOf(SERVE_MAIN) + 1));
+}
+
 /**
  * Why `args` (the scratch root substituted) cannot be a serving process's
  * command line of this runtime with its startup files in `scratchRoot`;
@@ -80,10 +85,14 @@ export function recordArgsProblem(
     )
   ) return "its import map or lockfile is not the start's own";
   try {
-    const parsed = serveProcessArgv.parseArgv(args.slice(main + 1));
+    const parsed = serveArgs(args);
     if (
       parsed.modules.importMap !== importMap || parsed.modules.lock !== lock
     ) return "its --import-map-file or --lock-file is not the start's own";
+    if (
+      parsed.prestartFile !== undefined &&
+      !parsed.prestartFile.startsWith(`${scratchRoot}/`)
+    ) return "its --prestart-file is not in the start's scratch root";
   } catch (error) {
     return (error as Error).message;
   }
@@ -150,6 +159,18 @@ export class SpeculativeStart {
     try {
       for (const name of STARTUP_FILES) {
         Deno.writeTextFileSync(`${scratchRoot}/${name}`, record.files[name]!);
+      }
+      // The replicas it starts before "go" (compared after it: see
+      // src/server/replica_prestart.ts).
+      const prestartFile = serveArgs(args).prestartFile;
+      if (prestartFile !== undefined && record.prestart !== undefined) {
+        Deno.mkdirSync(prestartFile.slice(0, prestartFile.lastIndexOf("/")), {
+          recursive: true,
+        });
+        Deno.writeTextFileSync(
+          prestartFile,
+          withScratchRoot([record.prestart], scratchRoot)[0]!,
+        );
       }
       child = new Deno.Command(Deno.execPath(), {
         args,
@@ -236,6 +257,21 @@ export class SpeculativeStart {
     if (!this.#records || !first || this.#stored) return;
     this.#stored = true;
     if (STARTUP_FILES.some((n) => first.files[n] === undefined)) return;
+    let prestart: string | undefined;
+    try {
+      const prestartFile = serveArgs(
+        withScratchRoot(first.args, this.scratchRoot),
+      ).prestartFile;
+      if (prestartFile !== undefined) {
+        prestart = withoutScratchRoot(
+          [Deno.readTextFileSync(prestartFile)],
+          this.scratchRoot,
+        )[0];
+      }
+    } catch {
+      // It wrote none (--port 0): no head start for replicas.
+    }
+    if (prestart !== undefined) first.prestart = prestart;
     await this.#records.write(this.#key, first);
   }
 

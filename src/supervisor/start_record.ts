@@ -1,7 +1,8 @@
 /**
  * The record of the last successful start of one `cortex serve` invocation:
- * the serving process's command line and environment, and the two files
- * Deno reads as that process starts (its import map and lockfile). The
+ * the serving process's command line and environment, the two files Deno
+ * reads as that process starts (its import map and lockfile), and the
+ * commands of the replicas it prestarted (src/wire/prestart_launches.ts). The
  * next start of the same invocation starts a serving process from it
  * before it has parsed the project (src/supervisor/speculative_start.ts).
  *
@@ -45,6 +46,8 @@ export interface StartRecord {
   env: Record<string, string>;
   /** Contents of {@linkcode STARTUP_FILES}, by name. */
   files: Record<string, string>;
+  /** The serving process's prestart file, when it wrote one. */
+  prestart?: string;
 }
 
 interface StoredRecord extends StartRecord {
@@ -138,10 +141,16 @@ export class StartRecords {
       !Array.isArray(stored.args) ||
       !stored.args.every((a) => typeof a === "string") ||
       !isStringRecord(stored.env) || !isStringRecord(stored.files) ||
+      (stored.prestart !== undefined && typeof stored.prestart !== "string") ||
       Object.keys(stored.files).sort().join() !==
         [...STARTUP_FILES].sort().join()
     ) return null;
-    return { args: stored.args, env: stored.env, files: stored.files };
+    return {
+      args: stored.args,
+      env: stored.env,
+      files: stored.files,
+      ...(stored.prestart !== undefined ? { prestart: stored.prestart } : {}),
+    };
   }
 
   /**

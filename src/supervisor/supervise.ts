@@ -283,6 +283,7 @@ export async function supervise(
         modelsFile,
         controlReport: reportOf(gen),
         replaceRequest: replaceRequestPath(genDir(gen)),
+        prestartFile: `${genDir(gen)}/prestart.json`,
         ...(hasGrpc
           ? {
             grpc: {
