@@ -91,7 +91,12 @@ function freePort(): number {
 /** A first start that serves and leaves its record; returns its path. */
 async function firstStart(
   project: string,
-  opts: { env: Record<string, string>; port: number; cache: string },
+  opts: {
+    env: Record<string, string>;
+    port: number;
+    cache: string;
+    args?: string[];
+  },
 ): Promise<string> {
   await withServer(project, opts, async (s) => {
     assert.equal(await hello(s.url), 200);
@@ -106,11 +111,18 @@ function servingPid(s: RunningServer): unknown {
     ?.process;
 }
 
-Deno.test("speculative start: the second start of the same command adopts the serving process started ahead", async () => {
+const DEBUG = ["--log-level", "debug"];
+
+/** The serving process's line about the first replica it started early. */
+function prestartedLine(lines: LogLine[]): LogLine | undefined {
+  return lines.find((l) => / \(prestarted\)$/.test(String(l.message)));
+}
+
+Deno.test("speculative start: the second start of the same command adopts the serving process started ahead, and its replica", async () => {
   await withProject(async ({ project, cache, env }) => {
     const port = freePort();
-    await firstStart(project, { env, port, cache });
-    await withServer(project, { env, port }, async (s) => {
+    await firstStart(project, { env, port, cache, args: DEBUG });
+    await withServer(project, { env, port, args: DEBUG }, async (s) => {
       const line = speculative(s.lines());
       assert.equal(
         line?.speculativeStart,
@@ -118,6 +130,8 @@ Deno.test("speculative start: the second start of the same command adopts the se
         messages(s.lines()).join("\n"),
       );
       assert.equal(line?.pid, servingPid(s), "the adopted process serves");
+      // Its replica was started before "go", from the record, and kept.
+      assert.equal(prestartedLine(s.lines())?.startedAhead, true);
       assert.equal(await hello(s.url), 200);
     });
   });
@@ -216,7 +230,12 @@ Deno.test("speculative start: a record others may write, another user's or a lin
 Deno.test("speculative start: a tampered record is not served", async () => {
   await withProject(async ({ project, cache, env }) => {
     const port = freePort();
-    const record = await firstStart(project, { env, port, cache });
+    const record = await firstStart(project, {
+      env,
+      port,
+      cache,
+      args: DEBUG,
+    });
     const good = JSON.parse(await Deno.readTextFile(record));
     const write = (r: unknown) =>
       Deno.writeTextFile(record, JSON.stringify(r), { mode: 0o600 });
@@ -233,7 +252,7 @@ Deno.test("speculative start: a tampered record is not served", async () => {
         ...good.args.slice(main),
       ],
     });
-    await withServer(project, { env, port }, async (s) => {
+    await withServer(project, { env, port, args: DEBUG }, async (s) => {
       assert.equal(speculative(s.lines())?.speculativeStart, "rejected");
       assert.equal(await hello(s.url), 200);
     });
@@ -243,15 +262,35 @@ Deno.test("speculative start: a tampered record is not served", async () => {
       ...good,
       files: { ...good.files, "import_map.json": '{"imports":{}}' },
     });
-    await withServer(project, { env, port }, async (s) => {
+    await withServer(project, { env, port, args: DEBUG }, async (s) => {
       const line = speculative(s.lines());
       assert.equal(line?.reason, "its import map or lockfile differs");
       assert.equal(await hello(s.url), 200);
     });
 
+    // Other replica commands: the process is kept (its own command is
+    // this start's), the replica it started from them is not.
+    // (Its text holds the scratch-root placeholder: not JSON until replaced.)
+    assert.match(good.prestart, /"args":\["run",/);
+    await write({
+      ...good,
+      prestart: good.prestart.replace(
+        '"args":["run",',
+        '"args":["run","--allow-all",',
+      ),
+    });
+    await withServer(project, { env, port, args: DEBUG }, async (s) => {
+      assert.equal(speculative(s.lines())?.speculativeStart, "adopted");
+      const line = prestartedLine(s.lines());
+      assert.ok(line, "a prestarted replica");
+      assert.equal(line.startedAhead, undefined, "not the one from the record");
+      assert.ok(!messages(s.lines()).some((m) => /started again/.test(m)));
+      assert.equal(await hello(s.url), 200);
+    });
+
     // Arguments the serving process would refuse: nothing is started.
     await write({ ...good, args: [...good.args, "--no-such-flag"] });
-    await withServer(project, { env, port }, async (s) => {
+    await withServer(project, { env, port, args: DEBUG }, async (s) => {
       assert.equal(speculative(s.lines()), undefined);
       assert.equal(await hello(s.url), 200);
     });

@@ -51,6 +51,8 @@ import {
 export interface Prestarted {
   replicaId: string;
   process: ReplicaProcess;
+  /** Started before "go", from the last start's prestart commands. */
+  ahead?: boolean;
 }
 
 /** What {@linkcode PrestartedReplicas.start} needs of the serve options. */
@@ -119,6 +121,7 @@ export class PrestartedReplicas {
         ahead.#byApi.set(l.api, {
           replicaId: l.replicaId,
           process: spawnReplicaProcess(launch, ahead.socket),
+          ahead: true,
         });
       } catch {
         // Started after "go" instead.
