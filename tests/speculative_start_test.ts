@@ -19,7 +19,7 @@ import {
   spawnServer,
   withServer,
 } from "./_server.ts";
-import { alive, servingProcesses } from "./_supervisor.ts";
+import { alive, childPids, servingProcesses } from "./_supervisor.ts";
 
 /** The supervisor's line about the process started ahead, if any. */
 function speculative(lines: LogLine[]): LogLine | undefined {
@@ -327,7 +327,8 @@ Deno.test("speculative start: no secret in the record; the control token reaches
 Deno.test("speculative start: killing the supervisor while the process started ahead waits leaves no process", async () => {
   await withProject(async ({ project, cache, env }) => {
     const port = freePort();
-    await firstStart(project, { env, port, cache });
+    const record = await firstStart(project, { env, port, cache });
+    assert.ok(JSON.parse(await Deno.readTextFile(record)).prestart);
     // An edited handler: the prepare cache misses and deno cache/info/check
     // run (~1 s), while the process started ahead waits for "go".
     const handler = join(project, "handler.ts");
@@ -344,14 +345,23 @@ Deno.test("speculative start: killing the supervisor while the process started a
       await new Promise((r) => setTimeout(r, 5));
     }
     assert.equal(ahead.length, 1, "the process started ahead");
+    // ... and the replica it starts from the record before "go".
+    let replicas: number[] = [];
+    for (let i = 0; i < 400 && replicas.length === 0; i++) {
+      replicas = await childPids(ahead[0]!);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(replicas.length, 1, "the replica started ahead");
     proc.kill("SIGKILL");
     await proc.status;
-    let left = true;
-    for (let i = 0; i < 100 && left; i++) {
-      left = await alive(ahead[0]!);
-      if (left) await new Promise((r) => setTimeout(r, 50));
+    for (const pid of [...ahead, ...replicas]) {
+      let left = true;
+      for (let i = 0; i < 100 && left; i++) {
+        left = await alive(pid);
+        if (left) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(left, false, `pid ${pid} is still alive`);
     }
-    assert.equal(left, false, `pid ${ahead[0]} is still alive`);
     // Nothing of it serves.
     await assert.rejects(fetch(`http://127.0.0.1:${port}/hello`));
   });

@@ -240,6 +240,13 @@ export class SpeculativeStart {
       return child;
     }
     kill(child);
+    // The new process starts as without a record: no replica from it.
+    try {
+      const { prestartFile } = serveArgs(args);
+      if (prestartFile !== undefined) Deno.removeSync(prestartFile);
+    } catch {
+      // None was written.
+    }
     log(
       "INFO",
       `Serving process started ahead from the last start's record not used: ${why}; starting it anew`,

@@ -76,7 +76,8 @@ function logLine(level: "INFO" | "ERROR", message: string, extra = {}): void {
 }
 
 /**
- * Waits for the serving process's control report; null if it exits first.
+ * Waits for the serving process's control report; null if it exits without
+ * one.
  * Polled every 5 ms at first, then less often (up to every 100 ms): it
  * comes ~100 ms after the spawn on a fast start, and the start's record
  * is written once it came (a start stopped at once still leaves one).
@@ -88,7 +89,10 @@ async function waitForReport(
   let exited = false;
   child.status.then(() => exited = true);
   let intervalMs = 5;
-  while (!exited) {
+  while (true) {
+    // Read once more after it exited: it may have served (and bound the
+    // port its restart must bind) since the last look.
+    const last = exited;
     try {
       const read = await readControlReport(report);
       if (read !== null) return read;
@@ -99,10 +103,10 @@ async function waitForReport(
       );
       return null;
     }
+    if (last) return null;
     await new Promise((r) => setTimeout(r, intervalMs));
     intervalMs = Math.min(100, intervalMs * 1.25);
   }
-  return null;
 }
 
 /** Writes the state file of `child`; returns its path, or null on failure. */
