@@ -27,9 +27,14 @@ interface InfoModule {
 
 /**
  * The chain of static imports from `entry` to each module it loads at start,
- * keyed by module specifier.
+ * keyed by module specifier. With `literalImports`, also through each
+ * `import("...")` of a literal specifier: Deno reads and parses those
+ * modules at a process's start too, whether they run or not.
  */
-async function loadedAtStart(entry: string): Promise<Map<string, string[]>> {
+async function loadedAtStart(
+  entry: string,
+  { literalImports = false } = {},
+): Promise<Map<string, string[]>> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: fileURLToPath(ROOT),
@@ -49,7 +54,9 @@ async function loadedAtStart(entry: string): Promise<Map<string, string[]>> {
     const at = queue.shift()!;
     for (const dep of bySpecifier.get(at)?.dependencies ?? []) {
       const next = dep.code?.specifier;
-      if (!next || dep.isDynamic || chains.has(next)) continue;
+      if (!next || (dep.isDynamic && !literalImports) || chains.has(next)) {
+        continue;
+      }
       chains.set(next, [...chains.get(at)!, next]);
       queue.push(next);
     }
@@ -113,6 +120,24 @@ Deno.test("start imports: a replica of a plain HTTP API loads no module of an op
   for (const [feature, pattern] of Object.entries(FEATURES)) {
     assert.deepEqual(reaching(chains, pattern), [], feature);
   }
+});
+
+Deno.test("start imports: a replica's start reads not even the YAML parser behind loadHandler", async () => {
+  // Deno reads and parses the graph behind a literal import() at start, run
+  // or not: the cortex.yaml loader behind loadHandler (mod.ts), ~90 modules
+  // and ~1 MB a replica, is imported by a computed URL. (The features'
+  // modules are literal imports: a replica may not read the runtime's files,
+  // which a computed import would need.)
+  const chains = await loadedAtStart("src/replica/process_main.ts", {
+    literalImports: true,
+  });
+  assert.ok(
+    [...chains.keys()].some((s) =>
+      s.endsWith("/src/replica/websocket_sessions.ts")
+    ),
+  );
+  assert.deepEqual(reaching(chains, YAML), []);
+  assert.deepEqual(reaching(chains, /\/src\/config\/load_project\.ts$/), []);
 });
 
 Deno.test("start imports: the walk finds each optional feature where it is used", async () => {
