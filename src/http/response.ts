@@ -210,11 +210,15 @@ function bodyResponse(
   requestId: string | null,
   extra: Record<string, string> = {},
 ): Response {
+  // The common headers given as pairs, once: a record argument and a
+  // `headers.set` afterwards each cost a conversion and a validation pass.
   const res = new Response(body as string | Uint8Array<ArrayBuffer>, {
     status,
-    headers: { "content-type": contentType },
+    headers: requestId === null
+      ? [["content-type", contentType]]
+      : [["content-type", contentType], ["x-request-id", requestId]],
   });
-  if (requestId !== null) res.headers.set("x-request-id", requestId);
+  // set, not append: an error's extra headers replace (errors only).
   for (const key in extra) res.headers.set(key, extra[key]!);
   return res;
 }
