@@ -210,15 +210,14 @@ function bodyResponse(
   requestId: string | null,
   extra: Record<string, string> = {},
 ): Response {
-  // The common headers given as pairs, once: a record argument and a
-  // `headers.set` afterwards each cost a conversion and a validation pass.
+  // A content-type-only init takes Deno's fast Response path (~0.1 µs);
+  // x-request-id set afterwards costs ~0.23 µs, while any other header in
+  // the init (as a record or as pairs) costs ~2 µs (response_bench.ts).
   const res = new Response(body as string | Uint8Array<ArrayBuffer>, {
     status,
-    headers: requestId === null
-      ? [["content-type", contentType]]
-      : [["content-type", contentType], ["x-request-id", requestId]],
+    headers: { "content-type": contentType },
   });
-  // set, not append: an error's extra headers replace (errors only).
+  if (requestId !== null) res.headers.set("x-request-id", requestId);
   for (const key in extra) res.headers.set(key, extra[key]!);
   return res;
 }
