@@ -14,8 +14,8 @@ export const SAMPLE_OWNER = {
   replicaId: "echo-1",
 };
 
-/** One access line, without its newline. */
-export const SAMPLE_ACCESS_LINE = accessLineFormatter(SAMPLE_OWNER, 4242)({
+/** The sample line's entry. */
+export const SAMPLE_ACCESS_ENTRY = {
   method: "POST",
   path: "/echo",
   status: 200,
@@ -23,4 +23,9 @@ export const SAMPLE_ACCESS_LINE = accessLineFormatter(SAMPLE_OWNER, 4242)({
   requestId: "0b3c5d6e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
   bytesIn: 150,
   bytesOut: 150,
-});
+};
+
+/** One access line, without its newline. */
+export const SAMPLE_ACCESS_LINE = accessLineFormatter(SAMPLE_OWNER, 4242)(
+  SAMPLE_ACCESS_ENTRY,
+);

@@ -138,6 +138,8 @@ export async function startReplica(
     transport: {
       logs: (lines) => logs.push(lines),
       chain: (target, req) => forward(target, req),
+      // The serving process renders them (src/server/replica.ts).
+      accessRecords: true,
     },
     onLoadChange: reportSoon,
     explain: explainPermissionText,
