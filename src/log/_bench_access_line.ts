@@ -6,6 +6,7 @@
  */
 
 import { accessLineFormatter } from "./access_line.ts";
+import { accessRecordWriter } from "./access_record.ts";
 
 /** Who wrote the sample line. */
 export const SAMPLE_OWNER = {
@@ -29,3 +30,8 @@ export const SAMPLE_ACCESS_ENTRY = {
 export const SAMPLE_ACCESS_LINE = accessLineFormatter(SAMPLE_OWNER, 4242)(
   SAMPLE_ACCESS_ENTRY,
 );
+
+/** The sample's access record: what a replica hands off per request. */
+export const SAMPLE_ACCESS_RECORD = accessRecordWriter(
+  accessLineFormatter(SAMPLE_OWNER, 4242),
+)(SAMPLE_ACCESS_ENTRY);
