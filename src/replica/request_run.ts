@@ -140,13 +140,15 @@ export class RequestRun {
    * the run's promise; null once answered, and on the general path.
    */
   #reply: ((res: Response | PromiseLike<Response>) => void) | null = null;
+  /** Rejects the fast path's run. */
+  #fail: ((error: unknown) => void) | null = null;
   readonly #won = (value: unknown) =>
     this.#reply !== null
-      ? this.#jsonRead(value)
+      ? this.#answer(value, true)
       : this.#endRace()?.resolve(value);
   readonly #lost = (error: unknown) =>
     this.#reply !== null
-      ? this.#jsonFailed(error)
+      ? this.#answer(error, false)
       : this.#endRace()?.reject(error);
   #holdsSlot = false;
   #bodyRead = false;
@@ -248,9 +250,12 @@ export class RequestRun {
     ) {
       const ctx = this.#ctx;
       ctx.deadlines.arm(this, ctx.timeoutMs, this.#started);
-      const { promise, resolve } = Promise.withResolvers<Response>();
+      const { promise, resolve, reject } = Promise.withResolvers<Response>();
       this.#reply = resolve;
       this.#original.json().then(this.#won, this.#lost);
+      // What the callbacks throw (nothing they call should) rejects the run,
+      // as an exception of the general path does: never a hung request.
+      this.#fail = reject;
       return promise;
     }
     return this.#serveAll();
@@ -261,6 +266,17 @@ export class RequestRun {
     value: unknown = NOT_CALLED,
   ): Promise<Response> {
     return this.#finish(await this.#serve(payload, value));
+  }
+
+  /** The fast path's body is read (or failed): its answer. */
+  #answer(outcome: unknown, read: boolean): void {
+    try {
+      if (read) this.#jsonRead(outcome);
+      else this.#jsonFailed(outcome);
+    } catch (error) {
+      this.#reply = null;
+      this.#fail!(error);
+    }
   }
 
   /** The fast path's body is in: the handler runs now, if a slot is free. */

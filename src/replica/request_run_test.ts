@@ -44,7 +44,11 @@ class SyncHandler {
   }
 }
 
-function pipeline(logged: string[], handler: object = new Handler()) {
+function pipeline(
+  logged: string[],
+  handler: object = new Handler(),
+  access: () => void = () => {},
+) {
   const [api] = parseApiConfigs(
     `- name: race\n  handler:\n    path: handler.ts\n    request_timeout: ${TIMEOUT_MS}ms\n`,
     "cortex.yaml",
@@ -63,7 +67,7 @@ function pipeline(logged: string[], handler: object = new Handler()) {
     slots: new Slots(1, (delta) => admission.addQueued(delta, 0)),
     stats: new RequestStats(),
     loggerFor: () => logger,
-    access: () => {},
+    access,
     track: () => {},
   });
 }
@@ -199,5 +203,19 @@ Deno.test(
     await res.body?.cancel();
     fail();
     await delay(10);
+  },
+);
+
+Deno.test(
+  "request run: a throw while answering rejects the run on both paths (never a hung request)",
+  options,
+  async () => {
+    const serve = pipeline([], new SyncHandler(), () => {
+      throw new Error("access log broken");
+    });
+    const body = JSON.stringify({ n: 1 });
+    for (const length of [undefined, body.length]) {
+      await assert.rejects(post(serve, body, length), /access log broken/);
+    }
   },
 );
