@@ -23,6 +23,8 @@
  * @module
  */
 
+import { SERVE_ON_CONNECTION } from "./serve_internals.ts";
+
 /** Limits of one listener. */
 export interface ConnectionLimits {
   /** Open connections at most; a connection beyond it is closed at once. */
@@ -101,10 +103,10 @@ type ServeOnConnection = (
   onListen: () => void,
 ) => { finished: Promise<void>; shutdown(): Promise<void> };
 
-// Taken when this module loads: a replica removes Deno's internals before its
-// handler loads (src/replica/process_guards.ts), and binds its listener later.
-// deno-lint-ignore no-explicit-any
-const SERVE_ON = (Deno as any)[(Deno as any).internal]?.serveHttpOnConnection;
+// Taken when src/http/serve_internals.ts loads: a replica removes Deno's
+// internals before its handler loads (src/replica/process_guards.ts), and
+// binds its listener later.
+const SERVE_ON = SERVE_ON_CONNECTION;
 
 function serveOnConnection(): ServeOnConnection {
   const fn = SERVE_ON;
