@@ -32,6 +32,7 @@ import type {
   HandlerLogger,
 } from "../handler/handler_context.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
+import { accessRecordWriter } from "../log/access_record.ts";
 import { makeConsole } from "../log/console_capture.ts";
 import { Logger } from "../log/logger.ts";
 import { BatchStats } from "../metrics/batch_stats.ts";
@@ -90,6 +91,11 @@ export interface CoreTransport {
   logs(lines: string[]): void;
   /** Sends a chained call (`http://api-<name>:8888`) to another API. */
   chain(api: string, req: Request): Promise<Response>;
+  /**
+   * Whoever reads `logs` renders access records (src/log/access_record.ts):
+   * the serving process does. Else access lines are written whole.
+   */
+  accessRecords?: boolean;
 }
 
 /** Everything the core builds a handler from. */
@@ -180,7 +186,10 @@ export class ReplicaCore {
       write,
       trace: currentTrace,
     });
-    const accessLine = accessLineFormatter(labels, Deno.pid);
+    const line = accessLineFormatter(labels, Deno.pid);
+    const accessLine = opts.transport.accessRecords
+      ? accessRecordWriter(line)
+      : line;
     this.access = opts.accessLog && this.runtime.enabled("info")
       ? (entry) => write([accessLine(entry)])
       : null;

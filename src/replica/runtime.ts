@@ -141,6 +141,8 @@ export async function startReplica(
     transport: {
       logs: (lines) => logs.push(lines),
       chain: (target, req) => forward(target, req),
+      // The serving process renders them (src/server/replica.ts).
+      accessRecords: true,
     },
     onLoadChange: reportSoon,
     explain: explainPermissionText,
@@ -260,10 +262,13 @@ export async function startReplica(
   };
   // Requests on this replica's listener: handed on until the handler is
   // constructed (the listener exists before any handler code loads).
+  // The client's address is read only when a request needs it (edge checks,
+  // handing on): Deno builds `remoteAddr` on each read (~0.5 µs a request).
   let route: (
     req: Request,
-    client: string,
-  ) => Response | Promise<Response> = handOn;
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ) => Response | Promise<Response> = (req, info) =>
+    handOn(req, info.remoteAddr.hostname);
   let server: GuardedServer | null = null;
   const connections = newConnectionStats();
   let listener: Deno.TcpListener | null = null;
@@ -307,7 +312,7 @@ export async function startReplica(
         beforeShutdown: () => sockets?.idle() ?? Promise.resolve(),
       }, (raw, info) => {
         upgradable.add(raw);
-        return route(normalizedRequest(raw), info.remoteAddr.hostname);
+        return route(normalizedRequest(raw), info);
       })
       : serveGuarded(
         {
@@ -319,7 +324,7 @@ export async function startReplica(
           onError: onServeError,
           onWarning: (message, extra) => runtime.warning(message, { extra }),
         },
-        (raw, info) => route(normalizedRequest(raw), info.remoteAddr.hostname),
+        (raw, info) => route(normalizedRequest(raw), info),
       );
   }
   const handler = await core.construct();
@@ -450,12 +455,14 @@ export async function startReplica(
     return checked instanceof Promise ? checked.then(serve) : serve(checked);
   };
 
-  route = (req, client) => {
+  route = (req, info) => {
     const path = pathOf(req.url);
     const target = routeFor(init.routes, path)?.api ?? null;
     if (target === api.name) {
       const requestId = requestIdOf(req);
-      if (edge?.needed(req)) return serveChecked(req, client, requestId);
+      if (edge?.needed(req)) {
+        return serveChecked(req, info.remoteAddr.hostname, requestId);
+      }
       const res = serveOwn(req, { requestId });
       const done = (r: Response) => r.status === 101 ? r : rebalance(r);
       if (res instanceof Response) return done(res);
@@ -465,7 +472,7 @@ export async function startReplica(
     // Another API's request only while a newly deployed API takes over the
     // port: checked by the serving process's router.
     if (target !== null || path === "/healthz" || path === "/metrics") {
-      return handOn(req, client);
+      return handOn(req, info.remoteAddr.hostname);
     }
     return errorResponse(404, `No API is served at "${path}"`, {}, {
       "x-request-id": requestIdOf(req),
