@@ -159,7 +159,8 @@ Deno.test("start imports: the walk finds each optional feature where it is used"
 });
 
 Deno.test("start imports: the serving process loads neither the YAML parser nor the proto toolchain", async () => {
-  // serve_main.ts imports run.ts when its first replicas are started.
+  // serve_main.ts imports run.ts after "go", when its first replicas are
+  // started.
   for (const entry of ["src/server/serve_main.ts", "src/server/run.ts"]) {
     const chains = await loadedAtStart(entry);
     assert.deepEqual(reaching(chains, YAML), []);
@@ -174,12 +175,20 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
 Deno.test("start imports: the supervisor loads no npm package", async () => {
   // Deno's npm layer costs ~30 ms of the first npm package a process loads:
   // the parsers the supervisor needs are vendored as local modules instead.
-  const chains = await loadedAtStart("cli.ts");
+  // cli.ts loads the serving process's early start, then the CLI.
+  const early = await loadedAtStart("src/supervisor/speculative_start.ts");
+  assert.deepEqual(reaching(early, /^npm:/), []);
+  // Before it starts a serving process ahead, nothing heavy: no parser.
+  assert.deepEqual(reaching(early, YAML), []);
+  const chains = await loadedAtStart("src/cli/main.ts");
   assert.ok(
     [...chains.keys()].some((s) => s.endsWith("/src/supervisor/supervise.ts")),
   );
   assert.deepEqual(reaching(chains, /^npm:/), []);
   assert.notDeepEqual(reaching(chains, YAML), []);
+  const cli = await Deno.readTextFile(new URL("cli.ts", ROOT));
+  assert.match(cli, /import\("\.\/src\/supervisor\/speculative_start\.ts"\)/);
+  assert.match(cli, /import\("\.\/src\/cli\/main\.ts"\)/);
 });
 
 Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {

@@ -337,7 +337,14 @@ export class ReplicaPool {
       process = early.process;
       d.logger.debug(
         `Replica "${replicaId}" of API "${api.name}" was started before the server loaded (prestarted)`,
-        { extra: { api: api.name, replicaId } },
+        {
+          extra: {
+            api: api.name,
+            replicaId,
+            // Started before "go", from the last start's record.
+            ...(early.ahead ? { startedAhead: true } : {}),
+          },
+        },
       );
     } else {
       if (early) {
