@@ -17,7 +17,7 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { filePath } from "../wire/posix_path.ts";
 import { serveProcessArgv } from "../wire/serve_process_args.ts";
 import type { SpawnedChild } from "./generation.ts";
 import {
@@ -31,7 +31,7 @@ import {
 } from "./start_record.ts";
 
 /** The serving process's entry module. */
-export const SERVE_MAIN = fileURLToPath(
+export const SERVE_MAIN = filePath(
   new URL("../server/serve_main.ts", import.meta.url),
 );
 
