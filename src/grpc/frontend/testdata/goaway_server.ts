@@ -10,7 +10,7 @@
 import { withServer } from "../../_testing.ts";
 
 await withServer(async ({ server }) => {
-  console.log(server.port);
+  Deno.stdout.writeSync(new TextEncoder().encode(`${server.port}\n`));
   for await (const _ of Deno.stdin.readable) {
     // Serve until the test closes stdin.
   }
