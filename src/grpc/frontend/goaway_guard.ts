@@ -45,8 +45,10 @@ export function guardSession(session: ServerHttp2Session): void {
   const close = session.close;
   let clientSaidGoaway = false;
   session.on("goaway", (code: number) => {
-    // node:http2 calls close() right after emitting this event.
+    // node:http2 calls close() right after emitting this event; only that
+    // call is skipped, never a later one (shutdown).
     clientSaidGoaway = code === constants.NGHTTP2_NO_ERROR;
+    queueMicrotask(() => clientSaidGoaway = false);
   });
   session.close = function (this: ServerHttp2Session, callback?: () => void) {
     if (clientSaidGoaway) {

@@ -31,6 +31,14 @@ Deno.test("guardSession() skips the close that follows a client's NO_ERROR GOAWA
   assert.equal(session.closes, 1);
 });
 
+Deno.test("guardSession() skips no close() after the GOAWAY's own turn", async () => {
+  const session = fakeSession();
+  session.emit("goaway", constants.NGHTTP2_NO_ERROR, 7);
+  await Promise.resolve();
+  session.close(); // e.g. grpc-js's shutdown, later
+  assert.equal(session.closes, 1);
+});
+
 Deno.test("guardSession() keeps close() after a GOAWAY with an error code", () => {
   const session = fakeSession();
   session.emit("goaway", constants.NGHTTP2_PROTOCOL_ERROR, 7);
