@@ -136,6 +136,17 @@ function serverCommand(projectDir: string, opts: ServerOptions): Deno.Command {
   });
 }
 
+/**
+ * Starts the server without waiting for anything, for tests of what happens
+ * before it serves; the caller consumes or cancels its stdout and stderr.
+ */
+export function spawnServer(
+  projectDir: string,
+  opts: ServerOptions = {},
+): Deno.ChildProcess {
+  return serverCommand(projectDir, opts).spawn();
+}
+
 /** Collects a process's stdout as lines and its stderr as text. */
 class Output {
   readonly raw: string[] = [];

@@ -37,10 +37,15 @@ export async function requestReplacement(
   await Deno.writeTextFile(replaceRequest, JSON.stringify({ reason }));
 }
 
+/** The child processes of `pid`. */
+export async function childPids(pid: number): Promise<number[]> {
+  return (await sh(`cat /proc/${pid}/task/*/children 2>/dev/null`))
+    .trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
 /** The serving processes (1, or 2 during a replacement) of supervisor `pid`. */
 export async function servingProcesses(pid: number): Promise<number[]> {
-  const children = (await sh(`cat /proc/${pid}/task/*/children 2>/dev/null`))
-    .trim().split(/\s+/).filter(Boolean).map(Number);
+  const children = await childPids(pid);
   const found: number[] = [];
   for (const child of children) {
     const cmdline = await sh(`tr '\\0' ' ' < /proc/${child}/cmdline`);

@@ -4,7 +4,10 @@
  * replica of an HTTP API; a replica and the serving process never load the
  * cortex.yaml parser (npm "yaml", ~35 ms and ~8 MB each), the serving
  * process not the proto toolchain (only with gRPC APIs), and a replica never
- * loads `node:crypto` (key hashing, loaded only for an API with keys). Walks the modules each
+ * loads `node:crypto` (key hashing, loaded only for an API with keys); a
+ * replica of a plain HTTP API loads no module of a feature it does not use
+ * (WebSockets, batching, tracing, edge checks, `ctx.client`, models, warmup,
+ * gRPC). Walks the modules each
  * entry loads when it starts: its static imports, not type-only ones and not
  * `import()`s, which load when called.
  */
@@ -24,9 +27,14 @@ interface InfoModule {
 
 /**
  * The chain of static imports from `entry` to each module it loads at start,
- * keyed by module specifier.
+ * keyed by module specifier. With `literalImports`, also through each
+ * `import("...")` of a literal specifier: Deno reads and parses those
+ * modules at a process's start too, whether they run or not.
  */
-async function loadedAtStart(entry: string): Promise<Map<string, string[]>> {
+async function loadedAtStart(
+  entry: string,
+  { literalImports = false } = {},
+): Promise<Map<string, string[]>> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: fileURLToPath(ROOT),
@@ -46,7 +54,9 @@ async function loadedAtStart(entry: string): Promise<Map<string, string[]>> {
     const at = queue.shift()!;
     for (const dep of bySpecifier.get(at)?.dependencies ?? []) {
       const next = dep.code?.specifier;
-      if (!next || dep.isDynamic || chains.has(next)) continue;
+      if (!next || (dep.isDynamic && !literalImports) || chains.has(next)) {
+        continue;
+      }
       chains.set(next, [...chains.get(at)!, next]);
       queue.push(next);
     }
@@ -80,8 +90,77 @@ Deno.test("start imports: a replica loads neither the YAML parser, node:crypto n
   assert.deepEqual(reaching(chains, /^npm:/), []);
 });
 
+/**
+ * Modules of features an API turns on in its config or class, which a
+ * replica imports only then (issue 17: each costs start-up time and memory).
+ */
+const FEATURES: Record<string, RegExp> = {
+  "WebSocket sessions (handleWebSocket)":
+    /\/src\/(replica\/websocket_sessions|websocket\/(handler_socket|relayed_transport)|http\/upgradable_server)\.ts$/,
+  "server_side_batching": /\/src\/replica\/(batcher|http_batching)\.ts$/,
+  "tracing spans": /\/src\/trace\/(recorder|exporter|otlp_json)\.ts$/,
+  "edge checks (CORS, keys, rate limits)":
+    /\/src\/(edge\/(edge|cors|keys|presented_key)|config\/edge_config)\.ts$/,
+  "ctx.client": /\/src\/replica\/control_client\.ts$/,
+  "handler.models": /\/src\/replica\/(handler_models|models)\.ts$/,
+  "handler.warmup": /\/src\/replica\/warmup\.ts$/,
+  "gRPC and Connect": /\/src\/grpc\/(?!common\/(frames|grpc_error)\.ts$)/,
+};
+
+Deno.test("start imports: a replica of a plain HTTP API loads no module of an optional feature", async () => {
+  const chains = await loadedAtStart("src/replica/process_main.ts");
+  assert.ok(
+    [...chains.keys()].some((s) => s.endsWith("/src/replica/http_pipeline.ts")),
+  );
+  // Deno's internal servers are taken before the handler loads (which removes
+  // them); the WebSocket server, loaded later, finds its function there.
+  assert.ok(
+    [...chains.keys()].some((s) => s.endsWith("/src/http/serve_internals.ts")),
+  );
+  for (const [feature, pattern] of Object.entries(FEATURES)) {
+    assert.deepEqual(reaching(chains, pattern), [], feature);
+  }
+});
+
+Deno.test("start imports: a replica's start reads not even the YAML parser behind loadHandler", async () => {
+  // Deno reads and parses the graph behind a literal import() at start, run
+  // or not: the cortex.yaml loader behind loadHandler (mod.ts), ~90 modules
+  // and ~1 MB a replica, is imported by a computed URL. (The features'
+  // modules are literal imports: a replica may not read the runtime's files,
+  // which a computed import would need.)
+  const chains = await loadedAtStart("src/replica/process_main.ts", {
+    literalImports: true,
+  });
+  assert.ok(
+    [...chains.keys()].some((s) =>
+      s.endsWith("/src/replica/websocket_sessions.ts")
+    ),
+  );
+  assert.deepEqual(reaching(chains, YAML), []);
+  assert.deepEqual(reaching(chains, /\/src\/config\/load_project\.ts$/), []);
+});
+
+Deno.test("start imports: the walk finds each optional feature where it is used", async () => {
+  // The patterns name real modules: the modules that use them reach them.
+  const users: Record<string, string> = {
+    "WebSocket sessions (handleWebSocket)": "src/replica/websocket_sessions.ts",
+    "server_side_batching": "src/replica/http_batching.ts",
+    "tracing spans": "src/trace/recorder.ts",
+    "edge checks (CORS, keys, rate limits)": "src/edge/edge.ts",
+    "ctx.client": "src/replica/control_client.ts",
+    "handler.models": "src/replica/handler_models.ts",
+    "handler.warmup": "src/replica/warmup.ts",
+    "gRPC and Connect": "src/replica/replica_grpc.ts",
+  };
+  for (const [feature, pattern] of Object.entries(FEATURES)) {
+    const chains = await loadedAtStart(users[feature]!);
+    assert.notDeepEqual(reaching(chains, pattern), [], feature);
+  }
+});
+
 Deno.test("start imports: the serving process loads neither the YAML parser nor the proto toolchain", async () => {
-  // serve_main.ts imports run.ts when its first replicas are started.
+  // serve_main.ts imports run.ts after "go", when its first replicas are
+  // started.
   for (const entry of ["src/server/serve_main.ts", "src/server/run.ts"]) {
     const chains = await loadedAtStart(entry);
     assert.deepEqual(reaching(chains, YAML), []);
@@ -96,12 +175,20 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
 Deno.test("start imports: the supervisor loads no npm package", async () => {
   // Deno's npm layer costs ~30 ms of the first npm package a process loads:
   // the parsers the supervisor needs are vendored as local modules instead.
-  const chains = await loadedAtStart("cli.ts");
+  // cli.ts loads the serving process's early start, then the CLI.
+  const early = await loadedAtStart("src/supervisor/speculative_start.ts");
+  assert.deepEqual(reaching(early, /^npm:/), []);
+  // Before it starts a serving process ahead, nothing heavy: no parser.
+  assert.deepEqual(reaching(early, YAML), []);
+  const chains = await loadedAtStart("src/cli/main.ts");
   assert.ok(
     [...chains.keys()].some((s) => s.endsWith("/src/supervisor/supervise.ts")),
   );
   assert.deepEqual(reaching(chains, /^npm:/), []);
   assert.notDeepEqual(reaching(chains, YAML), []);
+  const cli = await Deno.readTextFile(new URL("cli.ts", ROOT));
+  assert.match(cli, /import\("\.\/src\/supervisor\/speculative_start\.ts"\)/);
+  assert.match(cli, /import\("\.\/src\/cli\/main\.ts"\)/);
 });
 
 Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {

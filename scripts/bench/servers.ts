@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   env?: Record<string, string>;
   /** Wait for the gRPC port instead of /healthz only. */
   grpcPort?: number;
+  /** The HTTP port (default: a free one). */
+  port?: number;
   timeoutMs?: number;
 }
 
@@ -64,7 +66,7 @@ export class RuntimeServer implements RunningServer {
   readonly grpcPort: number;
 
   constructor(opts: RuntimeOptions) {
-    this.port = freePort();
+    this.port = opts.port ?? freePort();
     this.grpcPort = opts.grpcPort ?? freePort();
     this.proc = new Spawned(
       pinned(opts.cpus, [

@@ -113,16 +113,16 @@ export const STAGES: readonly StageSpec[] = [
     bench: "access entry: pathOf(url), content-length in and out, latency",
   },
   {
-    stage: "access line",
+    stage: "access record",
     where: "replica",
-    code: "src/log/access_line.ts",
-    bench: "access line: accessLineFormatter(labels, pid)(entry)",
+    code: "src/log/access_record.ts accessRecordWriter",
+    bench: "access record: accessRecordWriter(line)(entry)",
   },
   {
     stage: "log hand-off: batch",
     where: "replica",
     code: "src/log/line_buffer.ts push (256 KiB batches)",
-    bench: "log hand-off: LineBuffer.push(access line), 256 KiB batches",
+    bench: "log hand-off: LineBuffer.push(access record), 256 KiB batches",
   },
   {
     stage: "log hand-off: frame encode",
@@ -147,10 +147,11 @@ export const STAGES: readonly StageSpec[] = [
     per: BATCH,
   },
   {
-    stage: "log-line check",
+    stage: "access line: render + check",
     where: "serving process",
-    code: `src/wire/replica_log_check.ts ownLines (${BATCH}-line batch)`,
-    bench: `log check: ownLines, batch of ${BATCH} lines`,
+    code:
+      `src/wire/replica_log_check.ts ownLines + src/log/access_record.ts (${BATCH}-record batch)`,
+    bench: `log check: ownLines, batch of ${BATCH} access records (rendered)`,
     per: BATCH,
   },
 ];

@@ -39,12 +39,12 @@ Deno.test("stageCosts() subtracts baselines and divides batches per line", () =>
     "payload: new Request + parsePayload (JSON)": 1_500,
     "payload: new Request (JSON body), no parse": 1_000,
     "payload: new Request + req.json() (raw Deno)": 1_300,
-    "log check: ownLines, batch of 100 lines": 90_000,
+    "log check: ownLines, batch of 100 access records (rendered)": 90_000,
   }));
   const by = (stage: string) => costs.find((c) => c.spec.stage === stage)!;
   assert.equal(by("payload parse (JSON, 150 B)").ns, 500);
   assert.equal(by("payload parse (JSON, 150 B)").rawNs, 300);
-  assert.equal(by("log-line check").ns, 900);
+  assert.equal(by("access line: render + check").ns, 900);
   assert.equal(by("request id").rawNs, null);
 });
 

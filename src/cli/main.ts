@@ -9,6 +9,8 @@ import { ConfigError } from "../config/config_error.ts";
 import { loadProject } from "../config/load_project.ts";
 import { ownPorts } from "../config/net_rules.ts";
 import { supervise } from "../supervisor/supervise.ts";
+import type { SpeculativeStart } from "../supervisor/speculative_start.ts";
+import { userDirectory } from "./user_directory.ts";
 import {
   parseServeArgs,
   serveOptions,
@@ -68,6 +70,9 @@ function writeErr(text: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(text + "\n"));
 }
 
+/** Set by {@linkcode runCli}: this start's early part (cli.ts). */
+let early: SpeculativeStart | undefined;
+
 async function serve(args: string[]): Promise<number> {
   const { values, positionals } = parseServeArgs(args);
   if (values.help) {
@@ -98,7 +103,7 @@ async function serve(args: string[]): Promise<number> {
       `Port ${opts.port} is already served by cortex (process ${holder}): stop it, or pass --port`,
     );
   }
-  return await supervise(project, opts, values);
+  return await supervise(project, opts, values, early);
 }
 
 async function validate(args: string[]): Promise<number> {
@@ -190,21 +195,19 @@ async function deployCommands() {
 }
 
 /**
- * `deno task` runs in the directory of deno.json; paths on the command line
- * mean the user's directory, which it passes as INIT_CWD.
+ * Runs the CLI; returns the exit code. `start` is what `serve` began before
+ * the CLI loaded: its scratch root and the serving process started ahead.
  */
-function enterUserDirectory(): void {
+export async function runCli(
+  args: string[],
+  start?: SpeculativeStart,
+): Promise<number> {
+  early = start;
   try {
-    const dir = Deno.env.get("INIT_CWD");
-    if (dir) Deno.chdir(dir);
+    Deno.chdir(userDirectory());
   } catch {
-    // No env or read permission for it: stay where we are.
+    // No read permission for it: stay where we are.
   }
-}
-
-/** Runs the CLI; returns the exit code. */
-export async function runCli(args: string[]): Promise<number> {
-  enterUserDirectory();
   const [command, ...rest] = args;
   if (
     !command || command === "help" || command === "--help" || command === "-h"

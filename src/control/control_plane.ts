@@ -28,6 +28,11 @@ export interface ControlPlaneOptions {
   reusePort?: boolean;
   /** Reads `CORTEX_CONTROL_TOKEN`, `XDG_RUNTIME_DIR`, `HOME` (default `Deno.env.get`). */
   env?: EnvGetter;
+  /**
+   * The token, when the supervisor gave it (on stdin: never in the serving
+   * process's environment); else from `CORTEX_CONTROL_TOKEN` or new.
+   */
+  token?: string;
 }
 
 /** A started control plane. */
@@ -58,7 +63,7 @@ export interface ControlPlane extends ControlServer {
 export async function startControlPlane(
   opts: ControlPlaneOptions,
 ): Promise<ControlPlane> {
-  const token = resolveToken(opts.env);
+  const token = opts.token ?? resolveToken(opts.env);
   const server = await startControlServer({
     target: opts.target,
     token,

@@ -120,7 +120,15 @@ export function createServerTarget(host: ControlHost): ControlTarget {
       pool.api = api;
       pool.scaleTo(pool.desired); // Re-clamps to the new min/max.
     } else {
-      background(`Roll-out of API "${name}" failed`, pool.rollOut(api));
+      const served = pool.api;
+      background(
+        `Roll-out of API "${name}" failed`,
+        pool.rollOut(api).catch((error) => {
+          // The pool went back to the served configuration: so does scaling.
+          if (pool.api === served) autoscaler.updateConfig(served.autoscaling);
+          throw error;
+        }),
+      );
     }
   };
   return {

@@ -129,6 +129,10 @@ Deno.test("createServerTarget().patch() scales in place for autoscaling, rolls o
   assert.deepEqual(events, [
     'error Roll-out of API "iris" failed: constructor threw',
   ]);
+  // The pool kept the served config (as ReplicaPool does when new replicas
+  // fail): the autoscaler goes back to its settings too.
+  assert.equal(updates.length, 3);
+  assert.deepEqual(updates[2], scaled.autoscaling);
 });
 
 Deno.test("createServerTarget().deploy() adds new APIs, rolls out existing ones, refuses another project", async () => {

@@ -23,15 +23,17 @@
  * @module
  */
 
-/** Limits of one listener. */
-export interface ConnectionLimits {
-  /** Open connections at most; a connection beyond it is closed at once. */
-  maxConnections: number;
-  /** How long a new connection may take to send its first request's headers. */
-  headerTimeoutMs: number;
-  /** How long a kept-alive connection may wait for its next request. */
-  idleTimeoutMs: number;
-}
+import { SERVE_ON_CONNECTION } from "./serve_internals.ts";
+import type { ConnectionLimits } from "./connection_limits.ts";
+export {
+  type ConnectionLimits,
+  DEFAULT_HEADER_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_LIMITS,
+  defaultMaxConnections,
+  FALLBACK_FD_LIMIT,
+  reservedDescriptors,
+} from "./connection_limits.ts";
 
 /** Counters of a listener (plain numbers; safe to read at any time). */
 export interface ConnectionStats {
@@ -101,10 +103,10 @@ type ServeOnConnection = (
   onListen: () => void,
 ) => { finished: Promise<void>; shutdown(): Promise<void> };
 
-// Taken when this module loads: a replica removes Deno's internals before its
-// handler loads (src/replica/process_guards.ts), and binds its listener later.
-// deno-lint-ignore no-explicit-any
-const SERVE_ON = (Deno as any)[(Deno as any).internal]?.serveHttpOnConnection;
+// Taken when src/http/serve_internals.ts loads: a replica removes Deno's
+// internals before its handler loads (src/replica/process_guards.ts), and
+// binds its listener later.
+const SERVE_ON = SERVE_ON_CONNECTION;
 
 function serveOnConnection(): ServeOnConnection {
   const fn = SERVE_ON;
@@ -426,33 +428,3 @@ export function serveGuarded(
 
   return { addr, finished, stats, shutdown };
 }
-
-/** Default header timeout (10 s). */
-export const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
-/** Default idle keep-alive timeout (60 s). */
-export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
-
-/**
- * Descriptors kept for everything but client connections: replicas'
- * channels, the gRPC bridge, log pipes, files and handlers' outbound
- * connections. A quarter of the limit, at least 64.
- */
-export function reservedDescriptors(fdLimit: number): number {
-  return Math.max(64, Math.floor(fdLimit / 4));
-}
-
-/** When the descriptor limit cannot be read: a common hard limit. */
-export const FALLBACK_FD_LIMIT = 4096;
-
-/** The default `--max-connections` for a process with `fdLimit` descriptors. */
-export function defaultMaxConnections(fdLimit: number | null): number {
-  const limit = fdLimit ?? FALLBACK_FD_LIMIT;
-  return Math.max(16, limit - reservedDescriptors(limit));
-}
-
-/** Limits when none are given: the defaults for an unknown descriptor limit. */
-export const DEFAULT_LIMITS: ConnectionLimits = {
-  maxConnections: defaultMaxConnections(null),
-  headerTimeoutMs: DEFAULT_HEADER_TIMEOUT_MS,
-  idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
-};

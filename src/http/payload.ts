@@ -10,9 +10,15 @@ import { HttpError } from "../errors/http_error.ts";
 /** Parses a request body into a payload; throws HttpError(400) on bad input. */
 type BodyParser = (req: Request, contentType: string) => Promise<unknown>;
 
+/** What a failed `req.json()` means: 400 for a parse error, else `error`. */
+export function jsonBodyError(error: unknown): unknown {
+  return error instanceof SyntaxError
+    ? new HttpError(400, `Cannot parse JSON body: ${error.message}`)
+    : error;
+}
+
 function jsonError(error: unknown): never {
-  if (!(error instanceof SyntaxError)) throw error;
-  throw new HttpError(400, `Cannot parse JSON body: ${error.message}`);
+  throw jsonBodyError(error);
 }
 
 function parseJson(req: Request): Promise<unknown> {

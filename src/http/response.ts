@@ -210,6 +210,9 @@ function bodyResponse(
   requestId: string | null,
   extra: Record<string, string> = {},
 ): Response {
+  // A content-type-only init takes Deno's fast Response path (~0.1 µs);
+  // x-request-id set afterwards costs ~0.23 µs, while any other header in
+  // the init (as a record or as pairs) costs ~2 µs (response_bench.ts).
   const res = new Response(body as string | Uint8Array<ArrayBuffer>, {
     status,
     headers: { "content-type": contentType },

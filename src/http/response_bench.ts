@@ -56,3 +56,12 @@ Deno.bench({
     headers: { "content-type": "application/json", "x-request-id": ID },
   });
 });
+
+Deno.bench({
+  name: "x-request-id: new Response(body) with both headers as pairs",
+  group: "x-request-id",
+}, () => {
+  new Response(BODY, {
+    headers: [["content-type", "application/json"], ["x-request-id", ID]],
+  });
+});

@@ -17,6 +17,7 @@ import type {
   GuardedHandler,
   GuardedServer,
 } from "./guarded_server.ts";
+import { SERVE_ON_LISTENER } from "./serve_internals.ts";
 
 /** The runtime's listener-based server (ext/http/00_serve.ts). */
 type ServeOnListener = (
@@ -27,10 +28,11 @@ type ServeOnListener = (
   onListen: () => void,
 ) => { finished: Promise<void>; shutdown(): Promise<void> };
 
-// Taken when this module loads: a replica removes Deno's internals before its
-// handler loads (src/replica/process_guards.ts).
-// deno-lint-ignore no-explicit-any
-const SERVE_ON = (Deno as any)[(Deno as any).internal]?.serveHttpOnListener;
+// Taken when src/http/serve_internals.ts loads, which a replica imports
+// statically: this module loads after the handler (only for one with
+// handleWebSocket), when Deno's internals are gone
+// (src/replica/process_guards.ts).
+const SERVE_ON = SERVE_ON_LISTENER;
 
 /** Options of {@linkcode serveUpgradable}. */
 export interface UpgradableServeOptions {

@@ -6,6 +6,7 @@
  */
 
 import { accessLineFormatter } from "./access_line.ts";
+import { accessRecordWriter } from "./access_record.ts";
 
 /** Who wrote the sample line. */
 export const SAMPLE_OWNER = {
@@ -14,8 +15,8 @@ export const SAMPLE_OWNER = {
   replicaId: "echo-1",
 };
 
-/** One access line, without its newline. */
-export const SAMPLE_ACCESS_LINE = accessLineFormatter(SAMPLE_OWNER, 4242)({
+/** The sample line's entry. */
+export const SAMPLE_ACCESS_ENTRY = {
   method: "POST",
   path: "/echo",
   status: 200,
@@ -23,4 +24,14 @@ export const SAMPLE_ACCESS_LINE = accessLineFormatter(SAMPLE_OWNER, 4242)({
   requestId: "0b3c5d6e-8f90-4a1b-9c2d-3e4f5a6b7c8d",
   bytesIn: 150,
   bytesOut: 150,
-});
+};
+
+/** One access line, without its newline. */
+export const SAMPLE_ACCESS_LINE = accessLineFormatter(SAMPLE_OWNER, 4242)(
+  SAMPLE_ACCESS_ENTRY,
+);
+
+/** The sample's access record: what a replica hands off per request. */
+export const SAMPLE_ACCESS_RECORD = accessRecordWriter(
+  accessLineFormatter(SAMPLE_OWNER, 4242),
+)(SAMPLE_ACCESS_ENTRY);

@@ -53,11 +53,39 @@ function latencyTexts(ms: number, out: LatencyTexts): void {
   out.fixed1 = rounded === 10 ? `${whole + 1}.0` : `${whole}.${rounded}`;
 }
 
+/**
+ * Writes an entry's access line; `ms` is its time (ms since the epoch),
+ * now by default.
+ */
+export interface AccessLineFormatter {
+  (entry: AccessEntry, ms?: number): string;
+  /**
+   * The same line from a checked access record's fields
+   * (src/log/access_record.ts): `method`, `path` and `requestId` need no
+   * escaping, `status` and the counts are decimal digits, the latency is in
+   * hundredths of a ms, and an absent field is undefined.
+   */
+  fields(
+    ms: number,
+    method: string,
+    path: string,
+    status: string,
+    hundredths: number,
+    requestId: string,
+    bytesIn: string,
+    bytesOut: string,
+    traceId: string | undefined,
+    spanId: string | undefined,
+    batchSize: string | undefined,
+    closeCode: string | undefined,
+  ): string;
+}
+
 /** Makes a writer of access lines for fixed labels. */
 export function accessLineFormatter(
   labels: Record<string, string | number>,
   pid: number,
-): (entry: AccessEntry) => string {
+): AccessLineFormatter {
   // Labels are fixed per replica: the line's constant parts are rendered
   // once, so a line is a handful of concatenations.
   const labelPrefix = JSON.stringify(labels).slice(0, -1);
@@ -68,35 +96,96 @@ export function accessLineFormatter(
   let lastMs = 0;
   let head = "";
   const latency: LatencyTexts = { json: "", fixed1: "" };
-  return (e) => {
-    const ms = Date.now();
+  const headAt = (ms: number): string => {
     if (ms !== lastMs) {
       lastMs = ms;
       head = `{"asctime":"${
         new Date(ms).toISOString()
       }","levelname":"INFO","message":`;
     }
+    return head;
+  };
+  /** The line from its parts, strings already quoted where they need it. */
+  const line = (
+    ms: number,
+    message: string,
+    method: string,
+    path: string,
+    status: string | number,
+    id: string,
+    traceId: string | undefined,
+    spanId: string | undefined,
+    bytesIn: string | number,
+    bytesOut: string | number,
+    batchSize: string | number | undefined,
+    closeCode: string | number | undefined,
+  ): string =>
+    `${
+      headAt(ms)
+    }${message},"method":${method},"path":${path},"status":${status},"latencyMs":${latency.json},"requestId":${id},${
+      traceId === undefined ? "" : `"traceId":"${traceId}",`
+    }${
+      spanId === undefined
+        ? ""
+        : `"trace_id":"${traceId}","span_id":"${spanId}",`
+    }"bytesIn":${bytesIn},"bytesOut":${bytesOut},${
+      batchSize === undefined ? "" : `"batchSize":${batchSize},`
+    }${
+      closeCode === undefined ? "" : `"closeCode":${closeCode},`
+    }${labelsHead}${id}${tail}`;
+  const format = (e: AccessEntry, ms = Date.now()): string => {
     latencyTexts(e.latencyMs, latency);
-    const id = quote(e.requestId);
     // A method and path that need no escaping make a message that needs
     // none either (the rest is digits): one check each, not one more for
     // the message.
     const plain = SAFE.test(e.method) && SAFE.test(e.path);
-    const method = plain ? `"${e.method}"` : JSON.stringify(e.method);
-    const path = plain ? `"${e.path}"` : quote(e.path);
-    const message = plain
-      ? `"${e.method} ${e.path} ${e.status} ${latency.fixed1}ms"`
-      : quote(`${e.method} ${e.path} ${e.status} ${latency.fixed1}ms`);
-    return `${head}${message},"method":${method},"path":${path},"status":${e.status},"latencyMs":${latency.json},"requestId":${id},${
-      e.traceId === undefined ? "" : `"traceId":"${e.traceId}",`
-    }${
-      e.spanId === undefined
-        ? ""
-        : `"trace_id":"${e.traceId}","span_id":"${e.spanId}",`
-    }"bytesIn":${e.bytesIn},"bytesOut":${e.bytesOut},${
-      e.batchSize === undefined ? "" : `"batchSize":${e.batchSize},`
-    }${
-      e.closeCode === undefined ? "" : `"closeCode":${e.closeCode},`
-    }${labelsHead}${id}${tail}`;
+    return line(
+      ms,
+      plain
+        ? `"${e.method} ${e.path} ${e.status} ${latency.fixed1}ms"`
+        : quote(`${e.method} ${e.path} ${e.status} ${latency.fixed1}ms`),
+      plain ? `"${e.method}"` : JSON.stringify(e.method),
+      plain ? `"${e.path}"` : quote(e.path),
+      e.status,
+      quote(e.requestId),
+      e.traceId,
+      e.spanId,
+      e.bytesIn,
+      e.bytesOut,
+      e.batchSize,
+      e.closeCode,
+    );
   };
+  return Object.assign(format, {
+    fields: (
+      ms: number,
+      method: string,
+      path: string,
+      status: string,
+      hundredths: number,
+      requestId: string,
+      bytesIn: string,
+      bytesOut: string,
+      traceId: string | undefined,
+      spanId: string | undefined,
+      batchSize: string | undefined,
+      closeCode: string | undefined,
+    ): string => {
+      latencyTexts(hundredths / 100, latency);
+      return line(
+        ms,
+        `"${method} ${path} ${status} ${latency.fixed1}ms"`,
+        `"${method}"`,
+        `"${path}"`,
+        status,
+        `"${requestId}"`,
+        traceId,
+        spanId,
+        bytesIn,
+        bytesOut,
+        batchSize,
+        closeCode,
+      );
+    },
+  });
 }

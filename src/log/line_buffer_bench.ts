@@ -8,7 +8,7 @@
  * @module
  */
 
-import { SAMPLE_ACCESS_LINE as line } from "./_bench_access_line.ts";
+import { SAMPLE_ACCESS_RECORD as line } from "./_bench_access_line.ts";
 import { LineBuffer } from "./line_buffer.ts";
 
 let flushed = 0;
@@ -23,7 +23,7 @@ const hundred = new LineBuffer((chunk) => flushed += chunk.length, {
 });
 
 Deno.bench({
-  name: "log hand-off: LineBuffer.push(access line), 256 KiB batches",
+  name: "log hand-off: LineBuffer.push(access record), 256 KiB batches",
   group: "log hand-off (replica)",
   baseline: true,
 }, () => {
@@ -31,7 +31,7 @@ Deno.bench({
 });
 
 Deno.bench({
-  name: "log hand-off: LineBuffer.push(access line), 100-line batches",
+  name: "log hand-off: LineBuffer.push(access record), 100-line batches",
   group: "log hand-off (replica)",
 }, () => {
   hundred.push([line]);

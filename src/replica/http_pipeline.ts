@@ -29,7 +29,7 @@ import type { BatchStats } from "../metrics/batch_stats.ts";
 import type { StreamStats } from "../metrics/stream_stats.ts";
 import type { StreamBody } from "../http/stream_body.ts";
 import type { Batcher } from "./batcher.ts";
-import { httpBatcher } from "./http_batching.ts";
+import type { httpBatcher } from "./http_batching.ts";
 import type { OpenSpan, SpanRecorder } from "../trace/recorder.ts";
 import { SpanKind } from "../trace/span.ts";
 
@@ -49,6 +49,11 @@ export interface PipelineDeps {
   access(line: AccessEntry): void;
   /** Batch histograms, when the API batches (server_side_batching). */
   batchStats?: BatchStats;
+  /**
+   * Makes the POST batcher (src/replica/http_batching.ts), required when the
+   * API batches: passed in so a replica loads it only then.
+   */
+  httpBatcher?: typeof httpBatcher;
   /** Time to first byte and duration of streamed responses. */
   streamStats?: StreamStats;
   /** Keeps the replica from draining until the promise settles. */
@@ -237,7 +242,14 @@ export function createHttpPipeline(deps: PipelineDeps) {
   const batchedPost = api.handler.serverSideBatching
     ? methods.get("POST") ?? null
     : null;
-  if (batchedPost) ctx.batcher = httpBatcher(deps, batchedPost);
+  if (batchedPost) {
+    if (!deps.httpBatcher) {
+      throw new TypeError(
+        `API "${api.name}" has server_side_batching: createHttpPipeline() needs httpBatcher`,
+      );
+    }
+    ctx.batcher = deps.httpBatcher(deps, batchedPost);
+  }
   methods.set("HEAD", findHeadMethod(deps.handler));
   const allow = allowedMethods(deps.handler).join(", ");
   const logged = accessSampler(api.handler.accessLog ?? 1);

@@ -13,6 +13,7 @@ import { parseApiConfigs } from "../config/parse_api_configs.ts";
 import { encodeFrame, encodeTextFrame } from "../grpc/common/frames.ts";
 import type { HandlerLogger } from "../handler/handler_context.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
+import { accessRecordWriter } from "../log/access_record.ts";
 import { LineBuffer } from "../log/line_buffer.ts";
 import { RequestStats } from "../metrics/request_stats.ts";
 import { Admission, createAdmissionBuffer } from "./admission.ts";
@@ -105,10 +106,11 @@ const logs = new LineBuffer(
   (chunk) => void encodeTextFrame(chunk),
   { maxBytes: 256 * 1024, delayMs: 10 },
 );
-const accessLine = accessLineFormatter(
+// As runtime.ts wires it: the replica hands off access records.
+const accessLine = accessRecordWriter(accessLineFormatter(
   { apiName: "echo", apiKind: "RealtimeAPI", replicaId: "echo-1" },
   4242,
-);
+));
 const pipeline = createHttpPipeline({
   api: api!,
   handler: new Echo() as unknown as Record<string, unknown>,

@@ -18,6 +18,10 @@
  * `construct()` builds the handler and awaits its start-up;
  * `startPipeline()` builds the request pipeline and runs `handler.warmup`.
  *
+ * `handler.models`, `handler.warmup` and `server_side_batching` load their
+ * modules when the API has them (issue 17: a replica loads only what its
+ * API uses).
+ *
  * @module
  */
 
@@ -28,6 +32,7 @@ import type {
   HandlerLogger,
 } from "../handler/handler_context.ts";
 import { accessLineFormatter } from "../log/access_line.ts";
+import { accessRecordWriter } from "../log/access_record.ts";
 import { makeConsole } from "../log/console_capture.ts";
 import { Logger } from "../log/logger.ts";
 import { BatchStats } from "../metrics/batch_stats.ts";
@@ -44,7 +49,6 @@ import {
   findHandlerClass,
   type HandlerInstance,
 } from "./handler_loader.ts";
-import { handlerModelStore, pollModels } from "./handler_models.ts";
 import {
   type AccessEntry,
   createHttpPipeline,
@@ -57,7 +61,6 @@ import {
   currentTraceparent,
 } from "./request_context.ts";
 import { Slots } from "./slots.ts";
-import { warmup } from "./warmup.ts";
 
 /** The optional method awaited before a replica is ready. */
 const INIT = "init";
@@ -88,6 +91,11 @@ export interface CoreTransport {
   logs(lines: string[]): void;
   /** Sends a chained call (`http://api-<name>:8888`) to another API. */
   chain(api: string, req: Request): Promise<Response>;
+  /**
+   * Whoever reads `logs` renders access records (src/log/access_record.ts):
+   * the serving process does. Else access lines are written whole.
+   */
+  accessRecords?: boolean;
 }
 
 /** Everything the core builds a handler from. */
@@ -178,7 +186,10 @@ export class ReplicaCore {
       write,
       trace: currentTrace,
     });
-    const accessLine = accessLineFormatter(labels, Deno.pid);
+    const line = accessLineFormatter(labels, Deno.pid);
+    const accessLine = opts.transport.accessRecords
+      ? accessRecordWriter(line)
+      : line;
     this.access = opts.accessLog && this.runtime.enabled("info")
       ? (entry) => write([accessLine(entry)])
       : null;
@@ -269,8 +280,11 @@ export class ReplicaCore {
     const onError = (message: string, error: unknown) =>
       this.runtime.exception(message, error);
     // handler.models: the handler's loadModel() loads them (after init()).
-    this.#models = api.handler.models
-      ? await handlerModelStore({
+    const modelsModule = api.handler.models
+      ? await import("./handler_models.ts")
+      : null;
+    this.#models = modelsModule
+      ? await modelsModule.handlerModelStore({
         api,
         projectDir,
         ...(modelFiles ? { modelFiles } : {}),
@@ -298,9 +312,9 @@ export class ReplicaCore {
     // The listed models load before the replica is ready; then changes are
     // polled, one poll at a time.
     const models = this.#models;
-    if (models !== null) {
+    if (models !== null && modelsModule !== null) {
       await models.preload();
-      this.#stopPolling = pollModels(
+      this.#stopPolling = modelsModule.pollModels(
         models,
         api.handler.models!.pollIntervalMs,
         onError,
@@ -314,7 +328,11 @@ export class ReplicaCore {
     const { api, tracer } = this.#opts;
     const handler = this.handler;
     const access = this.access;
+    const batching = api.handler.serverSideBatching
+      ? await import("./http_batching.ts")
+      : null;
     const pipeline = createHttpPipeline({
+      ...(batching ? { httpBatcher: batching.httpBatcher } : {}),
       ...(extras.rpc ? { rpc: extras.rpc } : {}),
       api,
       handler,
@@ -332,6 +350,7 @@ export class ReplicaCore {
     });
     this.#pipeline = pipeline;
     if (api.handler.warmup) {
+      const { warmup } = await import("./warmup.ts");
       await warmup(api, pipeline, allowedMethods(handler));
     }
     return pipeline;

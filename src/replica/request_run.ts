@@ -9,7 +9,7 @@
  */
 
 import { HttpError } from "../errors/http_error.ts";
-import { parsePayload } from "../http/payload.ts";
+import { jsonBodyError, parsePayload } from "../http/payload.ts";
 import {
   type Callback,
   encodeResult,
@@ -37,6 +37,15 @@ import type {
 } from "../http/stream_body.ts";
 import type { OpenSpan } from "../trace/recorder.ts";
 import { SpanKind, traceparentOf } from "../trace/span.ts";
+
+/** `#serve` without a payload: the body is still to be read. */
+const NOT_READ = Symbol("not read");
+/** `#serve` without a handler value: the handler is still to be called. */
+const NOT_CALLED = Symbol("not called");
+/** `#settle` of a value: nothing was thrown. */
+const NO_ERROR = Symbol("no error");
+/** The one Content-Type the fast path takes (as parsePayload's shortcut). */
+const JSON_TYPE = "application/json";
 
 /** The outcome the pipeline logs and returns. */
 export interface RunResult {
@@ -126,8 +135,21 @@ export class RequestRun {
    * (scripts/bench/README.md, "Garbage collection in the replica").
    */
   #race: PromiseWithResolvers<unknown> | null = null;
-  readonly #won = (value: unknown) => this.#endRace()?.resolve(value);
-  readonly #lost = (error: unknown) => this.#endRace()?.reject(error);
+  /**
+   * The JSON fast path's answer (see {@linkcode RequestRun.run}): resolves
+   * the run's promise; null once answered, and on the general path.
+   */
+  #reply: ((res: Response | PromiseLike<Response>) => void) | null = null;
+  /** Rejects the fast path's run. */
+  #fail: ((error: unknown) => void) | null = null;
+  readonly #won = (value: unknown) =>
+    this.#reply !== null
+      ? this.#answer(value, true)
+      : this.#endRace()?.resolve(value);
+  readonly #lost = (error: unknown) =>
+    this.#reply !== null
+      ? this.#answer(error, false)
+      : this.#endRace()?.reject(error);
   #holdsSlot = false;
   #bodyRead = false;
   #ended = false;
@@ -213,8 +235,106 @@ export class RequestRun {
    * Serves the request and returns its response, logged and counted
    * (PipelineContext.finish); never rejects.
    */
-  async run(): Promise<Response> {
-    return this.#finish(await this.#serve());
+  run(): Promise<Response> {
+    const head = this.#head;
+    const length = head.contentLength;
+    // The fast path: a JSON body of known length for a plain handler call
+    // (no batch, no span, not HEAD). Its only promises are the body's and
+    // the run's own; the handler is called in the body's callback, and the
+    // general path takes over for what must wait (a queued slot, a
+    // promise from the handler). The deadline is armed all the same.
+    if (
+      length !== null && length !== "0" && !this.#batched &&
+      this.#span === null && this.#original.method !== "HEAD" &&
+      this.#original.headers.get("content-type") === JSON_TYPE
+    ) {
+      const ctx = this.#ctx;
+      ctx.deadlines.arm(this, ctx.timeoutMs, this.#started);
+      const { promise, resolve, reject } = Promise.withResolvers<Response>();
+      this.#reply = resolve;
+      this.#original.json().then(this.#won, this.#lost);
+      // What the callbacks throw (nothing they call should) rejects the run,
+      // as an exception of the general path does: never a hung request.
+      this.#fail = reject;
+      return promise;
+    }
+    return this.#serveAll();
+  }
+
+  async #serveAll(
+    payload: unknown = NOT_READ,
+    value: unknown = NOT_CALLED,
+  ): Promise<Response> {
+    return this.#finish(await this.#serve(payload, value));
+  }
+
+  /** The fast path's body is read (or failed): its answer. */
+  #answer(outcome: unknown, read: boolean): void {
+    try {
+      if (read) this.#jsonRead(outcome);
+      else this.#jsonFailed(outcome);
+    } catch (error) {
+      this.#reply = null;
+      this.#fail!(error);
+    }
+  }
+
+  /** The fast path's body is in: the handler runs now, if a slot is free. */
+  #jsonRead(payload: unknown): void {
+    const reply = this.#reply!;
+    this.#reply = null;
+    this.#bodyRead = true;
+    if (!this.#ctx.deps.slots.tryAcquire()) {
+      return reply(this.#serveAll(payload));
+    }
+    this.#holdsSlot = true;
+    let value: unknown;
+    try {
+      value = callMethodInRequest(
+        this.#scope,
+        this.#method,
+        payload,
+        this.#info,
+        isAsyncMethod(this.#method),
+      );
+    } catch (error) {
+      return reply(this.#finish(this.#settle(undefined, error)));
+    }
+    if (isThenable(value)) {
+      return reply(this.#serveAll(payload, value));
+    }
+    reply(this.#finish(this.#settle(value, NO_ERROR)));
+  }
+
+  /** The fast path's body could not be read or parsed. */
+  #jsonFailed(error: unknown): void {
+    const reply = this.#reply!;
+    this.#reply = null;
+    reply(this.#finish(this.#settle(
+      undefined,
+      this.#bodyError(
+        jsonBodyError(error),
+        null,
+      ),
+    )));
+  }
+
+  /** What a failed body read answers (thrown into {@linkcode #settle}). */
+  #bodyError(
+    error: unknown,
+    limited: { exceeded(): boolean } | null,
+  ): unknown {
+    if (limited?.exceeded()) {
+      return new HttpError(413, this.#ctx.tooLargeMessage);
+    }
+    // Parse errors are HttpErrors already; anything else is a body that
+    // could not be read (cut short by the client): 400, not logged; 499
+    // when the client is gone altogether.
+    if (error instanceof HttpError || this.#info.clientGone) return error;
+    return new HttpError(
+      400,
+      `Cannot read request body: ${(error as Error)?.message ?? error}`,
+    );
   }
 
   #finish(result: RunResult): Response {
@@ -231,49 +351,45 @@ export class RequestRun {
     );
   }
 
-  async #serve(): Promise<RunResult> {
+  /**
+   * The general path: body, slot, handler call, each wait raced with the
+   * timeout. `payload` and `value` are given when the fast path read the
+   * body (and called the handler) already.
+   */
+  async #serve(
+    payload: unknown = NOT_READ,
+    value: unknown = NOT_CALLED,
+  ): Promise<RunResult> {
     const ctx = this.#ctx;
-    ctx.deadlines.arm(this, ctx.timeoutMs, this.#started);
-    let callback: Callback | null = null;
-    let result: RunResult;
     try {
-      // The body is read before taking a slot: a slot stands for a running
-      // handler call, and a plain (synchronous) handler then takes and frees
-      // its slot without ever queueing.
-      // The request timeout covers the body too: a body that is too slow
-      // gets 408 and frees the request's admission at once.
-      // Only a body without Content-Length is counted (declaredTooLarge
-      // checked the others): nothing to allocate for the common case.
-      const limited = this.#head.contentLength === null
-        ? limitBody(this.#original, ctx.maxBody, false)
-        : null;
-      const request = limited?.request ?? this.#original;
-      let payload: unknown;
-      try {
-        // The race handles a late rejection (a body that fails after the
-        // timeout): no extra catch per request.
-        payload = await this.#raceTimeout(
-          parsePayload(request, {
-            contentLength: this.#head.contentLength,
-            contentType: request.headers.get("content-type"),
-          }),
-        );
-      } catch (error) {
-        if (limited?.exceeded()) {
-          throw new HttpError(413, ctx.tooLargeMessage);
+      if (payload === NOT_READ) {
+        ctx.deadlines.arm(this, ctx.timeoutMs, this.#started);
+        // The body is read before taking a slot: a slot stands for a running
+        // handler call, and a plain (synchronous) handler then takes and frees
+        // its slot without ever queueing.
+        // The request timeout covers the body too: a body that is too slow
+        // gets 408 and frees the request's admission at once.
+        // Only a body without Content-Length is counted (declaredTooLarge
+        // checked the others): nothing to allocate for the common case.
+        const limited = this.#head.contentLength === null
+          ? limitBody(this.#original, ctx.maxBody, false)
+          : null;
+        const request = limited?.request ?? this.#original;
+        try {
+          // The race handles a late rejection (a body that fails after the
+          // timeout): no extra catch per request.
+          payload = await this.#raceTimeout(
+            parsePayload(request, {
+              contentLength: this.#head.contentLength,
+              contentType: request.headers.get("content-type"),
+            }),
+          );
+        } catch (error) {
+          throw this.#bodyError(error, limited);
         }
-        // Parse errors are HttpErrors already; anything else is a body that
-        // could not be read (cut short by the client): 400, not logged; 499
-        // when the client is gone altogether.
-        if (error instanceof HttpError || this.#info.clientGone) throw error;
-        throw new HttpError(
-          400,
-          `Cannot read request body: ${(error as Error)?.message ?? error}`,
-        );
+        if (this.#timedOut) return this.#timeoutResult(408);
+        this.#bodyRead = true;
       }
-      if (this.#timedOut) return this.#timeoutResult(408);
-      this.#bodyRead = true;
-      let value: unknown;
       if (this.#batched) {
         // The batch holds a slot, not each request; the timeout (or the
         // client going away) takes the request out of its batch.
@@ -284,7 +400,7 @@ export class RequestRun {
         if (this.#timedOut) return this.#timeoutResult();
         value = outcome!.value;
         this.#batchSize = outcome!.size;
-      } else {
+      } else if (value === NOT_CALLED) {
         const slots = ctx.deps.slots;
         const queue = this.#span === null
           ? null
@@ -324,7 +440,28 @@ export class RequestRun {
           throw error;
         }
         handlerSpan?.end(this.#timedOut ? "timed out" : undefined);
+      } else {
+        // The fast path's handler returned a promise (it holds the slot).
+        value = await this.#raceTimeout(value as PromiseLike<unknown>);
       }
+    } catch (error) {
+      return this.#settle(undefined, error);
+    }
+    return this.#settle(value, NO_ERROR);
+  }
+
+  /**
+   * The handler's value (or what was thrown, `NO_ERROR` if nothing) as the
+   * run's result: encoded, or a timeout or error answer; the slot released,
+   * the deadline cancelled, and the callback or stream wired up. Synchronous:
+   * both paths end here.
+   */
+  #settle(value: unknown, thrown: unknown): RunResult {
+    const ctx = this.#ctx;
+    let callback: Callback | null = null;
+    let result: RunResult;
+    try {
+      if (thrown !== NO_ERROR) throw thrown;
       if (this.#timedOut) return this.#timeoutResult();
       // Stream options (three closures and the Accept header) only for a
       // result that can stream.
@@ -501,6 +638,12 @@ export class RequestRun {
     // result is dropped.
     this.#releaseSlot();
     this.#endRace()?.resolve(undefined);
+    // The fast path waiting for its body: 408 now (a late body is dropped).
+    const reply = this.#reply;
+    if (reply !== null) {
+      this.#reply = null;
+      reply(this.#finish(this.#timeoutResult(408)));
+    }
   }
 
   #timeoutResult(status: 504 | 408 = 504): RunResult {

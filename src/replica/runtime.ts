@@ -11,6 +11,12 @@
  * channel (forwards, hand-offs, load reports, drain), WebSocket sessions, edge
  * checks and the gRPC bridge.
  *
+ * What an API does not use is not loaded (issue 17: each module costs a
+ * replica start-up time and memory): WebSocket sessions (only for a handler
+ * with `handleWebSocket`), tracing spans, edge checks, `ctx.client` and the
+ * gRPC bridge are imported when the API's config or class turns them on
+ * (`tests/start_imports_test.ts` pins the static graph).
+ *
  * Everything the runtime needs from the outside (the channel, the listener,
  * `Deno.memoryUsage`) is captured before the handler's module loads.
  *
@@ -32,10 +38,8 @@ import { unreadableBody, unsupportedMethod } from "../http/refusals.ts";
 import { normalizedRequest, routeFor } from "../http/request_path.ts";
 import { installProcessGuards } from "./process_guards.ts";
 import { allowedMethods, findWebSocketMethod } from "./handler_loader.ts";
-import { WebSocketSessions } from "./websocket_sessions.ts";
-import { isWebSocketUpgrade } from "../websocket/upgrade.ts";
-import { serveUpgradable } from "../http/upgradable_server.ts";
-import { RelayedTransport } from "../websocket/relayed_transport.ts";
+import type { WebSocketSessions } from "./websocket_sessions.ts";
+import type { RelayedTransport } from "../websocket/relayed_transport.ts";
 import { pathOf, requestIdOf, traceOf } from "./http_pipeline.ts";
 import type {
   FromReplica,
@@ -54,12 +58,7 @@ import {
   explainPermissionText,
   installPermissionHints,
 } from "../errors/permission_hints.ts";
-import { SpanRecorder } from "../trace/recorder.ts";
-import { nowMs, refusedSpan } from "../trace/span.ts";
-import { parentOf } from "../edge/trace.ts";
 import { ReconnectPolicy } from "./reconnect_policy.ts";
-import { ProxiedControl } from "./control_client.ts";
-import { Edge } from "../edge/edge.ts";
 import { ReplicaCore, SLOT } from "./replica_core.ts";
 // Loaded up front so handlers can import "cortex" (HttpError, GrpcError)
 // without read access to the runtime's files.
@@ -104,7 +103,9 @@ export async function startReplica(
   });
   // Tracing on: spans go to the serving process, which exports them.
   const tracer = init.tracing
-    ? new SpanRecorder((spans) => post({ type: "trace.spans", spans }))
+    ? new (await import("../trace/recorder.ts")).SpanRecorder((spans) =>
+      post({ type: "trace.spans", spans })
+    )
     : undefined;
   // Load changes are reported within REPORT_DELAY_MS (one message for many).
   // Declared before anything can post a load report (which counts its asks).
@@ -117,7 +118,9 @@ export async function startReplica(
     }, REPORT_DELAY_MS);
   };
   const apiNames = new Set(init.apiNames);
-  const control = init.control ? new ProxiedControl(post) : null;
+  const control = init.control
+    ? new (await import("./control_client.ts")).ProxiedControl(post)
+    : null;
   // The handler's env, console (permission hints, tfjs fallback notes) and
   // chaining fetch, its loggers and counters: src/replica/replica_core.ts.
   // The serving process admits what it sends here the same way as this
@@ -138,6 +141,8 @@ export async function startReplica(
     transport: {
       logs: (lines) => logs.push(lines),
       chain: (target, req) => forward(target, req),
+      // The serving process renders them (src/server/replica.ts).
+      accessRecords: true,
     },
     onLoadChange: reportSoon,
     explain: explainPermissionText,
@@ -257,10 +262,13 @@ export async function startReplica(
   };
   // Requests on this replica's listener: handed on until the handler is
   // constructed (the listener exists before any handler code loads).
+  // The client's address is read only when a request needs it (edge checks,
+  // handing on): Deno builds `remoteAddr` on each read (~0.5 µs a request).
   let route: (
     req: Request,
-    client: string,
-  ) => Response | Promise<Response> = handOn;
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ) => Response | Promise<Response> = (req, info) =>
+    handOn(req, info.remoteAddr.hostname);
   let server: GuardedServer | null = null;
   const connections = newConnectionStats();
   let listener: Deno.TcpListener | null = null;
@@ -287,19 +295,24 @@ export async function startReplica(
 
   installPermissionHints();
   const HandlerClass = await core.importHandler();
+  // WebSocket sessions (and the server that can upgrade) load only for a
+  // handler class with handleWebSocket.
+  const ws = findWebSocketMethod(HandlerClass.prototype) !== null
+    ? await loadWebSocketParts()
+    : null;
   // Serving starts once the module is imported (its constructor and init()
   // run later, while requests are handed on): a handler class with
   // handleWebSocket gets the listener-based server, which can upgrade.
   if (listener !== null) {
-    server = findWebSocketMethod(HandlerClass.prototype) !== null
-      ? serveUpgradable({
+    server = ws !== null
+      ? ws.serveUpgradable({
         listener,
         stats: connections,
         onError: onServeError,
         beforeShutdown: () => sockets?.idle() ?? Promise.resolve(),
       }, (raw, info) => {
         upgradable.add(raw);
-        return route(normalizedRequest(raw), info.remoteAddr.hostname);
+        return route(normalizedRequest(raw), info);
       })
       : serveGuarded(
         {
@@ -311,7 +324,7 @@ export async function startReplica(
           onError: onServeError,
           onWarning: (message, extra) => runtime.warning(message, { extra }),
         },
-        (raw, info) => route(normalizedRequest(raw), info.remoteAddr.hostname),
+        (raw, info) => route(normalizedRequest(raw), info),
       );
   }
   const handler = await core.construct();
@@ -346,9 +359,9 @@ export async function startReplica(
     },
   });
   // handleWebSocket: upgrades on this replica's own listener.
-  const socketMethod = findWebSocketMethod(handler);
-  sockets = socketMethod
-    ? new WebSocketSessions({
+  const socketMethod = ws === null ? null : findWebSocketMethod(handler);
+  sockets = ws !== null && socketMethod
+    ? new ws.WebSocketSessions({
       api,
       method: socketMethod,
       admission,
@@ -363,7 +376,7 @@ export async function startReplica(
     req: Request,
     opts: Parameters<typeof pipeline>[1] = {},
   ): Response | Promise<Response> =>
-    sockets !== null && isWebSocketUpgrade(req)
+    sockets !== null && ws!.isWebSocketUpgrade(req)
       ? sockets.open(req, opts.requestId ?? requestIdOf(req))
       : pipeline(req, opts);
 
@@ -379,12 +392,14 @@ export async function startReplica(
   // replicas share one budget.
   const takes = new Map<number, (wait: number) => void>();
   let nextTake = 1;
-  // node:crypto (key hashing) loads only for an API with keys.
+  // The edge checks load only for an API with CORS, keys or rate limits;
+  // node:crypto (key hashing) only for an API with keys.
   const match = init.edge?.keys
     ? (await import("../edge/keys.ts")).matchKey
     : null;
-  const edge = init.edge
-    ? new Edge(api.name, init.edge, (bucket) => {
+  const edging = init.edge ? await loadEdgeParts() : null;
+  const edge = init.edge && edging
+    ? new edging.Edge(api.name, init.edge, (bucket) => {
       const id = nextTake++;
       const { promise, resolve } = Promise.withResolvers<number>();
       takes.set(id, resolve);
@@ -400,6 +415,7 @@ export async function startReplica(
     requestId: string,
   ): Response | Promise<Response> => {
     const e = edge!;
+    const { nowMs, refusedSpan, parentOf } = edging!;
     const started = performance.now();
     const startedAt = tracer ? nowMs() : 0;
     const serve = (refused: Response | null): Response | Promise<Response> => {
@@ -439,12 +455,14 @@ export async function startReplica(
     return checked instanceof Promise ? checked.then(serve) : serve(checked);
   };
 
-  route = (req, client) => {
+  route = (req, info) => {
     const path = pathOf(req.url);
     const target = routeFor(init.routes, path)?.api ?? null;
     if (target === api.name) {
       const requestId = requestIdOf(req);
-      if (edge?.needed(req)) return serveChecked(req, client, requestId);
+      if (edge?.needed(req)) {
+        return serveChecked(req, info.remoteAddr.hostname, requestId);
+      }
       const res = serveOwn(req, { requestId });
       const done = (r: Response) => r.status === 101 ? r : rebalance(r);
       if (res instanceof Response) return done(res);
@@ -454,7 +472,7 @@ export async function startReplica(
     // Another API's request only while a newly deployed API takes over the
     // port: checked by the serving process's router.
     if (target !== null || path === "/healthz" || path === "/metrics") {
-      return handOn(req, client);
+      return handOn(req, info.remoteAddr.hostname);
     }
     return errorResponse(404, `No API is served at "${path}"`, {}, {
       "x-request-id": requestIdOf(req),
@@ -523,7 +541,7 @@ export async function startReplica(
       post({ type: "ws.close", id, code: 1011, reason: "No handleWebSocket" });
       return;
     }
-    const transport = new RelayedTransport({
+    const transport = new ws!.RelayedTransport({
       send: (data) => post({ type: "ws.send", id, data }),
       close: (code, reason) =>
         post({
@@ -671,6 +689,37 @@ export async function startReplica(
     methods: core.methods(),
     listening: server !== null,
   });
+}
+
+/** What a handler with `handleWebSocket` needs: loaded for it only. */
+async function loadWebSocketParts() {
+  const [sessions, upgrade, upgradable, relayed] = await Promise.all([
+    import("./websocket_sessions.ts"),
+    import("../websocket/upgrade.ts"),
+    import("../http/upgradable_server.ts"),
+    import("../websocket/relayed_transport.ts"),
+  ]);
+  return {
+    WebSocketSessions: sessions.WebSocketSessions,
+    isWebSocketUpgrade: upgrade.isWebSocketUpgrade,
+    serveUpgradable: upgradable.serveUpgradable,
+    RelayedTransport: relayed.RelayedTransport,
+  };
+}
+
+/** The edge checks and their refused spans: loaded for an API with them. */
+async function loadEdgeParts() {
+  const [edge, span, trace] = await Promise.all([
+    import("../edge/edge.ts"),
+    import("../trace/span.ts"),
+    import("../edge/trace.ts"),
+  ]);
+  return {
+    Edge: edge.Edge,
+    nowMs: span.nowMs,
+    refusedSpan: span.refusedSpan,
+    parentOf: trace.parentOf,
+  };
 }
 
 /** The net permission descriptor host of a listening address. */

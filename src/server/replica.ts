@@ -19,6 +19,7 @@ import type {
   ToReplica,
 } from "../wire/replica_messages.ts";
 import { ownLines } from "../wire/replica_log_check.ts";
+import { accessRecordRenderer } from "../log/access_record.ts";
 import {
   BadReplicaMessage,
   checkFromReplica,
@@ -128,6 +129,9 @@ export class Replica {
       log(wrap(level, "stderr")(explainPermissionText(text)) + "\n");
     });
     const forged = wrap("warning", "unlabelled log line");
+    // Access records come only over the channel (never from stdout), and
+    // render as lines of this replica alone.
+    const render = accessRecordRenderer(owner, proc.child.pid);
     void this.#child.status.then(async (status) => {
       // What it printed last says why it ended (its stderr closes with it).
       await Promise.race([stderrDone, new Promise((r) => setTimeout(r, 200))]);
@@ -167,7 +171,7 @@ export class Replica {
         this.#receive(
           raw,
           onMessage,
-          (chunk) => log(ownLines(chunk, owner, forged)),
+          (chunk) => log(ownLines(chunk, owner, forged, render)),
         )
       );
     }).catch((error) =>

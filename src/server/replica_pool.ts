@@ -236,11 +236,19 @@ export class ReplicaPool {
     this.#reconcile();
   }
 
-  /** Rolls out `api` (new config or code): new replicas first, then drains old ones. */
+  /**
+   * Rolls out `api` (new config or code): new replicas first, then drains old
+   * ones. When a new replica fails, the old ones keep serving and the pool
+   * goes back to their configuration (unless another roll-out began since),
+   * so `cortex get` shows what is served and a replica that replaces a
+   * crashed old one starts with it, not with the configuration that failed.
+   */
   async rollOut(api: ApiConfig): Promise<void> {
     this.#rollingOut++;
     try {
       const old = [...this.replicas].filter((r) => r.state !== "stopped");
+      const served = this.api;
+      const desired = this.desired;
       this.api = api;
       this.desired = this.#cap(
         Math.max(this.desired, api.autoscaling.minReplicas),
@@ -251,6 +259,11 @@ export class ReplicaPool {
       );
       await Promise.all(fresh.map((r) => r.ready)).catch((error) => {
         for (const r of fresh) r.kill("failed", "roll-out failed");
+        if (this.api === api && old.length > 0) {
+          this.api = served;
+          this.desired = this.#cap(desired);
+          this.#reconcile();
+        }
         throw error;
       });
       this.error = null;
@@ -324,7 +337,14 @@ export class ReplicaPool {
       process = early.process;
       d.logger.debug(
         `Replica "${replicaId}" of API "${api.name}" was started before the server loaded (prestarted)`,
-        { extra: { api: api.name, replicaId } },
+        {
+          extra: {
+            api: api.name,
+            replicaId,
+            // Started before "go", from the last start's record.
+            ...(early.ahead ? { startedAhead: true } : {}),
+          },
+        },
       );
     } else {
       if (early) {

@@ -13,6 +13,15 @@
  * once it has started. Only with a known HTTP port: with `--port 0` the
  * port a replica may listen on is not known before the server binds it.
  *
+ * A serving process started ahead (src/supervisor/speculative_start.ts)
+ * starts them even earlier, before its "go", from the prestart file the
+ * supervisor wrote from the last start's record
+ * ({@linkcode PrestartedReplicas.ahead}): the commands that start computed.
+ * Once the project is read they are kept only if they are the commands
+ * computed now (same replica id, same command), else killed and started
+ * anew; the commands computed now are written to the prestart file for the
+ * next record.
+ *
  * @module
  */
 
@@ -25,15 +34,25 @@ import {
 } from "./replica_launch.ts";
 import {
   abandonReplicaProcess,
+  type ReplicaCommand,
   type ReplicaProcess,
+  sameCommand,
   spawnReplicaProcess,
 } from "./replica_process.ts";
 import { ReplicaSocket } from "./replica_socket.ts";
+import { REPLICA_MAIN } from "./replica_command.ts";
+import {
+  encodePrestartLaunches,
+  parsePrestartLaunches,
+  type PrestartLaunch,
+} from "../wire/prestart_launches.ts";
 
 /** A prestarted replica process and the id it was started for. */
 export interface Prestarted {
   replicaId: string;
   process: ReplicaProcess;
+  /** Started before "go", from the last start's prestart commands. */
+  ahead?: boolean;
 }
 
 /** What {@linkcode PrestartedReplicas.start} needs of the serve options. */
@@ -49,6 +68,18 @@ export interface PrestartOptions {
   replicaSocket: string;
   modules?: LaunchContext["modules"];
   modelFiles?: Record<string, string>;
+  /** Where to write the commands computed (`--prestart-file`). */
+  prestartFile?: string;
+}
+
+/**
+ * Whether `l` starts this runtime's replica entry with this Deno (a
+ * prestart file names nothing else).
+ */
+function isReplicaLaunch(l: PrestartLaunch): boolean {
+  const main = l.args.indexOf(REPLICA_MAIN);
+  return l.command === Deno.execPath() && l.args[0] === "run" && main > 0 &&
+    l.args.slice(1, main).every((a) => a.startsWith("--"));
 }
 
 /** The first replica process of each API, until a pool claims it. */
@@ -62,14 +93,59 @@ export class PrestartedReplicas {
   }
 
   /**
-   * Opens the replica socket and starts the first replica of each API
-   * `project` serves. The listen address follows the server's rule: the
-   * replicas of the only HTTP API listen themselves.
+   * Before "go": opens the replica socket and starts the replicas the
+   * prestart file at `path` lists (null when there is none, or it cannot
+   * be read). Each waits for its `init`; none is used before
+   * {@linkcode PrestartedReplicas.start} has compared its command.
    */
-  static start(project: Project, opts: PrestartOptions): PrestartedReplicas {
-    const early = new PrestartedReplicas(
+  static ahead(
+    path: string,
+    opts: { replicaSocket: string; scratchRoot: string },
+  ): PrestartedReplicas | null {
+    let launches: PrestartLaunch[];
+    try {
+      launches = parsePrestartLaunches(Deno.readTextFileSync(path));
+    } catch {
+      return null;
+    }
+    const ahead = new PrestartedReplicas(
       ReplicaSocket.open(opts.replicaSocket),
     );
+    for (const l of launches) {
+      if (!isReplicaLaunch(l) || ahead.#byApi.has(l.api)) continue;
+      try {
+        Deno.mkdirSync(`${opts.scratchRoot}/${l.replicaId}`, {
+          recursive: true,
+        });
+        const launch = { command: l.command, args: l.args, cwd: l.cwd };
+        ahead.#byApi.set(l.api, {
+          replicaId: l.replicaId,
+          process: spawnReplicaProcess(launch, ahead.socket),
+          ahead: true,
+        });
+      } catch {
+        // Started after "go" instead.
+      }
+    }
+    return ahead;
+  }
+
+  /**
+   * Opens the replica socket (or takes over that of `ahead`) and starts the
+   * first replica of each API `project` serves, keeping a replica of
+   * `ahead` where its command is the one computed now. The listen address
+   * follows the server's rule: the replicas of the only HTTP API listen
+   * themselves.
+   */
+  static start(
+    project: Project,
+    opts: PrestartOptions,
+    ahead?: PrestartedReplicas | null,
+  ): PrestartedReplicas {
+    const early = ahead ??
+      new PrestartedReplicas(ReplicaSocket.open(opts.replicaSocket));
+    const startedAhead = new Map(early.#byApi);
+    early.#byApi.clear();
     const apis = project.apis.filter((a) =>
       opts.onlyApi === null || a.name === opts.onlyApi
     );
@@ -89,31 +165,71 @@ export class PrestartedReplicas {
       modules: opts.modules,
       modelFiles: opts.modelFiles,
     };
-    for (const api of apis) early.#start(api, ctx, opts, http.length === 1);
+    const launches: PrestartLaunch[] = [];
+    for (const api of apis) {
+      const launch = early.#start(
+        api,
+        ctx,
+        opts,
+        http.length === 1,
+        startedAhead.get(api.name),
+      );
+      startedAhead.delete(api.name);
+      if (launch) launches.push(launch);
+    }
+    // Started ahead for an API not served now.
+    for (const { process } of startedAhead.values()) {
+      abandonReplicaProcess(process);
+    }
+    if (opts.prestartFile) writeLaunches(opts.prestartFile, launches);
     return early;
   }
 
+  /** Starts (or keeps `ahead`) the first replica of `api`; its launch. */
   #start(
     api: ApiConfig,
     ctx: LaunchContext,
     opts: PrestartOptions,
     soleHttpApi: boolean,
-  ): void {
+    ahead: Prestarted | undefined,
+  ): PrestartLaunch | null {
     const replicaId = nextReplicaId(api.name);
     const scratchDir = `${opts.scratchRoot}/${replicaId}`;
     const listen = api.handler.protobufPath === null && soleHttpApi
       ? { hostname: opts.hostname, port: opts.port }
       : null;
+    let launch: ReplicaCommand;
     try {
       Deno.mkdirSync(scratchDir, { recursive: true });
-      const launch = replicaLaunch(ctx, api, scratchDir, listen);
-      this.#byApi.set(api.name, {
-        replicaId,
-        process: spawnReplicaProcess(launch, this.socket),
-      });
+      launch = replicaLaunch(ctx, api, scratchDir, listen);
     } catch {
       // The pool computes the command again and reports what is wrong.
+      if (ahead) abandonReplicaProcess(ahead.process);
+      return null;
     }
+    if (
+      ahead && ahead.replicaId === replicaId &&
+      sameCommand(ahead.process.launch, launch)
+    ) {
+      this.#byApi.set(api.name, ahead);
+    } else {
+      if (ahead) abandonReplicaProcess(ahead.process);
+      try {
+        this.#byApi.set(api.name, {
+          replicaId,
+          process: spawnReplicaProcess(launch, this.socket),
+        });
+      } catch {
+        // As above: the pool starts it and reports what is wrong.
+      }
+    }
+    return {
+      api: api.name,
+      replicaId,
+      command: launch.command,
+      args: launch.args,
+      cwd: launch.cwd ?? ctx.project.dir,
+    };
   }
 
   /** The prestarted process of API `api`, once (null when none). */
@@ -129,5 +245,19 @@ export class PrestartedReplicas {
       abandonReplicaProcess(process);
     }
     this.#byApi.clear();
+  }
+}
+
+/** Writes the prestart file (a new file renamed over the old). */
+function writeLaunches(path: string, launches: PrestartLaunch[]): void {
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    Deno.writeTextFileSync(tmp, encodePrestartLaunches(launches));
+    Deno.renameSync(tmp, path);
+  } catch {
+    // Only the next start's head start is lost.
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* not written */ }
   }
 }

@@ -13,7 +13,7 @@ import { createServerTarget } from "../control/server_target.ts";
 import { ControlProxy } from "./control_proxy.ts";
 import { EXIT } from "../wire/exit_codes.ts";
 import { writeControlReport } from "../wire/control_report.ts";
-import { readCommands } from "../wire/stdin_commands.ts";
+import type { CommandReader } from "../wire/stdin_commands.ts";
 
 /** How long past the grace period a stop may take before a forced exit. */
 const HARD_EXIT_AFTER_GRACE_MS = 5_000;
@@ -23,8 +23,11 @@ export async function runServer(
   project: Project,
   opts: Omit<ServerOptions, "scratchRoot" | "control"> & {
     scratchRoot?: string;
-    /** Stop on "drain"/"exit" lines on stdin (or its end) instead of signals. */
-    supervised?: boolean;
+    /**
+     * Supervised: stop on the supervisor's "drain"/"exit" lines on stdin (or
+     * its end) instead of signals; the control token came with its "go".
+     */
+    supervised?: { commands: CommandReader; controlToken: string };
     /** Reload changed handlers and config (`--watch`). */
     watch?: boolean;
     /** Control API port on 127.0.0.1 (0: any free port). */
@@ -57,7 +60,8 @@ export async function runServer(
     target,
     port: opts.controlPort ?? 0,
     // A replacement serving process binds the same port while we drain.
-    reusePort: opts.supervised,
+    reusePort: opts.supervised !== undefined,
+    token: opts.supervised?.controlToken,
   });
   const watching = new AbortController();
   server.opts.control = new ControlProxy(target);
@@ -100,7 +104,7 @@ export async function runServer(
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       Deno.addSignalListener(signal, () => {});
     }
-    void readCommands(stop);
+    opts.supervised.commands.onStop(stop);
   } else {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       Deno.addSignalListener(signal, () => stop(signal));

@@ -9,9 +9,18 @@
  * where the supervisor watches for a request to replace this process
  * (src/wire/replace_request.ts; this process only names it).
  *
+ * It does nothing observable (reads no project file, binds no port, prints
+ * nothing) until the supervisor's "go" on stdin, which carries the control
+ * token (src/wire/stdin_commands.ts): the supervisor may have started it
+ * ahead from the last start's command line and keeps it only if that is
+ * this start's (src/supervisor/speculative_start.ts). Until then it loads
+ * its modules and, when the supervisor wrote a prestart file from the last
+ * start's record, starts those replicas, which wait for their `init` on the
+ * replica socket in the scratch directory (src/server/replica_prestart.ts).
+ *
  * With a known HTTP port, the first replica of each API is started before
- * the rest of the server loads (src/server/replica_prestart.ts): only light
- * modules are imported statically here.
+ * the rest of the server has loaded (src/server/replica_prestart.ts): only
+ * light modules are imported statically here.
  *
  * @module
  */
@@ -25,6 +34,8 @@ import {
 } from "../wire/serve_process_args.ts";
 import { PrestartedReplicas } from "./replica_prestart.ts";
 import { servingTraceConfig } from "../trace/config.ts";
+import { CommandReader } from "../wire/stdin_commands.ts";
+import { EXIT } from "../wire/exit_codes.ts";
 
 /**
  * The project as the supervisor validated it (first start: used once, then
@@ -45,6 +56,25 @@ async function readProject(dir: string, snapshot?: string): Promise<Project> {
 }
 
 const args: ServeProcessArgs = serveProcessArgv.parseArgv(Deno.args);
+const commands = new CommandReader();
+let ahead: PrestartedReplicas | null = null;
+try {
+  ahead = args.prestartFile
+    ? PrestartedReplicas.ahead(args.prestartFile, args)
+    : null;
+} catch {
+  // No head start (e.g. the socket cannot be bound): started after "go".
+}
+// The rest of the server loads after the first replicas started (below):
+// loading it before "go" would hold "go" up (a module load keeps the event
+// loop), and the supervisor's "go" comes about when the light part loaded.
+const controlToken = await commands.go;
+// Not kept (another command line was this start's), or the supervisor is
+// gone or stopping: nothing was done, nothing to undo.
+if (controlToken === null) {
+  ahead?.discard();
+  Deno.exit(EXIT.ok);
+}
 const project = await readProject(args.projectDir, args.projectJson);
 // descriptors.ts loads the proto toolchain: only for a project with gRPC.
 const descriptors = args.grpc
@@ -66,8 +96,14 @@ const prestarted = options.port !== 0
     replicaSocket: args.replicaSocket,
     modules,
     modelFiles,
-  })
+    prestartFile: args.prestartFile,
+  }, ahead)
   : undefined;
+if (options.port === 0 && ahead) {
+  // (Not recorded with --port 0; the server opens the socket itself.)
+  ahead.discard();
+  ahead.socket.close();
+}
 const { runServer } = await import("./run.ts");
 Deno.exit(
   await runServer(project, {
@@ -79,7 +115,7 @@ Deno.exit(
     prestarted,
     modules,
     modelFiles,
-    supervised: true,
+    supervised: { commands, controlToken },
     tracing: servingTraceConfig(),
     ...(args.grpc
       ? {

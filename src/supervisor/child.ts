@@ -28,6 +28,8 @@ export interface ChildOptions {
   isFinal?(status: Deno.CommandStatus): boolean;
   /** Runs before each spawn. */
   beforeSpawn?(gen: number): Promise<void>;
+  /** The command each process gets first on its stdin (e.g. "go"). */
+  firstCommand?(gen: number): SupervisorCommand;
   /** Runs alongside each spawned process; awaited after it exits. */
   onSpawn?(child: SpawnedChild, gen: number): Promise<void>;
   /**
@@ -92,7 +94,8 @@ export class RestartBackoff {
   }
 }
 
-function spawnDeno(
+/** Starts `deno` with `args`, stdin piped for commands (the default spawn). */
+export function spawnDeno(
   args: string[],
   env?: Record<string, string>,
 ): SpawnedChild {
@@ -244,6 +247,7 @@ export class SupervisedChild {
     const { args, env, spawn = spawnDeno } = this.#opts;
     const child = spawn(typeof args === "function" ? args(n) : args, env);
     return new Generation(n, child, {
+      first: this.#opts.firstCommand?.(n),
       onSpawn: this.#opts.onSpawn,
       afterExit: this.#opts.afterExit,
     });

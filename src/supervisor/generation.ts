@@ -20,6 +20,8 @@ export interface SpawnedChild {
 
 /** Hooks of a generation, from the child's options. */
 export interface GenerationHooks {
+  /** Sent before anything else on the process's stdin. */
+  first?: SupervisorCommand;
   onSpawn?(child: SpawnedChild, gen: number): Promise<void>;
   afterExit?(gen: number): Promise<void>;
 }
@@ -39,6 +41,7 @@ export class Generation {
     this.n = n;
     this.child = child;
     this.#stdin = child.stdin.getWriter();
+    if (hooks.first !== undefined) this.send(hooks.first);
     const side = hooks.onSpawn?.(child, n);
     if (side) this.addSide(side);
     this.done = child.status.then(async (status) => {

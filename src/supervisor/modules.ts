@@ -157,6 +157,18 @@ async function readJson(path: string): Promise<unknown | undefined> {
 }
 
 /**
+ * Writes `path` through a new file renamed over it: a serving process
+ * started ahead from the last start's record (src/supervisor/
+ * speculative_start.ts) may be reading the previous version as Deno starts,
+ * and must see all of one version, never a half-written file.
+ */
+async function writeReplacing(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+/**
  * Reads `<dir>/deno.json`: "imports" and "scopes" (or the file "importMap"
  * names), and "lock". Other settings of it do not apply to handlers.
  */
@@ -543,7 +555,7 @@ export async function prepareModules(
     });
   }
   const importMap = join(scratchRoot, "import_map.json");
-  await Deno.writeTextFile(
+  await writeReplacing(
     importMap,
     JSON.stringify(serveImportMap(runtime, project.dir, modules), null, 2),
   );
@@ -552,7 +564,7 @@ export async function prepareModules(
     [await readLock(projectLock), await readLock(RUNTIME_LOCK)],
     [projectLock, RUNTIME_LOCK],
   );
-  await Deno.writeTextFile(lock, lockText);
+  await writeReplacing(lock, lockText);
   const packages = join(scratchRoot, "packages.json");
   if (prepared) {
     await Deno.writeTextFile(
@@ -721,7 +733,7 @@ async function checkedGraphFiles(
 ): Promise<{ files: string[]; remote: string[] }> {
   // A copy of the lockfile: nothing here may change what replicas load.
   const lock = join(scratchRoot, "graph.lock");
-  await Deno.writeTextFile(lock, lockText);
+  await writeReplacing(lock, lockText);
   const graphs = await Promise.all(
     handlers.map(async (handler) =>
       graphFiles(

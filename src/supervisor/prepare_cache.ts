@@ -138,8 +138,11 @@ async function ownUid(): Promise<number | null> {
   }
 }
 
-/** True for a file this user owns that nobody else may write. */
-async function trusted(info: Deno.FileInfo): Promise<boolean> {
+/**
+ * True for a file this user owns that nobody else may write (of an
+ * `lstat`: a link is not such a file, whatever it points to).
+ */
+export async function trusted(info: Deno.FileInfo): Promise<boolean> {
   const uid = await ownUid();
   return info.isFile && (uid === null || info.uid === uid) &&
     (info.mode === null || (info.mode & 0o022) === 0);

@@ -26,6 +26,7 @@ import {
   TRACES_ENV,
 } from "../trace/config.ts";
 import { fileURLToPath } from "node:url";
+import { SERVE_MAIN, type SpeculativeStart } from "./speculative_start.ts";
 import type { Project } from "../config/resolved_config.ts";
 import type { ServeFlagValues, ServeSettings } from "../wire/serve_options.ts";
 import { serveProcessArgv } from "../wire/serve_process_args.ts";
@@ -40,12 +41,13 @@ import {
 import { moduleFlags } from "../wire/prepared_files.ts";
 import { type ModuleFiles, prepareModules } from "./modules.ts";
 import { PrepareCache } from "./prepare_cache.ts";
-import { type SpawnedChild, SupervisedChild } from "./child.ts";
+import { spawnDeno, type SpawnedChild, SupervisedChild } from "./child.ts";
 import {
   replaceRequestPath,
   watchReplaceRequests,
 } from "../wire/replace_request.ts";
 import { EXIT, FINAL_EXIT_CODES } from "../wire/exit_codes.ts";
+import { goCommand } from "../wire/stdin_commands.ts";
 import {
   type ControlReport,
   readControlReport,
@@ -57,9 +59,6 @@ import {
   writeStateFile,
 } from "../control/state_file.ts";
 
-const SERVE_MAIN = fileURLToPath(
-  new URL("../server/serve_main.ts", import.meta.url),
-);
 const GRPC_MAIN = fileURLToPath(
   new URL("../grpc_process/main.ts", import.meta.url),
 );
@@ -76,14 +75,24 @@ function logLine(level: "INFO" | "ERROR", message: string, extra = {}): void {
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
 }
 
-/** Waits for the serving process's control report; null if it exits first. */
+/**
+ * Waits for the serving process's control report; null if it exits without
+ * one.
+ * Polled every 5 ms at first, then less often (up to every 100 ms): it
+ * comes ~100 ms after the spawn on a fast start, and the start's record
+ * is written once it came (a start stopped at once still leaves one).
+ */
 async function waitForReport(
   child: SpawnedChild,
   report: string,
 ): Promise<ControlReport | null> {
   let exited = false;
   child.status.then(() => exited = true);
-  while (!exited) {
+  let intervalMs = 5;
+  while (true) {
+    // Read once more after it exited: it may have served (and bound the
+    // port its restart must bind) since the last look.
+    const last = exited;
     try {
       const read = await readControlReport(report);
       if (read !== null) return read;
@@ -94,9 +103,10 @@ async function waitForReport(
       );
       return null;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    if (last) return null;
+    await new Promise((r) => setTimeout(r, intervalMs));
+    intervalMs = Math.min(100, intervalMs * 1.25);
   }
-  return null;
 }
 
 /** Writes the state file of `child`; returns its path, or null on failure. */
@@ -137,7 +147,11 @@ function childTraceEnv(on: boolean): Record<string, string> {
   return { OTEL_DENO: "false", [TRACES_ENV]: on ? "on" : "off" };
 }
 
-/** Supervises the serving process of `project`; resolves with the exit code. */
+/**
+ * Supervises the serving process of `project`; resolves with the exit code.
+ * `early` is the start's scratch root and the serving process started ahead
+ * from the last start's record, if any (src/supervisor/speculative_start.ts).
+ */
 export async function supervise(
   project: Project,
   opts:
@@ -146,6 +160,7 @@ export async function supervise(
       Pick<ServeSettings, "onlyApi" | "logLevel" | "logFormat" | "noCheck">
     >,
   flags: ServeFlagValues,
+  early?: SpeculativeStart,
 ): Promise<number> {
   // OTEL_DENO=true: the serving process exports spans to the collector,
   // granted that address exactly (src/trace/).
@@ -156,7 +171,8 @@ export async function supervise(
     logLine("ERROR", (error as Error).message);
     return EXIT.usage;
   }
-  const scratchRoot = await Deno.makeTempDir({ prefix: "cortex-" });
+  const scratchRoot = early?.scratchRoot ??
+    await Deno.makeTempDir({ prefix: "cortex-" });
   // The default --max-connections follows the serving process's fd limit.
   // (Asked while the modules are prepared.)
   const fdLimitProbe = probeFdLimit();
@@ -220,6 +236,7 @@ export async function supervise(
   const projectFile = `${scratchRoot}/project.json`;
   await Deno.writeTextFile(projectFile, JSON.stringify(project));
   let projectFileUnused = true;
+  let spawnedFirst = false;
   const genDir = (gen: number) => `${scratchRoot}/gen-${gen}`;
   // Each serving process binds the bridge socket in its own directory, then
   // renames it to `socket`, where the gRPC process connects.
@@ -270,6 +287,7 @@ export async function supervise(
         modelsFile,
         controlReport: reportOf(gen),
         replaceRequest: replaceRequestPath(genDir(gen)),
+        prestartFile: `${genDir(gen)}/prestart.json`,
         ...(hasGrpc
           ? {
             grpc: {
@@ -281,7 +299,16 @@ export async function supervise(
           : {}),
       }),
     ],
-    env: { [TOKEN_ENV]: token, ...childTraceEnv(tracing !== null) },
+    // The token comes with "go" on stdin: not in the environment (nor in
+    // the record of this start, which stores the environment given here).
+    env: { [TOKEN_ENV]: "", ...childTraceEnv(tracing !== null) },
+    firstCommand: () => goCommand(token),
+    // The first one may have been started ahead with this very command.
+    spawn: (args, env) => {
+      const ahead = spawnedFirst ? null : early?.take(args, env ?? {}, logLine);
+      spawnedFirst = true;
+      return ahead ?? spawnDeno(args, env);
+    },
     isFinal: (status) =>
       status.signal === null && FINAL_EXIT_CODES.has(status.code),
     beforeSpawn: (gen) => Deno.mkdir(genDir(gen), { recursive: true }),
@@ -308,11 +335,19 @@ export async function supervise(
       httpPort = report.httpPort;
       grpcPort = report.grpcPort;
       const statePath = await publishState(child, report, token, project.dir);
+      // It served: the next start of this invocation may start it ahead.
+      if (gen === 1) await early?.store();
       await child.status;
       if (statePath) await removeStateFile(statePath, token, child.pid);
     },
     afterExit: async (gen) => {
       reports.delete(gen);
+      // It served (its report is there), however soon it was stopped.
+      if (
+        gen === 1 && await readControlReport(reportOf(gen)).catch(() => null)
+      ) {
+        await early?.store();
+      }
       await Deno.remove(genDir(gen), { recursive: true }).catch(() => {});
     },
     log: logLine,

@@ -59,6 +59,21 @@ export interface LoadHandlerOptions {
   accessLog?: boolean;
 }
 
+/**
+ * The cortex.yaml loader, imported by a computed URL when a test loads a
+ * handler. mod.ts exports this harness and every replica imports mod.ts: at
+ * a process's start Deno reads and parses the whole graph behind each
+ * literal `import("...")` of a module it loads, run or not, and this one
+ * (the loader and the vendored YAML parser, ~90 modules) cost each replica
+ * ~1 MB of private memory and ~4 ms of its start. A computed URL is read
+ * only when imported, with the test's read permission.
+ */
+function importLoadProject(): Promise<
+  typeof import("../config/load_project.ts")
+> {
+  return import(new URL("../config/load_project.ts", import.meta.url).href);
+}
+
 /** The harness loaded now: the core replaces process-wide globals. */
 let loaded: string | null = null;
 
@@ -102,10 +117,7 @@ export async function loadHandler(
       `Cannot load a handler while "${loaded}" is loaded: close() it first`,
     );
   }
-  // Loaded here, not statically: mod.ts exports this harness, and every
-  // replica imports mod.ts, which must not pull in the cortex.yaml parser
-  // (the YAML library alone is ~35 ms and several MB of a replica's start).
-  const { loadProject } = await import("../config/load_project.ts");
+  const { loadProject } = await importLoadProject();
   const project = await loadProject(projectDir);
   const api = apiName === undefined
     ? project.apis[0]

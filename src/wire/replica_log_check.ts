@@ -43,15 +43,20 @@ function isOwn(line: string, owner: LineOwner, marker: string): boolean {
 }
 
 /**
- * The chunk's lines, each either the replica's own line or `wrap(line)`.
+ * The chunk's lines, each either the replica's own line, its access record
+ * rendered, or `wrap(line)`.
  *
  * @param chunk newline-terminated lines from the replica
  * @param wrap renders a foreign line as a line of the replica (no newline)
+ * @param render renders an access record (a line starting with `\x1e`,
+ *   src/log/access_record.ts) as the replica's access line, or returns null
+ *   for a malformed one (then wrapped); without it a record is wrapped too
  */
 export function ownLines(
   chunk: string,
   owner: LineOwner,
   wrap: (text: string) => string,
+  render?: (record: string) => string | null,
 ): string {
   const marker = `"labels":{"apiName":${JSON.stringify(owner.apiName)},` +
     `"apiKind":${JSON.stringify(owner.apiKind)},"replicaId":${
@@ -64,13 +69,18 @@ export function ownLines(
     let end = chunk.indexOf("\n", start);
     if (end === -1) end = chunk.length;
     const line = chunk.slice(start, end);
+    start = end + 1;
+    if (render !== undefined && line.charCodeAt(0) === 0x1e) {
+      out ??= chunk.slice(0, start - line.length - 1);
+      out += (render(line) ?? wrap(line)) + "\n";
+      continue;
+    }
     // An empty line is dropped, so it also takes the rebuilding path.
     const own = line.length > 0 && isOwn(line, owner, marker);
-    if (!own && out === null) out = chunk.slice(0, start);
+    if (!own && out === null) out = chunk.slice(0, start - line.length - 1);
     if (out !== null && line.length > 0) {
       out += (own ? line : wrap(line)) + "\n";
     }
-    start = end + 1;
   }
   if (out !== null) return out;
   return chunk.endsWith("\n") ? chunk : chunk + "\n";

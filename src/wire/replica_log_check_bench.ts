@@ -8,9 +8,15 @@
  */
 
 import {
+  SAMPLE_ACCESS_ENTRY,
   SAMPLE_ACCESS_LINE as line,
   SAMPLE_OWNER as owner,
 } from "../log/_bench_access_line.ts";
+import { accessLineFormatter } from "../log/access_line.ts";
+import {
+  accessRecordRenderer,
+  accessRecordWriter,
+} from "../log/access_record.ts";
 import { ownLines } from "./replica_log_check.ts";
 
 const one = `${line}\n`;
@@ -30,4 +36,19 @@ Deno.bench({
   group: "log check (serving process)",
 }, () => {
   ownLines(hundred, owner, wrap);
+});
+
+// Access records (src/log/access_record.ts): what a replica sends instead
+// of the line, rendered into it here.
+const record = accessRecordWriter(accessLineFormatter(owner, 4242))(
+  SAMPLE_ACCESS_ENTRY,
+);
+const records = `${record}\n`.repeat(100);
+const render = accessRecordRenderer(owner, 4242);
+
+Deno.bench({
+  name: "log check: ownLines, batch of 100 access records (rendered)",
+  group: "log check (serving process)",
+}, () => {
+  ownLines(records, owner, wrap, render);
 });

@@ -14,7 +14,7 @@ import {
   DEFAULT_HEADER_TIMEOUT_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   defaultMaxConnections,
-} from "../http/guarded_server.ts";
+} from "../http/connection_limits.ts";
 import { UsageError } from "./argv.ts";
 
 // The CLI and binaries catch it from here with the serve flags.

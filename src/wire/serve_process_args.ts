@@ -43,6 +43,12 @@ export interface ServeProcessArgs {
   controlReport: string;
   /** Where the process asks to be replaced (src/wire/replace_request.ts). */
   replaceRequest: string;
+  /**
+   * Its prestarted replicas' commands (src/wire/prestart_launches.ts): read
+   * at start when the supervisor wrote it, then written with the commands
+   * this process computed.
+   */
+  prestartFile?: string;
   /** gRPC runs in the gRPC process, which connects to `socket`. */
   grpc?: {
     /** The compiled descriptors (src/wire/descriptors.ts). */
@@ -67,6 +73,7 @@ const OWN_FLAGS = {
   "models-file": { type: "string" },
   "control-report": { type: "string" },
   "replace-request": { type: "string" },
+  "prestart-file": { type: "string" },
   descriptors: { type: "string" },
   "grpc-socket": { type: "string" },
   "grpc-socket-bind": { type: "string" },
@@ -87,6 +94,7 @@ export const serveProcessArgv: ArgvCodec<ServeProcessArgs> = {
     ...optionalFlag("models-file", a.modelsFile),
     ...optionalFlag("control-report", a.controlReport),
     ...optionalFlag("replace-request", a.replaceRequest),
+    ...optionalFlag("prestart-file", a.prestartFile),
     ...optionalFlag("descriptors", a.grpc?.descriptors),
     ...optionalFlag("grpc-socket", a.grpc?.socket),
     ...optionalFlag("grpc-socket-bind", a.grpc?.socketBind),
@@ -130,6 +138,9 @@ export const serveProcessArgv: ArgvCodec<ServeProcessArgs> = {
       modelsFile: need("models-file"),
       controlReport: need("control-report"),
       replaceRequest: need("replace-request"),
+      ...(maybe("prestart-file")
+        ? { prestartFile: need("prestart-file") }
+        : {}),
       ...(grpcSocket !== undefined
         ? {
           grpc: {

@@ -27,6 +27,7 @@ const FULL: ServeProcessArgs = {
   modelsFile: "/s/models.json",
   controlReport: "/s/gen-1/control.json",
   replaceRequest: "/s/gen-1/replace-request",
+  prestartFile: "/s/gen-1/prestart.json",
   grpc: {
     descriptors: "/s/descriptors.json",
     socket: "/s/grpc.sock",

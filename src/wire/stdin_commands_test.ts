@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
+  CommandReader,
   encodeCommand,
+  goCommand,
   readCommands,
   type SupervisorCommand,
 } from "./stdin_commands.ts";
@@ -39,4 +41,24 @@ Deno.test("readCommands() ignores unknown lines and drains when the input ends",
   );
   assert.deepEqual(stops, ["drain", "supervisor gone"]);
   assert.deepEqual(exits, []);
+});
+
+Deno.test("CommandReader: go carries any token; stops after it wait for onStop()", async () => {
+  const token = "a token with spaces, 100% odd\tchars";
+  const exits: number[] = [];
+  const reader = new CommandReader(
+    chunks(encodeCommand(goCommand(token)), "drain\n"),
+    (code) => exits.push(code),
+  );
+  assert.equal(await reader.go, token);
+  const stops: string[] = [];
+  await new Promise((r) => setTimeout(r, 10));
+  reader.onStop((why) => stops.push(why));
+  assert.deepEqual(stops, ["drain", "supervisor gone"]);
+  assert.deepEqual(exits, []);
+});
+
+Deno.test("CommandReader: drain or the end of the input before go is no go", async () => {
+  assert.equal(await new CommandReader(chunks("drain\ngo x\n")).go, null);
+  assert.equal(await new CommandReader(chunks("go")).go, null);
 });

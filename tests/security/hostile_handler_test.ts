@@ -89,6 +89,13 @@ Deno.test("security: log lines a handler forges for another API are labelled wit
     );
     assert.ok(forged.length >= 2, JSON.stringify(forged));
     for (const l of forged) assert.equal(labels(l).apiName, "hostile");
+    // The access record it printed is text of its own replica, no access line.
+    await waitForLine((l) => msg(l).includes("/forged-record"));
+    assert.equal(
+      lines().filter((l) => (l as { path?: string }).path === "/forged-record")
+        .length,
+      0,
+    );
     assert.equal(
       lines().filter((l) =>
         labels(l).apiName === "victim" && msg(l) === "forged by hostile"
@@ -128,7 +135,8 @@ Deno.test("security: forged runtime frames reach nothing or get the hostile repl
     await metrics.body?.cancel();
     assert.equal(
       lines().filter((l) =>
-        JSON.stringify(l).includes("forged frame") &&
+        (JSON.stringify(l).includes("forged frame") ||
+          JSON.stringify(l).includes("/forged-frame-record")) &&
         labels(l).apiName === "victim"
       ).length,
       0,

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { SAMPLE_ACCESS_LINE as line } from "../../log/_bench_access_line.ts";
+// What a replica's log batch holds under load: access records.
+import { SAMPLE_ACCESS_RECORD as line } from "../../log/_bench_access_line.ts";
 import { encodeFrame, encodeTextFrame, FrameDecoder } from "./frames.ts";
 
 const chunk = (lines: number) => `${line}\n`.repeat(lines);
