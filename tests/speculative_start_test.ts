@@ -385,7 +385,7 @@ async function appears(path: string): Promise<boolean> {
   return false;
 }
 
-Deno.test("speculative start: a record cannot run other code before go (Deno flags, environment, import map)", async () => {
+Deno.test("speculative start: a record cannot run other code before go (Deno flags, environment, import map, prestart commands)", async () => {
   await withProject(async ({ project, cache, env }) => {
     const port = freePort();
     const record = await firstStart(project, { env, port, cache });
@@ -448,6 +448,31 @@ Deno.test("speculative start: a record cannot run other code before go (Deno fla
       if (await appears(marker)) ran.push(what);
       await Deno.remove(marker).catch(() => {});
     }
+    // A replica command of the record: the process is adopted, but the
+    // replica it starts before "go" must not run the added module either.
+    assert.match(good.prestart, /"args":\["run",/);
+    await write({
+      ...good,
+      prestart: good.prestart.replace(
+        '"args":["run",',
+        `"args":["run",${JSON.stringify(`--preload=${evil}`)},`,
+      ).replace(
+        '"--allow-write=',
+        `"--allow-write=${join(cache, "..")},`,
+      ),
+    });
+    // An edited handler: the prepare cache misses, so the replica has
+    // time to start before "go" and its command is compared.
+    const handler = join(project, "handler.ts");
+    await Deno.writeTextFile(
+      handler,
+      (await Deno.readTextFile(handler)) + "// edited\n",
+    );
+    await withServer(project, { env, port }, async (s) => {
+      assert.equal(speculative(s.lines())?.speculativeStart, "adopted");
+      assert.equal(await hello(s.url), 200);
+    });
+    if (await appears(marker)) ran.push("--preload in a prestart command");
     assert.deepEqual(ran, []);
   });
 });
