@@ -78,6 +78,16 @@ Deno.test("security: the serve internals a replica keeps serve nothing for a han
   });
 });
 
+Deno.test("security: a handler cannot load a project through the test harness's computed import", async () => {
+  await withServer(fixture("hostile_alone"), {}, async ({ url }) => {
+    const { status, body } = await json(`${url}/hostile?attack=load-handler`);
+    assert.equal(status, 200);
+    // A computed import is checked against the replica's read grants,
+    // which hold none of the runtime's files.
+    assert.match(body.message, /Requires read access to ".*load_project\.ts"/);
+  });
+});
+
 Deno.test("security: another API's requests never enter the hostile handler's process", async () => {
   await withServer(PAIR, {}, async ({ url }) => {
     const bind = await json(`${url}/hostile?attack=bind`);
