@@ -102,6 +102,13 @@ export function recordArgsProblem(
       parsed.prestartFile !== undefined &&
       !parsed.prestartFile.startsWith(`${scratchRoot}/`)
     ) return "its --prestart-file is not in the start's scratch root";
+    // What it binds and writes before "go" (replicas started ahead).
+    if (
+      !parsed.replicaSocket.startsWith(`${scratchRoot}/`) ||
+      !parsed.scratchRoot.startsWith(`${scratchRoot}/`)
+    ) {
+      return "its --replica-socket or --scratch-root is not in the start's scratch root";
+    }
   } catch (error) {
     return (error as Error).message;
   }
