@@ -12,7 +12,11 @@ import type {
   FromGrpcProcess,
   ToGrpcProcess,
 } from "../grpc/common/bridge_protocol.ts";
-import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
+import {
+  type CallMessage,
+  FrameWriter,
+  readMessages,
+} from "../grpc/common/frames.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
@@ -88,9 +92,9 @@ export class RemoteBackend implements GrpcBackend {
       callId,
       post: (msg: GrpcToReplica) => {
         if (this.#calls.get(callId) !== call) return;
-        // node:v8 batches here, not call frames: see frames.ts.
-        if (this.#writer) this.#writer.send(msg satisfies FromGrpcProcess);
-        else queueMicrotask(() => this.#lose(callId, GONE));
+        if (this.#writer) {
+          this.#writer.sendCall(msg satisfies FromGrpcProcess as CallMessage);
+        } else queueMicrotask(() => this.#lose(callId, GONE));
       },
       onMessage: (listener) => call.onMessage = listener,
       onLost: (listener) => call.onLost = listener,
@@ -157,7 +161,7 @@ export class RemoteBackend implements GrpcBackend {
             })),
           );
         } else this.#calls.get(msg.callId)?.onMessage(msg);
-      });
+      }, { calls: (msg) => msg });
     } catch {
       // Reset by a dying peer: the same as a close.
     } finally {

@@ -17,7 +17,11 @@ import type {
   FromGrpcProcess,
   ToGrpcProcess,
 } from "../grpc/common/bridge_protocol.ts";
-import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
+import {
+  type CallMessage,
+  FrameWriter,
+  readMessages,
+} from "../grpc/common/frames.ts";
 import { Code } from "../grpc/common/grpc_error.ts";
 import {
   type GrpcBackend,
@@ -199,14 +203,11 @@ class BridgeConnection {
   }
 
   /**
-   * A call's message. In a `node:v8` batch, not a call frame (frames.ts):
-   * with call frames on this socket node:http2 in Deno aborted the gRPC
-   * process on connection close in 5 of 6 runs of tests/grpc_load_test.ts,
-   * against 2 of 10 with these (denoland/deno#36788), for no measurable CPU
-   * gain.
+   * A call's message, as a call frame (JSON plus the raw protobuf bytes,
+   * frames.ts) rather than in a `node:v8` batch.
    */
   #sendCall(msg: GrpcFromReplica): void {
-    this.#writer.send(msg);
+    this.#writer.sendCall(msg as CallMessage);
   }
 
   /** Serves the connection until it closes, then cancels what it held. */
@@ -226,6 +227,7 @@ class BridgeConnection {
       await readMessages(
         this.#conn,
         (msg) => this.#onMessage(msg as FromGrpcProcess),
+        { calls: (msg) => msg },
       );
     } catch {
       // Reset by a dying peer: the same as a close.

@@ -22,8 +22,8 @@
  * encoding and decoding cost about 1 µs where a `node:v8` frame costs 20-40
  * (a fixed cost per frame in Deno 2.9 that per-turn batching amortizes only
  * under heavy load). Only a decoder created with `{ calls }` accepts them.
- * They are used on the replica socket; the gRPC bridge keeps `node:v8`
- * batches (src/server/grpc_bridge_server.ts says why).
+ * They are used on the replica socket and on the gRPC bridge (calls'
+ * messages; hello, health and listening stay `node:v8` batches).
  *
  * @module
  */

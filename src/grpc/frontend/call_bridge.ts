@@ -11,7 +11,11 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import type { Metadata } from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import { Code } from "../common/grpc_error.ts";
-import { metadataToRecord, recordToMetadata } from "./grpcjs_metadata.ts";
+import {
+  metadataToRecord,
+  recordToMetadata,
+  UnindexedMetadata,
+} from "./grpcjs_metadata.ts";
 import { isRefusal } from "../common/protocol.ts";
 import type {
   GrpcBackend,
@@ -21,6 +25,9 @@ import type {
   GrpcMetadata,
   MethodKind,
 } from "../common/protocol.ts";
+
+/** Response headers whose values differ on every call (see UnindexedMetadata). */
+const UNINDEXED = ["x-request-id"];
 
 /** Everything about an RPC that stays the same from call to call. */
 export interface MethodRoute {
@@ -191,7 +198,7 @@ export class CallBridge {
   #sendHeader(metadata: GrpcMetadata): void {
     if (this.#headerSent) return;
     this.#headerSent = true;
-    const md = this.#toMetadata(metadata);
+    const md = this.#toMetadata(metadata, new UnindexedMetadata(UNINDEXED));
     md.set("x-request-id", this.#requestId);
     this.#sink.sendHeader(md);
   }
@@ -205,7 +212,7 @@ export class CallBridge {
     return false;
   }
 
-  #toMetadata(record: GrpcMetadata | undefined): Metadata {
+  #toMetadata(record: GrpcMetadata | undefined, md?: Metadata): Metadata {
     return recordToMetadata(
       record,
       (reason) =>
@@ -213,6 +220,7 @@ export class CallBridge {
           api: this.#route.api,
           request_id: this.#requestId,
         }),
+      md,
     );
   }
 

@@ -15,6 +15,7 @@ import { GrpcConfigError } from "../common/grpc_config_error.ts";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.ts";
 import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.ts";
 import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.ts";
+import { guardClientGoaway, type SessionSource } from "./goaway_guard.ts";
 import { HealthService } from "./health_service.ts";
 import { type GrpcLogVerbosity, routeGrpcLogs } from "./grpcjs_logging.ts";
 import type { GrpcBackend, GrpcLogger } from "../common/protocol.ts";
@@ -157,6 +158,9 @@ export async function startGrpcServer(
     "grpc.reflection.v1alpha.ServerReflection",
   ]).register(server);
   const port = await bind(server, opts.host, opts.port);
+  for (const http2Server of http2ServersOf(server)) {
+    guardClientGoaway(http2Server);
+  }
   return {
     port,
     setServing: (api, serving) => health.setServing(api, serving),
@@ -176,6 +180,18 @@ function bind(server: Server, host: string, port: number): Promise<number> {
       } else resolve(p);
     });
   });
+}
+
+/** grpc-js's node:http2 servers (a private field of its `Server`, 1.14). */
+function http2ServersOf(server: Server): Iterable<SessionSource> {
+  const servers = (server as unknown as { http2Servers?: unknown })
+    .http2Servers;
+  if (!(servers instanceof Map)) {
+    throw new TypeError(
+      "grpc-js Server has no http2Servers map: goaway_guard.ts needs updating",
+    );
+  }
+  return servers.keys();
 }
 
 async function shutdown(
