@@ -218,7 +218,6 @@ Deno.test("speculative start: a record others may write, another user's or a lin
       await spoil();
       await withServer(project, { env, port }, async (s) => {
         assert.equal(speculative(s.lines()), undefined, what);
-        console.log(what, JSON.stringify(speculative(s.lines())));
         assert.equal(await hello(s.url), 200, what);
       });
       // That start wrote a good record again (over the link, not through it).
