@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   example,
   type LogLine,
@@ -240,7 +241,7 @@ Deno.test("speculative start: a tampered record is not served", async () => {
     const write = (r: unknown) =>
       Deno.writeTextFile(record, JSON.stringify(r), { mode: 0o600 });
 
-    // A grant added: started (the shape is right) but not adopted.
+    // A grant added (one that runs no code): started, not adopted.
     const main = good.args.findIndex((a: string) =>
       a.endsWith("serve_main.ts")
     );
@@ -248,7 +249,7 @@ Deno.test("speculative start: a tampered record is not served", async () => {
       ...good,
       args: [
         ...good.args.slice(0, main),
-        "--allow-all",
+        "--allow-env=HOME",
         ...good.args.slice(main),
       ],
     });
@@ -257,10 +258,13 @@ Deno.test("speculative start: a tampered record is not served", async () => {
       assert.equal(await hello(s.url), 200);
     });
 
-    // Another import map: started with it, not adopted.
+    // Another import map (the runtime's modules resolve as their own):
+    // started with it, not adopted.
+    const map = JSON.parse(good.files["import_map.json"]);
+    map.imports["not-imported"] = "npm:not-imported@1.0.0";
     await write({
       ...good,
-      files: { ...good.files, "import_map.json": '{"imports":{}}' },
+      files: { ...good.files, "import_map.json": JSON.stringify(map) },
     });
     await withServer(project, { env, port, args: DEBUG }, async (s) => {
       const line = speculative(s.lines());
@@ -364,5 +368,110 @@ Deno.test("speculative start: killing the supervisor while the process started a
     }
     // Nothing of it serves.
     await assert.rejects(fetch(`http://127.0.0.1:${port}/hello`));
+  });
+});
+
+/** Waits up to ~2 s for `path` to exist. */
+async function appears(path: string): Promise<boolean> {
+  for (let i = 0; i < 40; i++) {
+    try {
+      await Deno.lstat(path);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return false;
+}
+
+Deno.test("speculative start: a record cannot run other code before go (Deno flags, environment, import map, prestart commands)", async () => {
+  await withProject(async ({ project, cache, env }) => {
+    const port = freePort();
+    const record = await firstStart(project, { env, port, cache });
+    const good = JSON.parse(await Deno.readTextFile(record));
+    const main = good.args.findIndex((a: string) =>
+      a.endsWith("serve_main.ts")
+    );
+    const marker = join(cache, "..", "pwned");
+    const evil = join(cache, "..", "evil.ts");
+    await Deno.writeTextFile(
+      evil,
+      `Deno.writeTextFileSync(${JSON.stringify(marker)}, "ran");\n` +
+        // What src/wire/exit_codes.ts exports, for the import map's case.
+        "export const EXIT = {}, FINAL_EXIT_CODES = new Set();\n",
+    );
+    const write = (r: unknown) =>
+      Deno.writeTextFile(record, JSON.stringify(r), { mode: 0o600 });
+    const runtimeSrc = new URL("../src/", import.meta.url).href;
+    const importMap = JSON.parse(good.files["import_map.json"]);
+    // The process may write the marker (a grant the check lets through).
+    const widened = good.args.map((a: string) =>
+      a.startsWith("--allow-write=") ? `${a},${join(cache, "..")}` : a
+    );
+    const hostile: [string, unknown][] = [
+      ["--preload (and a wider --allow-write)", {
+        ...good,
+        args: [
+          ...widened.slice(0, main),
+          `--preload=${evil}`,
+          ...widened.slice(main),
+        ],
+      }],
+      ["an import map remapping the runtime's own modules", {
+        ...good,
+        args: widened,
+        files: {
+          ...good.files,
+          "import_map.json": JSON.stringify({
+            ...importMap,
+            imports: {
+              ...importMap.imports,
+              [`${runtimeSrc}wire/exit_codes.ts`]: pathToFileURL(evil).href,
+            },
+          }),
+        },
+      }],
+      ["an environment variable Deno reads as it starts", {
+        ...good,
+        env: { ...good.env, DENO_DIR: join(cache, "..", "deno-dir") },
+      }],
+    ];
+    const ran: string[] = [];
+    for (const [what, r] of hostile) {
+      await write(r);
+      await withServer(project, { env, port }, async (s) => {
+        // Nothing was started from it.
+        assert.equal(speculative(s.lines()), undefined, what);
+        assert.equal(await hello(s.url), 200, what);
+      });
+      if (await appears(marker)) ran.push(what);
+      await Deno.remove(marker).catch(() => {});
+    }
+    // A replica command of the record: the process is adopted, but the
+    // replica it starts before "go" must not run the added module either.
+    assert.match(good.prestart, /"args":\["run",/);
+    await write({
+      ...good,
+      prestart: good.prestart.replace(
+        '"args":["run",',
+        `"args":["run",${JSON.stringify(`--preload=${evil}`)},`,
+      ).replace(
+        '"--allow-write=',
+        `"--allow-write=${join(cache, "..")},`,
+      ),
+    });
+    // An edited handler: the prepare cache misses, so the replica has
+    // time to start before "go" and its command is compared.
+    const handler = join(project, "handler.ts");
+    await Deno.writeTextFile(
+      handler,
+      (await Deno.readTextFile(handler)) + "// edited\n",
+    );
+    await withServer(project, { env, port }, async (s) => {
+      assert.equal(speculative(s.lines())?.speculativeStart, "adopted");
+      assert.equal(await hello(s.url), 200);
+    });
+    if (await appears(marker)) ran.push("--preload in a prestart command");
+    assert.deepEqual(ran, []);
   });
 });

@@ -101,6 +101,14 @@ Deno.test("access records: a malformed or forged record renders nothing", () => 
     withField(9, "00f067aa0ba902b7"), // a span without a trace
     withField(10, "-2"),
     withField(11, "1000.5"),
+    // Control characters, DEL and line separators would need escaping (or
+    // end the line for a reader that splits on them).
+    withField(2, "/a\x00b"),
+    withField(2, "/a\rb"),
+    withField(1, "G\x1bET"),
+    withField(2, "/a\x7fb"),
+    withField(2, "/a\u2028b"),
+    withField(5, "id\u0085"),
   ];
   for (const record of forged) assert.equal(render(record), null, record);
 });

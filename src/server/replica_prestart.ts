@@ -41,6 +41,7 @@ import {
 } from "./replica_process.ts";
 import { ReplicaSocket } from "./replica_socket.ts";
 import { REPLICA_MAIN } from "./replica_command.ts";
+import { moduleFlags, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
 import {
   encodePrestartLaunches,
   parsePrestartLaunches,
@@ -73,13 +74,31 @@ export interface PrestartOptions {
 }
 
 /**
- * Whether `l` starts this runtime's replica entry with this Deno (a
- * prestart file names nothing else).
+ * Whether `l` starts this runtime's replica entry with this Deno and only
+ * Deno flags src/server/replica_command.ts gives, with the serving process's
+ * own import map and lockfile (a prestart file names nothing else). It runs
+ * before anything is compared, so no flag may make it load other code
+ * (`--preload`, `--import`, another import map or config, `--inspect`, ...);
+ * its grants may differ: it runs nothing but the runtime's own code before
+ * its `init`, which only a replica whose command is the computed one gets.
  */
-function isReplicaLaunch(l: PrestartLaunch): boolean {
+export function isReplicaLaunch(
+  l: PrestartLaunch,
+  modules: { importMap: string; lock: string },
+): boolean {
   const main = l.args.indexOf(REPLICA_MAIN);
+  const exact = new Set([
+    "--unstable-net",
+    "--unstable-no-legacy-abort",
+    RAW_IMPORTS_FLAG,
+    "--no-prompt",
+    ...moduleFlags(modules, { frozen: true }),
+  ]);
+  const valued =
+    /^--(allow-read|allow-write|allow-net)=.|^--v8-flags=--max-old-space-size=\d+$/;
   return l.command === Deno.execPath() && l.args[0] === "run" && main > 0 &&
-    l.args.slice(1, main).every((a) => a.startsWith("--"));
+    main === l.args.length - 1 &&
+    l.args.slice(1, main).every((a) => exact.has(a) || valued.test(a));
 }
 
 /** The first replica process of each API, until a pool claims it. */
@@ -100,7 +119,11 @@ export class PrestartedReplicas {
    */
   static ahead(
     path: string,
-    opts: { replicaSocket: string; scratchRoot: string },
+    opts: {
+      replicaSocket: string;
+      scratchRoot: string;
+      modules: { importMap: string; lock: string };
+    },
   ): PrestartedReplicas | null {
     let launches: PrestartLaunch[];
     try {
@@ -112,7 +135,9 @@ export class PrestartedReplicas {
       ReplicaSocket.open(opts.replicaSocket),
     );
     for (const l of launches) {
-      if (!isReplicaLaunch(l) || ahead.#byApi.has(l.api)) continue;
+      if (!isReplicaLaunch(l, opts.modules) || ahead.#byApi.has(l.api)) {
+        continue;
+      }
       try {
         Deno.mkdirSync(`${opts.scratchRoot}/${l.replicaId}`, {
           recursive: true,

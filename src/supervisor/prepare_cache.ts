@@ -148,6 +148,19 @@ export async function trusted(info: Deno.FileInfo): Promise<boolean> {
     (info.mode === null || (info.mode & 0o022) === 0);
 }
 
+/**
+ * The text of the {@linkcode trusted} file at `path`, else null. The path is
+ * checked with `lstat` (a link is not trusted, whatever it points to), then
+ * what is read is checked again through the open file: the path may have
+ * been swapped since by whoever else may write the directory.
+ */
+export async function readTrusted(path: string): Promise<string | null> {
+  if (!(await trusted(await Deno.lstat(path)))) return null;
+  using file = await Deno.open(path);
+  if (!(await trusted(await file.stat()))) return null;
+  return await new Response(file.readable).text();
+}
+
 /** Entries in one directory. */
 export class PrepareCache {
   readonly dir: string;
@@ -174,9 +187,9 @@ export class PrepareCache {
     const path = this.#path(key);
     let stored: StoredEntry;
     try {
-      // lstat: a link is not an entry, whatever it points to.
-      if (!(await trusted(await Deno.lstat(path)))) return null;
-      stored = JSON.parse(await Deno.readTextFile(path));
+      const text = await readTrusted(path);
+      if (text === null) return null;
+      stored = JSON.parse(text);
     } catch {
       return null;
     }

@@ -17,9 +17,14 @@
  * @module
  */
 
-import { filePath } from "../wire/posix_path.ts";
+import { filePath, fileUrl } from "../wire/posix_path.ts";
 import { serveProcessArgv } from "../wire/serve_process_args.ts";
 import type { SpawnedChild } from "./generation.ts";
+import {
+  denoFlagsProblem,
+  importMapProblem,
+  recordEnvProblem,
+} from "./start_record_check.ts";
 import {
   type Invocation,
   type StartRecord,
@@ -60,8 +65,10 @@ function serveArgs(args: string[]) {
 
 /**
  * Why `args` (the scratch root substituted) cannot be a serving process's
- * command line of this runtime with its startup files in `scratchRoot`;
- * null when it can. Checked before anything is spawned from a record.
+ * command line of this runtime with its startup files in `scratchRoot`, or
+ * has Deno flags the supervisor does not give one (src/supervisor/
+ * start_record_check.ts); null when it can. Checked before anything is
+ * spawned from a record, with the record's environment and import map.
  */
 export function recordArgsProblem(
   args: string[],
@@ -73,6 +80,7 @@ export function recordArgsProblem(
   if (!denoFlags.every((f) => f.startsWith("--"))) {
     return "an argument of deno that is not a flag";
   }
+  const flagProblem = denoFlagsProblem(denoFlags, scratchRoot);
   const importMap = `${scratchRoot}/${STARTUP_FILES[0]}`;
   const lock = `${scratchRoot}/${STARTUP_FILES[1]}`;
   if (
@@ -84,6 +92,7 @@ export function recordArgsProblem(
       f.startsWith("--config")
     )
   ) return "its import map or lockfile is not the start's own";
+  if (flagProblem !== null) return flagProblem;
   try {
     const parsed = serveArgs(args);
     if (
@@ -93,6 +102,13 @@ export function recordArgsProblem(
       parsed.prestartFile !== undefined &&
       !parsed.prestartFile.startsWith(`${scratchRoot}/`)
     ) return "its --prestart-file is not in the start's scratch root";
+    // What it binds and writes before "go" (replicas started ahead).
+    if (
+      !parsed.replicaSocket.startsWith(`${scratchRoot}/`) ||
+      !parsed.scratchRoot.startsWith(`${scratchRoot}/`)
+    ) {
+      return "its --replica-socket or --scratch-root is not in the start's scratch root";
+    }
   } catch (error) {
     return (error as Error).message;
   }
@@ -152,9 +168,14 @@ export class SpeculativeStart {
     const key = await startRecordKey(invocation);
     const record = await records?.read(key) ?? null;
     const args = record ? withScratchRoot(record.args, scratchRoot) : null;
-    if (!record || !args || recordArgsProblem(args, scratchRoot) !== null) {
-      return new SpeculativeStart(scratchRoot, records, key, null, null);
-    }
+    if (
+      !record || !args || recordArgsProblem(args, scratchRoot) !== null ||
+      recordEnvProblem(record.env) !== null ||
+      importMapProblem(
+          record.files[STARTUP_FILES[0]]!,
+          fileUrl(`${scratchRoot}/${STARTUP_FILES[0]}`).href,
+        ) !== null
+    ) return new SpeculativeStart(scratchRoot, records, key, null, null);
     let child: Deno.ChildProcess | null = null;
     try {
       for (const name of STARTUP_FILES) {

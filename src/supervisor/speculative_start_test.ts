@@ -46,6 +46,21 @@ Deno.test("recordArgsProblem(): anything else is named and nothing is started fr
     [args({ denoFlags: ["--config=/p/deno.json"] }), /import map/],
     [args().filter((a) => !a.startsWith("--lock=")), /lockfile/],
     [args().map((a) => a.replace(`${ROOT}/deno.lock`, "/x.lock")), /lock/],
+    // Flags that run other code or widen what it may write or run
+    // (src/supervisor/start_record_check_test.ts has them all).
+    [args({ denoFlags: ["--preload=/tmp/evil.ts"] }), /does not give/],
+    [args({ denoFlags: ["--allow-all"] }), /does not give/],
+    // What it binds or writes before "go" stays in the scratch root.
+    [
+      args().map((a) =>
+        a.replace(/^--replica-socket=.*/, "--replica-socket=/tmp/r.sock")
+      ),
+      /--replica-socket/,
+    ],
+    [
+      args().map((a) => a.replace(/^--scratch-root=.*/, "--scratch-root=/u")),
+      /--scratch-root/,
+    ],
     // serve_main.ts's own parser.
     [args({ serve: ["/p", "--bogus"] }), /serving process: .*bogus/],
     [args({ serve: ["/p", "/q"] }), /one project directory/],

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { prepareCacheDir, trusted } from "./prepare_cache.ts";
+import { prepareCacheDir, readTrusted } from "./prepare_cache.ts";
 
 /** Bumped whenever the record's format or what the key covers changes. */
 const FORMAT = 1;
@@ -130,9 +130,10 @@ export class StartRecords {
     const path = this.path(key);
     let stored: StoredRecord;
     try {
-      // lstat: a link is not a record, whatever it points to.
-      if (!(await trusted(await Deno.lstat(path)))) return null;
-      stored = JSON.parse(await Deno.readTextFile(path));
+      // A link is not a record, whatever it points to.
+      const text = await readTrusted(path);
+      if (text === null) return null;
+      stored = JSON.parse(text);
     } catch {
       return null;
     }

@@ -121,3 +121,41 @@ Deno.test("start record: the scratch root is stored as a placeholder", () => {
     "--lock=/tmp/cortex-xyz/deno.lock",
   ]);
 });
+
+Deno.test("start record: a record swapped for a link to a file others may write between check and read is no record", async () => {
+  await withRecords(async (records, key) => {
+    await records.write(key, RECORD);
+    const path = records.path(key);
+    // What another user who may write the directory swaps in.
+    const theirs = `${records.dir}/theirs.json`;
+    const stored = JSON.parse(await Deno.readTextFile(path));
+    await Deno.writeTextFile(
+      theirs,
+      JSON.stringify({ ...stored, args: ["run", "--allow-all", "evil.ts"] }),
+    );
+    await Deno.chmod(theirs, 0o666);
+    // The swap lands right after the record's path was checked.
+    const lstat = Deno.lstat;
+    Object.defineProperty(Deno, "lstat", {
+      configurable: true,
+      writable: true,
+      value: async (p: string | URL) => {
+        const info = await lstat(p);
+        if (p === path) {
+          await Deno.remove(path);
+          await Deno.symlink(theirs, path);
+        }
+        return info;
+      },
+    });
+    try {
+      assert.equal(await records.read(key), null);
+    } finally {
+      Object.defineProperty(Deno, "lstat", {
+        configurable: true,
+        writable: true,
+        value: lstat,
+      });
+    }
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * POSIX path joins and `file:` URL to path, as `node:path`'s `join` and
- * `node:url`'s `fileURLToPath` compute them on POSIX systems (the runtime's
+ * POSIX path joins and `file:` URLs to and from paths, as `node:path`'s
+ * `join` and `node:url`'s `fileURLToPath` and `pathToFileURL` compute them
+ * on POSIX systems (the runtime's
  * processes meet over Unix sockets), without loading Deno's Node layer:
  * the supervisor's first step and the serving process's first modules need
  * only these two, and each `node:` module cost them ~4-6 ms of start-up
@@ -31,6 +32,25 @@ function normalizePath(path: string): string {
   if (result === "" && !absolute) result = ".";
   if (result !== "" && trailing) result += "/";
   return absolute ? `/${result}` : result;
+}
+
+/**
+ * `pathToFileURL` on POSIX: the `file:` URL of `path` (resolved against
+ * the working directory when relative), with the characters Node encodes
+ * in a path (`%`, `\`, tab, line breaks, `"`, `#`, space, `?`, `[`, `]`,
+ * `^`, `|`, `~`) percent-encoded, the rest as the URL parser encodes it.
+ */
+export function fileUrl(path: string): URL {
+  let resolved = path.startsWith("/")
+    ? joinPath(path)
+    : joinPath(Deno.cwd(), path);
+  // Resolving drops a trailing "/", which names a directory: kept.
+  if (path.endsWith("/") && !resolved.endsWith("/")) resolved += "/";
+  const encoded = resolved.replace(
+    /[%\\\n\r\t"# ?[\]^|~]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`,
+  );
+  return new URL(`file://${encoded}`);
 }
 
 /**

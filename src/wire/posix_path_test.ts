@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { posix } from "node:path";
-import { fileURLToPath } from "node:url";
-import { filePath, joinPath } from "./posix_path.ts";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { filePath, fileUrl, joinPath } from "./posix_path.ts";
 
 Deno.test("joinPath() is node:path's POSIX join", () => {
   const cases: string[][] = [
@@ -62,5 +62,32 @@ Deno.test("filePath() is node:url's fileURLToPath on POSIX", () => {
   ) {
     assert.throws(() => fileURLToPath(url), TypeError, url);
     assert.throws(() => filePath(url), TypeError, url);
+  }
+});
+
+Deno.test("fileUrl() is node:url's pathToFileURL on POSIX", () => {
+  const paths = [
+    "/tmp/cortex-x1/import_map.json",
+    "/",
+    "/a/b/",
+    "/a/b/.",
+    "/a/./b/../c//d",
+    "/a b/ü/日本/x.json",
+    "/a%20b/100%/x",
+    "/a\\b",
+    "/q?x=1#frag",
+    "/tab\tnl\ncr\rend",
+    "/semi;colon/[br]/{c}/'q'/\"dq\"/`bt`/^/|/~/$/&/=/+/,/@/!/*/(p)",
+    "relative/x.json",
+    "./rel/",
+    "..",
+  ];
+  for (const path of paths) {
+    assert.equal(
+      fileUrl(path).href,
+      pathToFileURL(path).href,
+      JSON.stringify(path),
+    );
+    assert.equal(filePath(fileUrl(path)), fileURLToPath(pathToFileURL(path)));
   }
 });

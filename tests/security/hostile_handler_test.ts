@@ -60,6 +60,34 @@ Deno.test("security: a handler cannot bind the server's port or any port, at loa
   });
 });
 
+Deno.test("security: the serve internals a replica keeps serve nothing for a handler that imports them", async () => {
+  await withServer(fixture("hostile_alone"), {}, async ({ url }) => {
+    const { status, body } = await json(
+      `${url}/hostile?attack=serve-internals`,
+    );
+    assert.equal(status, 200);
+    // A handler can import the module that kept them (a runtime file)...
+    assert.equal(body.listenerType, "function");
+    assert.equal(body.connectionType, "function");
+    // ...but has nothing to serve on: no listener or connection of its own,
+    // and a made-up one is refused.
+    assert.deepEqual(
+      [body.listener, body.connection, body.listenerFake, body.connectionFake],
+      ["NotCapable", "NotCapable", "TypeError", "TypeError"],
+    );
+  });
+});
+
+Deno.test("security: a handler cannot load a project through the test harness's computed import", async () => {
+  await withServer(fixture("hostile_alone"), {}, async ({ url }) => {
+    const { status, body } = await json(`${url}/hostile?attack=load-handler`);
+    assert.equal(status, 200);
+    // A computed import is checked against the replica's read grants,
+    // which hold none of the runtime's files.
+    assert.match(body.message, /Requires read access to ".*load_project\.ts"/);
+  });
+});
+
 Deno.test("security: another API's requests never enter the hostile handler's process", async () => {
   await withServer(PAIR, {}, async ({ url }) => {
     const bind = await json(`${url}/hostile?attack=bind`);
