@@ -138,6 +138,29 @@ Deno.test("speculative start: the second start of the same command adopts the se
   });
 });
 
+Deno.test("speculative start: a project inside the runtime's folder (examples/hello in place) is adopted too", async () => {
+  // Its import map has a scope under the runtime's folder that applies to
+  // none of the runtime's modules: the record's check must let it through
+  // (the start-up benchmark serves examples/hello in place).
+  const cache = await Deno.makeTempDir({ prefix: "cortex_spec_cache_" });
+  try {
+    const env = { CORTEX_PREPARE_CACHE: cache };
+    const port = freePort();
+    const project = example("hello");
+    await firstStart(project, { env, port, cache, args: DEBUG });
+    await withServer(project, { env, port, args: DEBUG }, async (s) => {
+      assert.equal(
+        speculative(s.lines())?.speculativeStart,
+        "adopted",
+        messages(s.lines()).join("\n"),
+      );
+      assert.equal(await hello(s.url), 200);
+    });
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
 Deno.test("speculative start: a changed cortex.yaml is served; one that changes the command rejects the record", async () => {
   await withProject(async ({ project, cache, env }) => {
     const port = freePort();

@@ -166,6 +166,13 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
     assert.deepEqual(reaching(chains, YAML), []);
     assert.deepEqual(reaching(chains, /\/src\/grpc\/build\//), []);
   }
+  // Its light part (before "go" and its first replicas) loads only the
+  // node: modules of the replica socket's frames, none for paths or flags.
+  const light = await loadedAtStart("src/server/serve_main.ts");
+  assert.deepEqual(
+    reaching(light, /^node:/).map((c) => c.split(" -> ").at(-1)).sort(),
+    ["node:timers", "node:v8"],
+  );
   const run = await loadedAtStart("src/server/run.ts");
   assert.ok(
     [...run.keys()].some((s) => s.endsWith("/src/server/project_server.ts")),
@@ -178,8 +185,12 @@ Deno.test("start imports: the supervisor loads no npm package", async () => {
   // cli.ts loads the serving process's early start, then the CLI.
   const early = await loadedAtStart("src/supervisor/speculative_start.ts");
   assert.deepEqual(reaching(early, /^npm:/), []);
-  // Before it starts a serving process ahead, nothing heavy: no parser.
+  // Before it starts a serving process ahead, nothing heavy: no parser, and
+  // no node: module (the first one costs a process ~5-8 ms of Deno's Node
+  // layer; strict_args.ts and posix_path.ts stand in for node:util,
+  // node:path and node:url).
   assert.deepEqual(reaching(early, YAML), []);
+  assert.deepEqual(reaching(early, /^node:/), []);
   const chains = await loadedAtStart("src/cli/main.ts");
   assert.ok(
     [...chains.keys()].some((s) => s.endsWith("/src/supervisor/supervise.ts")),

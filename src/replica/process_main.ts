@@ -79,6 +79,14 @@ export async function runReplicaProcess(
     flushed: () => writer.flushed(),
   };
   writer.send({ type: "hello", nonce });
+  // Deno creates the global `process` on its first use (~7-11 ms; it needs
+  // no permission, so it is the same object whenever it is made). The env
+  // shim and the process guards need it before the handler loads: made here,
+  // once the hello is written, it overlaps the serving process's answer
+  // (reading the hello, sending `init`) instead of following `init`.
+  void writer.flushed().then(() =>
+    (globalThis as { process?: unknown }).process
+  );
 
   let started = false;
   const fail = async (error: Error) => {

@@ -7,19 +7,19 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { filePath } from "../wire/posix_path.ts";
 import type { ReplicaCommand } from "./replica_process.ts";
 import type { ReplicaPermissions } from "./permissions.ts";
 import { moduleFlags, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";
 import { BINARY_REPLICA_ROLE } from "../wire/replica_process_args.ts";
 
 /** The replica process's entry module. */
-export const REPLICA_MAIN = fileURLToPath(
+export const REPLICA_MAIN = filePath(
   new URL("../replica/process_main.ts", import.meta.url),
 );
 
 /** The runtime's deno.json: its import map resolves `cortex` for handlers. */
-export const RUNTIME_CONFIG = fileURLToPath(
+export const RUNTIME_CONFIG = filePath(
   new URL("../../deno.json", import.meta.url),
 );
 

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { joinPath as join } from "../wire/posix_path.ts";
 
 /** Bumped whenever the entry format or what the key covers changes. */
 const FORMAT = 2;

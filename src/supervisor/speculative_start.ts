@@ -17,7 +17,7 @@
  * @module
  */
 
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { filePath, fileUrl } from "../wire/posix_path.ts";
 import { serveProcessArgv } from "../wire/serve_process_args.ts";
 import type { SpawnedChild } from "./generation.ts";
 import {
@@ -36,7 +36,7 @@ import {
 } from "./start_record.ts";
 
 /** The serving process's entry module. */
-export const SERVE_MAIN = fileURLToPath(
+export const SERVE_MAIN = filePath(
   new URL("../server/serve_main.ts", import.meta.url),
 );
 
@@ -173,7 +173,7 @@ export class SpeculativeStart {
       recordEnvProblem(record.env) !== null ||
       importMapProblem(
           record.files[STARTUP_FILES[0]]!,
-          pathToFileURL(`${scratchRoot}/${STARTUP_FILES[0]}`).href,
+          fileUrl(`${scratchRoot}/${STARTUP_FILES[0]}`).href,
         ) !== null
     ) return new SpeculativeStart(scratchRoot, records, key, null, null);
     let child: Deno.ChildProcess | null = null;

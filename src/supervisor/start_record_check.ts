@@ -142,8 +142,14 @@ export function importMapProblem(text: string, base: string): string | null {
       return `its import map's scope ${key} is not an object`;
     }
     seen.add(scope);
-    if (scope.startsWith(RUNTIME_ROOT)) {
-      // Only the runtime's own scopes, exactly its imports.
+    if (
+      scope.startsWith(RUNTIME_ROOT) &&
+      RUNTIME_SCOPES.some((r) => r.startsWith(scope) || scope.startsWith(r))
+    ) {
+      // A scope inside the runtime that applies to its modules: only the
+      // runtime's own scopes, exactly its imports. (A project inside the
+      // runtime's folder, as examples/ are, has a scope there that applies
+      // to none of them: free, as a project's scope elsewhere.)
       const same = RUNTIME_SCOPES.includes(scope) &&
         Object.keys(section).length === Object.keys(runtime).length &&
         Object.entries(runtime).every(([k, v]) => section[k] === v);

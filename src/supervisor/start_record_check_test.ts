@@ -121,6 +121,12 @@ function map(
 
 Deno.test("importMapProblem(): the supervisor's import map passes, the project's part is free", () => {
   assert.equal(importMapProblem(map(), MAP_URL), null);
+  // A project inside the runtime's folder (examples/hello): its scope
+  // applies to its own modules only.
+  const inside = map({
+    scopes: { [`${RUNTIME}examples/hello/`]: { "./a.ts": "./b.ts" } },
+  });
+  assert.equal(importMapProblem(inside, MAP_URL), null);
 });
 
 Deno.test("importMapProblem(): a map that makes the runtime's modules load other code is named", () => {
@@ -133,6 +139,16 @@ Deno.test("importMapProblem(): a map that makes the runtime's modules load other
     [map({ imports: { "node:fs": evil } }), /remaps node:fs/],
     [map({ imports: { "/etc/": "/tmp/" } }), /remaps \/etc\//],
     [map({ scopes: { [`${RUNTIME}src/server/`]: {} } }), /not the runtime's/],
+    // Scopes that apply to runtime modules without being the runtime's.
+    [
+      map({ scopes: { [`${RUNTIME}s`]: {} } }),
+      /scope .*\/s is not the runtime's/,
+    ],
+    [
+      map({ scopes: { [`${RUNTIME}src/wire/exit_codes.ts`]: {} } }),
+      /not the runtime's/,
+    ],
+    [map({ scopes: { [`${RUNTIME}mod`]: {} } }), /scope .*\/mod is not/],
     [
       map({
         scopes: {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseStrictArgs } from "./strict_args.ts";
 
 /** Thrown for bad command-line usage (exit code 2, `EXIT.usage`). */
 export class UsageError extends Error {
@@ -24,13 +24,16 @@ export interface ArgvCodec<T> {
   parseArgv(argv: string[]): T;
 }
 
-/** A `parseArgs` option table of string and boolean flags. */
+/** An option table of string and boolean flags. */
 export type FlagTable = Record<
   string,
   { type: "string" | "boolean"; short?: string }
 >;
 
-/** `parseArgs` in strict mode; its errors (unknown flag, ...) as UsageErrors. */
+/**
+ * Strict parsing (`node:util`'s `parseArgs` rules, strict_args.ts); its
+ * errors (unknown flag, ...) as UsageErrors.
+ */
 export function parseFlags(
   what: string,
   argv: string[],
@@ -40,12 +43,7 @@ export function parseFlags(
   positionals: string[];
 } {
   try {
-    return parseArgs({
-      args: argv,
-      options,
-      strict: true,
-      allowPositionals: true,
-    });
+    return parseStrictArgs(argv, options);
   } catch (error) {
     throw new UsageError(`${what}: ${(error as Error).message}`);
   }

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import type { LogLevel } from "../config/resolved_config.ts";
 import { parseDuration } from "../config/duration.ts";
 import {
@@ -16,11 +15,12 @@ import {
   defaultMaxConnections,
 } from "../http/connection_limits.ts";
 import { UsageError } from "./argv.ts";
+import { parseStrictArgs } from "./strict_args.ts";
 
 // The CLI and binaries catch it from here with the serve flags.
 export { UsageError };
 
-/** `parseArgs` option table of the serve flags. */
+/** Option table of the serve flags (strict_args.ts). */
 export const SERVE_FLAGS = {
   port: { type: "string" },
   "grpc-port": { type: "string" },
@@ -128,7 +128,7 @@ export interface ServeSettings {
   noCheck: boolean;
 }
 
-/** The serve flags as `parseArgs` returns them. */
+/** The serve flags as {@linkcode parseServeArgs} returns them. */
 export type ServeFlagValues = ReturnType<typeof parseServeArgs>["values"];
 
 /** Turns parsed serve flags into checked settings. */
@@ -175,12 +175,7 @@ export function serveOptions(
 /** Parses `[dir] [serve flags]`. */
 export function parseServeArgs(args: string[]) {
   try {
-    return parseArgs({
-      args,
-      options: SERVE_FLAGS,
-      allowPositionals: true,
-      strict: true,
-    });
+    return parseStrictArgs(args, SERVE_FLAGS);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
