@@ -107,8 +107,16 @@ Deno.test("readiness: an API is live only after its async init() or constructor 
     // /healthz is 503 and the API gets nothing routed.
     Deno.kill(Number(loads()[0]!.process), "SIGKILL");
     let sawLoading = false;
+    // What each probe got, and when: a failure says why it saw no 503.
+    const seen: string[] = [];
+    const t0 = performance.now();
     while (loads().length < 2) {
       const h = await health();
+      seen.push(
+        `${
+          Math.round(performance.now() - t0)
+        } ms: ${h.status} ${h.body.apis?.model?.status}`,
+      );
       if (loads().length >= 2) break;
       if (h.status === 503) {
         assert.notEqual(h.body.apis.model?.status, "live");
@@ -119,7 +127,10 @@ Deno.test("readiness: an API is live only after its async init() or constructor 
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    assert.ok(sawLoading, "never saw the replacement loading");
+    assert.ok(
+      sawLoading,
+      `never saw the replacement loading: ${seen.join("; ")}`,
+    );
     // Live again only after the load.
     let h = await health();
     for (let i = 0; i < 50 && h.status !== 200; i++) {
