@@ -153,6 +153,8 @@ export async function startReplica(
 
   // Requests this replica sent to the main thread (other APIs, healthz, chains).
   let nextForwardId = 1;
+  // Streamed answers to this replica's forwards (chained calls, hand-offs).
+  const received = new ReceivedStreams(post);
   const forwards = new Map<
     number,
     { resolve: (r: Response | null) => void; reject: (e: Error) => void }
@@ -292,6 +294,41 @@ export async function startReplica(
   // become WebSockets (src/http/upgradable_server.ts).
   const upgradable = new WeakSet<Request>();
   let sockets: WebSocketSessions | null = null;
+
+  // Answers to this replica's own calls are delivered from here on, while the
+  // handler loads: requests on the listener are handed on until it is
+  // constructed, and its constructor or init() may chain to other APIs or use
+  // ctx.client. Every other message waits until the replica is ready.
+  let serveMessage: ((msg: ToReplica) => void) | null = null;
+  const beforeReady: ToReplica[] = [];
+  channel.onMessage((msg) => {
+    switch (msg.type) {
+      case "forward.response": {
+        const waiter = forwards.get(msg.id);
+        forwards.delete(msg.id);
+        if (!waiter) break;
+        if (msg.declined) waiter.resolve(null);
+        else if (msg.res && msg.streaming) {
+          waiter.resolve(received.open(msg.id, msg.res));
+        } else if (msg.res) waiter.resolve(fromWireResponse(msg.res));
+        else waiter.reject(new TypeError(msg.error ?? "Request failed"));
+        break;
+      }
+      case "forward.chunk":
+        received.chunk(msg.id, msg.chunk);
+        break;
+      case "forward.end":
+        received.end(msg.id, msg.error);
+        break;
+      case "control.response":
+      case "control.chunk":
+        control?.onMessage(msg);
+        break;
+      default:
+        if (serveMessage) serveMessage(msg);
+        else beforeReady.push(msg);
+    }
+  });
 
   installPermissionHints();
   const HandlerClass = await core.importHandler();
@@ -482,8 +519,6 @@ export async function startReplica(
   // Requests the main thread routes to this replica.
   const incoming = new Map<number, AbortController>();
   const streams = new Map<number, ForwardedStream>();
-  // Streamed answers to this replica's forwards (chained calls, hand-offs).
-  const received = new ReceivedStreams(post);
   async function serveForwarded(
     id: number,
     msg: Extract<ToReplica, { type: "http.request" }>,
@@ -601,7 +636,7 @@ export async function startReplica(
     post({ type: "drained" });
   }
 
-  channel.onMessage((msg) => {
+  serveMessage = (msg) => {
     switch (msg.type) {
       case "http.request":
         void serveForwarded(msg.id, msg);
@@ -621,26 +656,9 @@ export async function startReplica(
       case "http.credit":
         streams.get(msg.id)?.credit(msg.n);
         break;
-      case "forward.chunk":
-        received.chunk(msg.id, msg.chunk);
-        break;
-      case "forward.end":
-        received.end(msg.id, msg.error);
-        break;
       case "http.cancel":
         incoming.get(msg.id)?.abort();
         break;
-      case "forward.response": {
-        const waiter = forwards.get(msg.id);
-        forwards.delete(msg.id);
-        if (!waiter) break;
-        if (msg.declined) waiter.resolve(null);
-        else if (msg.res && msg.streaming) {
-          waiter.resolve(received.open(msg.id, msg.res));
-        } else if (msg.res) waiter.resolve(fromWireResponse(msg.res));
-        else waiter.reject(new TypeError(msg.error ?? "Request failed"));
-        break;
-      }
       case "stats.pull":
         report();
         post({
@@ -676,12 +694,9 @@ export async function startReplica(
         resolve?.(msg.wait);
         break;
       }
-      case "control.response":
-      case "control.chunk":
-        control?.onMessage(msg);
-        break;
     }
-  });
+  };
+  for (const msg of beforeReady.splice(0)) serveMessage(msg);
   report();
   logs.flushNow();
   post({
