@@ -156,36 +156,35 @@ export function accessLineFormatter(
       e.closeCode,
     );
   };
-  return Object.assign(format, {
-    fields: (
-      ms: number,
-      method: string,
-      path: string,
-      status: string,
-      hundredths: number,
-      requestId: string,
-      bytesIn: string,
-      bytesOut: string,
-      traceId: string | undefined,
-      spanId: string | undefined,
-      batchSize: string | undefined,
-      closeCode: string | undefined,
-    ): string => {
-      latencyTexts(hundredths / 100, latency);
-      return line(
-        ms,
-        `"${method} ${path} ${status} ${latency.fixed1}ms"`,
-        `"${method}"`,
-        `"${path}"`,
-        status,
-        `"${requestId}"`,
-        traceId,
-        spanId,
-        bytesIn,
-        bytesOut,
-        batchSize,
-        closeCode,
-      );
-    },
-  });
+  const fields: AccessLineFormatter["fields"] = (
+    ms,
+    method,
+    path,
+    status,
+    hundredths,
+    requestId,
+    bytesIn,
+    bytesOut,
+    traceId,
+    spanId,
+    batchSize,
+    closeCode,
+  ) => {
+    latencyTexts(hundredths / 100, latency);
+    return line(
+      ms,
+      `"${method} ${path} ${status} ${latency.fixed1}ms"`,
+      `"${method}"`,
+      `"${path}"`,
+      status,
+      `"${requestId}"`,
+      traceId,
+      spanId,
+      bytesIn,
+      bytesOut,
+      batchSize,
+      closeCode,
+    );
+  };
+  return Object.assign(format, { fields });
 }
