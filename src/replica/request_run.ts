@@ -279,6 +279,17 @@ export class RequestRun {
     }
   }
 
+  /** The handler's method on `payload`, in the request's async context. */
+  #callHandler(payload: unknown): unknown {
+    return callMethodInRequest(
+      this.#scope,
+      this.#method,
+      payload,
+      this.#info,
+      isAsyncMethod(this.#method),
+    );
+  }
+
   /** The fast path's body is in: the handler runs now, if a slot is free. */
   #jsonRead(payload: unknown): void {
     const reply = this.#reply!;
@@ -290,13 +301,7 @@ export class RequestRun {
     this.#holdsSlot = true;
     let value: unknown;
     try {
-      value = callMethodInRequest(
-        this.#scope,
-        this.#method,
-        payload,
-        this.#info,
-        isAsyncMethod(this.#method),
-      );
+      value = this.#callHandler(payload);
     } catch (error) {
       return reply(this.#finish(this.#settle(undefined, error)));
     }
@@ -427,13 +432,7 @@ export class RequestRun {
         // lines, chained calls): a wider scope costs on every await of the
         // pipeline.
         try {
-          value = callMethodInRequest(
-            this.#scope,
-            this.#method,
-            payload,
-            this.#info,
-            isAsyncMethod(this.#method),
-          );
+          value = this.#callHandler(payload);
           if (isThenable(value)) value = await this.#raceTimeout(value);
         } catch (error) {
           handlerSpan?.end((error as Error)?.message ?? String(error));

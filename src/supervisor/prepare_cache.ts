@@ -149,16 +149,22 @@ export async function trusted(info: Deno.FileInfo): Promise<boolean> {
 }
 
 /**
- * The text of the {@linkcode trusted} file at `path`, else null. The path is
- * checked with `lstat` (a link is not trusted, whatever it points to), then
- * what is read is checked again through the open file: the path may have
- * been swapped since by whoever else may write the directory.
+ * The parsed JSON of the {@linkcode trusted} file at `path`, else null (also
+ * when it is missing, unreadable or not JSON). The path is checked with
+ * `lstat` (a link is not trusted, whatever it points to), then what is read
+ * is checked again through the open file: the path may have been swapped
+ * since by whoever else may write the directory. The caller checks the
+ * shape.
  */
-export async function readTrusted(path: string): Promise<string | null> {
-  if (!(await trusted(await Deno.lstat(path)))) return null;
-  using file = await Deno.open(path);
-  if (!(await trusted(await file.stat()))) return null;
-  return await new Response(file.readable).text();
+export async function readTrustedJson(path: string): Promise<unknown> {
+  try {
+    if (!(await trusted(await Deno.lstat(path)))) return null;
+    using file = await Deno.open(path);
+    if (!(await trusted(await file.stat()))) return null;
+    return JSON.parse(await new Response(file.readable).text());
+  } catch {
+    return null;
+  }
 }
 
 /** Entries in one directory. */
@@ -185,14 +191,7 @@ export class PrepareCache {
    */
   async lookup(key: string): Promise<PreparedEntry | null> {
     const path = this.#path(key);
-    let stored: StoredEntry;
-    try {
-      const text = await readTrusted(path);
-      if (text === null) return null;
-      stored = JSON.parse(text);
-    } catch {
-      return null;
-    }
+    const stored = await readTrustedJson(path) as StoredEntry | null;
     if (
       stored?.format !== FORMAT || stored.key !== key ||
       !Array.isArray(stored.files) ||

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { prepareCacheDir, readTrusted } from "./prepare_cache.ts";
+import { prepareCacheDir, readTrustedJson } from "./prepare_cache.ts";
 
 /** Bumped whenever the record's format or what the key covers changes. */
 const FORMAT = 1;
@@ -127,16 +127,10 @@ export class StartRecords {
 
   /** The record stored under `key`, if there is a trusted, well-formed one. */
   async read(key: string): Promise<StartRecord | null> {
-    const path = this.path(key);
-    let stored: StoredRecord;
-    try {
-      // A link is not a record, whatever it points to.
-      const text = await readTrusted(path);
-      if (text === null) return null;
-      stored = JSON.parse(text);
-    } catch {
-      return null;
-    }
+    // A link is not a record, whatever it points to.
+    const stored = await readTrustedJson(this.path(key)) as
+      | StoredRecord
+      | null;
     if (
       stored?.format !== FORMAT || stored.key !== key ||
       !Array.isArray(stored.args) ||
