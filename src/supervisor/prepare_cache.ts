@@ -30,6 +30,7 @@
  */
 
 import { joinPath as join } from "../wire/posix_path.ts";
+import { pruneCacheDir, touch } from "./cache_pruning.ts";
 
 /** Bumped whenever the entry format or what the key covers changes. */
 const FORMAT = 2;
@@ -37,15 +38,18 @@ const FORMAT = 2;
 /**
  * Where entries live: `$CORTEX_PREPARE_CACHE`, else
  * `$XDG_CACHE_HOME/cortex/prepared`, else `~/.cache/cortex/prepared`; null
- * when `CORTEX_PREPARE_CACHE=off` (every start runs every step).
+ * when `CORTEX_PREPARE_CACHE=off` or no home is known (every start runs
+ * every step: a shared fallback such as /tmp could be prepared by another
+ * user).
  */
 export function prepareCacheDir(): string | null {
   const own = Deno.env.get("CORTEX_PREPARE_CACHE");
   if (own === "off") return null;
   if (own) return own;
+  const home = Deno.env.get("HOME");
   const xdg = Deno.env.get("XDG_CACHE_HOME") ||
-    join(Deno.env.get("HOME") ?? "/tmp", ".cache");
-  return join(xdg, "cortex", "prepared");
+    (home ? join(home, ".cache") : null);
+  return xdg === null ? null : join(xdg, "cortex", "prepared");
 }
 
 /** What a successful preparation found, stored under its key. */
@@ -200,6 +204,7 @@ export class PrepareCache {
     ) return null;
     if (!stored.cached.every(exists)) return null;
     if (await digestFiles(stored.files) !== stored.digest) return null;
+    void touch(path); // Used: pruning keeps the most recently used.
     return {
       files: stored.files,
       cached: stored.cached,
@@ -233,6 +238,8 @@ export class PrepareCache {
       await Deno.rename(tmp, this.#path(key));
     } catch {
       await Deno.remove(tmp).catch(() => {}); // A full disk: serve anyway.
+      return;
     }
+    await pruneCacheDir(this.dir);
   }
 }

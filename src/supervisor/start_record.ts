@@ -24,6 +24,7 @@
  */
 
 import { prepareCacheDir, readTrustedJson } from "./prepare_cache.ts";
+import { pruneCacheDir } from "./cache_pruning.ts";
 
 /** Bumped whenever the record's format or what the key covers changes. */
 const FORMAT = 1;
@@ -165,6 +166,9 @@ export class StartRecords {
       await Deno.rename(tmp, this.path(key));
     } catch {
       await Deno.remove(tmp).catch(() => {});
+      return;
     }
+    // Rewritten by every start that used it, so its mtime is its last use.
+    await pruneCacheDir(this.dir);
   }
 }
