@@ -17,8 +17,9 @@
  * ```
  *
  * With `--base DIR` (http only) each round also runs the runtime of another
- * checkout (DIR, with its own `deno task serve`), right before this one's: old
- * and new builds measured alternately under the same conditions.
+ * checkout (DIR, with its own `deno task serve`) next to this one's, first in
+ * odd rounds and second in even ones: old and new builds measured alternately
+ * under the same conditions.
  *
  * @module
  */
@@ -53,7 +54,7 @@ const WORKLOADS = ["http", "grpc", "grpc-stream"] as const;
 type Workload = typeof WORKLOADS[number];
 
 /** One measured run: throughput and CPU us per unit, by process. */
-interface Measured {
+export interface Measured {
   /** Requests (calls; messages for grpc-stream) per second. */
   rate: number;
   errors: number;
@@ -127,6 +128,7 @@ async function httpRound(
   dir: string,
   durationS: number,
   baseRepo: string | null,
+  round: number,
 ) {
   const body = (await writeWorkloads(dir)).find((w) => w.name === "json")!;
   const wrk = (server: RunningServer): Load => async (s, mark) => {
@@ -157,8 +159,12 @@ async function httpRound(
       await runtime.stop();
     }
   };
-  const old = baseRepo === null ? null : await runtimeOf(baseRepo);
+  // The two builds swap places every round: whichever runs first in a round
+  // meets the machine as the wait for quiet left it.
+  let old: Measured | null = null;
+  if (baseRepo !== null && round % 2 === 1) old = await runtimeOf(baseRepo);
   const rt = await runtimeOf();
+  if (baseRepo !== null && round % 2 === 0) old = await runtimeOf(baseRepo);
   const raw = await startRawHttp(SERVER_CPU);
   try {
     return { old, rt, base: await measure(raw, wrk(raw), durationS) };
@@ -279,7 +285,7 @@ if (import.meta.main) {
       const busy = await waitQuiet(30, out);
       out(`Round ${round} (machine ${(busy * 100).toFixed(0)}% busy before)`);
       const { old, rt, base } = workload === "http"
-        ? await httpRound(dir, durationS, baseRepo)
+        ? await httpRound(dir, durationS, baseRepo, round)
         : await grpcRound(workload === "grpc-stream", durationS);
       const total = rt.usPerUnit.reduce((a, b) => a + b.us, 0);
       const baseTotal = base.usPerUnit.reduce((a, b) => a + b.us, 0);
