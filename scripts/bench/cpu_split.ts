@@ -13,7 +13,13 @@
  * ```sh
  * ./deno task bench:cpu                # http, 2 rounds of 4 s runs
  * ./deno task bench:cpu --workload grpc --rounds 3 --duration 5
+ * ./deno task bench:cpu --base /tmp/old-checkout --rounds 6   # A/B, http
  * ```
+ *
+ * With `--base DIR` (http only) each round also runs the runtime of another
+ * checkout (DIR, with its own `deno task serve`) next to this one's, first in
+ * odd rounds and second in even ones: old and new builds measured alternately
+ * under the same conditions.
  *
  * @module
  */
@@ -22,7 +28,13 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { parseArgs } from "node:util";
 import { writeWorkloads } from "./bodies.ts";
 import { runGrpcLoad } from "./grpc_load.ts";
-import { cpuSeconds, descendants, readProc, waitQuiet } from "./proc.ts";
+import {
+  type CpuSplit,
+  cpuSplit,
+  descendants,
+  readProc,
+  waitQuiet,
+} from "./proc.ts";
 import { EchoRequestSchema } from "./projects/grpc_echo/gen/echo_pb.ts";
 import {
   checkGrpc,
@@ -42,11 +54,11 @@ const WORKLOADS = ["http", "grpc", "grpc-stream"] as const;
 type Workload = typeof WORKLOADS[number];
 
 /** One measured run: throughput and CPU us per unit, by process. */
-interface Measured {
+export interface Measured {
   /** Requests (calls; messages for grpc-stream) per second. */
   rate: number;
   errors: number;
-  usPerUnit: { role: string; us: number }[];
+  usPerUnit: { role: string; us: number; userUs: number; systemUs: number }[];
 }
 
 /** Names a runtime process by its command line. */
@@ -57,6 +69,15 @@ export function roleOf(cmdline: string): string {
   if (cmdline.includes("cli.ts")) return "supervisor";
   if (/\btask\b/.test(cmdline)) return "deno task";
   return "other";
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function rolesOf(pids: number[]): Promise<string[]> {
@@ -85,24 +106,30 @@ async function measure(
 ): Promise<Measured> {
   const pids = [server.proc.pid, ...await descendants(server.proc.pid)];
   const roles = await rolesOf(pids);
-  let before: number[] = [];
-  let after: number[] = [];
+  let before: CpuSplit[] = [];
+  let after: CpuSplit[] = [];
   const r = await load(durationS, async (phase) => {
-    const cpu = await Promise.all(pids.map(cpuSeconds));
+    const cpu = await Promise.all(pids.map(cpuSplit));
     if (phase === "measure") before = cpu;
     else after = cpu;
   });
   return {
     rate: r.units / r.durationS,
     errors: r.errors,
-    usPerUnit: pids.map((_, i) => ({
-      role: roles[i]!,
-      us: (after[i]! - before[i]!) / r.units * 1e6,
-    })),
+    usPerUnit: pids.map((_, i) => {
+      const userUs = (after[i]!.user - before[i]!.user) / r.units * 1e6;
+      const systemUs = (after[i]!.system - before[i]!.system) / r.units * 1e6;
+      return { role: roles[i]!, us: userUs + systemUs, userUs, systemUs };
+    }),
   };
 }
 
-async function httpRound(dir: string, durationS: number) {
+async function httpRound(
+  dir: string,
+  durationS: number,
+  baseRepo: string | null,
+  round: number,
+) {
   const body = (await writeWorkloads(dir)).find((w) => w.name === "json")!;
   const wrk = (server: RunningServer): Load => async (s, mark) => {
     const load = {
@@ -117,23 +144,48 @@ async function httpRound(dir: string, durationS: number) {
     await mark("measured");
     return { units: r.requests, durationS: r.durationS, errors: r.errors };
   };
-  const runtime = await startRuntime({
-    project: `${PROJECTS}echo`,
-    cpus: SERVER_CPU,
-    args: ["--api", "echo"],
-  });
-  let rt;
-  try {
-    rt = await measure(runtime, wrk(runtime), durationS);
-  } finally {
-    await runtime.stop();
-  }
+  const runtimeOf = async (repo?: string) => {
+    const runtime = await startRuntime({
+      project: repo === undefined
+        ? `${PROJECTS}echo`
+        : `${repo}/scripts/bench/projects/echo`,
+      cpus: SERVER_CPU,
+      args: ["--api", "echo"],
+      repo,
+    });
+    try {
+      return await measure(runtime, wrk(runtime), durationS);
+    } finally {
+      await runtime.stop();
+    }
+  };
+  // The two builds swap places every round: whichever runs first in a round
+  // meets the machine as the wait for quiet left it.
+  let old: Measured | null = null;
+  if (baseRepo !== null && round % 2 === 1) old = await runtimeOf(baseRepo);
+  const rt = await runtimeOf();
+  if (baseRepo !== null && round % 2 === 0) old = await runtimeOf(baseRepo);
   const raw = await startRawHttp(SERVER_CPU);
   try {
-    return { rt, base: await measure(raw, wrk(raw), durationS) };
+    return { old, rt, base: await measure(raw, wrk(raw), durationS) };
   } finally {
     await raw.stop();
   }
+}
+
+/** One line of CPU per unit by process, user and system apart. */
+export function cpuLine(m: Measured, unit: string): string {
+  const total = m.usPerUnit.reduce((a, b) => a + b.us, 0);
+  const user = m.usPerUnit.reduce((a, b) => a + b.userUs, 0);
+  return `CPU us/${unit}: ${
+    m.usPerUnit.map(({ role, us, userUs, systemUs }) =>
+      `${role} ${us.toFixed(2)} (user ${userUs.toFixed(1)}, sys ${
+        systemUs.toFixed(1)
+      })`
+    ).join(", ")
+  }; total ${total.toFixed(2)} (user ${user.toFixed(1)}, sys ${
+    (total - user).toFixed(1)
+  })`;
 }
 
 async function grpcRound(streaming: boolean, durationS: number) {
@@ -177,7 +229,11 @@ async function grpcRound(streaming: boolean, durationS: number) {
   }
   const raw = await startRawGrpc(SERVER_CPU);
   try {
-    return { rt, base: await measure(raw, calls(raw.port), durationS) };
+    return {
+      old: null,
+      rt,
+      base: await measure(raw, calls(raw.port), durationS),
+    };
   } finally {
     await raw.stop();
   }
@@ -190,6 +246,7 @@ if (import.meta.main) {
       rounds: { type: "string" },
       duration: { type: "string" },
       workload: { type: "string", default: "http" },
+      base: { type: "string" },
     },
   });
   const rounds = Number(values.rounds ?? 2);
@@ -201,6 +258,17 @@ if (import.meta.main) {
   if (!WORKLOADS.includes(workload)) {
     throw new RangeError(
       `--workload: expected one of ${WORKLOADS.join(", ")}, got "${workload}"`,
+    );
+  }
+  const baseRepo = values.base ?? null;
+  if (baseRepo !== null && workload !== "http") {
+    throw new RangeError(
+      `--base: A/B runs take the http workload only, got "${workload}"`,
+    );
+  }
+  if (baseRepo !== null && !(await exists(`${baseRepo}/cli.ts`))) {
+    throw new RangeError(
+      `--base: "${baseRepo}" is not a checkout of this runtime (no cli.ts)`,
     );
   }
   const unit = workload === "grpc-stream"
@@ -216,27 +284,31 @@ if (import.meta.main) {
     for (let round = 1; round <= rounds; round++) {
       const busy = await waitQuiet(30, out);
       out(`Round ${round} (machine ${(busy * 100).toFixed(0)}% busy before)`);
-      const { rt, base } = workload === "http"
-        ? await httpRound(dir, durationS)
+      const { old, rt, base } = workload === "http"
+        ? await httpRound(dir, durationS, baseRepo, round)
         : await grpcRound(workload === "grpc-stream", durationS);
       const total = rt.usPerUnit.reduce((a, b) => a + b.us, 0);
       const baseTotal = base.usPerUnit.reduce((a, b) => a + b.us, 0);
+      const errors = rt.errors + base.errors + (old?.errors ?? 0);
       out(
-        `  runtime ${rt.rate.toFixed(0)} ${unit}s/s, raw ${
-          base.rate.toFixed(0)
-        } ${unit}s/s (${(rt.rate / base.rate).toFixed(2)}x)` +
-          (rt.errors + base.errors
-            ? `, ${rt.errors + base.errors} errors`
-            : ""),
+        "  " + (old === null
+          ? ""
+          : `base runtime ${old.rate.toFixed(0)} ${unit}s/s (${
+            (old.rate / base.rate).toFixed(2)
+          }x), `) +
+          `runtime ${rt.rate.toFixed(0)} ${unit}s/s, raw ${
+            base.rate.toFixed(0)
+          } ${unit}s/s (${(rt.rate / base.rate).toFixed(2)}x)` +
+          (errors ? `, ${errors} errors` : ""),
       );
+      if (old !== null) {
+        out(`  base runtime ${cpuLine(old, unit)}`);
+      }
+      out(`  runtime ${cpuLine(rt, unit)}`);
       out(
-        `  CPU us/${unit}: ${
-          rt.usPerUnit.map(({ role, us }) => `${role} ${us.toFixed(2)}`).join(
-            ", ",
-          )
-        }; runtime total ${total.toFixed(2)}; raw ${baseTotal.toFixed(2)} (${
+        `  raw ${cpuLine(base, unit)}; CPU ratio ${
           (baseTotal / total).toFixed(2)
-        }x)`,
+        }x`,
       );
     }
   } finally {

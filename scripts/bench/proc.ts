@@ -305,11 +305,17 @@ export async function waitFor200(
   throw new Error(`Timed out waiting for 200 from ${url}: ${last}`);
 }
 
+/** CPU seconds a process has used, in user space and in the kernel. */
+export interface CpuSplit {
+  user: number;
+  system: number;
+}
+
 /**
- * CPU seconds a process has used (user + system), from the text of
+ * CPU seconds a process has used, user and system apart, from the text of
  * /proc/<pid>/stat (`ticks` per second, 100 on Linux).
  */
-export function parsePidCpuSeconds(text: string, ticks = 100): number {
+export function parsePidCpuSplit(text: string, ticks = 100): CpuSplit {
   // The command name may hold spaces and parentheses: fields follow the last ")".
   const end = text.lastIndexOf(")");
   if (end === -1) throw new SyntaxError('Cannot read a pid\'s stat: no ")"');
@@ -319,15 +325,30 @@ export function parsePidCpuSeconds(text: string, ticks = 100): number {
   if (!Number.isFinite(user) || !Number.isFinite(system)) {
     throw new SyntaxError("Cannot read a pid's stat: no utime/stime fields");
   }
-  return (user + system) / ticks;
+  return { user: user / ticks, system: system / ticks };
+}
+
+/**
+ * CPU seconds a process has used (user + system), from the text of
+ * /proc/<pid>/stat (`ticks` per second, 100 on Linux).
+ */
+export function parsePidCpuSeconds(text: string, ticks = 100): number {
+  const { user, system } = parsePidCpuSplit(text, ticks);
+  return user + system;
 }
 
 /** CPU seconds `pid` has used, or 0 once it is gone. */
 export async function cpuSeconds(pid: number): Promise<number> {
+  const { user, system } = await cpuSplit(pid);
+  return user + system;
+}
+
+/** CPU seconds `pid` has used, user and system apart, or 0 once it is gone. */
+export async function cpuSplit(pid: number): Promise<CpuSplit> {
   try {
-    return parsePidCpuSeconds(await readProc(`/proc/${pid}/stat`));
+    return parsePidCpuSplit(await readProc(`/proc/${pid}/stat`));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
+    if (error instanceof Deno.errors.NotFound) return { user: 0, system: 0 };
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   parsePidCpuSeconds,
+  parsePidCpuSplit,
   parsePidList,
   parsePrivateKb,
   parseProcStat,
@@ -31,6 +32,13 @@ Deno.test("parsePidCpuSeconds() adds utime and stime, whatever the command name"
     "4242 (deno (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 5 0";
   assert.equal(parsePidCpuSeconds(stat), 2.8);
   assert.throws(() => parsePidCpuSeconds("garbage"), SyntaxError);
+});
+
+Deno.test("parsePidCpuSplit() keeps utime and stime apart", () => {
+  const stat =
+    "4242 (deno (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 30 0 0 20 0 5 0";
+  assert.deepEqual(parsePidCpuSplit(stat), { user: 2.5, system: 0.3 });
+  assert.throws(() => parsePidCpuSplit("4242 (deno) S 1"), SyntaxError);
 });
 
 Deno.test("parsePrivateKb() adds private clean and dirty pages", () => {

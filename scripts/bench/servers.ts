@@ -57,6 +57,11 @@ export interface RuntimeOptions {
   /** The HTTP port (default: a free one). */
   port?: number;
   timeoutMs?: number;
+  /**
+   * The checkout whose `deno task serve` runs (default: this one); another
+   * checkout's runtime, for A/B runs of two builds.
+   */
+  repo?: string;
 }
 
 /** The runtime under `deno task serve`, with its stdout drained through a pipe. */
@@ -83,7 +88,7 @@ export class RuntimeServer implements RunningServer {
         String(this.grpcPort),
         ...(opts.args ?? []),
       ]),
-      { cwd: REPO, env: opts.env },
+      { cwd: opts.repo ?? REPO, env: opts.env },
     );
   }
 

@@ -184,7 +184,11 @@ class Connection {
   state = HEADERS;
   /** Requests in flight (HTTP/1.1: one; h2c may run several). */
   active = 0;
-  /** performance.now() past which the connection is closed (HEADERS, IDLE). */
+  /**
+   * performance.now() past which the connection is closed (HEADERS, IDLE);
+   * {@linkcode FROM_NEXT_SWEEP} for a connection gone idle since the last
+   * sweep, which starts its idle clock.
+   */
   deadline: number;
   readonly abort = new AbortController();
   server: { finished: Promise<void>; shutdown(): Promise<void> } | null = null;
@@ -195,6 +199,15 @@ class Connection {
     this.deadline = deadline;
   }
 }
+
+/**
+ * The deadline of a connection that went idle after the last sweep: the next
+ * sweep sets it to its own time plus the idle timeout. Reading the clock once
+ * per sweep instead of once per answer saves a `performance.now()` (~0.2 µs)
+ * on every request; the idle timeout then ends between `idleTimeoutMs` and
+ * that plus two sweep intervals after the answer (one before).
+ */
+const FROM_NEXT_SWEEP = -1;
 
 const WARN_EVERY_MS = 10_000;
 const MIN_BACKOFF_MS = 20;
@@ -268,6 +281,10 @@ export function serveGuarded(
     const now = performance.now();
     for (const c of conns) {
       if (c.state === ACTIVE || c.deadline > now) continue;
+      if (c.deadline === FROM_NEXT_SWEEP) {
+        c.deadline = now + limits.idleTimeoutMs;
+        continue;
+      }
       if (c.state === HEADERS) stats.timedOut.header++;
       else if (c.state === IDLE) stats.timedOut.idle++;
       close(c);
@@ -303,7 +320,7 @@ export function serveGuarded(
         return;
       }
       c.state = IDLE;
-      c.deadline = performance.now() + limits.idleTimeoutMs;
+      c.deadline = FROM_NEXT_SWEEP;
     };
     const seen = (res: Response): Response => {
       if (RECONNECT.has(res)) {

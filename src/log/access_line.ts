@@ -63,10 +63,13 @@ export interface AccessLineFormatter {
    * The same line from a checked access record's fields
    * (src/log/access_record.ts): `method`, `path` and `requestId` need no
    * escaping, `status` and the counts are decimal digits, the latency is in
-   * hundredths of a ms, and an absent field is undefined.
+   * hundredths of a ms, and an absent field is undefined. `run` is the
+   * record's text of method, path, status and latency (tab-separated, as in
+   * the record): the line's part that depends on them alone is kept by it.
    */
   fields(
     ms: number,
+    run: string,
     method: string,
     path: string,
     status: string,
@@ -80,6 +83,17 @@ export interface AccessLineFormatter {
     closeCode: string | undefined,
   ): string;
 }
+
+/**
+ * The part of rendered records' lines from the message to `"requestId":`, by
+ * the record's method, path, status and latency (which alone make it), shared
+ * by every formatter: a server's records repeat a few routes and latencies,
+ * and a kept part saves a dozen concatenations and the latency's texts per
+ * line (~0.3 µs of ~1.2 a record, and as much again when the batch is
+ * encoded). Bounded: emptied when full.
+ */
+const FRONTS = new Map<string, string>();
+const MAX_FRONTS = 1024;
 
 /** Makes a writer of access lines for fixed labels. */
 export function accessLineFormatter(
@@ -105,13 +119,19 @@ export function accessLineFormatter(
     }
     return head;
   };
-  /** The line from its parts, strings already quoted where they need it. */
-  const line = (
-    ms: number,
+  /** The line's part from the message to `"requestId":`, strings quoted. */
+  const front = (
     message: string,
     method: string,
     path: string,
     status: string | number,
+    latencyJson: string,
+  ): string =>
+    `${message},"method":${method},"path":${path},"status":${status},"latencyMs":${latencyJson},"requestId":`;
+  /** The line from its front and other parts, strings already quoted. */
+  const line = (
+    ms: number,
+    front: string,
     id: string,
     traceId: string | undefined,
     spanId: string | undefined,
@@ -120,9 +140,7 @@ export function accessLineFormatter(
     batchSize: string | number | undefined,
     closeCode: string | number | undefined,
   ): string =>
-    `${
-      headAt(ms)
-    }${message},"method":${method},"path":${path},"status":${status},"latencyMs":${latency.json},"requestId":${id},${
+    `${headAt(ms)}${front}${id},${
       traceId === undefined ? "" : `"traceId":"${traceId}",`
     }${
       spanId === undefined
@@ -141,12 +159,15 @@ export function accessLineFormatter(
     const plain = SAFE.test(e.method) && SAFE.test(e.path);
     return line(
       ms,
-      plain
-        ? `"${e.method} ${e.path} ${e.status} ${latency.fixed1}ms"`
-        : quote(`${e.method} ${e.path} ${e.status} ${latency.fixed1}ms`),
-      plain ? `"${e.method}"` : JSON.stringify(e.method),
-      plain ? `"${e.path}"` : quote(e.path),
-      e.status,
+      front(
+        plain
+          ? `"${e.method} ${e.path} ${e.status} ${latency.fixed1}ms"`
+          : quote(`${e.method} ${e.path} ${e.status} ${latency.fixed1}ms`),
+        plain ? `"${e.method}"` : JSON.stringify(e.method),
+        plain ? `"${e.path}"` : quote(e.path),
+        e.status,
+        latency.json,
+      ),
       quote(e.requestId),
       e.traceId,
       e.spanId,
@@ -158,6 +179,7 @@ export function accessLineFormatter(
   };
   const fields: AccessLineFormatter["fields"] = (
     ms,
+    run,
     method,
     path,
     status,
@@ -170,13 +192,25 @@ export function accessLineFormatter(
     batchSize,
     closeCode,
   ) => {
-    latencyTexts(hundredths / 100, latency);
+    let kept = FRONTS.get(run);
+    if (kept === undefined) {
+      latencyTexts(hundredths / 100, latency);
+      kept = front(
+        `"${method} ${path} ${status} ${latency.fixed1}ms"`,
+        `"${method}"`,
+        `"${path}"`,
+        status,
+        latency.json,
+      );
+      // Flattened once here (a number conversion flattens a string in
+      // place), not again in every line's encoding.
+      Number(kept);
+      if (FRONTS.size >= MAX_FRONTS) FRONTS.clear();
+      FRONTS.set(run, kept);
+    }
     return line(
       ms,
-      `"${method} ${path} ${status} ${latency.fixed1}ms"`,
-      `"${method}"`,
-      `"${path}"`,
-      status,
+      kept,
       `"${requestId}"`,
       traceId,
       spanId,

@@ -76,7 +76,9 @@ const P = PLAIN.source.slice(1, -1); // a plain string
 const N = COUNT.source.slice(1, -1); // a count (no leading zeros)
 /** A whole record, checked in one pass (the fields: see the module doc). */
 const RECORD = new RegExp(
-  `^\\x1e${N}\\t(${P})\\t(${P})\\t([1-9]\\d\\d)\\t${N}\\t(${P})\\t${N}\\t${N}\\t` +
+  // Method, path, status and latency are also captured as one run (the key
+  // of the line's part they make: src/log/access_line.ts).
+  `^\\x1e${N}\\t((${P})\\t(${P})\\t([1-9]\\d\\d)\\t${N})\\t(${P})\\t${N}\\t${N}\\t` +
     // A trace id and maybe a span id, or neither.
     `(?:([0-9a-f]{32})\\t([0-9a-f]{16})?|\\t)\\t${N}?\\t${N}?$`,
 );
@@ -98,14 +100,15 @@ export function accessRecordRenderer(
       f[2]!,
       f[3]!,
       f[4]!,
-      Number(f[5]),
-      f[6]!,
+      f[5]!,
+      Number(f[6]),
       f[7]!,
       f[8]!,
-      f[9],
+      f[9]!,
       f[10],
       f[11],
       f[12],
+      f[13],
     );
   };
 }

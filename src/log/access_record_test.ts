@@ -120,3 +120,33 @@ Deno.test("access records render with the labels and process id of the replica t
   assert.deepEqual(line.labels, { ...other, requestId: base.requestId });
   assert.equal(line.process, 7);
 });
+
+Deno.test("access records sharing method, path, status and latency render each its own line", () => {
+  // The second and later records of a run take the line's kept front part
+  // (src/log/access_line.ts): ids, times, traces and labels stay their own.
+  const other = { ...labels, replicaId: "iris-2" };
+  const renderers = [
+    { labels, pid: PID, render: accessRecordRenderer(labels, PID) },
+    { labels: other, pid: 7, render: accessRecordRenderer(other, 7) },
+  ];
+  const entries: AccessEntry[] = [
+    { ...base, latencyMs: 3.14 },
+    { ...base, latencyMs: 3.14, requestId: "second" },
+    {
+      ...base,
+      latencyMs: 3.14,
+      requestId: "third",
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    },
+    { ...base, latencyMs: 3.15, requestId: "fourth" },
+  ];
+  for (const { labels: l, pid, render } of renderers) {
+    const line = accessLineFormatter(l, pid);
+    const write = accessRecordWriter(line);
+    for (const entry of entries) {
+      const sent = write(entry);
+      const ms = Number(sent.slice(1, sent.indexOf("\t")));
+      assert.equal(render(sent), line(entry, ms));
+    }
+  }
+});
