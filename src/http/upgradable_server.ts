@@ -97,7 +97,9 @@ export function serveUpgradable(
         if (stopping) return;
         // The loop is over; its listener must not hold connections that
         // nobody accepts beside the new one (reusePort).
-        void inner.shutdown().catch(() => {});
+        try {
+          void inner.shutdown().catch(() => {});
+        } catch { /* already closed */ }
         delay = Math.min(Math.max(RETRY_MIN_MS, delay * 2), RETRY_MAX_MS);
         options.onAcceptError?.(error, delay);
         await new Promise((resolve) => setTimeout(resolve, delay));
