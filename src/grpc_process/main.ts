@@ -8,7 +8,8 @@
  * It never compiles protos: the descriptors come from the supervisor's file.
  * It starts grpc-js after the first hello (which names the APIs) and exits
  * with `EXIT.restart` (src/wire/exit_codes.ts) when a later hello names
- * other APIs (a restarted serving process), to be restarted with them.
+ * other APIs (a restarted serving process), to be restarted with them, or
+ * when its port stops accepting connections (src/grpc_process/listener_watch.ts).
  *
  * Its command line is `GrpcProcessArgs` (src/wire/grpc_process_args.ts).
  *
@@ -27,6 +28,7 @@ import { EXIT } from "../wire/exit_codes.ts";
 import { grpcProcessArgv } from "../wire/grpc_process_args.ts";
 import { readCommands } from "../wire/stdin_commands.ts";
 import { decodeDescriptors } from "../wire/descriptors.ts";
+import { watchListener } from "./listener_watch.ts";
 import { type Hello, RemoteBackend } from "./remote_backend.ts";
 
 const args = grpcProcessArgv.parseArgv(Deno.args);
@@ -114,3 +116,22 @@ const port = running!.port;
 const shown = host === "0.0.0.0" ? "localhost" : host;
 logger.info(`gRPC serving on ${shown}:${port}`, { extra: { grpcPort: port } });
 backend.setPort(port);
+// A listener that stopped accepting (src/grpc_process/listener_watch.ts)
+// comes back only with a new process. With --grpc-port 0 the grant names
+// port 0, so this process may not connect to the port it got: no watch.
+if (args.grpcPort !== 0) {
+  watchListener({
+    hostname: host,
+    port,
+    onDead: (silentMs) => {
+      if (draining) return;
+      logger.error(
+        `The gRPC port ${port} has accepted no connection for ${
+          Math.round(silentMs / 1000)
+        } s (Deno's node:net stops accepting after running out of descriptors): restarting the gRPC process`,
+        { extra: { grpcPort: port, reason: "listener" } },
+      );
+      void exit(EXIT.restart);
+    },
+  });
+}

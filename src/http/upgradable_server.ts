@@ -47,7 +47,20 @@ export interface UpgradableServeOptions {
    * WebSocket at once, so the owner closes them first (with 1001).
    */
   beforeShutdown?(): Promise<void>;
+  /**
+   * Binds the port again. Deno's server ends for good when an accept fails
+   * (EMFILE: every descriptor in use) and its `finished` rejects, which ends
+   * the process; with this, the server is started again on a new listener
+   * after a pause (20 ms doubling to 1 s) instead. Without it (a replica,
+   * which may not bind again) the process ends and is replaced.
+   */
+  relisten?(): Deno.TcpListener;
+  /** Told of each failed accept loop that is started again. */
+  onAcceptError?(error: unknown, retryInMs: number): void;
 }
+
+const RETRY_MIN_MS = 20;
+const RETRY_MAX_MS = 1_000;
 
 /**
  * Serves `options.listener` with Deno's listener-based server.
@@ -63,21 +76,55 @@ export function serveUpgradable(
       "This Deno has no listener-based HTTP server (Deno[Deno.internal].serveHttpOnListener)",
     );
   }
-  const inner = (SERVE_ON as ServeOnListener)(
-    options.listener,
-    undefined,
-    handler,
-    options.onError,
-    () => {},
-  );
+  const start = (listener: Deno.TcpListener) =>
+    (SERVE_ON as ServeOnListener)(
+      listener,
+      undefined,
+      handler,
+      options.onError,
+      () => {},
+    );
+  let inner = start(options.listener);
+  let stopping = false;
+  const relisten = options.relisten;
+  const finished = relisten === undefined ? inner.finished : (async () => {
+    let delay = 0;
+    for (;;) {
+      try {
+        await inner.finished;
+        return;
+      } catch (error) {
+        if (stopping) return;
+        // The loop is over; its listener must not hold connections that
+        // nobody accepts beside the new one (reusePort).
+        try {
+          void inner.shutdown().catch(() => {});
+        } catch { /* already closed */ }
+        delay = Math.min(Math.max(RETRY_MIN_MS, delay * 2), RETRY_MAX_MS);
+        options.onAcceptError?.(error, delay);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (stopping) return;
+        try {
+          inner = start(relisten());
+        } catch (bindError) {
+          // No descriptor for a socket yet either: wait and try again.
+          inner = {
+            finished: Promise.reject(bindError),
+            shutdown: () => Promise.resolve(),
+          };
+        }
+      }
+    }
+  })();
   let shuttingDown: Promise<void> | null = null;
   return {
     addr: options.listener.addr as Deno.NetAddr,
-    finished: inner.finished,
+    finished,
     stats: options.stats,
     shutdown: () =>
       shuttingDown ??= (async () => {
         await options.beforeShutdown?.();
+        stopping = true;
         await inner.shutdown();
       })(),
   };

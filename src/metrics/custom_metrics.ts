@@ -20,6 +20,11 @@ export interface CustomSeries {
   buckets?: number[];
 }
 
+/** The identity of a series: its name and its tags in key order. */
+export function seriesKey(name: string, tags: Record<string, string>): string {
+  return `${name}\0${JSON.stringify(Object.entries(tags).sort())}`;
+}
+
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const TAG = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -81,7 +86,7 @@ export class CustomMetrics implements MetricsClient {
     tags: Record<string, string>,
   ): CustomSeries {
     validate(name, tags);
-    const key = `${name}\0${JSON.stringify(Object.entries(tags).sort())}`;
+    const key = seriesKey(name, tags);
     let s = this.#series.get(key);
     if (!s) {
       s = { name, type, tags: { ...tags }, value: 0 };

@@ -10,7 +10,7 @@ import {
   STREAM_DURATION_BUCKETS,
   type StreamSnapshot,
 } from "./stream_stats.ts";
-import type { CustomSeries } from "./custom_metrics.ts";
+import { type CustomSeries, seriesKey } from "./custom_metrics.ts";
 import { LATENCY_BUCKETS, type StatsSnapshot } from "./request_stats.ts";
 import {
   BATCH_SIZE_BUCKETS,
@@ -288,7 +288,7 @@ export function mergeCustom(all: CustomSeries[][]): CustomSeries[] {
   const out = new Map<string, CustomSeries>();
   for (const series of all) {
     for (const s of series) {
-      const key = `${s.name}\0${JSON.stringify(Object.entries(s.tags).sort())}`;
+      const key = seriesKey(s.name, s.tags);
       const t = out.get(key);
       if (!t) {
         out.set(key, structuredClone(s));

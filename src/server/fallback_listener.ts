@@ -68,16 +68,31 @@ export class FallbackListener {
     };
     if (upgradable) {
       // Bound beside the guarded listener (reusePort), which then closes.
-      this.#server = serveUpgradable({
-        listener: Deno.listen({
+      const bind = (at: number) =>
+        Deno.listen({
           hostname,
-          port: open?.addr.port ?? port,
+          port: at,
           // deno-lint-ignore no-explicit-any
           ...({ reusePort: true } as any),
-        }) as Deno.TcpListener,
-        stats: this.#stats ?? newConnectionStats(),
+        }) as Deno.TcpListener;
+      const listener = bind(open?.addr.port ?? port);
+      const stats = this.#stats ?? newConnectionStats();
+      this.#server = serveUpgradable({
+        listener,
+        stats,
         onError,
         beforeShutdown: () => this.#upgrades!.beforeShutdown(),
+        // Out of descriptors, Deno's server stops; it is bound again.
+        relisten: () => bind(listener.addr.port),
+        onAcceptError: (error, retryInMs) => {
+          stats.acceptErrors++;
+          this.#logger.warning(
+            `Cannot accept a connection on port ${listener.addr.port}: ${
+              (error as Error).message
+            }; listening again in ${retryInMs} ms`,
+            { extra: { retryInMs } },
+          );
+        },
       }, (req, info) => {
         this.#marked.add(req);
         return this.#handler(req, info.remoteAddr.hostname);

@@ -1,7 +1,8 @@
 /**
  * Gathers what `GET /metrics` shows: live counters from the replicas' load
- * reports, and request stats pulled from each replica (kept for replicas that
- * have ended so counters never go backwards).
+ * reports, and request stats pulled from each replica (those of replicas that
+ * have ended are summed per API, src/metrics/retired_stats.ts, so counters
+ * never go backwards).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import type { CustomSeries } from "../metrics/custom_metrics.ts";
 import { emptyStreamSnapshot, mergeStreams } from "../metrics/stream_stats.ts";
 import { mergeStats, type StatsSnapshot } from "../metrics/request_stats.ts";
 import { emptyBatchSnapshot, mergeBatches } from "../metrics/batch_stats.ts";
+import { RetiredStats } from "../metrics/retired_stats.ts";
 import type { FromReplica } from "../wire/replica_messages.ts";
 import type { Replica } from "./replica.ts";
 import type { ApiRuntime } from "./project_server.ts";
@@ -29,8 +31,10 @@ import {
 
 type StatsMsg = Extract<FromReplica, { type: "stats" }>;
 
-/** Last snapshot of each replica, by API then replica id. */
+/** Last snapshot of each live replica, by API then replica id. */
 const lastSeen = new Map<string, Map<string, StatsMsg>>();
+/** The sum of the last snapshots of each API's ended replicas. */
+const retiredOf = new Map<string, RetiredStats>();
 
 /** Renders /metrics for every API of the server. */
 export async function collectMetrics(
@@ -51,6 +55,19 @@ export async function collectMetrics(
     const live = [...pool.replicas].filter((r) => r.state !== "stopped");
     const pulled = await Promise.all(live.map(pull));
     pulled.forEach((msg, i) => msg && seen.set(live[i]!.id, msg));
+    // An ended replica's last snapshot joins the API's sum and is let go:
+    // what is kept does not grow with the replicas ever started.
+    const retired = retiredOf.get(name) ?? new RetiredStats();
+    retiredOf.set(name, retired);
+    const liveIds = new Set(live.map((r) => r.id));
+    for (const [id, msg] of seen) {
+      if (liveIds.has(id)) continue;
+      retired.add(msg);
+      seen.delete(id);
+    }
+    if (retired.connections) {
+      listeners.push({ stats: retired.connections, live: false });
+    }
     for (const msg of seen.values()) {
       if (msg.connections) {
         listeners.push({
@@ -59,12 +76,17 @@ export async function collectMetrics(
         });
       }
     }
-    const stats: StatsSnapshot = pool.mainStats.snapshot();
-    const custom: CustomSeries[][] = [];
+    const stats: StatsSnapshot = mergeStats(
+      pool.mainStats.snapshot(),
+      retired.stats,
+    );
+    const custom: CustomSeries[][] = [retired.custom];
     const streamed = emptyStreamSnapshot();
+    if (retired.streams) mergeStreams(streamed, retired.streams);
     const batches = pool.api.handler.serverSideBatching
       ? emptyBatchSnapshot()
       : undefined;
+    if (batches && retired.batches) mergeBatches(batches, retired.batches);
     for (const msg of seen.values()) {
       mergeStats(stats, msg.stats);
       if (batches && msg.batches) mergeBatches(batches, msg.batches);

@@ -19,6 +19,7 @@ import type {
   ToReplica,
 } from "../wire/replica_messages.ts";
 import { ownLines } from "../wire/replica_log_check.ts";
+import { OutputLines } from "../log/output_lines.ts";
 import { accessRecordRenderer } from "../log/access_record.ts";
 import {
   BadReplicaMessage,
@@ -115,19 +116,27 @@ export class Replica {
     };
     const { conn } = proc;
     this.#child = proc.child;
+    // A piece of an overlong line is text of the replica, whatever it holds.
+    const stdoutText = wrap("info", "stdout");
     void this.#pipeOutput(
       this.#child.stdout,
-      (t) => log(ownLines(t, owner, wrap("info", "stdout"))),
+      (t) => log(ownLines(t, owner, stdoutText)),
+      (t) => log(stdoutText(t) + "\n"),
     );
     // What a replica prints on stderr is Deno's (an uncaught error and its
     // stack, a warning) or the handler's: one line of the replica per chunk.
-    const stderrDone = this.#pipeOutput(this.#child.stderr, (t) => {
+    const stderrText = (t: string) => {
       this.#stderrTail = (this.#stderrTail + t).slice(-STDERR_TAIL);
       const text = t.trimEnd();
       if (text.length === 0 || SKIPPED_WARNING.test(text)) return;
       const level = /^error: /m.test(text) ? "error" : "warning";
       log(wrap(level, "stderr")(explainPermissionText(text)) + "\n");
-    });
+    };
+    const stderrDone = this.#pipeOutput(
+      this.#child.stderr,
+      stderrText,
+      stderrText,
+    );
     const forged = wrap("warning", "unlabelled log line");
     // Access records come only over the channel (never from stdout), and
     // render as lines of this replica alone.
@@ -232,23 +241,22 @@ export class Replica {
     onMessage(msg, this);
   }
 
+  /**
+   * Passes a replica's output on in lines; a line too long to wait for its
+   * end (src/log/output_lines.ts) goes in pieces, each through `piece`.
+   */
   async #pipeOutput(
     stream: ReadableStream<Uint8Array>,
     write: (text: string) => void,
+    piece: (text: string) => void,
   ): Promise<void> {
-    let partial = "";
+    const lines = new OutputLines({ lines: write, piece });
     try {
       for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-        const cut = text.lastIndexOf("\n");
-        if (cut === -1) {
-          partial += text;
-          continue;
-        }
-        write(partial + text.slice(0, cut + 1));
-        partial = text.slice(cut + 1);
+        lines.push(text);
       }
     } catch { /* the process is gone */ }
-    if (partial) write(partial + "\n");
+    lines.end();
   }
 
   /** Work it holds: what it reported, or what was sent to it if more. */

@@ -87,6 +87,10 @@ export interface PoolDeps {
 
 /** A replica whose event loop stalls this long is hung (see hangMsOf). */
 const MAX_HANG_MS = 5_000;
+/** How often the watchdog looks at the replicas. */
+const WATCH_MS = 250;
+/** A watchdog tick this late means this process itself stalled. */
+const LATE_MS = 100;
 
 /** Back-off between attempts to start a failing API. */
 const RETRY_MIN_MS = 1_000;
@@ -117,6 +121,7 @@ export class ReplicaPool {
   #deps: PoolDeps;
   #stopped = false;
   #watchdog: ReturnType<typeof setInterval>;
+  #lastWatch = Date.now();
   #rollingOut = 0;
   #handedOffByEnded = 0;
   #reconnectsByEnded = 0;
@@ -128,7 +133,7 @@ export class ReplicaPool {
     this.api = api;
     this.#deps = deps;
     this.desired = this.#cap(api.autoscaling.initReplicas);
-    this.#watchdog = setInterval(() => this.#watch(), 250);
+    this.#watchdog = setInterval(() => this.#watch(), WATCH_MS);
     Deno.unrefTimer(this.#watchdog);
   }
 
@@ -478,6 +483,16 @@ export class ReplicaPool {
    */
   #watch(): void {
     const now = Date.now();
+    // This process stalled (a long synchronous task): the replicas'
+    // heartbeats may wait unread on their sockets, so the stall does not
+    // count as their silence; one that stays silent is still found hung.
+    const late = now - this.#lastWatch - WATCH_MS;
+    this.#lastWatch = now;
+    if (late > LATE_MS) {
+      for (const r of this.replicas) {
+        r.lastSeen = Math.min(now, r.lastSeen + late);
+      }
+    }
     const api = this.api;
     const hangMs = hangMsOf(api);
     const memory = memoryLimitOf(api);

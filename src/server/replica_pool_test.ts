@@ -182,3 +182,33 @@ Deno.test("ReplicaPool: counters sum over replicas; status follows readiness and
     assert.equal(pool.status, "updating", "no replica ready yet");
   });
 });
+
+Deno.test("ReplicaPool watchdog: its own process's stall is not the replicas' silence; a replica that stays silent is still hung", async () => {
+  const api = apiOf("", ", request_timeout: 1s");
+  const hangMs = hangMsOf(api);
+  const killed: string[] = [];
+  const replica = Object.assign(fake("iris-1", "ready"), {
+    lastSeen: Date.now(),
+    rss: 0,
+    kill: (reason: string) => {
+      killed.push(reason);
+      replica.state = "stopped";
+    },
+  }) as unknown as Replica;
+  const pool = new ReplicaPool(api, fakeDeps());
+  pool.replicas.add(replica);
+  try {
+    // The serving process blocks longer than the hang limit (as a 512 MiB
+    // string once made it); the replica's heartbeats are not read meanwhile.
+    const until = Date.now() + hangMs + 500;
+    while (Date.now() < until) { /* a long synchronous task */ }
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual(killed, [], "killed for the serving process's own stall");
+    // Silent while the process runs: hung within the limit (and ticks).
+    await new Promise((r) => setTimeout(r, hangMs + 600));
+    assert.deepEqual(killed, ["hung"]);
+  } finally {
+    pool.replicas.clear();
+    await pool.stop(0);
+  }
+});
