@@ -11,7 +11,7 @@
  */
 
 import { explainPermissionText } from "../errors/permission_hints.ts";
-import { FrameWriter } from "../grpc/common/frames.ts";
+import { FrameTooLarge, FrameWriter } from "../grpc/common/frames.ts";
 import { Logger } from "../log/logger.ts";
 import type {
   FromReplica,
@@ -175,7 +175,12 @@ export class Replica {
         )
       );
     }).catch((error) =>
-      this.kill("crashed", `its channel failed: ${(error as Error).message}`)
+      this.kill(
+        "crashed",
+        error instanceof FrameTooLarge
+          ? error.message // "sent a frame of N bytes (...), over the limit of M bytes"
+          : `its channel failed: ${(error as Error).message}`,
+      )
     );
   }
 

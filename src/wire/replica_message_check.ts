@@ -33,6 +33,11 @@ import type {
 import type { ConnectionStats } from "../http/guarded_server.ts";
 import type { SpanData, SpanKindValue } from "../trace/span.ts";
 import type { GrpcFromReplica } from "../grpc/common/protocol.ts";
+import {
+  CHUNK_BYTES,
+  INLINE_BODY_BYTES,
+  LOG_FRAME_CHARS,
+} from "./channel_limits.ts";
 
 /** Thrown for a message that is not what the runtime sends. */
 export class BadReplicaMessage extends Error {
@@ -328,20 +333,36 @@ export function checkFromReplica(msg: unknown): FromReplica {
         stack: text(msg.stack, "stack"),
       };
     case "log":
-      return { type: "log", chunk: text(msg.chunk, "chunk", 64 << 20) };
-    case "http.response":
+      return { type: "log", chunk: text(msg.chunk, "chunk", LOG_FRAME_CHARS) };
+    case "http.response": {
       if (msg.streaming !== undefined && msg.streaming !== true) {
         fail("streaming is not true");
       }
+      const at = id(msg.id);
+      const res = wireResponse(msg.res);
+      // A larger body is streamed (src/wire/channel_limits.ts).
+      if (res.body !== null && res.body.byteLength > INLINE_BODY_BYTES) {
+        fail(
+          `res.body has ${res.body.byteLength} bytes, over the ${INLINE_BODY_BYTES} sent inline (a larger body is streamed)`,
+        );
+      }
+      if (msg.streaming && res.body !== null) {
+        fail("res.body is not null in a streamed answer");
+      }
       return {
         type: "http.response",
-        id: id(msg.id),
-        res: wireResponse(msg.res),
+        id: at,
+        res,
         ...(msg.streaming ? { streaming: true as const } : {}),
       };
+    }
     case "http.chunk":
       if (!(msg.chunk instanceof Uint8Array)) fail("chunk is not bytes");
-      if (msg.chunk.byteLength > 64 << 20) fail("chunk is over 64 MiB");
+      if (msg.chunk.byteLength > CHUNK_BYTES) {
+        fail(
+          `chunk has ${msg.chunk.byteLength} bytes, over the chunk size of ${CHUNK_BYTES}`,
+        );
+      }
       return { type: "http.chunk", id: id(msg.id), chunk: msg.chunk };
     case "http.end":
       if (msg.error !== undefined && msg.error !== true) {

@@ -158,6 +158,68 @@ export interface FrameDecoderOptions {
   text?: boolean;
   /** Accept call frames: each decoded message is passed through this. */
   calls?: (msg: CallMessage) => unknown;
+  /**
+   * Refuse a frame whose body is larger ({@linkcode FrameTooLarge}) as soon
+   * as its length word arrives, before any of it is buffered. A function,
+   * read only for frames above `minFrameBytes`, so the limit can follow the
+   * configuration (it depends on the APIs' body limits).
+   */
+  maxFrameBytes?: () => number;
+  /**
+   * The smallest `maxFrameBytes` can be: frames up to this size are never
+   * checked against it (no call on the hot path). Default 0.
+   */
+  minFrameBytes?: number;
+}
+
+/** The kinds of frame, as {@linkcode FrameTooLarge} names them. */
+export type FrameKind = "node:v8 batch" | "text" | "call";
+
+/**
+ * A frame announced a body larger than its channel takes. Thrown by
+ * {@linkcode FrameDecoder.push} at the length word, so nothing of the frame
+ * was buffered; the channel cannot be read further (the rest of the stream
+ * is that frame's body).
+ */
+export class FrameTooLarge extends RangeError {
+  override name = "FrameTooLarge";
+
+  constructor(
+    /** The body size the length word announced. */
+    readonly bytes: number,
+    /** The channel's limit. */
+    readonly limit: number,
+    readonly kind: FrameKind,
+    /**
+     * The type of its (first) message when the bytes at hand say it: "log"
+     * for a text frame, "grpc" for a call frame, the `type` field read from
+     * the start of a `node:v8` batch; else undefined.
+     */
+    readonly messageType: string | undefined,
+  ) {
+    super(
+      `sent a frame of ${bytes} bytes (${
+        messageType === undefined
+          ? `a ${kind} frame`
+          : `a "${messageType}" message`
+      }), over the limit of ${limit} bytes`,
+    );
+  }
+}
+
+/**
+ * The `type` of the first message of a `node:v8` batch, read from its first
+ * bytes: the serializer writes an object's keys and one-byte strings as
+ * `"` (0x22), a length byte, then the characters. Best effort: undefined
+ * when the bytes at hand do not show it.
+ */
+export function peekMessageType(head: Uint8Array): string | undefined {
+  const text = String.fromCharCode(...head.subarray(0, 256));
+  const m = /"\x04type"([\x01-\x40])/.exec(text);
+  if (!m) return undefined;
+  const start = m.index + m[0].length;
+  const value = text.slice(start, start + m[1]!.charCodeAt(0));
+  return /^[a-z][a-z.]*$/.test(value) ? value : undefined;
 }
 
 /** Splits a byte stream into frames and decodes their messages. */
@@ -166,16 +228,21 @@ export class FrameDecoder {
   #buffered = 0;
   readonly #text: boolean;
   readonly #calls: ((msg: CallMessage) => unknown) | null;
+  readonly #maxFrameBytes: (() => number) | null;
+  readonly #minFrameBytes: number;
 
   /**
    * @param opts `text`: accept text frames (each decodes to a string);
    *   `calls`: accept call frames, each decoded message passed through it
    *   (e.g. to wrap it as the channel's messages are wrapped). Without them
-   *   such a frame throws, as a malformed frame does.
+   *   such a frame throws, as a malformed frame does. `maxFrameBytes`:
+   *   the largest frame body taken (`minFrameBytes`: never less).
    */
   constructor(opts: FrameDecoderOptions = {}) {
     this.#text = opts.text ?? false;
     this.#calls = opts.calls ?? null;
+    this.#maxFrameBytes = opts.maxFrameBytes ?? null;
+    this.#minFrameBytes = opts.minFrameBytes ?? 0;
   }
 
   /**
@@ -184,6 +251,7 @@ export class FrameDecoder {
    * @returns the messages of every frame completed by `chunk`, in order
    * @throws {TypeError} on a text or call frame when the decoder takes none,
    *   and on a malformed frame
+   * @throws {FrameTooLarge} when a frame announces more than `maxFrameBytes`
    */
   push(chunk: Uint8Array): unknown[] {
     this.#chunks.push(chunk);
@@ -204,6 +272,10 @@ export class FrameDecoder {
       if (kind === (TEXT_FRAME | CALL_FRAME) >>> 0) {
         throw new TypeError("Frame of an unknown kind");
       }
+      if (length > this.#minFrameBytes && this.#maxFrameBytes !== null) {
+        const limit = this.#maxFrameBytes();
+        if (length > limit) throw this.#tooLarge(length, limit, kind);
+      }
       if (this.#buffered < 4 + length) break;
       const frame = this.#take(4 + length);
       if (kind === TEXT_FRAME) {
@@ -219,6 +291,23 @@ export class FrameDecoder {
       out.push(...batch);
     }
     return out;
+  }
+
+  #tooLarge(length: number, limit: number, kind: number): FrameTooLarge {
+    if (kind === TEXT_FRAME) {
+      return new FrameTooLarge(length, limit, "text", "log");
+    }
+    if (kind === CALL_FRAME) {
+      return new FrameTooLarge(length, limit, "call", "grpc");
+    }
+    const first = this.#chunks[0]!;
+    const head = first.subarray(4, Math.min(first.length, 4 + 256));
+    return new FrameTooLarge(
+      length,
+      limit,
+      "node:v8 batch",
+      peekMessageType(head),
+    );
   }
 
   /** Bytes waiting for the rest of their frame. */
@@ -279,6 +368,16 @@ export interface FrameWriterHooks {
   onDropped?(message: unknown, error: unknown): void;
 }
 
+/** Options of a {@linkcode FrameWriter}. */
+export interface FrameWriterOptions {
+  /**
+   * The largest frame body to write (what the peer's decoder takes): a
+   * batch over it is written as one frame per message, and a message that
+   * alone is over it is dropped (`onDropped`). Default MAX_FRAME_BYTES.
+   */
+  maxFrameBytes?: number;
+}
+
 /**
  * Queues messages and writes them in order, one frame per event-loop turn
  * (and one per write while a write is in progress). `send` never throws.
@@ -290,10 +389,17 @@ export class FrameWriter {
   #writing = false;
   #failed = false;
   #hooks: FrameWriterHooks;
+  /** See {@linkcode FrameWriterOptions.maxFrameBytes} (may change later). */
+  maxFrameBytes: number;
 
-  constructor(sink: FrameSink, hooks: FrameWriterHooks = {}) {
+  constructor(
+    sink: FrameSink,
+    hooks: FrameWriterHooks = {},
+    opts: FrameWriterOptions = {},
+  ) {
     this.#sink = sink;
     this.#hooks = hooks;
+    this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
   }
 
   /** Queues one message. */
@@ -370,7 +476,7 @@ export class FrameWriter {
     let run: unknown[] = [];
     for (const message of batch) {
       const own = message instanceof QueuedText
-        ? encodeTextFrame(message.text)
+        ? this.#fitting(message, encodeTextFrame(message.text))
         : message instanceof QueuedCall
         ? this.#encodeCall(message)
         : undefined;
@@ -391,7 +497,8 @@ export class FrameWriter {
   /** A call frame, or undefined: send `whole` by `node:v8`. */
   #encodeCall(call: QueuedCall): Uint8Array | undefined {
     try {
-      return encodeCallFrame(call.msg) ?? undefined;
+      const frame = encodeCallFrame(call.msg);
+      return frame === null ? undefined : this.#fitting(call.whole, frame);
     } catch (error) {
       if (!(error instanceof RangeError)) return undefined; // a bigint: node:v8
       this.#hooks.onDropped?.(call.whole, error); // too large: dropped alone
@@ -399,22 +506,44 @@ export class FrameWriter {
     }
   }
 
-  /** One frame; a message that cannot be cloned is dropped alone. */
+  /** `frame`, or nothing when it is over the limit (`message` dropped). */
+  #fitting(message: unknown, frame: Uint8Array): Uint8Array {
+    if (frame.length - 4 <= this.maxFrameBytes) return frame;
+    this.#hooks.onDropped?.(message, this.#overLimit(frame.length - 4));
+    return new Uint8Array(0);
+  }
+
+  #overLimit(bytes: number): RangeError {
+    return new RangeError(
+      `Frame of ${bytes} bytes exceeds the limit of ${this.maxFrameBytes} bytes`,
+    );
+  }
+
+  /**
+   * One frame; a batch over the frame limit, or with a message that cannot
+   * be cloned, as one frame per message (a message that cannot be cloned,
+   * or alone over the limit, is dropped alone).
+   */
   #encodeMessages(batch: unknown[]): Uint8Array {
     try {
-      return encodeFrame(batch);
-    } catch {
-      const good = batch.filter((message) => {
-        try {
-          encodeFrame([message]);
-          return true;
-        } catch (error) {
-          this.#hooks.onDropped?.(message, error);
-          return false;
+      const frame = encodeFrame(batch);
+      if (frame.length - 4 <= this.maxFrameBytes) return frame;
+    } catch { /* a message cannot be cloned: each alone below */ }
+    const frames: Uint8Array[] = [];
+    for (const message of batch) {
+      try {
+        const frame = encodeFrame([message]);
+        if (frame.length - 4 > this.maxFrameBytes) {
+          throw this.#overLimit(frame.length - 4);
         }
-      });
-      return encodeFrame(good);
+        frames.push(frame);
+      } catch (error) {
+        this.#hooks.onDropped?.(message, error);
+      }
     }
+    return frames.length === 1
+      ? frames[0]!
+      : concat(frames, frames.reduce((n, f) => n + f.length, 0));
   }
 }
 

@@ -5,6 +5,7 @@ import {
   encodeTextFrame,
   FrameDecoder,
   type FrameSink,
+  FrameTooLarge,
   FrameWriter,
   MAX_FRAME_BYTES,
 } from "./frames.ts";
@@ -287,4 +288,68 @@ Deno.test("frames: the writer sends calls as call frames, or the whole by node:v
     { type: "grpc", msg: plain },
     { type: "grpc", msg: big },
   ]);
+});
+
+Deno.test("frames: a frame over the decoder's limit fails at its length word, naming its size and message type", () => {
+  let asked = 0;
+  const decoder = new FrameDecoder({
+    text: true,
+    maxFrameBytes: () => (asked++, 1000),
+    minFrameBytes: 100,
+  });
+  // Small frames never ask for the limit (the hot path).
+  assert.deepEqual(decoder.push(encodeFrame([{ type: "load" }])), [{
+    type: "load",
+  }]);
+  assert.equal(asked, 0);
+  const whole = encodeFrame([{
+    type: "http.response",
+    id: 1,
+    pad: "x".repeat(2000),
+  }]);
+  // Only the length word and the start of the body have arrived.
+  assert.throws(
+    () => decoder.push(whole.subarray(0, 64)),
+    (e: unknown) =>
+      e instanceof FrameTooLarge && e.bytes === whole.length - 4 &&
+      e.limit === 1000 && e.messageType === "http.response" &&
+      e.message ===
+        `sent a frame of ${
+          whole.length - 4
+        } bytes (a "http.response" message), over the limit of 1000 bytes`,
+  );
+  const text = new FrameDecoder({ text: true, maxFrameBytes: () => 10 });
+  assert.throws(
+    () => text.push(encodeTextFrame("a line longer than ten\n")),
+    /sent a frame of 23 bytes \(a "log" message\), over the limit of 10 bytes/,
+  );
+  const raw = new Uint8Array(8);
+  new DataView(raw.buffer).setUint32(0, 0x3fff_ffff);
+  assert.throws(
+    () => new FrameDecoder({ maxFrameBytes: () => 10 }).push(raw),
+    /sent a frame of 1073741823 bytes \(a node:v8 batch frame\), over the limit of 10 bytes/,
+  );
+});
+
+Deno.test("frames: the writer splits a batch over its frame limit into a frame per message and drops one alone over it", async () => {
+  const { writes, sink } = recordingSink();
+  const dropped: unknown[] = [];
+  const writer = new FrameWriter(sink, {
+    onDropped: (msg, error) => dropped.push([msg, String(error)]),
+  }, { maxFrameBytes: 1500 });
+  writer.send({ n: 1, data: new Uint8Array(1000) });
+  writer.send({ n: 2, data: new Uint8Array(1000) });
+  writer.send({ n: 3, data: new Uint8Array(2000) });
+  writer.sendText("y".repeat(2000));
+  writer.send({ n: 4 });
+  await writer.flushed();
+  assert.equal(writes.length, 1);
+  const decoder = new FrameDecoder({ text: true, maxFrameBytes: () => 1500 });
+  const got = decoder.push(writes[0]!) as { n: number }[];
+  assert.deepEqual(got.map((m) => m.n), [1, 2, 4]);
+  assert.equal(dropped.length, 2);
+  assert.match(
+    String((dropped[0] as unknown[])[1]),
+    /Frame of \d+ bytes exceeds the limit of 1500 bytes/,
+  );
 });
