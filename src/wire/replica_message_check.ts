@@ -32,7 +32,10 @@ import type {
 } from "./replica_messages.ts";
 import type { ConnectionStats } from "../http/guarded_server.ts";
 import type { SpanData, SpanKindValue } from "../trace/span.ts";
-import type { GrpcFromReplica } from "../grpc/common/protocol.ts";
+import {
+  GRPC_MESSAGE_BYTES,
+  type GrpcFromReplica,
+} from "../grpc/common/protocol.ts";
 import {
   CHUNK_BYTES,
   INLINE_BODY_BYTES,
@@ -203,6 +206,11 @@ function grpc(v: unknown): FromReplica & { type: "grpc" } {
     case "grpc.message":
       // The replica encodes its responses; grpc-js sends these bytes as they are.
       if (!(v.message instanceof Uint8Array)) fail("msg.message is not bytes");
+      if (v.message.byteLength > GRPC_MESSAGE_BYTES) {
+        fail(
+          `msg.message has ${v.message.byteLength} bytes, over the gRPC message limit of ${GRPC_MESSAGE_BYTES}`,
+        );
+      }
       break;
     case "grpc.done":
       if (

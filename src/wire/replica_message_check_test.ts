@@ -345,6 +345,17 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       },
       /msg\.message is not bytes/,
     ],
+    [
+      {
+        type: "grpc",
+        msg: {
+          type: "grpc.message",
+          callId: 1,
+          message: new Uint8Array((32 << 20) + 1),
+        },
+      },
+      /msg\.message has 33554433 bytes, over the gRPC message limit of 33554432/,
+    ],
     [{ type: "hello", nonce: "x" }, /not a replica message/],
     [
       { type: "control.request", id: 1, method: "PUT", path: "/", body: null },

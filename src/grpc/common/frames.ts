@@ -215,12 +215,15 @@ export class FrameTooLarge extends RangeError {
  */
 export function peekMessageType(head: Uint8Array): string | undefined {
   const text = String.fromCharCode(...head.subarray(0, 256));
-  const m = /"\x04type"([\x01-\x40])/.exec(text);
-  if (!m) return undefined;
-  const start = m.index + m[0].length;
-  const value = text.slice(start, start + m[1]!.charCodeAt(0));
-  return /^[a-z][a-z.]*$/.test(value) ? value : undefined;
+  const key = text.indexOf(TYPE_KEY);
+  if (key === -1) return undefined;
+  const start = key + TYPE_KEY.length + 1;
+  const value = text.slice(start, start + text.charCodeAt(start - 1));
+  return /^[a-z][a-z.]{0,63}$/.test(value) ? value : undefined;
 }
+
+/** The key `type` as `node:v8` writes it, then the tag of a one-byte string. */
+const TYPE_KEY = '"' + String.fromCharCode(4) + 'type"';
 
 /** Splits a byte stream into frames and decodes their messages. */
 export class FrameDecoder {
