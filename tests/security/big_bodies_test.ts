@@ -155,3 +155,53 @@ Deno.test("security: huge chained request bodies held by the callee are bounded 
     assert.ok(grew < 480, `the serving process grew by ${grew} MiB`);
   });
 });
+
+/**
+ * Opens a WebSocket over a raw connection and sends one text message; then
+ * reads nothing more (a client that does not take what it is sent).
+ */
+async function floodedSocket(port: number, path: string) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode(
+      `GET ${path} HTTP/1.1\r\nhost: localhost\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n`,
+    ),
+  );
+  const buf = new Uint8Array(4096);
+  let head = "";
+  while (!head.includes("\r\n\r\n")) {
+    const n = await conn.read(buf);
+    if (n === null) throw new Error(`closed before the head: ${head}`);
+    head += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  assert.match(head, /^HTTP\/1\.1 101 /, head.slice(0, 200));
+  // A masked text frame "flood" (mask 0: the payload as is).
+  const text = new TextEncoder().encode("flood");
+  await conn.write(
+    new Uint8Array([0x81, 0x80 | text.length, 0, 0, 0, 0, ...text]),
+  );
+  return conn;
+}
+
+Deno.test("security: a relayed WebSocket whose client does not read is closed before the serving process holds the handler's flood", async () => {
+  await withServer(BIG, {}, async ({ url, port, pid }) => {
+    const serving = await servingPidOf(pid);
+    // The first replica serving WebSockets: the serving process's listener
+    // takes upgrades on new connections from then on.
+    await attempt(`${url}/bomb`);
+    await new Promise((r) => setTimeout(r, 500));
+    const peak = await RssPeak.start(serving);
+    const conn = await floodedSocket(port, "/bomb");
+    // The replica copies and sends 512 MiB: a few seconds.
+    const answered = await okKeepsAnswering(
+      url,
+      new Promise((r) => setTimeout(r, 8_000)),
+    );
+    const grew = await peak.stop();
+    conn.close();
+    note(
+      `32 x 16 MiB WebSocket messages to a client that does not read: serving process grew ${grew} MiB; ok answered ${answered} requests`,
+    );
+    assert.ok(grew < 160, `the serving process grew by ${grew} MiB`);
+  });
+});

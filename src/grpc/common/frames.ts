@@ -37,6 +37,9 @@ import { deserialize, serialize } from "node:v8";
  */
 export const MAX_FRAME_BYTES = (1 << 30) - 1;
 
+/** A frame at least this large is read into a buffer of its own size. */
+const LARGE_FRAME_BYTES = 1 << 20;
+
 /** The kind bits of a frame's length word: the frame is one UTF-8 string. */
 const TEXT_FRAME = 0x8000_0000;
 /** The kind bits of a frame's length word: the frame is one call message. */
@@ -233,6 +236,9 @@ export class FrameDecoder {
   readonly #calls: ((msg: CallMessage) => unknown) | null;
   readonly #maxFrameBytes: (() => number) | null;
   readonly #minFrameBytes: number;
+  /** A large frame being read into its own buffer, and how much has come. */
+  #large: Uint8Array | null = null;
+  #largeAt = 0;
 
   /**
    * @param opts `text`: accept text frames (each decodes to a string);
@@ -257,9 +263,22 @@ export class FrameDecoder {
    * @throws {FrameTooLarge} when a frame announces more than `maxFrameBytes`
    */
   push(chunk: Uint8Array): unknown[] {
+    const out: unknown[] = [];
+    if (this.#large !== null) {
+      // The rest of a large frame goes straight into its own buffer.
+      const large = this.#large;
+      const take = Math.min(chunk.length, large.length - this.#largeAt);
+      large.set(chunk.subarray(0, take), this.#largeAt);
+      this.#largeAt += take;
+      if (this.#largeAt < large.length) return out;
+      this.#large = null;
+      this.#largeAt = 0;
+      this.#decode(large, out);
+      chunk = chunk.subarray(take);
+      if (chunk.length === 0) return out;
+    }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    const out: unknown[] = [];
     while (this.#buffered >= 4) {
       const head = this.#peek(4);
       const word = new DataView(head.buffer, head.byteOffset, 4)
@@ -279,21 +298,48 @@ export class FrameDecoder {
         const limit = this.#maxFrameBytes();
         if (length > limit) throw this.#tooLarge(length, limit, kind);
       }
-      if (this.#buffered < 4 + length) break;
-      const frame = this.#take(4 + length);
-      if (kind === TEXT_FRAME) {
-        out.push(utf8Decoder.decode(frame.subarray(4)));
-        continue;
+      if (this.#buffered < 4 + length) {
+        if (length >= LARGE_FRAME_BYTES) this.#startLarge(4 + length);
+        break;
       }
-      if (kind === CALL_FRAME) {
-        out.push(this.#calls!(decodeCallFrame(frame.subarray(4))));
-        continue;
-      }
-      const batch = deserialize(frame.subarray(4)) as unknown;
-      if (!Array.isArray(batch)) throw new TypeError("Frame is not a batch");
-      out.push(...batch);
+      this.#decode(this.#take(4 + length), out);
     }
     return out;
+  }
+
+  /**
+   * Moves what is buffered of a large frame into a buffer of the frame's
+   * size, which the rest is read into: one copy of its bytes, where joining
+   * the chunks at the end would make two.
+   */
+  #startLarge(size: number): void {
+    const large = new Uint8Array(size);
+    let at = 0;
+    for (const c of this.#chunks) {
+      large.set(c, at);
+      at += c.length;
+    }
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#large = large;
+    this.#largeAt = at;
+  }
+
+  /** Decodes one whole frame (its length word included) into `out`. */
+  #decode(frame: Uint8Array, out: unknown[]): void {
+    const word = new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0);
+    const kind = (word & ~LENGTH_BITS) >>> 0;
+    if (kind === TEXT_FRAME) {
+      out.push(utf8Decoder.decode(frame.subarray(4)));
+      return;
+    }
+    if (kind === CALL_FRAME) {
+      out.push(this.#calls!(decodeCallFrame(frame.subarray(4))));
+      return;
+    }
+    const batch = deserialize(frame.subarray(4)) as unknown;
+    if (!Array.isArray(batch)) throw new TypeError("Frame is not a batch");
+    out.push(...batch);
   }
 
   #tooLarge(length: number, limit: number, kind: number): FrameTooLarge {
@@ -315,7 +361,7 @@ export class FrameDecoder {
 
   /** Bytes waiting for the rest of their frame. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#buffered + this.#largeAt;
   }
 
   /** The first `n` buffered bytes, joining chunks only when needed. */

@@ -353,3 +353,24 @@ Deno.test("frames: the writer splits a batch over its frame limit into a frame p
     /Frame of \d+ bytes exceeds the limit of 1500 bytes/,
   );
 });
+
+Deno.test("frames: a large frame read in pieces decodes whole, with the frames around it", () => {
+  const big = new Uint8Array(3 << 20).map((_, i) => i % 251);
+  const stream = new Uint8Array([
+    ...encodeFrame([{ n: 1 }]),
+    ...encodeFrame([{ n: 2, big }]),
+    ...encodeTextFrame("after\n"),
+    ...encodeFrame([{ n: 3 }]),
+  ]);
+  const decoder = new FrameDecoder({ text: true });
+  const got: unknown[] = [];
+  for (let at = 0; at < stream.length; at += 65_000) {
+    got.push(...decoder.push(stream.slice(at, at + 65_000)));
+    if (got.length === 1) assert.ok(decoder.buffered > 0);
+  }
+  assert.equal(decoder.buffered, 0);
+  assert.equal(got.length, 4);
+  assert.deepEqual(got[0], { n: 1 });
+  assert.deepEqual((got[1] as { big: Uint8Array }).big, big);
+  assert.deepEqual(got.slice(2), ["after\n", { n: 3 }]);
+});
