@@ -31,6 +31,7 @@ import type {
   WireResponse,
 } from "./replica_messages.ts";
 import type { ConnectionStats } from "../http/guarded_server.ts";
+import { MAX_BODY_BYTES } from "../control/_http.ts";
 import type { SpanData, SpanKindValue } from "../trace/span.ts";
 import {
   GRPC_MESSAGE_BYTES,
@@ -442,7 +443,9 @@ export function checkFromReplica(msg: unknown): FromReplica {
       if (!["GET", "POST", "PATCH", "DELETE"].includes(method)) {
         fail(`method "${method}" is not a control API method`);
       }
-      if (msg.body !== null) text(msg.body, "body", 64 << 20);
+      // The control API takes no larger body (control/_http.ts); the
+      // replica answers a larger one itself (replica/control_client.ts).
+      if (msg.body !== null) text(msg.body, "body", MAX_BODY_BYTES);
       return {
         type: "control.request",
         id: id(msg.id),

@@ -358,6 +358,16 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
     ],
     [{ type: "hello", nonce: "x" }, /not a replica message/],
     [
+      {
+        type: "control.request",
+        id: 1,
+        method: "POST",
+        path: "/apis",
+        body: "x".repeat((1 << 20) + 1),
+      },
+      /body is not a string of at most 1048576 characters/,
+    ],
+    [
       { type: "control.request", id: 1, method: "PUT", path: "/", body: null },
       /not a control API method/,
     ],
