@@ -264,6 +264,13 @@ export class MainRouter {
         new TypeError(`No API named "${name}" is served here`),
       );
     }
+    try {
+      // The URL, method and headers are what a Request takes (as when the
+      // call was rebuilt here), so the callee's replica can rebuild it too.
+      fromWireRequest({ ...wire, body: null });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#host.forwarding.sendWire(runtime.pool, wire, signal);
   }
 
@@ -291,10 +298,12 @@ export class MainRouter {
       return;
     }
     const bytes = msg.req.body?.byteLength ?? 0;
-    this.#forwardBodies.set(
-      replica,
-      (this.#forwardBodies.get(replica) ?? 0) + bytes,
-    );
+    if (bytes > 0) {
+      this.#forwardBodies.set(
+        replica,
+        (this.#forwardBodies.get(replica) ?? 0) + bytes,
+      );
+    }
     const abort = new AbortController();
     this.#forwardAborts.set(key, abort);
     try {
@@ -332,9 +341,11 @@ export class MainRouter {
       });
     } finally {
       this.#forwardAborts.delete(key);
-      const left = this.#forwardBodies.get(replica)! - bytes;
-      if (left > 0) this.#forwardBodies.set(replica, left);
-      else this.#forwardBodies.delete(replica);
+      if (bytes > 0) {
+        const left = this.#forwardBodies.get(replica)! - bytes;
+        if (left > 0) this.#forwardBodies.set(replica, left);
+        else this.#forwardBodies.delete(replica);
+      }
     }
   }
 
