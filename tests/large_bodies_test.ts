@@ -32,6 +32,8 @@ function assertPattern(bytes: Uint8Array, length: number): void {
 async function getBytes(url: string): Promise<Uint8Array> {
   const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
   assert.equal(res.status, 200, await res.clone().text().catch(() => ""));
+  // Sent in chunks across processes, but its length is known.
+  assert.equal(res.headers.get("content-length"), String(50 * MIB));
   return new Uint8Array(await res.arrayBuffer());
 }
 

@@ -545,14 +545,31 @@ export async function startReplica(
         requestId,
       });
       if (isStreamedResponse(res)) {
-        return await streamAnswer(id, res, res.body!, abort.signal);
+        const headers = [...res.headers];
+        return await streamAnswer(
+          id,
+          headers,
+          res.status,
+          res.body!,
+          abort.signal,
+        );
       }
       const wire = await toWireResponse(res);
       // A large body is streamed too: the serving process takes no more
       // than INLINE_BODY_BYTES inside a message (src/wire/channel_limits.ts).
       if (wire.body !== null && wire.body.byteLength > INLINE_BODY_BYTES) {
         const body = bytesStream(wire.body);
-        return await streamAnswer(id, res, body, abort.signal);
+        // Its length is known: the client still gets a Content-Length.
+        if (!res.headers.has("content-length")) {
+          wire.headers.push(["content-length", String(wire.body.byteLength)]);
+        }
+        return await streamAnswer(
+          id,
+          wire.headers,
+          res.status,
+          body,
+          abort.signal,
+        );
       }
       post({ type: "http.response", id, res: wire });
     } catch (error) {
@@ -572,11 +589,12 @@ export async function startReplica(
    */
   async function streamAnswer(
     id: number,
-    res: Response,
+    headers: [string, string][],
+    status: number,
     body: ReadableStream<Uint8Array>,
     signal: AbortSignal,
   ): Promise<void> {
-    const head = { status: res.status, headers: [...res.headers], body: null };
+    const head = { status, headers, body: null };
     post({ type: "http.response", id, res: head, streaming: true });
     const stream = new ForwardedStream(body, {
       chunk: (chunk) => post({ type: "http.chunk", id, chunk }),
