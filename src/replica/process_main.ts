@@ -15,6 +15,8 @@
 
 import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
 import {
+  ALONE_BYTES,
+  carriedBytes,
   LOG_FRAME_CHARS,
   MIN_FRAME_BYTES,
   replicaFrameLimit,
@@ -80,7 +82,11 @@ export async function runReplicaProcess(
   const channel: ParentChannel = {
     // gRPC call messages go as call frames (no node:v8 cost).
     post: (msg: FromReplica) =>
-      msg.type === "grpc" ? writer.sendCall(msg.msg, msg) : writer.send(msg),
+      msg.type === "grpc"
+        ? writer.sendCall(msg.msg, msg)
+        : carriedBytes(msg) > ALONE_BYTES
+        ? writer.sendAlone(msg)
+        : writer.send(msg),
     // A batch over LOG_FRAME_CHARS (one huge line) goes in several frames.
     postLog: (chunk: string) => {
       if (chunk.length <= LOG_FRAME_CHARS) return writer.sendText(chunk);

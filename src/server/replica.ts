@@ -25,6 +25,7 @@ import {
   checkFromReplica,
 } from "../wire/replica_message_check.ts";
 import type { ReplicaProcess } from "./replica_process.ts";
+import { ALONE_BYTES, carriedBytes } from "../wire/channel_limits.ts";
 
 /** Lifecycle of a replica. */
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped";
@@ -283,9 +284,13 @@ export class Replica {
     else this.#queue.push(msg);
   }
 
-  /** gRPC call messages go as call frames (no `node:v8` cost). */
+  /**
+   * gRPC call messages go as call frames (no `node:v8` cost); a message
+   * carrying a large body or WebSocket message in a frame of its own.
+   */
   #write(writer: FrameWriter, msg: ToReplica): void {
     if (msg.type === "grpc") writer.sendCall(msg.msg, msg);
+    else if (carriedBytes(msg) > ALONE_BYTES) writer.sendAlone(msg);
     else writer.send(msg);
   }
 

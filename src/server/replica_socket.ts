@@ -155,7 +155,8 @@ export class ReplicaSocket {
         while (true) {
           const n = await conn.read(buf);
           if (n === null) return;
-          for (const msg of decoder.push(buf.slice(0, n))) onMessage(msg);
+          const read = buf.subarray(0, n);
+          for (const msg of decoder.push(read, true)) onMessage(msg);
         }
       },
     });

@@ -17,6 +17,8 @@
  * @module
  */
 
+import type { FromReplica, ToReplica } from "./replica_messages.ts";
+
 const MIB = 1 << 20;
 
 /** Largest response body sent inside its message; larger ones are streamed. */
@@ -103,4 +105,31 @@ export function splitLogBatch(
   }
   if (at < batch.length) out.push(batch.slice(at));
   return out;
+}
+
+/**
+ * A message carrying more bytes than this (a WebSocket message, a request
+ * body, a chunk) is written in a frame of its own rather than batched with
+ * the messages of the same event-loop turn: many of them batched would make
+ * one frame of their sum.
+ */
+export const ALONE_BYTES = 64 * 1024;
+
+/** The bytes a message between the processes carries (0 for none). */
+export function carriedBytes(msg: FromReplica | ToReplica): number {
+  switch (msg.type) {
+    case "ws.send":
+    case "ws.message":
+      return typeof msg.data === "string"
+        ? msg.data.length
+        : msg.data.byteLength;
+    case "http.chunk":
+    case "forward.chunk":
+      return msg.chunk.byteLength;
+    case "http.request":
+    case "forward.request":
+      return msg.req.body?.byteLength ?? 0;
+    default:
+      return 0;
+  }
 }

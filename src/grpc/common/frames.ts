@@ -255,16 +255,19 @@ export class FrameDecoder {
   }
 
   /**
-   * Adds bytes read from the stream.
+   * Adds bytes read from the stream. `borrowed`: `chunk` is the caller's
+   * read buffer, reused after this call, so what is kept is copied (the
+   * rest of a large frame straight into its buffer, with no copy between).
    *
    * @returns the messages of every frame completed by `chunk`, in order
    * @throws {TypeError} on a text or call frame when the decoder takes none,
    *   and on a malformed frame
    * @throws {FrameTooLarge} when a frame announces more than `maxFrameBytes`
    */
-  push(chunk: Uint8Array): unknown[] {
+  push(chunk: Uint8Array, borrowed = false): unknown[] {
     const out: unknown[] = [];
-    if (this.#large !== null) {
+    if (this.#large === null && borrowed) chunk = chunk.slice();
+    else if (this.#large !== null) {
       // The rest of a large frame goes straight into its own buffer.
       const large = this.#large;
       const take = Math.min(chunk.length, large.length - this.#largeAt);
@@ -274,7 +277,7 @@ export class FrameDecoder {
       this.#large = null;
       this.#largeAt = 0;
       this.#decode(large, out);
-      chunk = chunk.subarray(take);
+      chunk = borrowed ? chunk.slice(take) : chunk.subarray(take);
       if (chunk.length === 0) return out;
     }
     this.#chunks.push(chunk);
@@ -399,6 +402,20 @@ class QueuedText {
   constructor(readonly text: string) {}
 }
 
+/** A message queued by {@linkcode FrameWriter.sendAlone}. */
+class QueuedAlone {
+  constructor(readonly message: unknown) {}
+}
+
+/** Messages that take a frame of their own. */
+function isOwnFrame(m: unknown): boolean {
+  return m instanceof QueuedText || m instanceof QueuedCall ||
+    m instanceof QueuedAlone;
+}
+
+/** Frames of one batch are joined into writes of about this size. */
+const JOINED_WRITE_BYTES = 1 << 20;
+
 /** A call message queued by {@linkcode FrameWriter.sendCall}. */
 class QueuedCall {
   constructor(readonly msg: CallMessage, readonly whole: unknown) {}
@@ -480,6 +497,16 @@ export class FrameWriter {
     this.send(new QueuedCall(msg, whole));
   }
 
+  /**
+   * Queues one message in a `node:v8` frame of its own, in order with the
+   * rest: for a large one (a WebSocket message, a request body), which
+   * batched with others would make a frame of their sum (and be serialized
+   * twice when that sum is over the frame limit).
+   */
+  sendAlone(message: unknown): void {
+    this.send(new QueuedAlone(message));
+  }
+
   /** True after a write failed (the peer is gone). */
   get failed(): boolean {
     return this.#failed;
@@ -499,10 +526,30 @@ export class FrameWriter {
       while (this.#queue.length > 0 && !this.#failed) {
         const batch = this.#queue;
         this.#queue = [];
-        const frame = this.#encode(batch);
-        let at = 0;
-        while (at < frame.length) {
-          at += await this.#sink.write(frame.subarray(at));
+        if (!batch.some(isOwnFrame)) {
+          await this.#write(this.#encodeMessages(batch));
+          continue;
+        }
+        // Frames are encoded as they are written: small ones joined into
+        // one write, a large one (a message sent alone) written as soon as
+        // it is encoded, so a batch of large messages is never held whole.
+        let pending: Uint8Array[] = [];
+        let size = 0;
+        for (const frame of this.#frames(batch)) {
+          pending.push(frame);
+          size += frame.length;
+          if (size < JOINED_WRITE_BYTES) continue;
+          await this.#write(
+            pending.length === 1 ? frame : concat(pending, size),
+          );
+          pending = [];
+          size = 0;
+          if (this.#failed) return;
+        }
+        if (size > 0) {
+          await this.#write(
+            pending.length === 1 ? pending[0]! : concat(pending, size),
+          );
         }
       }
     } catch (error) {
@@ -514,33 +561,31 @@ export class FrameWriter {
     }
   }
 
-  /** The batch's frames: runs of messages, each text and call on its own. */
-  #encode(batch: unknown[]): Uint8Array {
-    if (
-      !batch.some((m) => m instanceof QueuedText || m instanceof QueuedCall)
-    ) {
-      return this.#encodeMessages(batch);
-    }
-    const frames: Uint8Array[] = [];
+  async #write(frame: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < frame.length) at += await this.#sink.write(frame.subarray(at));
+  }
+
+  /** The batch's frames: runs of messages, each text, call and alone on its own. */
+  *#frames(batch: unknown[]): Generator<Uint8Array> {
     let run: unknown[] = [];
     for (const message of batch) {
       const own = message instanceof QueuedText
         ? this.#fitting(message, encodeTextFrame(message.text))
         : message instanceof QueuedCall
         ? this.#encodeCall(message)
+        : message instanceof QueuedAlone
+        ? this.#encodeMessages([message.message])
         : undefined;
       if (own === undefined) {
         run.push(message instanceof QueuedCall ? message.whole : message);
         continue;
       }
-      if (run.length > 0) frames.push(this.#encodeMessages(run));
+      if (run.length > 0) yield this.#encodeMessages(run);
       run = [];
-      frames.push(own);
+      if (own.length > 0) yield own;
     }
-    if (run.length > 0) frames.push(this.#encodeMessages(run));
-    return frames.length === 1
-      ? frames[0]!
-      : concat(frames, frames.reduce((n, f) => n + f.length, 0));
+    if (run.length > 0) yield this.#encodeMessages(run);
   }
 
   /** A call frame, or undefined: send `whole` by `node:v8`. */

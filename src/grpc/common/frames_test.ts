@@ -354,7 +354,7 @@ Deno.test("frames: the writer splits a batch over its frame limit into a frame p
   );
 });
 
-Deno.test("frames: a large frame read in pieces decodes whole, with the frames around it", () => {
+Deno.test("frames: a large frame read in pieces decodes whole, with the frames around it, also from a reused read buffer", () => {
   const big = new Uint8Array(3 << 20).map((_, i) => i % 251);
   const stream = new Uint8Array([
     ...encodeFrame([{ n: 1 }]),
@@ -362,15 +362,43 @@ Deno.test("frames: a large frame read in pieces decodes whole, with the frames a
     ...encodeTextFrame("after\n"),
     ...encodeFrame([{ n: 3 }]),
   ]);
-  const decoder = new FrameDecoder({ text: true });
-  const got: unknown[] = [];
-  for (let at = 0; at < stream.length; at += 65_000) {
-    got.push(...decoder.push(stream.slice(at, at + 65_000)));
-    if (got.length === 1) assert.ok(decoder.buffered > 0);
+  for (const borrowed of [false, true]) {
+    const decoder = new FrameDecoder({ text: true });
+    const got: unknown[] = [];
+    // Borrowed: one read buffer, overwritten after each push.
+    const reused = new Uint8Array(65_000);
+    for (let at = 0; at < stream.length; at += 65_000) {
+      const piece = stream.subarray(at, at + 65_000);
+      reused.set(piece);
+      got.push(
+        ...(borrowed
+          ? decoder.push(reused.subarray(0, piece.length), true)
+          : decoder.push(piece.slice())),
+      );
+      reused.fill(0xee);
+      if (got.length === 1) assert.ok(decoder.buffered > 0);
+    }
+    assert.equal(decoder.buffered, 0);
+    assert.equal(got.length, 4);
+    assert.deepEqual(got[0], { n: 1 });
+    assert.deepEqual((got[1] as { big: Uint8Array }).big, big);
+    assert.deepEqual(got.slice(2), ["after\n", { n: 3 }]);
   }
-  assert.equal(decoder.buffered, 0);
-  assert.equal(got.length, 4);
-  assert.deepEqual(got[0], { n: 1 });
-  assert.deepEqual((got[1] as { big: Uint8Array }).big, big);
-  assert.deepEqual(got.slice(2), ["after\n", { n: 3 }]);
+});
+
+Deno.test("frames: messages sent alone take a frame each, in order, written as they are encoded", async () => {
+  const { writes, sink } = recordingSink();
+  const writer = new FrameWriter(sink);
+  writer.send({ n: 1 });
+  for (let n = 2; n <= 4; n++) {
+    writer.sendAlone({ n, data: new Uint8Array(2 << 20) });
+  }
+  writer.send({ n: 5 });
+  await writer.flushed();
+  // {n: 1} joins the first large frame's write; each large one is written
+  // once encoded; {n: 5} last.
+  assert.equal(writes.length, 4);
+  const decoder = new FrameDecoder();
+  const got = writes.flatMap((w) => decoder.push(w)) as { n: number }[];
+  assert.deepEqual(got.map((m) => m.n), [1, 2, 3, 4, 5]);
 });
