@@ -83,7 +83,10 @@ Deno.test("security: the same large answer to many concurrent routed requests do
     note(
       `8 x 64 MiB answers, clients not reading: serving process grew ${grew} MiB; ok answered ${answered} requests`,
     );
-    assert.ok(grew < 96, `the serving process grew by ${grew} MiB`);
+    // Each connection's socket buffers take ~10 MiB before the client's
+    // pause holds the stream, and what passed stays until V8 collects it
+    // (~80 MiB seen); the old runtime took all 512 MiB (+982 MiB).
+    assert.ok(grew < 160, `the serving process grew by ${grew} MiB`);
   });
 });
 
@@ -107,7 +110,9 @@ Deno.test("security: a streamed answer in huge chunks to clients that do not rea
     note(
       `4 streams of 32 MiB chunks, clients not reading: serving process grew ${grew} MiB; ok answered ${answered} requests`,
     );
-    assert.ok(grew < 96, `the serving process grew by ${grew} MiB`);
+    // ~50 MiB seen (socket buffers, and what passed until V8 collects it);
+    // the old runtime took up to 5 chunks of 32 MiB a stream (+200-240 MiB).
+    assert.ok(grew < 128, `the serving process grew by ${grew} MiB`);
   });
 });
 
