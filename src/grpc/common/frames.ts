@@ -6,7 +6,9 @@
  *
  * One frame carries a batch of messages: `node:v8` costs ~20 µs per call in
  * Deno whatever the size, so {@linkcode FrameWriter} sends everything queued
- * within one event-loop turn (and during a write) as one frame.
+ * within one event-loop turn (and during a write) as one frame; a large
+ * message (`sendAlone`) takes a frame of its own. A decoder may refuse a
+ * frame over a limit ({@linkcode FrameTooLarge}) at its length word.
  *
  * The top two bits of the length word give the frame's kind (so a frame's
  * body is at most 2^30 - 1 bytes): 00 a `node:v8` batch, 10 a text frame,
