@@ -14,6 +14,7 @@ import type {
 } from "../grpc/common/bridge_protocol.ts";
 import {
   type CallMessage,
+  FrameTooLarge,
   FrameWriter,
   readMessages,
 } from "../grpc/common/frames.ts";
@@ -23,6 +24,7 @@ import type {
   GrpcLease,
   GrpcToReplica,
 } from "../grpc/common/protocol.ts";
+import { MIN_FRAME_BYTES } from "../wire/channel_limits.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** The hello of the serving process. */
@@ -161,9 +163,15 @@ export class RemoteBackend implements GrpcBackend {
             })),
           );
         } else this.#calls.get(msg.callId)?.onMessage(msg);
-      }, { calls: (msg) => msg });
-    } catch {
+        // Call messages are at most GRPC_MESSAGE_BYTES; nothing is larger.
+      }, { calls: (msg) => msg, maxFrameBytes: () => MIN_FRAME_BYTES });
+    } catch (error) {
       // Reset by a dying peer: the same as a close.
+      if (error instanceof FrameTooLarge) {
+        this.#opts.logger.error(
+          `The serving process ${error.message}; reconnecting`,
+        );
+      }
     } finally {
       this.#closeConn();
       this.#writer = null;

@@ -10,6 +10,7 @@
  */
 
 import { type ControlCall, CortexClient } from "../control/client.ts";
+import { MAX_BODY_BYTES } from "../control/_http.ts";
 import type {
   ControlFromReplica,
   ControlToReplica,
@@ -66,6 +67,17 @@ export class ProxiedControl {
     if (signal?.aborted) {
       return Promise.reject(
         signal.reason ?? new DOMException("Aborted", "AbortError"),
+      );
+    }
+    // Answered here as the serving process would (400), without sending a
+    // message larger than it takes (src/wire/replica_message_check.ts).
+    if (call.body !== null && call.body.length > MAX_BODY_BYTES) {
+      const error = `Control call body is over ${MAX_BODY_BYTES} bytes`;
+      return Promise.resolve(
+        new Response(JSON.stringify({ error }), {
+          status: 400,
+          headers: { "content-type": "application/json" },
+        }),
       );
     }
     signal?.addEventListener("abort", onAbort, { once: true });

@@ -14,6 +14,14 @@
  */
 
 import { FrameWriter, readMessages } from "../grpc/common/frames.ts";
+import {
+  ALONE_BYTES,
+  carriedBytes,
+  LOG_FRAME_CHARS,
+  MIN_FRAME_BYTES,
+  replicaFrameLimit,
+  splitLogBatch,
+} from "../wire/channel_limits.ts";
 import type {
   FromReplica,
   ReplicaInit,
@@ -64,14 +72,26 @@ export async function runReplicaProcess(
   const writer = new FrameWriter(conn, {
     // The serving process is gone: nothing left to serve for.
     onError: () => exit(EXIT.ok),
+  }, {
+    // What the serving process takes whatever the APIs' body limits (a
+    // replica's own messages stay under it: src/wire/channel_limits.ts).
+    maxFrameBytes: MIN_FRAME_BYTES,
   });
   let receive: ((msg: ToReplica) => void) | null = null;
   const early: ToReplica[] = [];
   const channel: ParentChannel = {
     // gRPC call messages go as call frames (no node:v8 cost).
     post: (msg: FromReplica) =>
-      msg.type === "grpc" ? writer.sendCall(msg.msg, msg) : writer.send(msg),
-    postLog: (chunk: string) => writer.sendText(chunk),
+      msg.type === "grpc"
+        ? writer.sendCall(msg.msg, msg)
+        : carriedBytes(msg) > ALONE_BYTES
+        ? writer.sendAlone(msg)
+        : writer.send(msg),
+    // A batch over LOG_FRAME_CHARS (one huge line) goes in several frames.
+    postLog: (chunk: string) => {
+      if (chunk.length <= LOG_FRAME_CHARS) return writer.sendText(chunk);
+      for (const piece of splitLogBatch(chunk)) writer.sendText(piece);
+    },
     onMessage: (fn) => {
       receive = fn;
       for (const msg of early.splice(0)) fn(msg);
@@ -102,6 +122,9 @@ export async function runReplicaProcess(
     const msg = message as ToReplica;
     if (!started && msg.type === "init") {
       started = true;
+      // Its hand-offs carry bodies up to its API's limit, which the serving
+      // process's frame limit covers (the largest of the APIs').
+      writer.maxFrameBytes = replicaFrameLimit(msg.api.handler.maxBodyBytes);
       try {
         narrow(msg);
       } catch (error) {

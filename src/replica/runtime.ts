@@ -25,7 +25,12 @@
 
 import { LineBuffer } from "../log/line_buffer.ts";
 import { errorResponse, isStreamedResponse } from "../http/response.ts";
-import { ForwardedStream, ReceivedStreams } from "../wire/stream_forward.ts";
+import {
+  bytesStream,
+  ForwardedStream,
+  ReceivedStreams,
+} from "../wire/stream_forward.ts";
+import { forwardBodyLimit, INLINE_BODY_BYTES } from "../wire/channel_limits.ts";
 import { withoutBody } from "../http/body_guard.ts";
 import {
   askToReconnect,
@@ -140,7 +145,10 @@ export async function startReplica(
     ...(tracer ? { tracer } : {}),
     transport: {
       logs: (lines) => logs.push(lines),
-      chain: (target, req) => forward(target, req),
+      // Bounded, so the message fits the serving process's frame limit
+      // (the callee's own limit is checked there: 413).
+      chain: (target, req) =>
+        forward(target, req, forwardBodyLimit(api.handler.maxBodyBytes)),
       // The serving process renders them (src/server/replica.ts).
       accessRecords: true,
     },
@@ -537,25 +545,32 @@ export async function startReplica(
         requestId,
       });
       if (isStreamedResponse(res)) {
-        const head = {
-          status: res.status,
-          headers: [...res.headers],
-          body: null,
-        };
-        post({ type: "http.response", id, res: head, streaming: true });
-        const stream = new ForwardedStream(res.body!, {
-          chunk: (chunk) => post({ type: "http.chunk", id, chunk }),
-          end: (error) =>
-            post(
-              error
-                ? { type: "http.end", id, error }
-                : { type: "http.end", id },
-            ),
-        }, abort.signal);
-        streams.set(id, stream);
-        return await stream.pump().finally(() => streams.delete(id));
+        const headers = [...res.headers];
+        return await streamAnswer(
+          id,
+          headers,
+          res.status,
+          res.body!,
+          abort.signal,
+        );
       }
       const wire = await toWireResponse(res);
+      // A large body is streamed too: the serving process takes no more
+      // than INLINE_BODY_BYTES inside a message (src/wire/channel_limits.ts).
+      if (wire.body !== null && wire.body.byteLength > INLINE_BODY_BYTES) {
+        const body = bytesStream(wire.body);
+        // Its length is known: the client still gets a Content-Length.
+        if (!res.headers.has("content-length")) {
+          wire.headers.push(["content-length", String(wire.body.byteLength)]);
+        }
+        return await streamAnswer(
+          id,
+          wire.headers,
+          res.status,
+          body,
+          abort.signal,
+        );
+      }
       post({ type: "http.response", id, res: wire });
     } catch (error) {
       base.exception("Cannot answer forwarded request", error);
@@ -566,6 +581,30 @@ export async function startReplica(
     } finally {
       incoming.delete(id);
     }
+  }
+
+  /**
+   * Sends routed request `id`'s answer in chunks as the serving process
+   * grants credits (`http.credit`): a streamed result, or a large body.
+   */
+  async function streamAnswer(
+    id: number,
+    headers: [string, string][],
+    status: number,
+    body: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const head = { status, headers, body: null };
+    post({ type: "http.response", id, res: head, streaming: true });
+    const stream = new ForwardedStream(body, {
+      chunk: (chunk) => post({ type: "http.chunk", id, chunk }),
+      end: (error) =>
+        post(
+          error ? { type: "http.end", id, error } : { type: "http.end", id },
+        ),
+    }, signal);
+    streams.set(id, stream);
+    return await stream.pump().finally(() => streams.delete(id));
   }
 
   // WebSockets the serving process upgraded and relays to this replica.

@@ -198,3 +198,15 @@ Deno.test("ControlProxy: malformed messages are answered 400 or dropped, never t
   proxy.forget(busy);
   assert.equal(proxy.openCalls, 0);
 });
+
+Deno.test("ProxiedControl: a body over the control API's limit is answered in the replica, never sent", async () => {
+  const t = target();
+  const ops = wire(new ControlProxy(t), "ops");
+  const huge = { autoscaling: { max_replicas: 2 }, pad: "é".repeat(1 << 20) };
+  const refused = await ops.client.patch("victim", huge).catch((e) => e);
+  assert.ok(refused instanceof ControlError);
+  assert.equal(refused.status, 400);
+  assert.match(refused.message, /Control call body is over 1048576 bytes/);
+  assert.deepEqual(ops.sent, []);
+  assert.deepEqual(t.calls, []);
+});

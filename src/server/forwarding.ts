@@ -46,6 +46,30 @@ function localAnswer(
   return res;
 }
 
+/** 503 when `pool` has no replica at all (all crashed, or starting). */
+function noReplica(pool: ReplicaPool): Response | null {
+  if (pool.leastLoaded() !== null) return null;
+  // Say so, not "at limit".
+  return localAnswer(503, `API "${pool.api.name}" has no ready replica`, {}, {
+    "retry-after": "1",
+  });
+}
+
+/**
+ * `wire` with the Content-Length of the body it carries (and none of
+ * another framing), whatever the sender declared.
+ */
+function withBodyLength(wire: WireRequest): WireRequest {
+  const headers = wire.headers.filter(([k]) => {
+    const name = k.toLowerCase();
+    return name !== "content-length" && name !== "transfer-encoding";
+  });
+  if (wire.body !== null) {
+    headers.push(["content-length", String(wire.body.byteLength)]);
+  }
+  return { ...wire, headers };
+}
+
 /** Sends requests into pools and matches the responses. */
 export class Forwarding {
   #nextId = 1;
@@ -69,14 +93,44 @@ export class Forwarding {
     return res;
   }
 
+  /**
+   * Admits a request that arrived as plain data (a replica's chained call,
+   * its body already checked against the API's limit) into `pool`, without
+   * reading it again into a Request, and resolves with the answer.
+   */
+  async sendWire(
+    pool: ReplicaPool,
+    wire: WireRequest,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const started = performance.now();
+    const res = await this.#sendWire(pool, withBodyLength(wire), signal);
+    if (localAnswers.has(res)) {
+      pool.mainStats.observe(res.status, (performance.now() - started) / 1000);
+    }
+    return res;
+  }
+
+  async #sendWire(
+    pool: ReplicaPool,
+    wire: WireRequest,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const none = noReplica(pool);
+    if (none) return none;
+    const replica = pool.acquire();
+    if (replica === null) {
+      const res = atLimitResponse(pool.api.name);
+      localAnswers.add(res);
+      return res;
+    }
+    return await this.#dispatch(pool, replica, wire, signal);
+  }
+
   async #send(pool: ReplicaPool, req: Request): Promise<Response> {
     const api = pool.api.name;
-    if (pool.leastLoaded() === null) {
-      // No replica at all (all crashed, or starting): say so, not "at limit".
-      return localAnswer(503, `API "${api}" has no ready replica`, {}, {
-        "retry-after": "1",
-      });
-    }
+    const none = noReplica(pool);
+    if (none) return none;
     let wire;
     const max = pool.api.handler.maxBodyBytes;
     try {

@@ -19,6 +19,7 @@ import type {
 } from "../grpc/common/bridge_protocol.ts";
 import {
   type CallMessage,
+  FrameTooLarge,
   FrameWriter,
   readMessages,
 } from "../grpc/common/frames.ts";
@@ -29,6 +30,7 @@ import {
   type GrpcLease,
   isRefusal,
 } from "../grpc/common/protocol.ts";
+import { MIN_FRAME_BYTES } from "../wire/channel_limits.ts";
 import type { Logger } from "../log/logger.ts";
 import { isServing, prepareGrpcApis } from "./grpc_apis.ts";
 import type { GrpcSide, Server } from "./project_server.ts";
@@ -227,10 +229,16 @@ class BridgeConnection {
       await readMessages(
         this.#conn,
         (msg) => this.#onMessage(msg as FromGrpcProcess),
-        { calls: (msg) => msg },
+        // Call messages are at most GRPC_MESSAGE_BYTES; nothing is larger.
+        { calls: (msg) => msg, maxFrameBytes: () => MIN_FRAME_BYTES },
       );
-    } catch {
+    } catch (error) {
       // Reset by a dying peer: the same as a close.
+      if (error instanceof FrameTooLarge) {
+        this.#opts.logger.error(
+          `The gRPC process ${error.message}; closed the bridge (its calls are cancelled)`,
+        );
+      }
     } finally {
       clearInterval(timer);
       this.#closeConn();

@@ -14,12 +14,20 @@ import {
   requestPath,
   routeFor,
 } from "../http/request_path.ts";
-import type { FromReplica, Route } from "../wire/replica_messages.ts";
+import type {
+  FromReplica,
+  Route,
+  WireRequest,
+} from "../wire/replica_messages.ts";
 import { type Edge, verbsOf } from "../edge/edge.ts";
 import { editHeaders } from "../edge/cors.ts";
 import { type KeyHash, matchKey, presentedKey } from "../edge/keys.ts";
 import { fromWireRequest, toWireResponse } from "../wire/replica_messages.ts";
-import { ForwardedStream } from "../wire/stream_forward.ts";
+import { bytesStream, ForwardedStream } from "../wire/stream_forward.ts";
+import {
+  forwardBodyBudget,
+  INLINE_BODY_BYTES,
+} from "../wire/channel_limits.ts";
 import { isStreamedAnswer } from "./forwarding.ts";
 import type { Forwarding } from "./forwarding.ts";
 import { healthResponse } from "./healthz_endpoint.ts";
@@ -53,6 +61,15 @@ function exposeGrpcHeaders(res: Response): Response {
     ));
 }
 
+/** The largest `handler.max_body_size` of the server's APIs. */
+export function largestBodyBytes(apis: Map<string, ApiRuntime>): number {
+  let largest = 0;
+  for (const { pool } of apis.values()) {
+    largest = Math.max(largest, pool.api.handler.maxBodyBytes);
+  }
+  return largest;
+}
+
 /** What the router needs from the server. */
 export interface RouterHost {
   readonly apis: Map<string, ApiRuntime>;
@@ -79,6 +96,8 @@ export class MainRouter {
   readonly #host: RouterHost;
   readonly #forwardAborts = new Map<string, AbortController>();
   readonly #forwardStreams = new Map<string, ForwardedStream>();
+  /** Bytes of request bodies each replica's forwards hold here now. */
+  readonly #forwardBodies = new Map<Replica, number>();
   #metricsId = 1;
   readonly #metricsWaiters = new Map<
     number,
@@ -233,6 +252,28 @@ export class MainRouter {
     return guarded.verdict(await this.callApi(name, guarded.request));
   }
 
+  /** A replica's chained call to API `name`, admitted like any other. */
+  #callApiWire(
+    name: string,
+    wire: WireRequest,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const runtime = this.#host.apis.get(name);
+    if (!runtime) {
+      return Promise.reject(
+        new TypeError(`No API named "${name}" is served here`),
+      );
+    }
+    try {
+      // The URL, method and headers are what a Request takes (as when the
+      // call was rebuilt here), so the callee's replica can rebuild it too.
+      fromWireRequest({ ...wire, body: null });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#host.forwarding.sendWire(runtime.pool, wire, signal);
+  }
+
   /** Sends a request to API `name` (chaining), admitted like any other. */
   callApi(name: string, req: Request): Promise<Response> {
     const runtime = this.#host.apis.get(name);
@@ -250,6 +291,19 @@ export class MainRouter {
     replica: Replica,
   ): Promise<void> {
     const key = `${replica.id}/${msg.id}`;
+    const refused = this.#refuseBody(msg, replica);
+    if (refused !== null) {
+      const res = await toWireResponse(refused);
+      replica.send({ type: "forward.response", id: msg.id, res });
+      return;
+    }
+    const bytes = msg.req.body?.byteLength ?? 0;
+    if (bytes > 0) {
+      this.#forwardBodies.set(
+        replica,
+        (this.#forwardBodies.get(replica) ?? 0) + bytes,
+      );
+    }
     const abort = new AbortController();
     this.#forwardAborts.set(key, abort);
     try {
@@ -272,12 +326,12 @@ export class MainRouter {
         }
         return;
       }
-      const req = fromWireRequest(msg.req, abort.signal);
       // By path: a client's request on the replica's listener (checked at
-      // the edge here); by API: a chained call, internal, not checked.
+      // the edge here); by API: a chained call, internal, not checked, sent
+      // on as it came (no second copy of its body).
       const res = msg.api === null
-        ? await this.route(req, msg.client)
-        : await this.callApi(msg.api, req);
+        ? await this.route(fromWireRequest(msg.req, abort.signal), msg.client)
+        : await this.#callApiWire(msg.api, msg.req, abort.signal);
       await this.#answer(replica, msg.id, res, key, abort.signal);
     } catch (error) {
       replica.send({
@@ -287,12 +341,53 @@ export class MainRouter {
       });
     } finally {
       this.#forwardAborts.delete(key);
+      if (bytes > 0) {
+        const left = this.#forwardBodies.get(replica)! - bytes;
+        if (left > 0) this.#forwardBodies.set(replica, left);
+        else this.#forwardBodies.delete(replica);
+      }
     }
   }
 
   /**
+   * A forward's body over the limit of the API it is for (413), or over
+   * what the sending replica may have in flight here (503); else null. The
+   * body arrived whole (the frame limit bounds it); refused at once, it is
+   * not held while an answer is awaited.
+   */
+  #refuseBody(
+    msg: Extract<FromReplica, { type: "forward.request" }>,
+    replica: Replica,
+  ): Response | null {
+    const bytes = msg.req.body?.byteLength ?? 0;
+    if (bytes === 0) return null;
+    const target = msg.handoff ? replica.api : msg.api;
+    const limit = target === null
+      ? undefined
+      : this.#host.apis.get(target)?.pool.api.handler.maxBodyBytes;
+    if (limit !== undefined && bytes > limit) {
+      return errorResponse(
+        413,
+        `Request body of ${bytes} bytes is larger than the limit of ${limit} bytes (handler.max_body_size of API "${target}")`,
+      );
+    }
+    const budget = forwardBodyBudget(largestBodyBytes(this.#host.apis));
+    const held = this.#forwardBodies.get(replica) ?? 0;
+    if (held > 0 && held + bytes > budget) {
+      return errorResponse(
+        503,
+        `Replica "${replica.id}" has ${held} bytes of request bodies in flight in chained calls; ${bytes} more would pass the limit of ${budget} bytes`,
+        {},
+        { "retry-after": "1" },
+      );
+    }
+    return null;
+  }
+
+  /**
    * Sends a forward's answer: a replica's streamed answer in chunks as the
-   * asking replica grants credits (`forward.credit`), anything else whole.
+   * asking replica grants credits (`forward.credit`), and so is a body over
+   * INLINE_BODY_BYTES; anything else whole.
    */
   async #answer(
     replica: Replica,
@@ -301,13 +396,14 @@ export class MainRouter {
     key: string,
     signal: AbortSignal,
   ): Promise<void> {
+    let body: ReadableStream<Uint8Array> | null = res.body;
     if (!isStreamedAnswer(res)) {
-      replica.send({
-        type: "forward.response",
-        id,
-        res: await toWireResponse(res),
-      });
-      return;
+      const wire = await toWireResponse(res);
+      if (wire.body === null || wire.body.byteLength <= INLINE_BODY_BYTES) {
+        replica.send({ type: "forward.response", id, res: wire });
+        return;
+      }
+      body = bytesStream(wire.body); // large: in chunks, as a stream
     }
     replica.send({
       type: "forward.response",
@@ -315,7 +411,7 @@ export class MainRouter {
       res: { status: res.status, headers: [...res.headers], body: null },
       streaming: true,
     });
-    const stream = new ForwardedStream(res.body!, {
+    const stream = new ForwardedStream(body!, {
       chunk: (chunk) => replica.send({ type: "forward.chunk", id, chunk }),
       end: (error) =>
         replica.send(

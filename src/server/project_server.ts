@@ -16,7 +16,8 @@ import { Logger } from "../log/logger.ts";
 import { StdoutSink } from "../log/stdout_sink.ts";
 import type { FromReplica, Route } from "../wire/replica_messages.ts";
 import { Forwarding } from "./forwarding.ts";
-import { MainRouter } from "./main_router.ts";
+import { largestBodyBytes, MainRouter } from "./main_router.ts";
+import { replicaFrameLimit } from "../wire/channel_limits.ts";
 import { SocketRelay } from "./socket_relay.ts";
 import { takesWebSockets } from "../websocket/upgrade.ts";
 import { PoolGrpcBackend } from "./grpc_backend.ts";
@@ -391,6 +392,10 @@ export class Server implements ControlHost {
         : ReplicaSocket.open(
           this.opts.replicaSocket ?? `${this.opts.scratchRoot}/r.sock`,
         ));
+    // What a replica may send in one frame follows the APIs' body limits.
+    this.#socket.limitFrames(() =>
+      replicaFrameLimit(largestBodyBytes(this.apis))
+    );
     const selected = this.project.apis.filter((a) =>
       this.opts.onlyApi === null || a.name === this.opts.onlyApi
     );

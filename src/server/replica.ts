@@ -11,7 +11,7 @@
  */
 
 import { explainPermissionText } from "../errors/permission_hints.ts";
-import { FrameWriter } from "../grpc/common/frames.ts";
+import { FrameTooLarge, FrameWriter } from "../grpc/common/frames.ts";
 import { Logger } from "../log/logger.ts";
 import type {
   FromReplica,
@@ -26,6 +26,7 @@ import {
   checkFromReplica,
 } from "../wire/replica_message_check.ts";
 import type { ReplicaProcess } from "./replica_process.ts";
+import { ALONE_BYTES, carriedBytes } from "../wire/channel_limits.ts";
 
 /** Lifecycle of a replica. */
 export type ReplicaState = "starting" | "ready" | "draining" | "stopped";
@@ -184,7 +185,12 @@ export class Replica {
         )
       );
     }).catch((error) =>
-      this.kill("crashed", `its channel failed: ${(error as Error).message}`)
+      this.kill(
+        "crashed",
+        error instanceof FrameTooLarge
+          ? error.message // "sent a frame of N bytes (...), over the limit of M bytes"
+          : `its channel failed: ${(error as Error).message}`,
+      )
     );
   }
 
@@ -286,9 +292,13 @@ export class Replica {
     else this.#queue.push(msg);
   }
 
-  /** gRPC call messages go as call frames (no `node:v8` cost). */
+  /**
+   * gRPC call messages go as call frames (no `node:v8` cost); a message
+   * carrying a large body or WebSocket message in a frame of its own.
+   */
   #write(writer: FrameWriter, msg: ToReplica): void {
     if (msg.type === "grpc") writer.sendCall(msg.msg, msg);
+    else if (carriedBytes(msg) > ALONE_BYTES) writer.sendAlone(msg);
     else writer.send(msg);
   }
 

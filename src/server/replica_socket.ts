@@ -10,11 +10,15 @@
  */
 
 import { type CallMessage, FrameDecoder } from "../grpc/common/frames.ts";
+import { MIN_FRAME_BYTES } from "../wire/channel_limits.ts";
 
 /** An accepted replica channel: its connection and what it sent after hello. */
 export interface ReplicaConn {
   conn: Deno.Conn;
-  /** Reads the rest of the messages, in order, until the channel closes. */
+  /**
+   * Reads the rest of the messages, in order, until the channel closes;
+   * rejects with FrameTooLarge on an oversized frame.
+   */
   read(onMessage: (msg: unknown) => void): Promise<void>;
 }
 
@@ -33,6 +37,7 @@ export class ReplicaSocket {
   readonly address: string;
   readonly #listener: Deno.Listener;
   readonly #waiting = new Map<string, (c: ReplicaConn) => void>();
+  #frameLimit: () => number = () => MIN_FRAME_BYTES;
 
   private constructor(address: string, listener: Deno.Listener) {
     this.address = address;
@@ -74,6 +79,16 @@ export class ReplicaSocket {
     return { nonce, conn: promise };
   }
 
+  /**
+   * Sets the largest frame a replica may send (src/wire/channel_limits.ts:
+   * it follows the APIs' body limits, so it is read when a frame larger
+   * than MIN_FRAME_BYTES arrives). A larger frame fails the channel's
+   * `read` with FrameTooLarge before any of it is buffered.
+   */
+  limitFrames(limit: () => number): void {
+    this.#frameLimit = limit;
+  }
+
   /** Forgets a nonce whose replica will never connect. */
   cancel(nonce: string): void {
     this.#waiting.delete(nonce);
@@ -100,7 +115,12 @@ export class ReplicaSocket {
   async #greet(conn: Deno.Conn): Promise<void> {
     // Text frames: a replica's batches of log lines (checked as "log"); call
     // frames: its gRPC call messages (checked as "grpc").
-    const decoder = new FrameDecoder({ text: true, calls: asGrpcMessage });
+    const decoder = new FrameDecoder({
+      text: true,
+      calls: asGrpcMessage,
+      maxFrameBytes: () => this.#frameLimit(),
+      minFrameBytes: MIN_FRAME_BYTES,
+    });
     const buf = new Uint8Array(64 * 1024);
     const timer = setTimeout(() => conn.close(), HELLO_TIMEOUT_MS);
     let pending: unknown[] = [];
@@ -135,7 +155,8 @@ export class ReplicaSocket {
         while (true) {
           const n = await conn.read(buf);
           if (n === null) return;
-          for (const msg of decoder.push(buf.slice(0, n))) onMessage(msg);
+          const read = buf.subarray(0, n);
+          for (const msg of decoder.push(read, true)) onMessage(msg);
         }
       },
     });

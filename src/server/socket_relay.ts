@@ -15,6 +15,13 @@ import { PING_AFTER_IDLE_S } from "../websocket/upgrade.ts";
 import type { Replica } from "./replica.ts";
 import type { ReplicaPool } from "./replica_pool.ts";
 
+/**
+ * Messages a relayed connection's client may leave untaken before the next
+ * one closes it: one WebSocket message of the largest size (64 MiB, Deno's
+ * frame limit) always goes through.
+ */
+export const RELAY_BACKLOG_BYTES = 64 * 1024 * 1024;
+
 interface Relayed {
   replica: Replica;
   pool: ReplicaPool;
@@ -102,11 +109,26 @@ export class SocketRelay {
     return upgraded.response;
   }
 
-  /** The handler on `replica` sent a message on connection `id`. */
+  /**
+   * The handler on `replica` sent a message on connection `id`. A client
+   * that has not taken RELAY_BACKLOG_BYTES of earlier messages is closed
+   * (1008) rather than have the serving process hold what it does not read.
+   */
   send(id: number, data: string | Uint8Array, replica: Replica): void {
     const open = this.#open.get(id);
     if (open?.replica !== replica) return;
-    if (open.socket.readyState === WebSocket.OPEN) open.socket.send(data);
+    const { socket } = open;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    const waiting = socket.bufferedAmount;
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    if (waiting > 0 && waiting + size > RELAY_BACKLOG_BYTES) {
+      socket.close(
+        CLOSE.policy,
+        `Client reads too slowly: ${waiting} bytes of messages not taken yet`,
+      );
+      return;
+    }
+    socket.send(data);
   }
 
   /** The handler on `replica` closed connection `id`. */

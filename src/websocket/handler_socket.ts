@@ -14,6 +14,7 @@
 export const CLOSE = {
   normal: 1000,
   goingAway: 1001,
+  policy: 1008,
   tooBig: 1009,
   internalError: 1011,
 } as const;

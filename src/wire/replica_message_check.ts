@@ -31,8 +31,17 @@ import type {
   WireResponse,
 } from "./replica_messages.ts";
 import type { ConnectionStats } from "../http/guarded_server.ts";
+import { MAX_BODY_BYTES } from "../control/_http.ts";
 import type { SpanData, SpanKindValue } from "../trace/span.ts";
-import type { GrpcFromReplica } from "../grpc/common/protocol.ts";
+import {
+  GRPC_MESSAGE_BYTES,
+  type GrpcFromReplica,
+} from "../grpc/common/protocol.ts";
+import {
+  CHUNK_BYTES,
+  INLINE_BODY_BYTES,
+  LOG_FRAME_CHARS,
+} from "./channel_limits.ts";
 
 /** Thrown for a message that is not what the runtime sends. */
 export class BadReplicaMessage extends Error {
@@ -198,6 +207,11 @@ function grpc(v: unknown): FromReplica & { type: "grpc" } {
     case "grpc.message":
       // The replica encodes its responses; grpc-js sends these bytes as they are.
       if (!(v.message instanceof Uint8Array)) fail("msg.message is not bytes");
+      if (v.message.byteLength > GRPC_MESSAGE_BYTES) {
+        fail(
+          `msg.message has ${v.message.byteLength} bytes, over the gRPC message limit of ${GRPC_MESSAGE_BYTES}`,
+        );
+      }
       break;
     case "grpc.done":
       if (
@@ -328,20 +342,36 @@ export function checkFromReplica(msg: unknown): FromReplica {
         stack: text(msg.stack, "stack"),
       };
     case "log":
-      return { type: "log", chunk: text(msg.chunk, "chunk", 64 << 20) };
-    case "http.response":
+      return { type: "log", chunk: text(msg.chunk, "chunk", LOG_FRAME_CHARS) };
+    case "http.response": {
       if (msg.streaming !== undefined && msg.streaming !== true) {
         fail("streaming is not true");
       }
+      const at = id(msg.id);
+      const res = wireResponse(msg.res);
+      // A larger body is streamed (src/wire/channel_limits.ts).
+      if (res.body !== null && res.body.byteLength > INLINE_BODY_BYTES) {
+        fail(
+          `res.body has ${res.body.byteLength} bytes, over the ${INLINE_BODY_BYTES} sent inline (a larger body is streamed)`,
+        );
+      }
+      if (msg.streaming && res.body !== null) {
+        fail("res.body is not null in a streamed answer");
+      }
       return {
         type: "http.response",
-        id: id(msg.id),
-        res: wireResponse(msg.res),
+        id: at,
+        res,
         ...(msg.streaming ? { streaming: true as const } : {}),
       };
+    }
     case "http.chunk":
       if (!(msg.chunk instanceof Uint8Array)) fail("chunk is not bytes");
-      if (msg.chunk.byteLength > 64 << 20) fail("chunk is over 64 MiB");
+      if (msg.chunk.byteLength > CHUNK_BYTES) {
+        fail(
+          `chunk has ${msg.chunk.byteLength} bytes, over the chunk size of ${CHUNK_BYTES}`,
+        );
+      }
       return { type: "http.chunk", id: id(msg.id), chunk: msg.chunk };
     case "http.end":
       if (msg.error !== undefined && msg.error !== true) {
@@ -413,7 +443,9 @@ export function checkFromReplica(msg: unknown): FromReplica {
       if (!["GET", "POST", "PATCH", "DELETE"].includes(method)) {
         fail(`method "${method}" is not a control API method`);
       }
-      if (msg.body !== null) text(msg.body, "body", 64 << 20);
+      // The control API takes no larger body (control/_http.ts); the
+      // replica answers a larger one itself (replica/control_client.ts).
+      if (msg.body !== null) text(msg.body, "body", MAX_BODY_BYTES);
       return {
         type: "control.request",
         id: id(msg.id),

@@ -233,8 +233,29 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       /reason is not a string of at most 123/,
     ],
     [
-      { type: "http.chunk", id: 1, chunk: new Uint8Array((64 << 20) + 1) },
-      /chunk is over 64 MiB/,
+      { type: "http.chunk", id: 1, chunk: new Uint8Array(256 * 1024 + 1) },
+      /chunk has 262145 bytes, over the chunk size of 262144/,
+    ],
+    [
+      {
+        type: "http.response",
+        id: 1,
+        res: { status: 200, headers: [], body: new Uint8Array((1 << 20) + 1) },
+      },
+      /res.body has 1048577 bytes, over the 1048576 sent inline \(a larger body is streamed\)/,
+    ],
+    [
+      {
+        type: "http.response",
+        id: 1,
+        res: { status: 200, headers: [], body: new Uint8Array(1) },
+        streaming: true,
+      },
+      /res.body is not null in a streamed answer/,
+    ],
+    [
+      { type: "log", chunk: "x".repeat((16 << 20) + 1) },
+      /chunk is not a string of at most 16777216/,
     ],
     [{ type: "http.chunk", id: -1, chunk: new Uint8Array(1) }, /id/],
     [{ type: "http.end", id: 1, error: "boom" }, /error is not true/],
@@ -324,7 +345,28 @@ Deno.test("checkFromReplica() refuses forged or malformed messages, naming the f
       },
       /msg\.message is not bytes/,
     ],
+    [
+      {
+        type: "grpc",
+        msg: {
+          type: "grpc.message",
+          callId: 1,
+          message: new Uint8Array((32 << 20) + 1),
+        },
+      },
+      /msg\.message has 33554433 bytes, over the gRPC message limit of 33554432/,
+    ],
     [{ type: "hello", nonce: "x" }, /not a replica message/],
+    [
+      {
+        type: "control.request",
+        id: 1,
+        method: "POST",
+        path: "/apis",
+        body: "x".repeat((1 << 20) + 1),
+      },
+      /body is not a string of at most 1048576 characters/,
+    ],
     [
       { type: "control.request", id: 1, method: "PUT", path: "/", body: null },
       /not a control API method/,

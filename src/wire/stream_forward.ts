@@ -13,6 +13,7 @@
 
 import type { FromReplica, WireResponse } from "./replica_messages.ts";
 import { markStreamed } from "../http/response.ts";
+import { CHUNK_BYTES } from "./channel_limits.ts";
 
 /** Chunks a receiver asks for ahead of its reader. */
 export const STREAM_AHEAD = 4;
@@ -23,7 +24,12 @@ export interface ChunkSink {
   end(error: boolean): void;
 }
 
-/** Pumps one response body to another process as it grants credits. */
+/**
+ * Pumps one response body to another process as it grants credits: one
+ * chunk a credit, each at most CHUNK_BYTES (a larger piece of the body is
+ * sent in slices, a credit each), so the receiver holds at most
+ * STREAM_AHEAD x CHUNK_BYTES of it.
+ */
 export class ForwardedStream {
   readonly #body: ReadableStream<Uint8Array>;
   readonly #sink: ChunkSink;
@@ -56,6 +62,8 @@ export class ForwardedStream {
     };
     this.#signal.addEventListener("abort", onAbort, { once: true });
     let failed = false;
+    // What is left of the body's last piece, sent a slice per credit.
+    let rest: Uint8Array | null = null;
     try {
       while (!this.#signal.aborted) {
         while (this.#credits <= 0 && !this.#signal.aborted) {
@@ -63,10 +71,19 @@ export class ForwardedStream {
           this.#wake = null;
         }
         if (this.#signal.aborted) break;
-        const { value, done } = await reader.read();
-        if (done) break;
+        if (rest === null) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          rest = value;
+        }
         this.#credits--;
-        this.#sink.chunk(value);
+        if (rest.byteLength <= CHUNK_BYTES) {
+          this.#sink.chunk(rest);
+          rest = null;
+        } else {
+          this.#sink.chunk(rest.subarray(0, CHUNK_BYTES));
+          rest = rest.subarray(CHUNK_BYTES);
+        }
       }
     } catch {
       failed = true;
@@ -75,6 +92,16 @@ export class ForwardedStream {
     }
     this.#sink.end(failed);
   }
+}
+
+/** A body already in memory as a stream, for {@linkcode ForwardedStream}. */
+export function bytesStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 /** What a receiver says to the sending process. */

@@ -6,7 +6,9 @@
  *
  * One frame carries a batch of messages: `node:v8` costs ~20 µs per call in
  * Deno whatever the size, so {@linkcode FrameWriter} sends everything queued
- * within one event-loop turn (and during a write) as one frame.
+ * within one event-loop turn (and during a write) as one frame; a large
+ * message (`sendAlone`) takes a frame of its own. A decoder may refuse a
+ * frame over a limit ({@linkcode FrameTooLarge}) at its length word.
  *
  * The top two bits of the length word give the frame's kind (so a frame's
  * body is at most 2^30 - 1 bytes): 00 a `node:v8` batch, 10 a text frame,
@@ -36,6 +38,9 @@ import { deserialize, serialize } from "node:v8";
  * bits of the length word can say.
  */
 export const MAX_FRAME_BYTES = (1 << 30) - 1;
+
+/** A frame at least this large is read into a buffer of its own size. */
+const LARGE_FRAME_BYTES = 1 << 20;
 
 /** The kind bits of a frame's length word: the frame is one UTF-8 string. */
 const TEXT_FRAME = 0x8000_0000;
@@ -158,7 +163,72 @@ export interface FrameDecoderOptions {
   text?: boolean;
   /** Accept call frames: each decoded message is passed through this. */
   calls?: (msg: CallMessage) => unknown;
+  /**
+   * Refuse a frame whose body is larger ({@linkcode FrameTooLarge}) as soon
+   * as its length word arrives, before any of it is buffered. A function,
+   * read only for frames above `minFrameBytes`, so the limit can follow the
+   * configuration (it depends on the APIs' body limits).
+   */
+  maxFrameBytes?: () => number;
+  /**
+   * The smallest `maxFrameBytes` can be: frames up to this size are never
+   * checked against it (no call on the hot path). Default 0.
+   */
+  minFrameBytes?: number;
 }
+
+/** The kinds of frame, as {@linkcode FrameTooLarge} names them. */
+export type FrameKind = "node:v8 batch" | "text" | "call";
+
+/**
+ * A frame announced a body larger than its channel takes. Thrown by
+ * {@linkcode FrameDecoder.push} at the length word, so nothing of the frame
+ * was buffered; the channel cannot be read further (the rest of the stream
+ * is that frame's body).
+ */
+export class FrameTooLarge extends RangeError {
+  override name = "FrameTooLarge";
+
+  constructor(
+    /** The body size the length word announced. */
+    readonly bytes: number,
+    /** The channel's limit. */
+    readonly limit: number,
+    readonly kind: FrameKind,
+    /**
+     * The type of its (first) message when the bytes at hand say it: "log"
+     * for a text frame, "grpc" for a call frame, the `type` field read from
+     * the start of a `node:v8` batch; else undefined.
+     */
+    readonly messageType: string | undefined,
+  ) {
+    super(
+      `sent a frame of ${bytes} bytes (${
+        messageType === undefined
+          ? `a ${kind} frame`
+          : `a "${messageType}" message`
+      }), over the limit of ${limit} bytes`,
+    );
+  }
+}
+
+/**
+ * The `type` of the first message of a `node:v8` batch, read from its first
+ * bytes: the serializer writes an object's keys and one-byte strings as
+ * `"` (0x22), a length byte, then the characters. Best effort: undefined
+ * when the bytes at hand do not show it.
+ */
+export function peekMessageType(head: Uint8Array): string | undefined {
+  const text = String.fromCharCode(...head.subarray(0, 256));
+  const key = text.indexOf(TYPE_KEY);
+  if (key === -1) return undefined;
+  const start = key + TYPE_KEY.length + 1;
+  const value = text.slice(start, start + text.charCodeAt(start - 1));
+  return /^[a-z][a-z.]{0,63}$/.test(value) ? value : undefined;
+}
+
+/** The key `type` as `node:v8` writes it, then the tag of a one-byte string. */
+const TYPE_KEY = '"' + String.fromCharCode(4) + 'type"';
 
 /** Splits a byte stream into frames and decodes their messages. */
 export class FrameDecoder {
@@ -166,29 +236,54 @@ export class FrameDecoder {
   #buffered = 0;
   readonly #text: boolean;
   readonly #calls: ((msg: CallMessage) => unknown) | null;
+  readonly #maxFrameBytes: (() => number) | null;
+  readonly #minFrameBytes: number;
+  /** A large frame being read into its own buffer, and how much has come. */
+  #large: Uint8Array | null = null;
+  #largeAt = 0;
 
   /**
    * @param opts `text`: accept text frames (each decodes to a string);
    *   `calls`: accept call frames, each decoded message passed through it
    *   (e.g. to wrap it as the channel's messages are wrapped). Without them
-   *   such a frame throws, as a malformed frame does.
+   *   such a frame throws, as a malformed frame does. `maxFrameBytes`:
+   *   the largest frame body taken (`minFrameBytes`: never less).
    */
   constructor(opts: FrameDecoderOptions = {}) {
     this.#text = opts.text ?? false;
     this.#calls = opts.calls ?? null;
+    this.#maxFrameBytes = opts.maxFrameBytes ?? null;
+    this.#minFrameBytes = opts.minFrameBytes ?? 0;
   }
 
   /**
-   * Adds bytes read from the stream.
+   * Adds bytes read from the stream. `borrowed`: `chunk` is the caller's
+   * read buffer, reused after this call, so what is kept is copied (the
+   * rest of a large frame straight into its buffer, with no copy between).
    *
    * @returns the messages of every frame completed by `chunk`, in order
    * @throws {TypeError} on a text or call frame when the decoder takes none,
    *   and on a malformed frame
+   * @throws {FrameTooLarge} when a frame announces more than `maxFrameBytes`
    */
-  push(chunk: Uint8Array): unknown[] {
+  push(chunk: Uint8Array, borrowed = false): unknown[] {
+    const out: unknown[] = [];
+    if (this.#large === null && borrowed) chunk = chunk.slice();
+    else if (this.#large !== null) {
+      // The rest of a large frame goes straight into its own buffer.
+      const large = this.#large;
+      const take = Math.min(chunk.length, large.length - this.#largeAt);
+      large.set(chunk.subarray(0, take), this.#largeAt);
+      this.#largeAt += take;
+      if (this.#largeAt < large.length) return out;
+      this.#large = null;
+      this.#largeAt = 0;
+      this.#decode(large, out);
+      chunk = borrowed ? chunk.slice(take) : chunk.subarray(take);
+      if (chunk.length === 0) return out;
+    }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
-    const out: unknown[] = [];
     while (this.#buffered >= 4) {
       const head = this.#peek(4);
       const word = new DataView(head.buffer, head.byteOffset, 4)
@@ -204,26 +299,74 @@ export class FrameDecoder {
       if (kind === (TEXT_FRAME | CALL_FRAME) >>> 0) {
         throw new TypeError("Frame of an unknown kind");
       }
-      if (this.#buffered < 4 + length) break;
-      const frame = this.#take(4 + length);
-      if (kind === TEXT_FRAME) {
-        out.push(utf8Decoder.decode(frame.subarray(4)));
-        continue;
+      if (length > this.#minFrameBytes && this.#maxFrameBytes !== null) {
+        const limit = this.#maxFrameBytes();
+        if (length > limit) throw this.#tooLarge(length, limit, kind);
       }
-      if (kind === CALL_FRAME) {
-        out.push(this.#calls!(decodeCallFrame(frame.subarray(4))));
-        continue;
+      if (this.#buffered < 4 + length) {
+        if (length >= LARGE_FRAME_BYTES) this.#startLarge(4 + length);
+        break;
       }
-      const batch = deserialize(frame.subarray(4)) as unknown;
-      if (!Array.isArray(batch)) throw new TypeError("Frame is not a batch");
-      out.push(...batch);
+      this.#decode(this.#take(4 + length), out);
     }
     return out;
   }
 
+  /**
+   * Moves what is buffered of a large frame into a buffer of the frame's
+   * size, which the rest is read into: one copy of its bytes, where joining
+   * the chunks at the end would make two.
+   */
+  #startLarge(size: number): void {
+    const large = new Uint8Array(size);
+    let at = 0;
+    for (const c of this.#chunks) {
+      large.set(c, at);
+      at += c.length;
+    }
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#large = large;
+    this.#largeAt = at;
+  }
+
+  /** Decodes one whole frame (its length word included) into `out`. */
+  #decode(frame: Uint8Array, out: unknown[]): void {
+    const word = new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0);
+    const kind = (word & ~LENGTH_BITS) >>> 0;
+    if (kind === TEXT_FRAME) {
+      out.push(utf8Decoder.decode(frame.subarray(4)));
+      return;
+    }
+    if (kind === CALL_FRAME) {
+      out.push(this.#calls!(decodeCallFrame(frame.subarray(4))));
+      return;
+    }
+    const batch = deserialize(frame.subarray(4)) as unknown;
+    if (!Array.isArray(batch)) throw new TypeError("Frame is not a batch");
+    out.push(...batch);
+  }
+
+  #tooLarge(length: number, limit: number, kind: number): FrameTooLarge {
+    if (kind === TEXT_FRAME) {
+      return new FrameTooLarge(length, limit, "text", "log");
+    }
+    if (kind === CALL_FRAME) {
+      return new FrameTooLarge(length, limit, "call", "grpc");
+    }
+    const first = this.#chunks[0]!;
+    const head = first.subarray(4, Math.min(first.length, 4 + 256));
+    return new FrameTooLarge(
+      length,
+      limit,
+      "node:v8 batch",
+      peekMessageType(head),
+    );
+  }
+
   /** Bytes waiting for the rest of their frame. */
   get buffered(): number {
-    return this.#buffered;
+    return this.#buffered + this.#largeAt;
   }
 
   /** The first `n` buffered bytes, joining chunks only when needed. */
@@ -261,6 +404,20 @@ class QueuedText {
   constructor(readonly text: string) {}
 }
 
+/** A message queued by {@linkcode FrameWriter.sendAlone}. */
+class QueuedAlone {
+  constructor(readonly message: unknown) {}
+}
+
+/** Messages that take a frame of their own. */
+function isOwnFrame(m: unknown): boolean {
+  return m instanceof QueuedText || m instanceof QueuedCall ||
+    m instanceof QueuedAlone;
+}
+
+/** Frames of one batch are joined into writes of about this size. */
+const JOINED_WRITE_BYTES = 1 << 20;
+
 /** A call message queued by {@linkcode FrameWriter.sendCall}. */
 class QueuedCall {
   constructor(readonly msg: CallMessage, readonly whole: unknown) {}
@@ -279,6 +436,16 @@ export interface FrameWriterHooks {
   onDropped?(message: unknown, error: unknown): void;
 }
 
+/** Options of a {@linkcode FrameWriter}. */
+export interface FrameWriterOptions {
+  /**
+   * The largest frame body to write (what the peer's decoder takes): a
+   * batch over it is written as one frame per message, and a message that
+   * alone is over it is dropped (`onDropped`). Default MAX_FRAME_BYTES.
+   */
+  maxFrameBytes?: number;
+}
+
 /**
  * Queues messages and writes them in order, one frame per event-loop turn
  * (and one per write while a write is in progress). `send` never throws.
@@ -290,10 +457,17 @@ export class FrameWriter {
   #writing = false;
   #failed = false;
   #hooks: FrameWriterHooks;
+  /** See {@linkcode FrameWriterOptions.maxFrameBytes} (may change later). */
+  maxFrameBytes: number;
 
-  constructor(sink: FrameSink, hooks: FrameWriterHooks = {}) {
+  constructor(
+    sink: FrameSink,
+    hooks: FrameWriterHooks = {},
+    opts: FrameWriterOptions = {},
+  ) {
     this.#sink = sink;
     this.#hooks = hooks;
+    this.maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
   }
 
   /** Queues one message. */
@@ -325,6 +499,16 @@ export class FrameWriter {
     this.send(new QueuedCall(msg, whole));
   }
 
+  /**
+   * Queues one message in a `node:v8` frame of its own, in order with the
+   * rest: for a large one (a WebSocket message, a request body), which
+   * batched with others would make a frame of their sum (and be serialized
+   * twice when that sum is over the frame limit).
+   */
+  sendAlone(message: unknown): void {
+    this.send(new QueuedAlone(message));
+  }
+
   /** True after a write failed (the peer is gone). */
   get failed(): boolean {
     return this.#failed;
@@ -344,10 +528,30 @@ export class FrameWriter {
       while (this.#queue.length > 0 && !this.#failed) {
         const batch = this.#queue;
         this.#queue = [];
-        const frame = this.#encode(batch);
-        let at = 0;
-        while (at < frame.length) {
-          at += await this.#sink.write(frame.subarray(at));
+        if (!batch.some(isOwnFrame)) {
+          await this.#write(this.#encodeMessages(batch));
+          continue;
+        }
+        // Frames are encoded as they are written: small ones joined into
+        // one write, a large one (a message sent alone) written as soon as
+        // it is encoded, so a batch of large messages is never held whole.
+        let pending: Uint8Array[] = [];
+        let size = 0;
+        for (const frame of this.#frames(batch)) {
+          pending.push(frame);
+          size += frame.length;
+          if (size < JOINED_WRITE_BYTES) continue;
+          await this.#write(
+            pending.length === 1 ? frame : concat(pending, size),
+          );
+          pending = [];
+          size = 0;
+          if (this.#failed) return;
+        }
+        if (size > 0) {
+          await this.#write(
+            pending.length === 1 ? pending[0]! : concat(pending, size),
+          );
         }
       }
     } catch (error) {
@@ -359,39 +563,38 @@ export class FrameWriter {
     }
   }
 
-  /** The batch's frames: runs of messages, each text and call on its own. */
-  #encode(batch: unknown[]): Uint8Array {
-    if (
-      !batch.some((m) => m instanceof QueuedText || m instanceof QueuedCall)
-    ) {
-      return this.#encodeMessages(batch);
-    }
-    const frames: Uint8Array[] = [];
+  async #write(frame: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < frame.length) at += await this.#sink.write(frame.subarray(at));
+  }
+
+  /** The batch's frames: runs of messages, each text, call and alone on its own. */
+  *#frames(batch: unknown[]): Generator<Uint8Array> {
     let run: unknown[] = [];
     for (const message of batch) {
       const own = message instanceof QueuedText
-        ? encodeTextFrame(message.text)
+        ? this.#fitting(message, encodeTextFrame(message.text))
         : message instanceof QueuedCall
         ? this.#encodeCall(message)
+        : message instanceof QueuedAlone
+        ? this.#encodeMessages([message.message])
         : undefined;
       if (own === undefined) {
         run.push(message instanceof QueuedCall ? message.whole : message);
         continue;
       }
-      if (run.length > 0) frames.push(this.#encodeMessages(run));
+      if (run.length > 0) yield this.#encodeMessages(run);
       run = [];
-      frames.push(own);
+      if (own.length > 0) yield own;
     }
-    if (run.length > 0) frames.push(this.#encodeMessages(run));
-    return frames.length === 1
-      ? frames[0]!
-      : concat(frames, frames.reduce((n, f) => n + f.length, 0));
+    if (run.length > 0) yield this.#encodeMessages(run);
   }
 
   /** A call frame, or undefined: send `whole` by `node:v8`. */
   #encodeCall(call: QueuedCall): Uint8Array | undefined {
     try {
-      return encodeCallFrame(call.msg) ?? undefined;
+      const frame = encodeCallFrame(call.msg);
+      return frame === null ? undefined : this.#fitting(call.whole, frame);
     } catch (error) {
       if (!(error instanceof RangeError)) return undefined; // a bigint: node:v8
       this.#hooks.onDropped?.(call.whole, error); // too large: dropped alone
@@ -399,22 +602,44 @@ export class FrameWriter {
     }
   }
 
-  /** One frame; a message that cannot be cloned is dropped alone. */
+  /** `frame`, or nothing when it is over the limit (`message` dropped). */
+  #fitting(message: unknown, frame: Uint8Array): Uint8Array {
+    if (frame.length - 4 <= this.maxFrameBytes) return frame;
+    this.#hooks.onDropped?.(message, this.#overLimit(frame.length - 4));
+    return new Uint8Array(0);
+  }
+
+  #overLimit(bytes: number): RangeError {
+    return new RangeError(
+      `Frame of ${bytes} bytes exceeds the limit of ${this.maxFrameBytes} bytes`,
+    );
+  }
+
+  /**
+   * One frame; a batch over the frame limit, or with a message that cannot
+   * be cloned, as one frame per message (a message that cannot be cloned,
+   * or alone over the limit, is dropped alone).
+   */
   #encodeMessages(batch: unknown[]): Uint8Array {
     try {
-      return encodeFrame(batch);
-    } catch {
-      const good = batch.filter((message) => {
-        try {
-          encodeFrame([message]);
-          return true;
-        } catch (error) {
-          this.#hooks.onDropped?.(message, error);
-          return false;
+      const frame = encodeFrame(batch);
+      if (frame.length - 4 <= this.maxFrameBytes) return frame;
+    } catch { /* a message cannot be cloned: each alone below */ }
+    const frames: Uint8Array[] = [];
+    for (const message of batch) {
+      try {
+        const frame = encodeFrame([message]);
+        if (frame.length - 4 > this.maxFrameBytes) {
+          throw this.#overLimit(frame.length - 4);
         }
-      });
-      return encodeFrame(good);
+        frames.push(frame);
+      } catch (error) {
+        this.#hooks.onDropped?.(message, error);
+      }
     }
+    return frames.length === 1
+      ? frames[0]!
+      : concat(frames, frames.reduce((n, f) => n + f.length, 0));
   }
 }
 

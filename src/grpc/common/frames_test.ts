@@ -5,6 +5,7 @@ import {
   encodeTextFrame,
   FrameDecoder,
   type FrameSink,
+  FrameTooLarge,
   FrameWriter,
   MAX_FRAME_BYTES,
 } from "./frames.ts";
@@ -287,4 +288,117 @@ Deno.test("frames: the writer sends calls as call frames, or the whole by node:v
     { type: "grpc", msg: plain },
     { type: "grpc", msg: big },
   ]);
+});
+
+Deno.test("frames: a frame over the decoder's limit fails at its length word, naming its size and message type", () => {
+  let asked = 0;
+  const decoder = new FrameDecoder({
+    text: true,
+    maxFrameBytes: () => (asked++, 1000),
+    minFrameBytes: 100,
+  });
+  // Small frames never ask for the limit (the hot path).
+  assert.deepEqual(decoder.push(encodeFrame([{ type: "load" }])), [{
+    type: "load",
+  }]);
+  assert.equal(asked, 0);
+  const whole = encodeFrame([{
+    type: "http.response",
+    id: 1,
+    pad: "x".repeat(2000),
+  }]);
+  // Only the length word and the start of the body have arrived.
+  assert.throws(
+    () => decoder.push(whole.subarray(0, 64)),
+    (e: unknown) =>
+      e instanceof FrameTooLarge && e.bytes === whole.length - 4 &&
+      e.limit === 1000 && e.messageType === "http.response" &&
+      e.message ===
+        `sent a frame of ${
+          whole.length - 4
+        } bytes (a "http.response" message), over the limit of 1000 bytes`,
+  );
+  const text = new FrameDecoder({ text: true, maxFrameBytes: () => 10 });
+  assert.throws(
+    () => text.push(encodeTextFrame("a line longer than ten\n")),
+    /sent a frame of 23 bytes \(a "log" message\), over the limit of 10 bytes/,
+  );
+  const raw = new Uint8Array(8);
+  new DataView(raw.buffer).setUint32(0, 0x3fff_ffff);
+  assert.throws(
+    () => new FrameDecoder({ maxFrameBytes: () => 10 }).push(raw),
+    /sent a frame of 1073741823 bytes \(a node:v8 batch frame\), over the limit of 10 bytes/,
+  );
+});
+
+Deno.test("frames: the writer splits a batch over its frame limit into a frame per message and drops one alone over it", async () => {
+  const { writes, sink } = recordingSink();
+  const dropped: unknown[] = [];
+  const writer = new FrameWriter(sink, {
+    onDropped: (msg, error) => dropped.push([msg, String(error)]),
+  }, { maxFrameBytes: 1500 });
+  writer.send({ n: 1, data: new Uint8Array(1000) });
+  writer.send({ n: 2, data: new Uint8Array(1000) });
+  writer.send({ n: 3, data: new Uint8Array(2000) });
+  writer.sendText("y".repeat(2000));
+  writer.send({ n: 4 });
+  await writer.flushed();
+  assert.equal(writes.length, 1);
+  const decoder = new FrameDecoder({ text: true, maxFrameBytes: () => 1500 });
+  const got = decoder.push(writes[0]!) as { n: number }[];
+  assert.deepEqual(got.map((m) => m.n), [1, 2, 4]);
+  assert.equal(dropped.length, 2);
+  assert.match(
+    String((dropped[0] as unknown[])[1]),
+    /Frame of \d+ bytes exceeds the limit of 1500 bytes/,
+  );
+});
+
+Deno.test("frames: a large frame read in pieces decodes whole, with the frames around it, also from a reused read buffer", () => {
+  const big = new Uint8Array(3 << 20).map((_, i) => i % 251);
+  const stream = new Uint8Array([
+    ...encodeFrame([{ n: 1 }]),
+    ...encodeFrame([{ n: 2, big }]),
+    ...encodeTextFrame("after\n"),
+    ...encodeFrame([{ n: 3 }]),
+  ]);
+  for (const borrowed of [false, true]) {
+    const decoder = new FrameDecoder({ text: true });
+    const got: unknown[] = [];
+    // Borrowed: one read buffer, overwritten after each push.
+    const reused = new Uint8Array(65_000);
+    for (let at = 0; at < stream.length; at += 65_000) {
+      const piece = stream.subarray(at, at + 65_000);
+      reused.set(piece);
+      got.push(
+        ...(borrowed
+          ? decoder.push(reused.subarray(0, piece.length), true)
+          : decoder.push(piece.slice())),
+      );
+      reused.fill(0xee);
+      if (got.length === 1) assert.ok(decoder.buffered > 0);
+    }
+    assert.equal(decoder.buffered, 0);
+    assert.equal(got.length, 4);
+    assert.deepEqual(got[0], { n: 1 });
+    assert.deepEqual((got[1] as { big: Uint8Array }).big, big);
+    assert.deepEqual(got.slice(2), ["after\n", { n: 3 }]);
+  }
+});
+
+Deno.test("frames: messages sent alone take a frame each, in order, written as they are encoded", async () => {
+  const { writes, sink } = recordingSink();
+  const writer = new FrameWriter(sink);
+  writer.send({ n: 1 });
+  for (let n = 2; n <= 4; n++) {
+    writer.sendAlone({ n, data: new Uint8Array(2 << 20) });
+  }
+  writer.send({ n: 5 });
+  await writer.flushed();
+  // {n: 1} joins the first large frame's write; each large one is written
+  // once encoded; {n: 5} last.
+  assert.equal(writes.length, 4);
+  const decoder = new FrameDecoder();
+  const got = writes.flatMap((w) => decoder.push(w)) as { n: number }[];
+  assert.deepEqual(got.map((m) => m.n), [1, 2, 3, 4, 5]);
 });

@@ -8,6 +8,14 @@
  * @module
  */
 
+/**
+ * The largest protobuf message a call takes or sends (grpc-js's
+ * `grpc.max_receive_message_length` and `grpc.max_send_message_length`):
+ * a replica ends a call whose response is larger with RESOURCE_EXHAUSTED,
+ * and the serving process refuses a larger one from a replica.
+ */
+export const GRPC_MESSAGE_BYTES = 32 * 1024 * 1024;
+
 /** The four gRPC method kinds. */
 export type MethodKind = "unary" | "client_stream" | "server_stream" | "bidi";
 

@@ -18,7 +18,11 @@ import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/
 import { guardClientGoaway, type SessionSource } from "./goaway_guard.ts";
 import { HealthService } from "./health_service.ts";
 import { type GrpcLogVerbosity, routeGrpcLogs } from "./grpcjs_logging.ts";
-import type { GrpcBackend, GrpcLogger } from "../common/protocol.ts";
+import {
+  GRPC_MESSAGE_BYTES,
+  type GrpcBackend,
+  type GrpcLogger,
+} from "../common/protocol.ts";
 import { ReflectionService } from "./reflection.ts";
 import { findService, loadRegistry } from "../common/registry.ts";
 
@@ -90,7 +94,7 @@ export async function startGrpcServer(
   opts: GrpcServerOptions,
 ): Promise<GrpcServer> {
   routeGrpcLogs(opts.logger, opts.logVerbosity);
-  const max = opts.maxMessageBytes ?? 32 * 1024 * 1024;
+  const max = opts.maxMessageBytes ?? GRPC_MESSAGE_BYTES;
   const server = new Server({
     "grpc.max_receive_message_length": max,
     "grpc.max_send_message_length": max,

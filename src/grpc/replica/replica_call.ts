@@ -17,10 +17,11 @@ import {
   appendMetadata,
   checkMetadataEntry,
 } from "../common/metadata_record.ts";
-import type {
-  GrpcFromReplica,
-  GrpcMetadata,
-  GrpcToReplica,
+import {
+  GRPC_MESSAGE_BYTES,
+  type GrpcFromReplica,
+  type GrpcMetadata,
+  type GrpcToReplica,
 } from "../common/protocol.ts";
 import type { GrpcCallInfo } from "../common/call_info.ts";
 import type { MethodCodec } from "../common/message_codec.ts";
@@ -296,8 +297,9 @@ export class ReplicaCall {
 
   /** The response's bytes; a value that does not fit ends the call INTERNAL. */
   #encode(codec: MethodCodec, message: unknown, name: string): Uint8Array {
+    let bytes: Uint8Array;
     try {
-      return codec.encode(message);
+      bytes = codec.encode(message);
     } catch (err) {
       const details =
         `Handler method "${name}" returned an invalid ${codec.outputName}: ${
@@ -306,6 +308,14 @@ export class ReplicaCall {
       this.#opts.logError(details, err, this.#opts.start.callId);
       throw new GrpcError(Code.INTERNAL, details);
     }
+    // What grpc-js would refuse to send; the serving process takes no more.
+    if (bytes.length > GRPC_MESSAGE_BYTES) {
+      throw new GrpcError(
+        Code.RESOURCE_EXHAUSTED,
+        `Handler method "${name}" returned a ${codec.outputName} of ${bytes.length} bytes, over the limit of ${GRPC_MESSAGE_BYTES} bytes`,
+      );
+    }
+    return bytes;
   }
 
   #fail(err: unknown, name: string): void {
