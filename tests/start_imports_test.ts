@@ -3,8 +3,8 @@
  * supervisor loads no npm package (its parsers are vendored), nor does a
  * replica of an HTTP API; a replica and the serving process never load the
  * cortex.yaml parser (npm "yaml", ~35 ms and ~8 MB each), the serving
- * process not the proto toolchain (only with gRPC APIs), and a replica never
- * loads `node:crypto` (key hashing, loaded only for an API with keys); a
+ * process not the proto toolchain (only with gRPC APIs), and neither loads
+ * `node:crypto` (API keys are hashed by src/edge/sha256.ts); a
  * replica of a plain HTTP API loads no module of a feature it does not use
  * (WebSockets, batching, tracing, edge checks, `ctx.client`, models, warmup,
  * gRPC). Walks the modules each
@@ -165,6 +165,9 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
     const chains = await loadedAtStart(entry);
     assert.deepEqual(reaching(chains, YAML), []);
     assert.deepEqual(reaching(chains, /\/src\/grpc\/build\//), []);
+    // API keys are hashed by src/edge/sha256.ts: node:crypto cost the
+    // serving process ~16-20 ms of CPU before its first replica's init.
+    assert.deepEqual(reaching(chains, /^node:crypto$/), []);
   }
   // Its light part (before "go" and its first replicas) loads only the
   // node: modules of the replica socket's frames, none for paths or flags.
