@@ -176,7 +176,14 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
     reaching(light, /^node:/).map((c) => c.split(" -> ").at(-1)).sort(),
     ["node:timers", "node:v8"],
   );
+  // The rest of it none more (node:path, node:crypto: posix_path.ts,
+  // sha256.ts).
   const run = await loadedAtStart("src/server/run.ts");
+  assert.deepEqual(
+    [...new Set(reaching(run, /^node:/).map((c) => c.split(" -> ").at(-1)))]
+      .sort(),
+    ["node:timers", "node:v8"],
+  );
   assert.ok(
     [...run.keys()].some((s) => s.endsWith("/src/server/project_server.ts")),
   );
@@ -199,6 +206,10 @@ Deno.test("start imports: the supervisor loads no npm package", async () => {
     [...chains.keys()].some((s) => s.endsWith("/src/supervisor/supervise.ts")),
   );
   assert.deepEqual(reaching(chains, /^npm:/), []);
+  // No node: module at all: the first ones cost a process ~11-16 ms of CPU
+  // on a 2-core Xeon (src/path/posix_path.ts stands in for node:path and
+  // node:url).
+  assert.deepEqual(reaching(chains, /^node:/), []);
   // The YAML parser is one bundled module (scripts/vendor_npm.ts), not its
   // package's 74 files: ~8 ms of CPU before the supervisor's "go".
   assert.equal(reaching(chains, YAML).length, 1);
