@@ -28,6 +28,8 @@ const SHARED = [
   "http",
   "log",
   "metrics",
+  // POSIX paths without Deno's Node layer (src/path/posix_path.ts).
+  "path",
   "trace",
   // Third-party parsers as local modules (yaml, ignore, dotenv's parse).
   "vendor",

@@ -3,8 +3,8 @@
  * supervisor loads no npm package (its parsers are vendored), nor does a
  * replica of an HTTP API; a replica and the serving process never load the
  * cortex.yaml parser (npm "yaml", ~35 ms and ~8 MB each), the serving
- * process not the proto toolchain (only with gRPC APIs), and a replica never
- * loads `node:crypto` (key hashing, loaded only for an API with keys); a
+ * process not the proto toolchain (only with gRPC APIs), and neither loads
+ * `node:crypto` (API keys are hashed by src/edge/sha256.ts); a
  * replica of a plain HTTP API loads no module of a feature it does not use
  * (WebSockets, batching, tracing, edge checks, `ctx.client`, models, warmup,
  * gRPC). Walks the modules each
@@ -165,6 +165,9 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
     const chains = await loadedAtStart(entry);
     assert.deepEqual(reaching(chains, YAML), []);
     assert.deepEqual(reaching(chains, /\/src\/grpc\/build\//), []);
+    // API keys are hashed by src/edge/sha256.ts: node:crypto cost the
+    // serving process ~16-20 ms of CPU before its first replica's init.
+    assert.deepEqual(reaching(chains, /^node:crypto$/), []);
   }
   // Its light part (before "go" and its first replicas) loads only the
   // node: modules of the replica socket's frames, none for paths or flags.
@@ -173,7 +176,14 @@ Deno.test("start imports: the serving process loads neither the YAML parser nor 
     reaching(light, /^node:/).map((c) => c.split(" -> ").at(-1)).sort(),
     ["node:timers", "node:v8"],
   );
+  // The rest of it none more (node:path, node:crypto: posix_path.ts,
+  // sha256.ts).
   const run = await loadedAtStart("src/server/run.ts");
+  assert.deepEqual(
+    [...new Set(reaching(run, /^node:/).map((c) => c.split(" -> ").at(-1)))]
+      .sort(),
+    ["node:timers", "node:v8"],
+  );
   assert.ok(
     [...run.keys()].some((s) => s.endsWith("/src/server/project_server.ts")),
   );
@@ -196,10 +206,30 @@ Deno.test("start imports: the supervisor loads no npm package", async () => {
     [...chains.keys()].some((s) => s.endsWith("/src/supervisor/supervise.ts")),
   );
   assert.deepEqual(reaching(chains, /^npm:/), []);
-  assert.notDeepEqual(reaching(chains, YAML), []);
+  // No node: module at all: the first ones cost a process ~11-16 ms of CPU
+  // on a 2-core Xeon (src/path/posix_path.ts stands in for node:path and
+  // node:url).
+  assert.deepEqual(reaching(chains, /^node:/), []);
+  // The YAML parser is one bundled module (scripts/vendor_npm.ts), not its
+  // package's 74 files: ~8 ms of CPU before the supervisor's "go".
+  assert.equal(reaching(chains, YAML).length, 1);
   const cli = await Deno.readTextFile(new URL("cli.ts", ROOT));
   assert.match(cli, /import\("\.\/src\/supervisor\/speculative_start\.ts"\)/);
-  assert.match(cli, /import\("\.\/src\/cli\/main\.ts"\)/);
+  // The CLI by a computed URL: Deno reads and parses the graph behind each
+  // literal import() before cli.ts's first line, which starts the serving
+  // process ahead; the early start's graph is all it may parse first.
+  assert.match(
+    cli,
+    /import\(new URL\("\.\/src\/cli\/main\.ts", import\.meta\.url\)\.href\)/,
+  );
+  const first = await loadedAtStart("cli.ts", { literalImports: true });
+  assert.ok(
+    [...first.keys()].some((s) =>
+      s.endsWith("/src/supervisor/speculative_start.ts")
+    ),
+  );
+  assert.deepEqual(reaching(first, /\/src\/cli\/main\.ts$/), []);
+  assert.deepEqual(reaching(first, YAML), []);
 });
 
 Deno.test("start imports: the walk finds the YAML parser where it is loaded", async () => {

@@ -8,7 +8,7 @@
 
 // @ts-types="../vendor/dotenv/parse.d.ts"
 import { parse } from "../vendor/dotenv/parse.mjs";
-import { join } from "node:path";
+import { joinPath as join } from "../path/posix_path.ts";
 import { IssueList } from "./config_error.ts";
 
 /**

@@ -4,7 +4,10 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import {
+  joinPath as join,
+  resolvePath as resolve,
+} from "../path/posix_path.ts";
 import { ConfigError } from "./config_error.ts";
 import { readDotenv } from "./dotenv.ts";
 import { parseApiConfigs, type ParseOptions } from "./parse_api_configs.ts";
@@ -32,8 +35,6 @@ export async function loadProject(
   dir: string,
   options: ParseOptions = {},
 ): Promise<Project> {
-  // With the cwd given, node:path's resolve() does not call process.cwd():
-  // the first use of `process` loads Deno's Node layer (~5 ms of a start).
   const absDir = resolve(Deno.cwd(), dir);
   const configFile = join(dir, CONFIG_FILE);
   await refuseBroadDirectory(dir, configFile);

@@ -8,7 +8,12 @@
 
 // @ts-types="../vendor/ignore/index.d.ts"
 import ignore, { type Ignore } from "../vendor/ignore/index.mjs";
-import { isAbsolute, join, relative, sep } from "node:path";
+import {
+  isAbsolutePath as isAbsolute,
+  joinPath as join,
+  relativePath as relative,
+  SEP as sep,
+} from "../path/posix_path.ts";
 
 /** File names that are never project files at the top level. */
 const TOP_LEVEL_EXCLUDED = ["cortex.yaml"];

@@ -16,7 +16,7 @@ import {
   LineCounter,
   type Node as YNode,
   parseDocument,
-} from "../vendor/yaml/browser/index.js";
+} from "../vendor/yaml/yaml.mjs";
 import { ConfigError, type ConfigIssue } from "./config_error.ts";
 
 /** A scalar as the YAML 1.2 core schema reads it. */

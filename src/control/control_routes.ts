@@ -18,7 +18,7 @@
  * @module
  */
 
-import { isAbsolute } from "node:path";
+import { isAbsolutePath as isAbsolute } from "../path/posix_path.ts";
 import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import { apiToSpec, applyPatch, configChange } from "./api_spec.ts";
 import {

@@ -6,7 +6,10 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import {
+  dirnamePath as dirname,
+  joinPath as join,
+} from "../path/posix_path.ts";
 
 /** What a server writes about itself. */
 export interface ControlState {

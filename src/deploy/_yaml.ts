@@ -5,11 +5,7 @@
  * @module
  */
 // @ts-types="../vendor/yaml/dist/index.d.ts"
-import {
-  parse,
-  parseAllDocuments,
-  stringify,
-} from "../vendor/yaml/browser/index.js";
+import { parse, parseAllDocuments, stringify } from "../vendor/yaml/yaml.mjs";
 
 /**
  * Serialises a value as one YAML document.

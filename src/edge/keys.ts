@@ -8,7 +8,7 @@
  * @module
  */
 
-import { createHash, timingSafeEqual } from "node:crypto";
+import { sha256, timingSafeEqual } from "./sha256.ts";
 import type { AuthConfig } from "../config/resolved_config.ts";
 import type { KeyHash } from "./presented_key.ts";
 
@@ -17,7 +17,7 @@ export { presentedKey } from "./presented_key.ts";
 
 /** SHA-256 of a key's UTF-8 bytes. */
 export function hashKey(key: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(key).digest());
+  return sha256(key);
 }
 
 /**

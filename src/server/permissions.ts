@@ -5,7 +5,7 @@
  * @module
  */
 
-import { joinPath as join } from "../wire/posix_path.ts";
+import { joinPath as join } from "../path/posix_path.ts";
 import type { ApiConfig, Project } from "../config/resolved_config.ts";
 import { netEntryProblem, type NetRules } from "../config/net_rules.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { filePath } from "../wire/posix_path.ts";
+import { filePath } from "../path/posix_path.ts";
 import type { ReplicaCommand } from "./replica_process.ts";
 import type { ReplicaPermissions } from "./permissions.ts";
 import { moduleFlags, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";

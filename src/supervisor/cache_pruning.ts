@@ -13,7 +13,7 @@
  * @module
  */
 
-import { joinPath as join } from "../wire/posix_path.ts";
+import { joinPath as join } from "../path/posix_path.ts";
 
 /** How many files of a kind stay, and how long an unused one stays. */
 export interface PrunePolicy {

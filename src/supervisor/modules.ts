@@ -31,8 +31,11 @@
  * @module
  */
 
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  filePath as fileURLToPath,
+  fileUrl as pathToFileURL,
+  joinPath as join,
+} from "../path/posix_path.ts";
 import type { Project } from "../config/resolved_config.ts";
 import { DECLARE_HINT } from "../errors/module_hints.ts";
 import { type PackageDirs, RAW_IMPORTS_FLAG } from "../wire/prepared_files.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { basename } from "node:path";
+import { basenamePath as basename } from "../path/posix_path.ts";
 import { readStateFile, stateFilePath } from "../control/state_file.ts";
 
 /** What `ps` says about a process. */

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { joinPath as join } from "../wire/posix_path.ts";
+import { joinPath as join } from "../path/posix_path.ts";
 import { pruneCacheDir, touch } from "./cache_pruning.ts";
 
 /** Bumped whenever the entry format or what the key covers changes. */

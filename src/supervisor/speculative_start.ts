@@ -17,7 +17,7 @@
  * @module
  */
 
-import { filePath, fileUrl } from "../wire/posix_path.ts";
+import { filePath, fileUrl } from "../path/posix_path.ts";
 import { serveProcessArgv } from "../wire/serve_process_args.ts";
 import type { SpawnedChild } from "./generation.ts";
 import {

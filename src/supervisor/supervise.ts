@@ -25,7 +25,7 @@ import {
   traceConfigFromEnv,
   TRACES_ENV,
 } from "../trace/config.ts";
-import { fileURLToPath } from "node:url";
+import { filePath as fileURLToPath } from "../path/posix_path.ts";
 import { SERVE_MAIN, type SpeculativeStart } from "./speculative_start.ts";
 import type { Project } from "../config/resolved_config.ts";
 import type { ServeFlagValues, ServeSettings } from "../wire/serve_options.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { filePath as fileURLToPath } from "../../path/posix_path.ts";
 import { GrpcConfigError } from "../common/grpc_config_error.ts";
 
 /** buf's version in tools/deno/package.json (toolchain_test.ts checks). */
