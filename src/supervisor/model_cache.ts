@@ -6,9 +6,10 @@
  * The supervisor has no network: each download is a short-lived
  * `deno run --allow-net=<that URL's host> --allow-write=<one temporary
  * file>` (src/supervisor/fetch_model_main.ts). A URL with a `sha256` whose
- * file is already in the cache is not downloaded again; one without is
- * downloaded at every start (its content may have changed), and either way
- * the file is hashed and checked before anything serves.
+ * file is already in the cache is not downloaded again (nor hashed again:
+ * the cache is trusted); one without is downloaded at every start (its
+ * content may have changed). A downloaded file is hashed and checked before
+ * anything serves.
  *
  * @module
  */
