@@ -6,10 +6,12 @@
  * The supervisor has no network: each download is a short-lived
  * `deno run --allow-net=<that URL's host> --allow-write=<one temporary
  * file>` (src/supervisor/fetch_model_main.ts). A URL with a `sha256` whose
- * file is already in the cache is not downloaded again (nor hashed again:
- * the cache is trusted); one without is downloaded at every start (its
- * content may have changed). A downloaded file is hashed and checked before
- * anything serves.
+ * file is already in the cache is not downloaded again (nor hashed again
+ * when the file is this user's and nobody else may write it; any other is
+ * hashed, and downloaded again unless it matches); one without is downloaded
+ * at every start (its content may have changed). A downloaded file is hashed
+ * and checked before anything serves. Without a known home there is no
+ * cache, and a model URL is refused with what to set.
  *
  * @module
  */
@@ -19,16 +21,22 @@ import { join } from "node:path";
 import type { Project } from "../config/resolved_config.ts";
 import { isModelUrl } from "../config/models_config.ts";
 import { fetchModelArgv } from "../wire/fetch_model_args.ts";
+import { trusted } from "./prepare_cache.ts";
 
 const FETCH_MAIN = new URL("./fetch_model_main.ts", import.meta.url).pathname;
 
-/** The model cache: `$CORTEX_MODEL_CACHE`, else `$XDG_CACHE_HOME/cortex/models`, else `~/.cache/cortex/models`. */
-export function modelCacheDir(): string {
+/**
+ * The model cache: `$CORTEX_MODEL_CACHE`, else `$XDG_CACHE_HOME/cortex/models`,
+ * else `~/.cache/cortex/models`; null when no home is known (a shared
+ * fallback such as /tmp could be prepared by another user).
+ */
+export function modelCacheDir(): string | null {
   const own = Deno.env.get("CORTEX_MODEL_CACHE");
   if (own) return own;
+  const home = Deno.env.get("HOME");
   const xdg = Deno.env.get("XDG_CACHE_HOME") ||
-    join(Deno.env.get("HOME") ?? "/tmp", ".cache");
-  return join(xdg, "cortex", "models");
+    (home ? join(home, ".cache") : null);
+  return xdg === null ? null : join(xdg, "cortex", "models");
 }
 
 /** SHA-256 of a file, lower-case hex, streamed. */
@@ -64,14 +72,19 @@ export async function prepareModelFiles(
       if (!isModelUrl(model.path)) continue;
       const what =
         `API "${api.name}": model "${model.name}" (${model.path}, handler.models)`;
+      if (cache === null) {
+        throw new Error(
+          `${what}: no model cache to download it into: set CORTEX_MODEL_CACHE (HOME and XDG_CACHE_HOME are unset)`,
+        );
+      }
       if (model.sha256 !== null) {
         const cached = join(cache, model.sha256);
-        if (await exists(cached)) {
+        if (await usableCached(cached, model.sha256)) {
           out[model.path] = cached;
           continue;
         }
       }
-      await Deno.mkdir(cache, { recursive: true });
+      await Deno.mkdir(cache, { recursive: true, mode: 0o700 });
       const tmp = await Deno.makeTempFile({ dir: cache, prefix: ".part-" });
       try {
         await download(model.path, tmp, what);
@@ -114,9 +127,17 @@ async function download(url: string, tmp: string, what: string) {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/**
+ * Whether the cached file of `sha256` can be served without a download: a
+ * file this user owns and nobody else may write is trusted as named (it was
+ * hashed when stored); any other (planted by whoever could write the
+ * folder) only if its contents hash to `sha256`.
+ */
+async function usableCached(path: string, sha256: string): Promise<boolean> {
   try {
-    return (await Deno.stat(path)).isFile;
+    const info = await Deno.lstat(path);
+    if (!info.isFile) return false;
+    return await trusted(info) || await sha256File(path) === sha256;
   } catch {
     return false;
   }
