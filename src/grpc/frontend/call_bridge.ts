@@ -91,6 +91,14 @@ export class CallBridge {
   #headerSent = false;
   /** Response bytes HTTP/2 took and not yet credited to the replica. */
   #credit = 0;
+  /** Lengths of the responses written and not yet taken, in order. */
+  readonly #writing: number[] = [];
+  /**
+   * One callback for every write: Node's Writable runs consecutive
+   * completions of the same callback in one tick, a new closure per write
+   * would cost a tick each.
+   */
+  readonly #takenOne = () => this.#taken(this.#writing.shift() ?? 0);
 
   constructor(route: MethodRoute, call: ServerCallLike, sink: ResponseSink) {
     this.#route = route;
@@ -208,8 +216,8 @@ export class CallBridge {
     if (!streamsResponses(this.#route.kind)) {
       return this.#sink.sendMessage(buffer);
     }
-    const length = bytes.byteLength;
-    this.#sink.sendMessage(buffer, () => this.#taken(length));
+    this.#writing.push(bytes.byteLength);
+    this.#sink.sendMessage(buffer, this.#takenOne);
   }
 
   /** HTTP/2 took `bytes` of responses: credit them back, in batches. */
