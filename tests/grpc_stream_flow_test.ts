@@ -115,6 +115,7 @@ Deno.test("gRPC: a server stream to a client that never reads keeps the gRPC and
       await new Promise((r) => setTimeout(r, ATTACK_MS));
       const grpcGrowth = await grpc.stop();
       const servingGrowth = await serving.stop();
+      // deno-lint-ignore no-console
       console.log(
         `RSS growth over ${ATTACK_MS} ms: gRPC process ${grpcGrowth} MiB, serving process ${servingGrowth} MiB`,
       );
