@@ -5,13 +5,15 @@
  * @module
  */
 
-import type {
-  GrpcBackend,
-  GrpcFromReplica,
-  GrpcLease,
-  GrpcMetadata,
-  GrpcRefusal,
-  GrpcToReplica,
+import {
+  GRPC_STREAM_WINDOW_BYTES,
+  type GrpcBackend,
+  type GrpcFromReplica,
+  type GrpcLease,
+  type GrpcMetadata,
+  type GrpcRefusal,
+  type GrpcToReplica,
+  streamsResponses,
 } from "../grpc/common/protocol.ts";
 import { type Edge, GRPC_CODE } from "../edge/edge.ts";
 import type { Replica, ReplicaExit } from "./replica.ts";
@@ -30,12 +32,18 @@ export function effectiveDeadline(
   return client === null ? ours : Math.min(client, ours);
 }
 
-/** A start message with its deadline bounded by the API's request timeout. */
+/**
+ * A start message with its deadline bounded by the API's request timeout,
+ * and the flow-control window of a streaming call set here, not by the gRPC
+ * process: this process enforces it.
+ */
 function bounded(msg: GrpcToReplica, timeoutMs: number): GrpcToReplica {
   if (msg.type !== "grpc.start") return msg;
+  const { window: _, ...start } = msg;
   return {
-    ...msg,
+    ...start,
     deadline: effectiveDeadline(msg.deadline, Date.now(), timeoutMs),
+    ...(streamsResponses(msg.kind) ? { window: GRPC_STREAM_WINDOW_BYTES } : {}),
   };
 }
 
@@ -45,6 +53,10 @@ interface Call {
   onMessage: (msg: GrpcFromReplica) => void;
   onLost: (reason: string) => void;
   lost: boolean;
+  /** The call's window when its responses stream, else null. */
+  window: number | null;
+  /** Response bytes the replica sent that the gRPC process has not credited. */
+  unacked: number;
 }
 
 /** The core side of the gRPC boundary. */
@@ -97,6 +109,8 @@ export class PoolGrpcBackend implements GrpcBackend {
       onMessage: () => {},
       onLost: () => {},
       lost: false,
+      window: null,
+      unacked: 0,
     };
     this.#calls.set(callId, call);
     let released = false;
@@ -105,8 +119,15 @@ export class PoolGrpcBackend implements GrpcBackend {
     const timeoutMs = pool.api.handler.requestTimeoutMs;
     return {
       callId,
-      post: (msg) =>
-        replica.send({ type: "grpc", msg: bounded(msg, timeoutMs) }),
+      post: (msg) => {
+        if (msg.type === "grpc.start" && streamsResponses(msg.kind)) {
+          call.window = GRPC_STREAM_WINDOW_BYTES;
+        } else if (msg.type === "grpc.credit") {
+          if (call.window === null) return;
+          call.unacked = Math.max(0, call.unacked - msg.bytes);
+        }
+        replica.send({ type: "grpc", msg: bounded(msg, timeoutMs) });
+      },
       onMessage: (listener) => call.onMessage = listener,
       onLost: (listener) => call.onLost = listener,
       release: () => {
@@ -118,10 +139,26 @@ export class PoolGrpcBackend implements GrpcBackend {
     };
   }
 
-  /** `replica` sent a gRPC message: only for a call it holds. */
+  /**
+   * `replica` sent a gRPC message: only for a call it holds. A response
+   * sent while the call's window was already used up means the replica
+   * ignores flow control: it is replaced, so that no process buffers
+   * without bound for a client that does not read.
+   */
   deliver(msg: GrpcFromReplica, replica: Replica): void {
     const call = this.#calls.get(msg.callId);
-    if (call?.replica === replica) call.onMessage(msg);
+    if (call?.replica !== replica) return;
+    if (msg.type === "grpc.message" && call.window !== null) {
+      if (call.unacked >= call.window) {
+        replica.kill(
+          "crashed",
+          `sent a gRPC response beyond its call's flow-control window of ${call.window} bytes (call ${msg.callId}); replaced`,
+        );
+        return;
+      }
+      call.unacked += (msg.message as Uint8Array).byteLength;
+    }
+    call.onMessage(msg);
   }
 
   /** Fails the calls a dead replica held. */

@@ -268,6 +268,10 @@ class BridgeConnection {
         return this.#onPort(msg.port);
       case "grpc.start":
         return this.#start(msg);
+      case "grpc.credit":
+        // Credit the gRPC process cannot have owed is dropped, not trusted.
+        if (!Number.isSafeInteger(msg.bytes) || msg.bytes <= 0) return;
+      // falls through
       case "grpc.message":
       case "grpc.end":
       case "grpc.cancel": {

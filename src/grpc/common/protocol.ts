@@ -16,6 +16,26 @@
  */
 export const GRPC_MESSAGE_BYTES = 32 * 1024 * 1024;
 
+/**
+ * The response bytes of one streaming call (server streaming, bidi) that a
+ * replica may have sent and the gRPC process not yet handed to HTTP/2: the
+ * replica pulls its handler's next message only below it, and the serving
+ * process replaces a replica that sends beyond it. A client that does not
+ * read thus holds at most this much (plus one message) per call.
+ */
+export const GRPC_STREAM_WINDOW_BYTES = 1024 * 1024;
+
+/**
+ * The gRPC process returns credit in batches of at least this many bytes
+ * (or at once when the call's writes drained), one message per batch.
+ */
+export const GRPC_CREDIT_BATCH_BYTES = GRPC_STREAM_WINDOW_BYTES / 4;
+
+/** True for the kinds whose responses are a stream under flow control. */
+export function streamsResponses(kind: MethodKind): boolean {
+  return kind === "server_stream" || kind === "bidi";
+}
+
 /** The four gRPC method kinds. */
 export type MethodKind = "unary" | "client_stream" | "server_stream" | "bidi";
 
@@ -47,8 +67,17 @@ export type GrpcToReplica =
     requestId: string;
     /** The client's address (for `rate_limit.per: client`), when known. */
     peer?: string;
+    /**
+     * Set by the serving process on streaming calls from the gRPC port: the
+     * response bytes the replica may have unacknowledged
+     * ({@linkcode GRPC_STREAM_WINDOW_BYTES}); `grpc.credit` returns them.
+     * Absent (the Connect door in the replica): no flow control.
+     */
+    window?: number;
   }
   | { type: "grpc.message"; callId: number; message: unknown }
+  /** The client's HTTP/2 stream took `bytes` of the call's responses. */
+  | { type: "grpc.credit"; callId: number; bytes: number }
   | { type: "grpc.end"; callId: number }
   | { type: "grpc.cancel"; callId: number };
 

@@ -16,7 +16,11 @@ import {
   recordToMetadata,
   UnindexedMetadata,
 } from "./grpcjs_metadata.ts";
-import { isRefusal } from "../common/protocol.ts";
+import {
+  GRPC_CREDIT_BATCH_BYTES,
+  isRefusal,
+  streamsResponses,
+} from "../common/protocol.ts";
 import type {
   GrpcBackend,
   GrpcFromReplica,
@@ -50,7 +54,11 @@ export interface CallStatus {
 /** Where the responses of one call go (unary callback or stream). */
 export interface ResponseSink {
   sendHeader(metadata: Metadata): void;
-  sendMessage(bytes: Buffer): void;
+  /**
+   * Sends a response; calls `taken` (streams only) once the client's
+   * HTTP/2 stream has taken it, which returns its bytes as credit.
+   */
+  sendMessage(bytes: Buffer, taken?: () => void): void;
   finish(status: CallStatus): void;
 }
 
@@ -81,6 +89,16 @@ export class CallBridge {
   #requestId: string;
   #finished = false;
   #headerSent = false;
+  /** Response bytes HTTP/2 took and not yet credited to the replica. */
+  #credit = 0;
+  /** Lengths of the responses written and not yet taken, in order. */
+  readonly #writing: number[] = [];
+  /**
+   * One callback for every write: Node's Writable runs consecutive
+   * completions of the same callback in one tick, a new closure per write
+   * would cost a tick each.
+   */
+  readonly #takenOne = () => this.#taken(this.#writing.shift() ?? 0);
 
   constructor(route: MethodRoute, call: ServerCallLike, sink: ResponseSink) {
     this.#route = route;
@@ -190,9 +208,29 @@ export class CallBridge {
       return;
     }
     this.#sendHeader({});
-    this.#sink.sendMessage(
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    const buffer = Buffer.from(
+      bytes.buffer,
+      bytes.byteOffset,
+      bytes.byteLength,
     );
+    if (!streamsResponses(this.#route.kind)) {
+      return this.#sink.sendMessage(buffer);
+    }
+    this.#writing.push(bytes.byteLength);
+    this.#sink.sendMessage(buffer, this.#takenOne);
+  }
+
+  /** HTTP/2 took `bytes` of responses: credit them back, in batches. */
+  #taken(bytes: number): void {
+    this.#credit += bytes;
+    if (this.#credit < GRPC_CREDIT_BATCH_BYTES) return;
+    if (this.#finished || this.#lease === null) return;
+    this.#lease.post({
+      type: "grpc.credit",
+      callId: this.#lease.callId,
+      bytes: this.#credit,
+    });
+    this.#credit = 0;
   }
 
   #sendHeader(metadata: GrpcMetadata): void {

@@ -98,7 +98,9 @@ function streamSink(
 ): ResponseSink {
   return {
     sendHeader: (metadata) => call.sendMetadata(metadata),
-    sendMessage: (bytes) => void call.write(bytes),
+    // The callback runs once grpc-js has handed the message to HTTP/2: for a
+    // client that does not read, never.
+    sendMessage: (bytes, taken) => void call.write(bytes, taken),
     finish: ({ code, details, metadata }: CallStatus) => {
       if (code === Code.OK) call.end(metadata);
       else call.emit("error", { code, details, metadata });

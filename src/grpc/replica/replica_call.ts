@@ -87,6 +87,10 @@ export class ReplicaCall {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** The call's server span (tracing on). */
   readonly #span: OpenSpan | null = null;
+  /** Response bytes sent and not yet credited back (streams with a window). */
+  #unacked = 0;
+  /** Resolves the stream loop's wait for credit. */
+  #creditWaiter: (() => void) | null = null;
 
   constructor(opts: ReplicaCallOptions) {
     this.#opts = opts;
@@ -272,10 +276,36 @@ export class ReplicaCall {
         `Handler method "${name}" returned ${typeof result}: a streaming RPC needs an async iterable or an async generator method`,
       );
     }
+    const window = this.#opts.start.window;
     for await (const message of result as AsyncIterable<unknown>) {
       if (this.#finished) break;
       this.#send(message, name);
+      // Flow control: the next message is pulled from the handler only once
+      // the client's stream has taken enough of the ones sent.
+      if (window !== undefined && this.#unacked >= window) {
+        await this.#creditBelow(window);
+        if (this.#finished) break;
+      }
     }
+  }
+
+  /** Waits until the unacknowledged bytes are below `window` or the call ends. */
+  async #creditBelow(window: number): Promise<void> {
+    while (this.#unacked >= window && !this.#finished) {
+      await new Promise<void>((resolve) => this.#creditWaiter = resolve);
+    }
+  }
+
+  /** Handles `grpc.credit`: the client's stream took `bytes` of responses. */
+  credit(bytes: number): void {
+    this.#unacked = Math.max(0, this.#unacked - bytes);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiter = this.#creditWaiter;
+    this.#creditWaiter = null;
+    waiter?.();
   }
 
   #send(message: unknown, name: string): void {
@@ -284,6 +314,7 @@ export class ReplicaCall {
     if (codec !== undefined) message = this.#encode(codec, message, name);
     this.#flushHeader();
     const callId = this.#opts.start.callId;
+    if (message instanceof Uint8Array) this.#unacked += message.byteLength;
     try {
       this.#opts.post({ type: "grpc.message", callId, message });
     } catch (err) {
@@ -347,6 +378,7 @@ export class ReplicaCall {
       this.#span.end(code === Code.OK ? undefined : details || `code ${code}`);
     }
     this.#ended.resolve();
+    this.#wake();
     clearTimeout(this.#timer);
     this.#flushHeader();
     const callId = this.#opts.start.callId;

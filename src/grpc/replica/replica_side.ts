@@ -84,6 +84,8 @@ export function createGrpcReplicaSide(
           return calls.get(msg.callId)?.input.end();
         case "grpc.cancel":
           return calls.get(msg.callId)?.cancel();
+        case "grpc.credit":
+          return calls.get(msg.callId)?.credit(msg.bytes);
       }
     },
   };

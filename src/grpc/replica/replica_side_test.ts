@@ -133,3 +133,57 @@ Deno.test("createGrpcReplicaSide() ends a call at its deadline and frees its slo
   await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(h.sent.map((m) => m.type), ["grpc.done"]);
 });
+
+Deno.test("createGrpcReplicaSide() pulls a stream's next message only while its window has room", async () => {
+  let pulled = 0;
+  const sent: GrpcFromReplica[] = [];
+  const side = createGrpcReplicaSide({
+    handler: {
+      async *Flood() {
+        for (;;) {
+          pulled++;
+          yield new Uint8Array(100);
+        }
+      },
+    },
+    post: (msg) => void sent.push(msg),
+    logError: () => {},
+    runWithSlot: (fn) => fn(),
+    // Bytes in, bytes out, as over the replica's socket.
+    codecs: () => ({
+      outputName: "x.Bytes",
+      decode: (b) => b,
+      encode: (v) => v as Uint8Array,
+    }),
+  });
+  side.onMessage({
+    type: "grpc.start",
+    callId: 1,
+    api: "a",
+    service: "s.S",
+    method: "Flood",
+    kind: "server_stream",
+    metadata: {},
+    deadline: null,
+    requestId: "r",
+    window: 250,
+  });
+  side.onMessage({
+    type: "grpc.message",
+    callId: 1,
+    message: new Uint8Array(),
+  });
+  side.onMessage({ type: "grpc.end", callId: 1 });
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  await settle();
+  // 100 + 100 < 250, 300 >= 250: three sent, the fourth not pulled.
+  assert.equal(sent.length, 3);
+  assert.equal(pulled, 3);
+  side.onMessage({ type: "grpc.credit", callId: 1, bytes: 100 });
+  await settle();
+  assert.equal(sent.length, 4, "credit for one message lets one more go");
+  side.onMessage({ type: "grpc.cancel", callId: 1 });
+  await settle();
+  assert.equal(sent.at(-1)?.type, "grpc.done");
+  assert.equal(sent.length, 5, "a waiting stream ends at the cancel");
+});
