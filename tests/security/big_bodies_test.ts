@@ -62,24 +62,39 @@ async function okKeepsAnswering(url: string, during: Promise<unknown>) {
   return outcomes.length;
 }
 
+/**
+ * Opens `clients` connections to `path` that read only the head (after one
+ * warm-up request), keeps `ok` answering for 2 s meanwhile, and returns how
+ * much the serving process grew (MiB) and how many `ok` requests answered.
+ */
+async function floodWithoutReading(
+  { url, port, pid }: { url: string; port: number; pid: number },
+  path: string,
+  clients: number,
+): Promise<{ grew: number; answered: number }> {
+  const serving = await servingPidOf(pid);
+  (await headOnly(port, path)).close();
+  const peak = await RssPeak.start(serving);
+  const conns = await Promise.all(
+    Array.from({ length: clients }, () => headOnly(port, path)),
+  );
+  const answered = await okKeepsAnswering(
+    url,
+    new Promise((r) => setTimeout(r, 2_000)),
+  );
+  const grew = await peak.stop();
+  for (const c of conns) c.close();
+  return { grew, answered };
+}
+
 Deno.test("security: the same large answer to many concurrent routed requests does not pile up in the serving process; the other API keeps answering", async () => {
-  await withServer(BIG, {}, async ({ url, port, pid }) => {
-    const serving = await servingPidOf(pid);
-    // Warm: the shared 64 MiB buffer exists in the replica before measuring.
-    (await headOnly(port, "/bomb?attack=same-body&mb=64")).close();
-    const peak = await RssPeak.start(serving);
-    const conns = await Promise.all(
-      Array.from(
-        { length: 8 },
-        () => headOnly(port, "/bomb?attack=same-body&mb=64"),
-      ),
+  await withServer(BIG, {}, async (server) => {
+    // The warm-up makes the shared 64 MiB buffer exist before measuring.
+    const { grew, answered } = await floodWithoutReading(
+      server,
+      "/bomb?attack=same-body&mb=64",
+      8,
     );
-    const answered = await okKeepsAnswering(
-      url,
-      new Promise((r) => setTimeout(r, 2_000)),
-    );
-    const grew = await peak.stop();
-    for (const c of conns) c.close();
     note(
       `8 x 64 MiB answers, clients not reading: serving process grew ${grew} MiB; ok answered ${answered} requests`,
     );
@@ -91,22 +106,12 @@ Deno.test("security: the same large answer to many concurrent routed requests do
 });
 
 Deno.test("security: a streamed answer in huge chunks to clients that do not read stays bounded in the serving process", async () => {
-  await withServer(BIG, {}, async ({ url, port, pid }) => {
-    const serving = await servingPidOf(pid);
-    (await headOnly(port, "/bomb?attack=big-chunks&mb=32")).close();
-    const peak = await RssPeak.start(serving);
-    const conns = await Promise.all(
-      Array.from(
-        { length: 4 },
-        () => headOnly(port, "/bomb?attack=big-chunks&mb=32"),
-      ),
+  await withServer(BIG, {}, async (server) => {
+    const { grew, answered } = await floodWithoutReading(
+      server,
+      "/bomb?attack=big-chunks&mb=32",
+      4,
     );
-    const answered = await okKeepsAnswering(
-      url,
-      new Promise((r) => setTimeout(r, 2_000)),
-    );
-    const grew = await peak.stop();
-    for (const c of conns) c.close();
     note(
       `4 streams of 32 MiB chunks, clients not reading: serving process grew ${grew} MiB; ok answered ${answered} requests`,
     );
